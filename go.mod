@@ -1,0 +1,3 @@
+module github.com/dcs-access/dcs-access
+
+go 1.26.8
