@@ -1,0 +1,16 @@
+// Command authorizer is the API Gateway Lambda (TOKEN) authorizer of every route.
+package main
+
+import (
+	"context"
+
+	"github.com/dcs-access/dcs-access/internal/app"
+)
+
+func main() {
+	a, err := app.Authorizer(context.Background())
+	if err != nil {
+		app.Start(nil, err)
+	}
+	app.Start(a.Handle, nil)
+}

@@ -1,0 +1,16 @@
+// Command list-tokens is the Lambda function behind the matching /api-tokens route.
+package main
+
+import (
+	"context"
+
+	"github.com/dcs-access/dcs-access/internal/app"
+)
+
+func main() {
+	h, err := app.Tokens(context.Background(), false)
+	if err != nil {
+		app.Start(nil, err)
+	}
+	app.Start(h.List, nil)
+}

@@ -1,0 +1,42 @@
+// Package access holds the domain of dcs-access: who is calling (Principal),
+// what an API token's record is (Token), and the one application error type
+// that every adapter turns into an HTTP status in a single place.
+package access
+
+import "time"
+
+// AuthType says how a caller proved who they are.
+type AuthType string
+
+const (
+	// AuthSession is a person signed in through the OIDC issuer (Cognito in AWS).
+	AuthSession AuthType = "session"
+	// AuthAPIToken is a script presenting an API token issued by this service.
+	AuthAPIToken AuthType = "api_token"
+)
+
+// Principal is the verified caller. The authorizer builds it from the bearer
+// token; functions read it from the authorizer context and never from input.
+type Principal struct {
+	User     string   // e-mail address
+	Tenant   string   // DCS tenant
+	AuthType AuthType // session or api_token
+	TokenID  string   // the API token's id (jti) when AuthType is AuthAPIToken
+}
+
+// Token is the stored metadata of an API token. The token string itself is
+// never part of it: only its id (the JWT's jti) is kept.
+type Token struct {
+	ID             string
+	Tenant         string
+	Description    string
+	AssociatedUser string
+	CreatedAt      time.Time
+	ExpiresAt      *time.Time // nil: never expires
+}
+
+// Expired reports whether the token has passed its expiry at now. DynamoDB TTL
+// deletes items days late, so every reader checks expiry in code too.
+func (t Token) Expired(now time.Time) bool {
+	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}

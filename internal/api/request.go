@@ -1,0 +1,96 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/authorizer"
+)
+
+// MaxBodyBytes bounds request bodies.
+const MaxBodyBytes = 64 << 10
+
+// Principal reads the caller that the authorizer verified. Without it the
+// request did not pass the authorizer, which must never happen behind API
+// Gateway; it is refused all the same.
+func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
+	ctx := req.RequestContext.Authorizer
+	str := func(k string) string { s, _ := ctx[k].(string); return s }
+	p := access.Principal{
+		User: str(authorizer.ContextUser), Tenant: str(authorizer.ContextTenant),
+		AuthType: access.AuthType(str(authorizer.ContextAuthType)), TokenID: str(authorizer.ContextTokenID),
+	}
+	if p.User == "" || p.Tenant == "" || (p.AuthType != access.AuthSession && p.AuthType != access.AuthAPIToken) {
+		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", "A valid bearer token is required.")
+	}
+	return p, nil
+}
+
+func invalidBody(format string, args ...any) *access.Error {
+	return access.Errorf(access.EINVALID, "INVALID_BODY", format, args...)
+}
+
+// Decode reads a JSON object body into v strictly: at most 64 KiB of valid
+// UTF-8, one object, no unknown fields, no trailing data. An empty body
+// decodes as {}.
+func Decode(req events.APIGatewayProxyRequest, v any) error {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+			return invalidBody("The request body must be at most 64 KiB.")
+		}
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return invalidBody("The request body is not valid base64.")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return invalidBody("The request body must be at most 64 KiB.")
+	}
+	if !utf8.Valid(body) {
+		return invalidBody("The request body must be valid UTF-8.")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	if bytes.TrimSpace(body)[0] != '{' {
+		return invalidBody("The request body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invalidBody("The request body must hold a single JSON object.")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return invalidBody("Field %q has the wrong type: expected %s.", typeErr.Field, typeErr.Type)
+	case errors.As(err, &syntaxErr):
+		return invalidBody("The request body is not valid JSON (at byte %d).", syntaxErr.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidBody("The request body is not valid JSON (it ends too early).")
+	default:
+		// DisallowUnknownFields reports `json: unknown field "x"`; keep only the field.
+		var field string
+		if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &field); scanErr == nil {
+			return invalidBody("Unknown field %q.", field)
+		}
+		return invalidBody("The request body is not valid JSON.")
+	}
+}

@@ -1,0 +1,85 @@
+// Package api translates API Gateway REST proxy events into calls on the
+// domain services and their results back into responses. It decides nothing:
+// rules live in the services, and the caller comes from the authorizer context.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+)
+
+// Response is a handler's answer.
+type Response = events.APIGatewayProxyResponse
+
+// Handler is the shape of every function's entry point.
+type Handler func(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error)
+
+// headers go on every response: JSON, never cached (a create response holds a secret).
+func headers() map[string]string {
+	return map[string]string{
+		"Content-Type":           "application/json",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+}
+
+// JSON returns status with v as the body.
+func JSON(status int, v any) Response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return Error(context.Background(), access.Internal(err))
+	}
+	return Response{StatusCode: status, Headers: headers(), Body: string(body)}
+}
+
+// NoContent is a 204.
+func NoContent() Response {
+	return Response{StatusCode: http.StatusNoContent, Headers: headers()}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error turns any error into the project's error shape. It is the one place
+// where kinds become statuses, and it logs only what is not the client's fault.
+func Error(ctx context.Context, err error) Response {
+	e := access.AsError(err)
+	status := StatusOf(e.Kind)
+	if status >= 500 {
+		slog.ErrorContext(ctx, "request failed", "code", e.Code, "error", err)
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = e.Code, e.Message
+	b, _ := json.Marshal(body)
+	return Response{StatusCode: status, Headers: headers(), Body: string(b)}
+}
+
+// StatusOf maps an error kind to its HTTP status.
+func StatusOf(k access.Kind) int {
+	switch k {
+	case access.EINVALID:
+		return http.StatusBadRequest
+	case access.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case access.EFORBIDDEN:
+		return http.StatusForbidden
+	case access.ENOTFOUND:
+		return http.StatusNotFound
+	case access.ECONFLICT:
+		return http.StatusConflict
+	case access.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}

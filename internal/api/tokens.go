@@ -1,0 +1,144 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/tokens"
+)
+
+// Tokens serves the /api-tokens routes.
+type Tokens struct {
+	Service *tokens.Service
+	Now     func() time.Time
+}
+
+type createRequest struct {
+	Description  *string         `json:"description"`
+	LifespanDays json.RawMessage `json:"lifespanDays"`
+}
+
+// tokenView is a token as the API shows it.
+type tokenView struct {
+	ID             string  `json:"id"`
+	Description    string  `json:"description"`
+	AssociatedUser string  `json:"associatedUser"`
+	CreatedAt      string  `json:"createdAt"`
+	ExpiresAt      *string `json:"expiresAt"`
+	Status         string  `json:"status"`
+	StatusText     string  `json:"statusText"`
+}
+
+func (h *Tokens) view(t access.Token) tokenView {
+	now := h.Now()
+	v := tokenView{
+		ID: t.ID, Description: t.Description, AssociatedUser: t.AssociatedUser,
+		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
+		Status:    tokens.Status(t, now), StatusText: tokens.StatusText(t, now),
+	}
+	if t.ExpiresAt != nil {
+		s := t.ExpiresAt.UTC().Format(time.RFC3339)
+		v.ExpiresAt = &s
+	}
+	return v
+}
+
+// Create handles POST /api-tokens.
+func (h *Tokens) Create(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	p, err := Principal(req)
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	var body createRequest
+	if err := Decode(req, &body); err != nil {
+		return Error(ctx, err), nil
+	}
+	in := tokens.CreateInput{}
+	if body.Description != nil {
+		in.Description = *body.Description
+	}
+	if in.LifespanDays, err = lifespan(body.LifespanDays); err != nil {
+		return Error(ctx, err), nil
+	}
+	created, err := h.Service.Create(ctx, p, in)
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	return JSON(http.StatusCreated, struct {
+		Token string `json:"token"`
+		tokenView
+	}{created.Secret, h.view(created.Token)}), nil
+}
+
+// lifespan accepts only a JSON integer or null: "7", 1.5 and true are refused
+// rather than coerced.
+func lifespan(raw json.RawMessage) (*int, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < tokens.MinLifespanDays || n > tokens.MaxLifespanDays {
+		return nil, tokens.ErrInvalidLifespan()
+	}
+	return &n, nil
+}
+
+// List handles GET /api-tokens?limit=&nextToken=.
+func (h *Tokens) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	p, err := Principal(req)
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	limit := 0
+	if s, ok := req.QueryStringParameters["limit"]; ok {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 {
+			return Error(ctx, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to %d.", tokens.MaxPageSize)), nil
+		}
+	}
+	page, err := h.Service.List(ctx, p, limit, req.QueryStringParameters["nextToken"])
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	out := struct {
+		Items     []tokenView `json:"items"`
+		NextToken string      `json:"nextToken,omitempty"`
+	}{Items: make([]tokenView, 0, len(page.Items)), NextToken: page.Next}
+	for _, t := range page.Items {
+		out.Items = append(out.Items, h.view(t))
+	}
+	return JSON(http.StatusOK, out), nil
+}
+
+// Delete handles DELETE /api-tokens/{id}.
+func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	p, err := Principal(req)
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	if err := h.Service.Delete(ctx, p, req.PathParameters["id"]); err != nil {
+		return Error(ctx, err), nil
+	}
+	return NoContent(), nil
+}
+
+// WhoAmI handles GET /whoami: what a script calls to check its token.
+func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	p, err := Principal(req)
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	return JSON(http.StatusOK, struct {
+		User     string `json:"user"`
+		Tenant   string `json:"tenant"`
+		AuthType string `json:"authType"`
+		TokenID  string `json:"tokenId,omitempty"`
+	}{p.User, p.Tenant, string(p.AuthType), p.TokenID}), nil
+}

@@ -1,0 +1,105 @@
+// Package apitoken defines the wire format of DCS API tokens: ES256 JWTs that
+// this service mints and that the authorizer verifies. It knows nothing of
+// storage; revocation is the authorizer's job.
+package apitoken
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TypeClaim is the claim that marks an API token (Claims.TokenType).
+const TypeClaim = "token_type"
+
+// TypeValue is the value of the token_type claim that marks an API token, so
+// a user session can never pass as an API token, nor the reverse.
+const TypeValue = "api_token"
+
+// Claims are the claims of an API token. exp is present only when the token expires.
+type Claims struct {
+	jwt.RegisteredClaims
+	Tenant    string `json:"tenant"`
+	TokenType string `json:"token_type"`
+}
+
+// Signer signs a SHA-256 digest with an ECDSA P-256 private key and returns
+// the ASN.1 DER signature, which is what both AWS KMS and crypto/ecdsa give.
+type Signer interface {
+	KeyID() string
+	SignDigest(ctx context.Context, digest []byte) ([]byte, error)
+}
+
+// Minter issues API tokens signed by Signer.
+type Minter struct {
+	Issuer string
+	Signer Signer
+}
+
+// Grant is what one API token says about its holder.
+type Grant struct {
+	ID        string // becomes jti
+	User      string // becomes sub
+	Tenant    string
+	IssuedAt  time.Time
+	ExpiresAt *time.Time // nil: no exp claim
+}
+
+// Mint returns a signed token for g. golang-jwt builds the header and claims;
+// the signature is made by Signer, because a KMS key cannot be handed to
+// golang-jwt's ECDSA method (it wants the private key in process).
+func (m Minter) Mint(ctx context.Context, g Grant) (string, error) {
+	claims := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:   m.Issuer,
+			Subject:  g.User,
+			ID:       g.ID,
+			IssuedAt: jwt.NewNumericDate(g.IssuedAt),
+		},
+		Tenant:    g.Tenant,
+		TokenType: TypeValue,
+	}
+	if g.ExpiresAt != nil {
+		claims.ExpiresAt = jwt.NewNumericDate(*g.ExpiresAt)
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	t.Header["kid"] = m.Signer.KeyID()
+	signingString, err := t.SigningString()
+	if err != nil {
+		return "", fmt.Errorf("encode token: %w", err)
+	}
+	digest := sha256.Sum256([]byte(signingString))
+	der, err := m.Signer.SignDigest(ctx, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	sig, err := joseSignature(der)
+	if err != nil {
+		return "", err
+	}
+	return signingString + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// joseSignature converts an ASN.1 DER ECDSA signature to the fixed-size R||S
+// form that JWS requires for ES256 (RFC 7518 section 3.4).
+func joseSignature(der []byte) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &sig)
+	if err != nil || len(rest) != 0 || sig.R == nil || sig.S == nil || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
+		return nil, errors.New("signer returned a malformed ECDSA signature")
+	}
+	if sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
+		return nil, errors.New("signer returned a signature that is not P-256")
+	}
+	out := make([]byte, 64)
+	sig.R.FillBytes(out[:32])
+	sig.S.FillBytes(out[32:])
+	return out, nil
+}

@@ -1,0 +1,149 @@
+// Package authorizer decides, for every API request, who the caller is. It
+// accepts API tokens minted by this service (checked against the store on
+// every call, so a deletion revokes at once) and user sessions from the OIDC
+// issuer. It fails closed: any error while deciding is never an allow.
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+)
+
+// MaxHeaderBytes bounds the Authorization header; larger ones are rejected
+// before any parsing work.
+const MaxHeaderBytes = 8 << 10
+
+// TokenStore reads token metadata with a strongly consistent read.
+type TokenStore interface {
+	Get(ctx context.Context, tenant, id string) (access.Token, error)
+}
+
+// SessionVerifier verifies user sessions.
+type SessionVerifier interface {
+	Verify(ctx context.Context, raw string) (access.Principal, error)
+}
+
+// Authorizer authenticates bearer tokens.
+type Authorizer struct {
+	TokenIssuer string // the iss of API tokens; routes a bearer to its verifier
+	APITokens   *apitoken.Verifier
+	Sessions    SessionVerifier
+	Store       TokenStore
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// errUnauthorized is every reason to answer 401; the reason is logged, never returned.
+var errUnauthorized = errors.New("unauthorized")
+
+// Authenticate returns the principal of the bearer in an Authorization header
+// value. Errors are access errors: EUNAUTHORIZED for a bad bearer, EINTERNAL
+// or EUNAVAILABLE when the decision could not be made.
+func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Principal, error) {
+	raw, err := bearer(header)
+	if err != nil {
+		return access.Principal{}, a.deny(ctx, err)
+	}
+	var peek jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil {
+		return access.Principal{}, a.deny(ctx, err)
+	}
+	// The unverified iss only picks the verifier; each verifier pins its own
+	// issuer, keys and algorithms.
+	if peek.Issuer != a.TokenIssuer {
+		p, err := a.Sessions.Verify(ctx, raw)
+		if err != nil {
+			return access.Principal{}, a.deny(ctx, err)
+		}
+		return p, nil
+	}
+	claims, err := a.APITokens.Verify(raw)
+	if err != nil {
+		return access.Principal{}, a.deny(ctx, err)
+	}
+	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
+	switch {
+	case access.ErrorKind(err) == access.ENOTFOUND:
+		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+	case err != nil:
+		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
+		return access.Principal{}, err
+	case t.Expired(a.Now()):
+		// TTL purges days late: the stored expiry is checked here too.
+		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+	case t.AssociatedUser != claims.Subject:
+		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+	}
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, nil
+}
+
+func (a *Authorizer) deny(ctx context.Context, why error) error {
+	a.Log.InfoContext(ctx, "request denied", "reason", why.Error())
+	return &access.Error{Kind: access.EUNAUTHORIZED, Code: "UNAUTHORIZED", Message: "A valid bearer token is required.", Err: errUnauthorized}
+}
+
+// bearer extracts the token from "Bearer <token>", rejecting oversized
+// headers and anything that cannot be a compact JWS before it is parsed.
+func bearer(header string) (string, error) {
+	if len(header) > MaxHeaderBytes {
+		return "", errors.New("authorization header too large")
+	}
+	scheme, raw, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", errors.New("not a bearer authorization")
+	}
+	raw = strings.TrimSpace(raw)
+	if strings.Count(raw, ".") != 2 {
+		return "", errors.New("bearer is not a compact JWS")
+	}
+	return raw, nil
+}
+
+// Context keys passed to the functions through API Gateway.
+const (
+	ContextUser     = "user"
+	ContextTenant   = "tenant"
+	ContextAuthType = "authType"
+	ContextTokenID  = "tokenId"
+)
+
+// Handle is the Lambda entry point for a REST API TOKEN authorizer. A bad
+// bearer returns the error "Unauthorized", which API Gateway turns into 401;
+// a failure to decide returns another error, which API Gateway turns into 500.
+func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	p, err := a.Authenticate(ctx, req.AuthorizationToken)
+	if err != nil {
+		if access.ErrorKind(err) == access.EUNAUTHORIZED {
+			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+		}
+		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
+	}
+	return Allow(p, req.MethodArn), nil
+}
+
+// Allow is the policy that lets p call exactly the method it asked for;
+// with result caching off it is never reused for another request.
+func Allow(p access.Principal, methodARN string) events.APIGatewayCustomAuthorizerResponse {
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: p.User,
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{methodARN},
+			}},
+		},
+		Context: map[string]any{
+			ContextUser: p.User, ContextTenant: p.Tenant, ContextAuthType: string(p.AuthType), ContextTokenID: p.TokenID,
+		},
+	}
+}

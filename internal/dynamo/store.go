@@ -1,0 +1,303 @@
+// Package dynamo stores API-token metadata in one DynamoDB table.
+//
+// Items of a tenant share the partition key "TENANT#<tenant>":
+//
+//	sk "TOKEN#<id>"         the token's metadata (ids are time-ordered, so a
+//	                        reverse Query lists newest first)
+//	sk "NAME#<description>" the description reservation, lower-cased, that
+//	                        makes descriptions unique in the tenant
+//
+// Both items are written and deleted in one transaction, and both carry the
+// same ttl (expiry + 30 days) so DynamoDB TTL purges them together.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/tokens"
+)
+
+// PurgeAfter is how long an expired token stays listed before TTL removes it.
+const PurgeAfter = 30 * 24 * time.Hour
+
+// conflictAttempts bounds retries of a transaction cancelled by a concurrent one.
+const conflictAttempts = 4
+
+// Client is the part of the DynamoDB API the store uses.
+type Client interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store implements tokens.Store and the authorizer's token lookup.
+type Store struct {
+	client Client
+	table  string
+	now    func() time.Time
+}
+
+var _ tokens.Store = (*Store)(nil)
+
+// New returns a store on table.
+func New(client Client, table string, now func() time.Time) *Store {
+	return &Store{client: client, table: table, now: now}
+}
+
+type tokenItem struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	ID          string `dynamodbav:"id"`
+	Description string `dynamodbav:"description"`
+	User        string `dynamodbav:"user"`
+	CreatedAt   string `dynamodbav:"createdAt"`
+	ExpiresAt   string `dynamodbav:"expiresAt,omitempty"`
+	TTL         int64  `dynamodbav:"ttl,omitempty"`
+}
+
+type nameItem struct {
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	TokenID string `dynamodbav:"tokenId"`
+	TTL     int64  `dynamodbav:"ttl,omitempty"`
+}
+
+func tenantKey(tenant string) string { return "TENANT#" + tenant }
+func tokenKey(id string) string      { return "TOKEN#" + id }
+func nameKey(desc string) string     { return "NAME#" + tokens.DescriptionKey(desc) }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func toItem(t access.Token) tokenItem {
+	it := tokenItem{
+		PK: tenantKey(t.Tenant), SK: tokenKey(t.ID), ID: t.ID, Description: t.Description,
+		User: t.AssociatedUser, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
+	}
+	if t.ExpiresAt != nil {
+		it.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
+		it.TTL = t.ExpiresAt.Add(PurgeAfter).Unix()
+	}
+	return it
+}
+
+func (it tokenItem) token(tenant string) (access.Token, error) {
+	t := access.Token{ID: it.ID, Tenant: tenant, Description: it.Description, AssociatedUser: it.User}
+	var err error
+	if t.CreatedAt, err = time.Parse(time.RFC3339, it.CreatedAt); err != nil {
+		return t, fmt.Errorf("token item %s: createdAt: %w", it.ID, err)
+	}
+	if it.ExpiresAt != "" {
+		exp, err := time.Parse(time.RFC3339, it.ExpiresAt)
+		if err != nil {
+			return t, fmt.Errorf("token item %s: expiresAt: %w", it.ID, err)
+		}
+		t.ExpiresAt = &exp
+	}
+	return t, nil
+}
+
+// Create writes the token and reserves its description in one transaction.
+// A reservation whose token has passed its purge time but that TTL has not
+// removed yet does not block the description.
+func (s *Store) Create(ctx context.Context, t access.Token) error {
+	it := toItem(t)
+	tokenAV, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return access.Internal(err)
+	}
+	nameAV, err := attributevalue.MarshalMap(nameItem{PK: it.PK, SK: nameKey(t.Description), TokenID: t.ID, TTL: it.TTL})
+	if err != nil {
+		return access.Internal(err)
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: &s.table, Item: tokenAV,
+			ConditionExpression: aws.String("attribute_not_exists(sk)"),
+		}},
+		{Put: &types.Put{
+			TableName: &s.table, Item: nameAV,
+			ConditionExpression:       aws.String("attribute_not_exists(sk) OR (attribute_exists(#ttl) AND #ttl < :now)"),
+			ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())}},
+		}},
+	}}
+	return s.transact(ctx, in, func(reasons []types.CancellationReason) error {
+		if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			return tokens.ErrDescriptionTaken()
+		}
+		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return access.Internal(fmt.Errorf("token id %s already exists", t.ID))
+		}
+		return nil
+	})
+}
+
+// Get reads one token with a strongly consistent read, so a deletion is seen
+// by the very next request. A missing token is ENOTFOUND.
+func (s *Store) Get(ctx context.Context, tenant, id string) (access.Token, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return access.Token{}, storeError(err)
+	}
+	if out.Item == nil {
+		return access.Token{}, errNotFound()
+	}
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return access.Token{}, access.Internal(err)
+	}
+	t, err := it.token(tenant)
+	if err != nil {
+		return access.Token{}, access.Internal(err)
+	}
+	return t, nil
+}
+
+// List returns up to limit tokens of tenant, newest first, and the cursor of
+// the next page ("" when there is none).
+func (s *Store) List(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: tenantKey(tenant)},
+			":prefix": &types.AttributeValueMemberS{Value: "TOKEN#"},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		id, err := decodeCursor(tenant, cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ExclusiveStartKey = key(tenantKey(tenant), tokenKey(id))
+	}
+	out, err := s.client.Query(ctx, in)
+	if err != nil {
+		return nil, "", storeError(err)
+	}
+	var items []tokenItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, "", access.Internal(err)
+	}
+	list := make([]access.Token, 0, len(items))
+	for _, it := range items {
+		t, err := it.token(tenant)
+		if err != nil {
+			return nil, "", access.Internal(err)
+		}
+		list = append(list, t)
+	}
+	next := ""
+	if out.LastEvaluatedKey != nil && len(list) > 0 {
+		next = encodeCursor(tenant, list[len(list)-1].ID)
+	}
+	return list, next, nil
+}
+
+// Delete removes the token and frees its description in one transaction.
+func (s *Store) Delete(ctx context.Context, tenant, id string) error {
+	t, err := s.Get(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{
+			TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)),
+			ConditionExpression: aws.String("attribute_exists(sk)"),
+		}},
+		{Delete: &types.Delete{
+			// Only the reservation that belongs to this token: after a purge
+			// race the name may already belong to a newer token.
+			TableName: &s.table, Key: key(tenantKey(tenant), nameKey(t.Description)),
+			ConditionExpression:       aws.String("attribute_not_exists(sk) OR tokenId = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
+		}},
+	}}
+	return s.transact(ctx, in, func(reasons []types.CancellationReason) error {
+		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return errNotFound() // deleted concurrently
+		}
+		if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			// The name now belongs to another token: delete this token alone.
+			in.TransactItems = in.TransactItems[:1]
+			return s.transact(ctx, in, func([]types.CancellationReason) error { return errNotFound() })
+		}
+		return nil
+	})
+}
+
+// transact runs a transaction, retrying cancellations caused by a concurrent
+// transaction on the same items. onCancel maps condition failures to domain
+// errors; it returns nil when the cancellation is not one it understands.
+func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput, onCancel func([]types.CancellationReason) error) error {
+	for attempt := 1; ; attempt++ {
+		_, err := s.client.TransactWriteItems(ctx, in)
+		if err == nil {
+			return nil
+		}
+		var cancelled *types.TransactionCanceledException
+		if !errors.As(err, &cancelled) {
+			return storeError(err)
+		}
+		if mapped := onCancel(cancelled.CancellationReasons); mapped != nil {
+			return mapped
+		}
+		if !hasReason(cancelled.CancellationReasons, "TransactionConflict") || attempt == conflictAttempts {
+			return storeError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return storeError(ctx.Err())
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func hasReason(reasons []types.CancellationReason, code string) bool {
+	for _, r := range reasons {
+		if aws.ToString(r.Code) == code {
+			return true
+		}
+	}
+	return false
+}
+
+func errNotFound() *access.Error {
+	return access.Errorf(access.ENOTFOUND, "NOT_FOUND", "No API token with this id exists in your tenant.")
+}
+
+// storeError turns a DynamoDB failure into an application error: throttling,
+// conflicts and timeouts are worth retrying (503); anything else is internal.
+func storeError(err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+			"TransactionConflictException", "TransactionInProgressException", "TransactionCanceledException":
+			return access.Unavailable(err)
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return access.Unavailable(err)
+	}
+	return access.Internal(err)
+}

