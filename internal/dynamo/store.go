@@ -136,15 +136,14 @@ func (s *Store) Create(ctx context.Context, t access.Token) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())}},
 		}},
 	}}
-	return s.transact(ctx, in, func(reasons []types.CancellationReason) error {
-		if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			return tokens.ErrDescriptionTaken()
-		}
-		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			return access.Internal(fmt.Errorf("token id %s already exists", t.ID))
-		}
-		return nil
-	})
+	err = s.transact(ctx, in)
+	switch failed(err) {
+	case 1:
+		return tokens.ErrDescriptionTaken()
+	case 0:
+		return access.Internal(fmt.Errorf("token id %s already exists", t.ID))
+	}
+	return storeError(err)
 }
 
 // Get reads one token with a strongly consistent read, so a deletion is seen
@@ -232,44 +231,49 @@ func (s *Store) Delete(ctx context.Context, tenant, id string) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
 		}},
 	}}
-	return s.transact(ctx, in, func(reasons []types.CancellationReason) error {
-		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			return errNotFound() // deleted concurrently
+	err = s.transact(ctx, in)
+	switch failed(err) {
+	case 0:
+		return errNotFound() // deleted concurrently
+	case 1:
+		// The name now belongs to a newer token: delete this token alone.
+		in.TransactItems = in.TransactItems[:1]
+		if err = s.transact(ctx, in); failed(err) == 0 {
+			return errNotFound()
 		}
-		if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			// The name now belongs to another token: delete this token alone.
-			in.TransactItems = in.TransactItems[:1]
-			return s.transact(ctx, in, func([]types.CancellationReason) error { return errNotFound() })
-		}
-		return nil
-	})
+	}
+	return storeError(err)
 }
 
 // transact runs a transaction, retrying cancellations caused by a concurrent
-// transaction on the same items. onCancel maps condition failures to domain
-// errors; it returns nil when the cancellation is not one it understands.
-func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput, onCancel func([]types.CancellationReason) error) error {
+// transaction on the same items.
+func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) error {
 	for attempt := 1; ; attempt++ {
 		_, err := s.client.TransactWriteItems(ctx, in)
-		if err == nil {
-			return nil
-		}
 		var cancelled *types.TransactionCanceledException
-		if !errors.As(err, &cancelled) {
-			return storeError(err)
-		}
-		if mapped := onCancel(cancelled.CancellationReasons); mapped != nil {
-			return mapped
-		}
-		if !hasReason(cancelled.CancellationReasons, "TransactionConflict") || attempt == conflictAttempts {
-			return storeError(err)
+		if err == nil || !errors.As(err, &cancelled) || !hasReason(cancelled.CancellationReasons, "TransactionConflict") || attempt == conflictAttempts {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return storeError(ctx.Err())
+			return ctx.Err()
 		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
 		}
 	}
+}
+
+// failed returns the index of the transaction item whose condition failed,
+// or -1 when err is not such a cancellation.
+func failed(err error) int {
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) {
+		for i, r := range cancelled.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func hasReason(reasons []types.CancellationReason, code string) bool {
@@ -288,13 +292,20 @@ func errNotFound() *access.Error {
 // storeError turns a DynamoDB failure into an application error: throttling,
 // conflicts and timeouts are worth retrying (503); anything else is internal.
 func storeError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-			"TransactionConflictException", "TransactionInProgressException", "TransactionCanceledException":
+			"TransactionConflictException", "TransactionInProgressException":
 			return access.Unavailable(err)
 		}
+	}
+	var cancelled *types.TransactionCanceledException
+	if errors.As(err, &cancelled) && hasReason(cancelled.CancellationReasons, "TransactionConflict") {
+		return access.Unavailable(err) // still contended after retries
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return access.Unavailable(err)

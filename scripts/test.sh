@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test suite proper; runs inside scripts/with-services.sh (private network,
+# DynamoDB Local and moto up). Go modules were downloaded by scripts/deps.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export GOFLAGS=-mod=readonly GOPROXY=off
+
+go test -count=1 ./...
+# The verifier's fuzz target runs for a few seconds on every test run.
+go test -run='^$' -fuzz=FuzzVerify -fuzztime="${FUZZTIME:-5s}" ./internal/apitoken
