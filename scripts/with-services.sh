@@ -5,6 +5,9 @@
 # no host flag), and every process started here dies with it.
 # Needs scripts/deps.sh to have run (jar in place, Go modules downloaded).
 set -euo pipefail
+# One brace block: bash parses it whole before running, so editing this file while a
+# (minute-long) run is in progress cannot make the running copy execute a shifted text.
+{
 
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 ROOT=$(cd "$(dirname "$SELF")/.." && pwd)
@@ -20,14 +23,21 @@ if [[ ${!MARKER:-} != 1 ]]; then
   # -n: private network (only a down lo). -p -f: private PID namespace, our re-exec is
   # PID 1, so when it exits the kernel kills whatever is left (services, test binaries).
   # --kill-child: if unshare itself is killed, so is PID 1, and with it everything.
-  # Root uses plain -n: real root keeps its own uid on files (no user-ns mapping).
-  # Others add -r (user namespace mapped to root), which keeps HOME/GOCACHE/GOMODCACHE the
-  # same paths and writable, since the caller owns them.
-  if [[ $EUID -eq 0 ]] && unshare -n true 2>/dev/null; then
-    ns=(-n -p -f --kill-child)
-  else
-    ns=(-r -n -p -f --kill-child)
-  fi
+  # --mount-proc: a /proc for the new PID namespace, else ps/pgrep inside fail ("lookup self").
+  # Root uses plain -n: real root keeps its own uid on files (no user-ns mapping). Others
+  # add -r (user namespace mapped to root), which keeps HOME/GOCACHE/GOMODCACHE the same
+  # paths and writable, since the caller owns them. Probe, as containers differ in what they allow.
+  base=(-n -p -f --kill-child)
+  ns=()
+  for cand in "--mount-proc" "-r --mount-proc" "" "-r"; do
+    [[ $EUID -ne 0 && $cand != -r* ]] && continue
+    read -ra extra <<<"$cand"
+    if unshare "${base[@]}" "${extra[@]}" true 2>/dev/null; then
+      ns=("${base[@]}" "${extra[@]}")
+      break
+    fi
+  done
+  [[ ${#ns[@]} -gt 0 ]] || die "unshare cannot create network+PID namespaces here (try: unshare -rn -pf true)"
   export "$MARKER=1"
   exec unshare "${ns[@]}" -- bash "$SELF" "$@"
 fi
@@ -41,6 +51,7 @@ ip link set lo up || die "cannot bring lo up in the network namespace"
 DDB_DIR=${DYNAMODB_LOCAL_DIR:-$ROOT/.local/tools/dynamodb-local}
 DDB_PORT=${DDB_LOCAL_PORT:-8000}   # fixed ports are safe: the namespace is ours alone
 MOTO_PORT=${MOTO_SERVER_PORT:-5000}
+[[ $DDB_PORT != "$MOTO_PORT" ]] || die "DDB_LOCAL_PORT and MOTO_SERVER_PORT must differ (both $DDB_PORT)"
 LOG_DIR=$ROOT/.local/logs
 mkdir -p "$LOG_DIR"
 ddb_log=$LOG_DIR/dynamodb-local.log
@@ -79,7 +90,8 @@ trap 'exit 143' TERM
   -jar "$DDB_DIR/DynamoDBLocal.jar" -inMemory -port "$DDB_PORT") >"$ddb_log" 2>&1 &
 pids+=("$!")
 ddb_pid=$!
-moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
+# scripts/moto_server.py is moto_server with KMS MessageType=DIGEST honoured.
+python3 "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
 pids+=("$!")
 moto_pid=$!
 
@@ -101,6 +113,9 @@ wait_ready() {
 }
 wait_ready dynamodb-local "$ddb_pid" "http://127.0.0.1:$DDB_PORT/" "$ddb_log"
 wait_ready moto_server "$moto_pid" "http://127.0.0.1:$MOTO_PORT/moto-api/" "$moto_log"
+# Both must still be up: one dying after its port answered would otherwise surface as odd test errors.
+kill -0 "$ddb_pid" 2>/dev/null || { cat "$ddb_log" >&2; die "dynamodb-local exited after startup"; }
+kill -0 "$moto_pid" 2>/dev/null || { cat "$moto_log" >&2; die "moto_server exited after startup"; }
 
 # --- 3. run CMD ----------------------------------------------------------------
 export DYNAMODB_ENDPOINT=http://127.0.0.1:$DDB_PORT
@@ -118,3 +133,4 @@ set +e
 status=$?
 set -e
 exit "$status"
+}

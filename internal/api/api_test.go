@@ -1,0 +1,260 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/api"
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/tokens"
+)
+
+var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+
+type memStore struct{ created []access.Token }
+
+func (m *memStore) Create(_ context.Context, t access.Token) error {
+	for _, c := range m.created {
+		if tokens.DescriptionKey(c.Description) == tokens.DescriptionKey(t.Description) {
+			return tokens.ErrDescriptionTaken()
+		}
+	}
+	m.created = append(m.created, t)
+	return nil
+}
+
+func (m *memStore) List(_ context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
+	if cursor == "bad" {
+		return nil, "", access.Errorf(access.EINVALID, "INVALID_NEXT_TOKEN", "bad cursor")
+	}
+	return m.created, "next-page", nil
+}
+
+func (m *memStore) Delete(_ context.Context, tenant, id string) error {
+	return access.Errorf(access.ENOTFOUND, "NOT_FOUND", "no such token")
+}
+
+type minter struct{}
+
+func (minter) Mint(context.Context, apitoken.Grant) (string, error) { return "eyJhbGciOi.payload.sig0wxyz", nil }
+
+func handlers() (*api.Tokens, *memStore) {
+	st := &memStore{}
+	clock := func() time.Time { return now }
+	return &api.Tokens{
+		Service: &tokens.Service{Store: st, Minter: minter{}, Now: clock, NewID: func() string { return "id-1" }},
+		Now:     clock,
+	}, st
+}
+
+func request(authType, body string) events.APIGatewayProxyRequest {
+	return events.APIGatewayProxyRequest{
+		Body: body,
+		RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{
+			"user": "ada@example.com", "tenant": "acme", "authType": authType, "tokenId": "",
+		}},
+	}
+}
+
+type errorBody struct {
+	Error struct{ Code, Message string } `json:"error"`
+}
+
+func decodeError(t *testing.T, resp api.Response) errorBody {
+	t.Helper()
+	var e errorBody
+	if err := json.Unmarshal([]byte(resp.Body), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("got body %q, want the error shape", resp.Body)
+	}
+	return e
+}
+
+func TestCreateRefusesBadInputWithA400AndWritesNothing(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		base64   bool
+		wantCode string
+	}{
+		{"malformed JSON", `{"description":`, false, "INVALID_BODY"},
+		{"not JSON at all", `description=x`, false, "INVALID_BODY"},
+		{"a JSON array", `[]`, false, "INVALID_BODY"},
+		{"an unknown field", `{"descripton":"typo"}`, false, "INVALID_BODY"},
+		{"the user in the body", `{"associatedUser":"mallory@example.com"}`, false, "INVALID_BODY"},
+		{"a description of the wrong type", `{"description":5}`, false, "INVALID_BODY"},
+		{"trailing data", `{"description":"a"} {"description":"b"}`, false, "INVALID_BODY"},
+		{"a body over 64 KiB", `{"description":"` + strings.Repeat("a", 64<<10) + `"}`, false, "INVALID_BODY"},
+		{"invalid UTF-8", "{\"description\":\"\xff\xfe\"}", false, "INVALID_BODY"},
+		{"invalid base64", `!!!`, true, "INVALID_BODY"},
+		{"lifespan 0", `{"lifespanDays":0}`, false, "INVALID_LIFESPAN"},
+		{"lifespan negative", `{"lifespanDays":-1}`, false, "INVALID_LIFESPAN"},
+		{"lifespan fractional", `{"lifespanDays":1.5}`, false, "INVALID_LIFESPAN"},
+		{"lifespan as a string", `{"lifespanDays":"7"}`, false, "INVALID_LIFESPAN"},
+		{"lifespan as a boolean", `{"lifespanDays":true}`, false, "INVALID_LIFESPAN"},
+		{"lifespan over 3650", `{"lifespanDays":3651}`, false, "INVALID_LIFESPAN"},
+		{"lifespan in exponent form", `{"lifespanDays":1e1}`, false, "INVALID_LIFESPAN"},
+		{"lifespan as an object", `{"lifespanDays":{}}`, false, "INVALID_LIFESPAN"},
+		{"description of control characters", `{"description":"a\u0000b"}`, false, "INVALID_DESCRIPTION"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, st := handlers()
+			req := request("session", tc.body)
+			if tc.base64 {
+				req.IsBase64Encoded = true
+			}
+			resp, err := h.Create(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 400 {
+				t.Fatalf("got %d %s, want 400", resp.StatusCode, resp.Body)
+			}
+			if got := decodeError(t, resp).Error.Code; got != tc.wantCode {
+				t.Fatalf("got code %s, want %s", got, tc.wantCode)
+			}
+			if len(st.created) != 0 {
+				t.Fatalf("got %d tokens written, want none", len(st.created))
+			}
+		})
+	}
+}
+
+func TestCreateReturnsTheTokenAndItsMetadata(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		base64  bool
+		wantExp any
+	}{
+		{"with a lifespan", `{"description":"CI","lifespanDays":7}`, false, "2026-12-04T09:30:00Z"},
+		{"with a null lifespan", `{"description":"CI","lifespanDays":null}`, false, nil},
+		{"with an empty body", ``, false, nil},
+		{"base64-encoded", base64.StdEncoding.EncodeToString([]byte(`{"description":"CI"}`)), true, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := handlers()
+			req := request("session", tc.body)
+			req.IsBase64Encoded = tc.base64
+			resp, _ := h.Create(context.Background(), req)
+			if resp.StatusCode != 201 {
+				t.Fatalf("got %d %s, want 201", resp.StatusCode, resp.Body)
+			}
+			if resp.Headers["Cache-Control"] != "no-store" || resp.Headers["Content-Type"] != "application/json" {
+				t.Errorf("got headers %v, want JSON and no-store", resp.Headers)
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(resp.Body), &got); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"token", "id", "description", "associatedUser", "createdAt", "expiresAt", "status", "statusText"} {
+				if _, ok := got[k]; !ok {
+					t.Errorf("got %v, want field %q", got, k)
+				}
+			}
+			if got["token"] != "eyJhbGciOi.payload.sig0wxyz" || got["associatedUser"] != "ada@example.com" || got["expiresAt"] != tc.wantExp || got["status"] != "Enabled" || got["createdAt"] != "2026-11-27T09:30:00Z" {
+				t.Errorf("got %v", got)
+			}
+		})
+	}
+}
+
+func TestCreateWithADuplicateDescriptionIsA409(t *testing.T) {
+	h, st := handlers()
+	h.Create(context.Background(), request("session", `{"description":"CI"}`))
+	resp, _ := h.Create(context.Background(), request("session", `{"description":" ci "}`))
+	if resp.StatusCode != 409 || decodeError(t, resp).Error.Code != "DESCRIPTION_TAKEN" || len(st.created) != 1 {
+		t.Fatalf("got %d %s with %d tokens, want 409 DESCRIPTION_TAKEN and 1 token", resp.StatusCode, resp.Body, len(st.created))
+	}
+}
+
+func TestCreateWithAnAPITokenIsA403(t *testing.T) {
+	h, _ := handlers()
+	resp, _ := h.Create(context.Background(), request("api_token", `{}`))
+	if resp.StatusCode != 403 || decodeError(t, resp).Error.Code != "SESSION_REQUIRED" {
+		t.Fatalf("got %d %s, want 403 SESSION_REQUIRED", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestRequestsWithoutAnAuthorizerContextAre401(t *testing.T) {
+	h, _ := handlers()
+	for name, call := range map[string]api.Handler{"create": h.Create, "list": h.List, "delete": h.Delete, "whoami": api.WhoAmI} {
+		resp, _ := call(context.Background(), events.APIGatewayProxyRequest{})
+		if resp.StatusCode != 401 {
+			t.Errorf("%s: got %d, want 401", name, resp.StatusCode)
+		}
+	}
+}
+
+func TestListShowsStatusAndNoTokenString(t *testing.T) {
+	h, _ := handlers()
+	h.Create(context.Background(), request("session", `{"description":"CI","lifespanDays":1}`))
+	req := request("api_token", "")
+	req.QueryStringParameters = map[string]string{"limit": "10"}
+	resp, _ := h.List(context.Background(), req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	if strings.Contains(resp.Body, "sig0wxyz") || strings.Contains(resp.Body, `"token"`) {
+		t.Fatalf("got %s, want no token string in a listing", resp.Body)
+	}
+	var got struct {
+		Items []map[string]any `json:"items"`
+		Next  string           `json:"nextToken"`
+	}
+	json.Unmarshal([]byte(resp.Body), &got)
+	if len(got.Items) != 1 || got.Items[0]["statusText"] != "Enabled - Expires on Nov 28, 2026 09:30" || got.Next != "next-page" {
+		t.Fatalf("got %s", resp.Body)
+	}
+}
+
+func TestListRefusesABadLimitOrCursor(t *testing.T) {
+	for _, q := range []map[string]string{{"limit": "0"}, {"limit": "abc"}, {"limit": "101"}, {"limit": ""}, {"nextToken": "bad"}} {
+		h, _ := handlers()
+		req := request("session", "")
+		req.QueryStringParameters = q
+		resp, _ := h.List(context.Background(), req)
+		if resp.StatusCode != 400 {
+			t.Errorf("query %v: got %d %s, want 400", q, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+func TestDeleteOfAnUnknownTokenIs404(t *testing.T) {
+	h, _ := handlers()
+	req := request("session", "")
+	req.PathParameters = map[string]string{"id": "0192-unknown"}
+	resp, _ := h.Delete(context.Background(), req)
+	if resp.StatusCode != 404 || decodeError(t, resp).Error.Code != "NOT_FOUND" {
+		t.Fatalf("got %d %s, want 404", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestWhoAmIShowsTheCaller(t *testing.T) {
+	req := request("api_token", "")
+	req.RequestContext.Authorizer["tokenId"] = "tok-9"
+	resp, _ := api.WhoAmI(context.Background(), req)
+	want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"tok-9"}`
+	if resp.StatusCode != 200 || resp.Body != want {
+		t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
+	}
+}
+
+func TestInternalErrorsNeverReachTheClient(t *testing.T) {
+	resp := api.Error(context.Background(), access.Internal(errFake("dynamodb: secret table arn:aws:...")))
+	if resp.StatusCode != 500 || strings.Contains(resp.Body, "arn:aws") {
+		t.Fatalf("got %d %s, want a generic 500", resp.StatusCode, resp.Body)
+	}
+}
+
+type errFake string
+
+func (e errFake) Error() string { return string(e) }
