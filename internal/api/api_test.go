@@ -43,7 +43,9 @@ func (m *memStore) Delete(_ context.Context, tenant, id string) error {
 
 type minter struct{}
 
-func (minter) Mint(context.Context, apitoken.Grant) (string, error) { return "eyJhbGciOi.payload.sig0wxyz", nil }
+func (minter) Mint(context.Context, apitoken.Grant) (string, error) {
+	return "eyJhbGciOi.payload.sig0wxyz", nil
+}
 
 func handlers() (*api.Tokens, *memStore) {
 	st := &memStore{}

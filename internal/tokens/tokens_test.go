@@ -27,13 +27,17 @@ func (f *fakeStore) Create(ctx context.Context, t access.Token) error { return f
 func (f *fakeStore) List(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
 	return f.ListFn(ctx, tenant, limit, cursor)
 }
-func (f *fakeStore) Delete(ctx context.Context, tenant, id string) error { return f.DeleteFn(ctx, tenant, id) }
+func (f *fakeStore) Delete(ctx context.Context, tenant, id string) error {
+	return f.DeleteFn(ctx, tenant, id)
+}
 
 type fakeMinter struct {
 	MintFn func(ctx context.Context, g apitoken.Grant) (string, error)
 }
 
-func (f fakeMinter) Mint(ctx context.Context, g apitoken.Grant) (string, error) { return f.MintFn(ctx, g) }
+func (f fakeMinter) Mint(ctx context.Context, g apitoken.Grant) (string, error) {
+	return f.MintFn(ctx, g)
+}
 
 const fakeToken = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.sig-ends-hgft"
 
