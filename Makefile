@@ -30,6 +30,8 @@ deps:
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) mod tidy -diff
 	cfn-lint template.yaml
 
 bench: deps ## Benchmarks against DynamoDB Local; numbers go into docs/performance.md.
