@@ -8,7 +8,7 @@ import (
 )
 
 func main() {
-	h, err := app.Tokens(context.Background(), true)
+	h, err := app.CreateToken(context.Background())
 	if err != nil {
 		app.Start(nil, err)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func main() {
-	h, err := app.Tokens(context.Background(), false)
+	h, err := app.ListTokens(context.Background())
 	if err != nil {
 		app.Start(nil, err)
 	}

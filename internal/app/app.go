@@ -52,26 +52,39 @@ func store(ctx context.Context) (*dynamo.Store, aws.Config, error) {
 	return dynamo.New(dynamodb.NewFromConfig(cfg), table, time.Now), cfg, nil
 }
 
-// Tokens wires the token routes. Only the create function mints, so only it
-// needs the issuer and the KMS key.
-func Tokens(ctx context.Context, mint bool) (*api.Tokens, error) {
+// CreateToken wires POST /api-tokens: the only function that mints, so the
+// only one that needs the issuer and the KMS key.
+func CreateToken(ctx context.Context) (*api.Tokens, error) {
 	st, cfg, err := store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	svc := &tokens.Service{Store: st, Now: time.Now, NewID: NewID}
-	if mint {
-		issuer, err := env.Must("TOKEN_ISSUER")
-		if err != nil {
-			return nil, err
-		}
-		keyARN, err := env.Must("SIGNING_KEY_ID")
-		if err != nil {
-			return nil, err
-		}
-		svc.Minter = apitoken.Minter{Issuer: issuer, Signer: kmskey.NewSigner(kms.NewFromConfig(cfg), keyARN)}
+	issuer, err := env.Must("TOKEN_ISSUER")
+	if err != nil {
+		return nil, err
 	}
-	return &api.Tokens{Service: svc, Now: time.Now}, nil
+	keyARN, err := env.Must("SIGNING_KEY_ID")
+	if err != nil {
+		return nil, err
+	}
+	minter := apitoken.Minter{Issuer: issuer, Signer: kmskey.NewSigner(kms.NewFromConfig(cfg), keyARN)}
+	return tokenAPI(st, minter), nil
+}
+
+// ListTokens wires GET /api-tokens.
+func ListTokens(ctx context.Context) (*api.Tokens, error) {
+	st, _, err := store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tokenAPI(st, nil), nil
+}
+
+// DeleteToken wires DELETE /api-tokens/{id}.
+func DeleteToken(ctx context.Context) (*api.Tokens, error) { return ListTokens(ctx) }
+
+func tokenAPI(st tokens.Store, minter tokens.Minter) *api.Tokens {
+	return &api.Tokens{Service: &tokens.Service{Store: st, Minter: minter, Now: time.Now, NewID: NewID}, Now: time.Now}
 }
 
 // Authorizer wires the authorizer: the trusted public keys are fetched from
