@@ -30,6 +30,7 @@ func NewVerifier(issuer string, keys map[string]*ecdsa.PublicKey, now func() tim
 			jwt.WithIssuer(issuer),
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(30*time.Second),
+			jwt.WithStrictDecoding(), // one spelling per signature: no base64 padding-bit variants
 			jwt.WithTimeFunc(now),
 		),
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
@@ -29,6 +30,7 @@ type Config struct {
 
 // Verifier checks session tokens.
 type Verifier struct {
+	issuer      string
 	v           *oidc.IDTokenVerifier
 	emailClaim  string
 	tenantClaim string
@@ -37,7 +39,7 @@ type Verifier struct {
 // NewVerifier verifies sessions signed by keys. In AWS keys is
 // oidc.NewRemoteKeySet on the issuer's JWKS URL.
 func NewVerifier(cfg Config, keys oidc.KeySet, now func() time.Time) *Verifier {
-	v := &Verifier{emailClaim: cfg.EmailClaim, tenantClaim: cfg.TenantClaim}
+	v := &Verifier{issuer: cfg.Issuer, emailClaim: cfg.EmailClaim, tenantClaim: cfg.TenantClaim}
 	if v.emailClaim == "" {
 		v.emailClaim = "email"
 	}
@@ -54,6 +56,13 @@ func NewVerifier(cfg Config, keys oidc.KeySet, now func() time.Time) *Verifier {
 
 // Verify returns the principal of a valid session token.
 func (v *Verifier) Verify(ctx context.Context, raw string) (access.Principal, error) {
+	// go-oidc checks the signature before the issuer and refetches the JWKS
+	// whenever no cached key verifies: refuse foreign issuers first, so forged
+	// bearers cannot make every request a fetch from the issuer.
+	var peek jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil || peek.Issuer != v.issuer {
+		return access.Principal{}, fmt.Errorf("%w: not from issuer %s", ErrInvalid, v.issuer)
+	}
 	tok, err := v.v.Verify(ctx, raw)
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("%w: %w", ErrInvalid, err)

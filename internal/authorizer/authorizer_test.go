@@ -1,0 +1,414 @@
+package authorizer_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/session"
+)
+
+const (
+	tokenIssuer   = "https://dcs-access.example.com"
+	sessionIssuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example"
+	audience      = "app-client-id"
+	methodARN     = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/whoami"
+)
+
+// t0 is the clock of the authorizer and of both verifiers.
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return t0 }
+
+// fakeStore is a TokenStore whose answer each test chooses.
+type fakeStore struct {
+	GetFunc func(ctx context.Context, tenant, id string) (access.Token, error)
+}
+
+func (f *fakeStore) Get(ctx context.Context, tenant, id string) (access.Token, error) {
+	return f.GetFunc(ctx, tenant, id)
+}
+
+// keys holds the two signing keys of a test: the service's API token key
+// and the OIDC issuer's session key.
+type keys struct {
+	api     *apitoken.KeySigner
+	apiKey  *ecdsa.PrivateKey
+	session *ecdsa.PrivateKey
+}
+
+func newKeys(t *testing.T) keys {
+	t.Helper()
+	apiKey := newKey(t)
+	signer, err := apitoken.NewKeySigner(apiKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys{api: signer, apiKey: apiKey, session: newKey(t)}
+}
+
+func newKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+func (k keys) sessionIssuer() *session.LocalIssuer {
+	return &session.LocalIssuer{Issuer: sessionIssuer, Audience: audience, Key: k.session, Now: clock}
+}
+
+// newAuthorizer wires an Authorizer the way production does, with a store
+// and a logger that the test reads.
+func newAuthorizer(k keys, store authorizer.TokenStore, log *bytes.Buffer) *authorizer.Authorizer {
+	return &authorizer.Authorizer{
+		TokenIssuer: tokenIssuer,
+		APITokens:   apitoken.NewVerifier(tokenIssuer, map[string]*ecdsa.PublicKey{k.api.KeyID(): k.api.Public()}, clock),
+		Sessions:    session.NewVerifier(session.Config{Issuer: sessionIssuer, Audience: audience}, k.sessionIssuer().KeySet(), clock),
+		Store:       store,
+		Now:         clock,
+		Log:         slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+func mint(t *testing.T, k keys, expiresAt *time.Time) string {
+	t.Helper()
+	raw, err := apitoken.Minter{Issuer: tokenIssuer, Signer: k.api}.Mint(context.Background(), apitoken.Grant{
+		ID: "tok-1", User: "ada@example.com", Tenant: "acme", IssuedAt: t0.Add(-time.Hour), ExpiresAt: expiresAt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func issue(t *testing.T, l *session.LocalIssuer, ttl time.Duration) string {
+	t.Helper()
+	raw, err := l.Issue("grace@example.com", "globex", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func apiClaims(overrides map[string]any) jwt.MapClaims {
+	return with(jwt.MapClaims{
+		"iss": tokenIssuer, "sub": "ada@example.com", "jti": "tok-1", "tenant": "acme",
+		"token_type": apitoken.TypeValue, "iat": t0.Add(-time.Hour).Unix(),
+	}, overrides)
+}
+
+func sessionClaims(overrides map[string]any) jwt.MapClaims {
+	return with(jwt.MapClaims{
+		"iss": sessionIssuer, "aud": audience, "sub": "grace@example.com", "email": "grace@example.com",
+		"custom:tenant": "globex", "iat": t0.Add(-time.Minute).Unix(), "exp": t0.Add(time.Hour).Unix(),
+	}, overrides)
+}
+
+// with copies c with overrides applied; a nil override removes the claim.
+func with(c jwt.MapClaims, overrides map[string]any) jwt.MapClaims {
+	for k, v := range overrides {
+		if v == nil {
+			delete(c, k)
+			continue
+		}
+		c[k] = v
+	}
+	return c
+}
+
+func forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	for k, v := range header {
+		tok.Header[k] = v
+	}
+	raw, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func publicPEM(t *testing.T, key *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+func flipSignatureByte(t *testing.T, raw string) string {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig[5] ^= 0x80
+	parts[2] = base64.RawURLEncoding.EncodeToString(sig)
+	return strings.Join(parts, ".")
+}
+
+func replaceSegment(raw string, i int, seg string) string {
+	parts := strings.Split(raw, ".")
+	parts[i] = seg
+	return strings.Join(parts, ".")
+}
+
+func record(expiresAt *time.Time) access.Token {
+	return access.Token{
+		ID: "tok-1", Tenant: "acme", Description: "nightly", AssociatedUser: "ada@example.com",
+		CreatedAt: t0.Add(-time.Hour), ExpiresAt: expiresAt,
+	}
+}
+
+func returns(tok access.Token, err error) func(context.Context, string, string) (access.Token, error) {
+	return func(context.Context, string, string) (access.Token, error) { return tok, err }
+}
+
+func at(t time.Time) *time.Time { return &t }
+
+// assertNoTokenInLog fails when the log holds the bearer or its signature.
+func assertNoTokenInLog(t *testing.T, log, header string) {
+	t.Helper()
+	_, raw, _ := strings.Cut(header, " ")
+	secrets := []string{strings.TrimSpace(raw)}
+	if parts := strings.Split(secrets[0], "."); len(parts) == 3 {
+		secrets = append(secrets, parts[2])
+	}
+	for _, s := range secrets {
+		if len(s) >= 16 && strings.Contains(log, s) {
+			t.Errorf("got a log that contains the token %.20q…:\n%s", s, log)
+		}
+	}
+}
+
+func TestBadBearersAreUnauthorized(t *testing.T) {
+	k := newKeys(t)
+	valid := mint(t, k, nil)
+	validSession := issue(t, k.sessionIssuer(), time.Hour)
+	apiKid := map[string]any{"kid": k.api.KeyID()}
+	otherKey := newKey(t)
+	parts := strings.Split(valid, ".")
+	enc := base64.RawURLEncoding.EncodeToString
+	pad := strings.Repeat("x", authorizer.MaxHeaderBytes)
+
+	tests := []struct {
+		name   string
+		header string
+		// get answers the store; nil means the store must not be read.
+		get func(ctx context.Context, tenant, id string) (access.Token, error)
+	}{
+		{name: "an API token with a flipped signature byte", header: "Bearer " + flipSignatureByte(t, valid)},
+		{name: "a session with a flipped signature byte", header: "Bearer " + flipSignatureByte(t, validSession)},
+		{name: "an API token with alg none", header: "Bearer " + forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, apiKid, apiClaims(nil))},
+		{name: "a session with alg none", header: "Bearer " + forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, sessionClaims(nil))},
+		{name: "an API token signed HS256 with the API public key", header: "Bearer " + forge(t, jwt.SigningMethodHS256, publicPEM(t, k.apiKey), apiKid, apiClaims(nil))},
+		{name: "a session signed HS256 with the session public key", header: "Bearer " + forge(t, jwt.SigningMethodHS256, publicPEM(t, k.session), nil, sessionClaims(nil))},
+		{name: "an API token under an unknown kid", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, map[string]any{"kid": "retired-key"}, apiClaims(nil))},
+		{name: "an API token signed by another P-256 key under the trusted kid", header: "Bearer " + forge(t, jwt.SigningMethodES256, otherKey, apiKid, apiClaims(nil))},
+		{name: "an API token with a wrong iss", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"iss": "https://evil.example.com"}))},
+		{name: "an API token without iss", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"iss": nil}))},
+		{name: "an API token with token_type session", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"token_type": "session"}))},
+		{
+			name:   "a session token carrying the API token issuer",
+			header: "Bearer " + issue(t, &session.LocalIssuer{Issuer: tokenIssuer, Audience: audience, Key: k.session, Now: clock}, time.Hour),
+		},
+		{
+			name:   "a session-shaped token signed by the API key under its kid, without token_type",
+			header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, sessionClaims(map[string]any{"iss": tokenIssuer, "jti": "tok-1", "tenant": "acme"})),
+		},
+		{
+			name:   "an API token signed by the API key carrying the session issuer and claims",
+			header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, sessionClaims(map[string]any{"token_type": apitoken.TypeValue, "jti": "tok-1", "tenant": "acme"})),
+		},
+		{
+			name:   "a session signed by the session key that carries the token_type claim",
+			header: "Bearer " + forge(t, jwt.SigningMethodES256, k.session, nil, sessionClaims(map[string]any{"token_type": apitoken.TypeValue})),
+		},
+		{name: "a session for another audience", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.session, nil, sessionClaims(map[string]any{"aud": "another-app"}))},
+		{name: "a session signed by an unknown key", header: "Bearer " + forge(t, jwt.SigningMethodES256, otherKey, nil, sessionClaims(nil))},
+		{name: "a session without a tenant claim", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.session, nil, sessionClaims(map[string]any{"custom:tenant": nil}))},
+		{name: "an API token whose exp passed", header: "Bearer " + mint(t, k, at(t0.Add(-time.Hour)))},
+		{name: "a session whose exp passed", header: "Bearer " + issue(t, &session.LocalIssuer{Issuer: sessionIssuer, Audience: audience, Key: k.session, Now: func() time.Time { return t0.Add(-2 * time.Hour) }}, time.Hour)},
+		{name: "an expired item not yet purged, for a token without exp", header: "Bearer " + valid, get: returns(record(at(t0.Add(-time.Minute))), nil)},
+		{name: "an expired item not yet purged, for a token whose exp is ahead", header: "Bearer " + mint(t, k, at(t0.Add(time.Hour))), get: returns(record(at(t0.Add(-time.Second))), nil)},
+		{name: "an item that expires at this very instant", header: "Bearer " + valid, get: returns(record(at(t0)), nil)},
+		{name: "a deleted item", header: "Bearer " + valid, get: returns(access.Token{}, access.Errorf(access.ENOTFOUND, "TOKEN_NOT_FOUND", "No such token."))},
+		{name: "a deleted item reported as a wrapped not-found error", header: "Bearer " + valid, get: returns(access.Token{}, fmt.Errorf("get token: %w", access.Errorf(access.ENOTFOUND, "TOKEN_NOT_FOUND", "No such token.")))},
+		{name: "an item that names another user than the token's sub", header: "Bearer " + valid, get: returns(access.Token{ID: "tok-1", Tenant: "acme", AssociatedUser: "mallory@example.com"}, nil)},
+		{name: "malformed base64 in the header", header: "Bearer " + replaceSegment(valid, 0, "*"+parts[0][1:])},
+		{name: "malformed base64 in the payload", header: "Bearer " + replaceSegment(valid, 1, parts[1]+"!")},
+		{name: "malformed base64 in the signature", header: "Bearer " + replaceSegment(valid, 2, parts[2][:40]+"%"+parts[2][41:])},
+		{name: "a payload that is not JSON", header: "Bearer " + replaceSegment(valid, 1, enc([]byte("{")))},
+		{name: "a header that is not JSON", header: "Bearer " + replaceSegment(valid, 0, enc([]byte("eyJ")))},
+		{name: "10,000 dots", header: "Bearer " + strings.Repeat(".", 10000)},
+		{name: "four segments", header: "Bearer " + valid + "." + parts[2]},
+		{name: "a valid API token in a header past 8 KiB", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"pad": pad}))},
+		{name: "a valid session in a header past 8 KiB", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.session, nil, sessionClaims(map[string]any{"pad": pad}))},
+		{name: "a valid token padded with spaces past 8 KiB", header: "Bearer " + valid + strings.Repeat(" ", authorizer.MaxHeaderBytes)},
+		{name: "the bare token without the Bearer scheme", header: valid},
+		{name: "the Basic scheme", header: "Basic " + valid},
+		{name: "the Bearer scheme glued to the token", header: "Bearer" + valid},
+		{name: "the Bearer scheme and a tab", header: "Bearer\t" + valid},
+		{name: "the Bearer scheme alone", header: "Bearer"},
+		{name: "the Bearer scheme and a space", header: "Bearer "},
+		{name: "an empty header", header: ""},
+		{name: "two tokens", header: "Bearer " + valid + " " + validSession},
+		{name: "a non-UTF-8 token", header: "Bearer \xff\xfe.\xff.\xff"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			get := tt.get
+			if get == nil {
+				get = func(context.Context, string, string) (access.Token, error) {
+					t.Errorf("got a store read, want the bearer refused before the store")
+					return record(nil), nil
+				}
+			}
+			var log bytes.Buffer
+			a := newAuthorizer(k, &fakeStore{GetFunc: get}, &log)
+
+			p, err := a.Authenticate(context.Background(), tt.header)
+			if access.ErrorKind(err) != access.EUNAUTHORIZED || err == nil || p != (access.Principal{}) {
+				t.Errorf("Authenticate: got (%+v, %v), want (zero principal, EUNAUTHORIZED)", p, err)
+			}
+
+			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequest{
+				Type: "TOKEN", AuthorizationToken: tt.header, MethodArn: methodARN,
+			})
+			if err == nil || err.Error() != "Unauthorized" {
+				t.Errorf("Handle: got error %v, want exactly Unauthorized", err)
+			}
+			if !reflect.DeepEqual(resp, events.APIGatewayCustomAuthorizerResponse{}) {
+				t.Errorf("Handle: got response %+v, want an empty one", resp)
+			}
+			assertNoTokenInLog(t, log.String(), tt.header)
+		})
+	}
+}
+
+func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
+	k := newKeys(t)
+	apiToken := mint(t, k, nil)
+	expiring := mint(t, k, at(t0.Add(24*time.Hour)))
+	sess := issue(t, k.sessionIssuer(), time.Hour)
+	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1"}
+	sessionContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": ""}
+
+	tests := []struct {
+		name        string
+		header      string
+		stored      access.Token
+		wantUser    string
+		wantContext map[string]any
+		wantRead    bool
+	}{
+		{name: "an API token that never expires", header: "Bearer " + apiToken, stored: record(nil), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
+		{name: "an API token whose expiry is ahead", header: "Bearer " + expiring, stored: record(at(t0.Add(24 * time.Hour))), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
+		{name: "an API token with a lower-case bearer scheme", header: "bearer " + apiToken, stored: record(nil), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
+		{name: "an API token with an upper-case bearer scheme", header: "BEARER " + apiToken, stored: record(nil), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
+		{name: "a session", header: "Bearer " + sess, wantUser: "grace@example.com", wantContext: sessionContext},
+		{name: "a session with a lower-case bearer scheme", header: "bearer " + sess, wantUser: "grace@example.com", wantContext: sessionContext},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var reads []string
+			store := &fakeStore{GetFunc: func(_ context.Context, tenant, id string) (access.Token, error) {
+				reads = append(reads, tenant+"/"+id)
+				return tt.stored, nil
+			}}
+			var log bytes.Buffer
+			a := newAuthorizer(k, store, &log)
+
+			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequest{
+				Type: "TOKEN", AuthorizationToken: tt.header, MethodArn: methodARN,
+			})
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			want := events.APIGatewayCustomAuthorizerResponse{
+				PrincipalID: tt.wantUser,
+				PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+					Version: "2012-10-17",
+					Statement: []events.IAMPolicyStatement{{
+						Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{methodARN},
+					}},
+				},
+				Context: tt.wantContext,
+			}
+			if !reflect.DeepEqual(resp, want) {
+				t.Errorf("got response %+v, want %+v", resp, want)
+			}
+			wantReads := []string(nil)
+			if tt.wantRead {
+				wantReads = []string{"acme/tok-1"}
+			}
+			if !reflect.DeepEqual(reads, wantReads) {
+				t.Errorf("got store reads %q, want %q", reads, wantReads)
+			}
+			assertNoTokenInLog(t, log.String(), tt.header)
+		})
+	}
+}
+
+func TestStoreFailuresAreNeverAnAllowNorA401(t *testing.T) {
+	k := newKeys(t)
+	header := "Bearer " + mint(t, k, nil)
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{name: "the store is throttled or unreachable", err: access.Unavailable(errors.New("dial tcp 127.0.0.1:8000: connect: connection refused"))},
+		{name: "the store fails internally", err: access.Internal(errors.New("unexpected response"))},
+		{name: "the store returns a plain error", err: errors.New("operation error DynamoDB: GetItem")},
+		{name: "the store times out", err: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			a := newAuthorizer(k, &fakeStore{GetFunc: returns(record(nil), tt.err)}, &log)
+
+			p, err := a.Authenticate(context.Background(), header)
+			if err == nil || access.ErrorKind(err) == access.EUNAUTHORIZED || p != (access.Principal{}) {
+				t.Errorf("Authenticate: got (%+v, %v), want (zero principal, an error that is not EUNAUTHORIZED)", p, err)
+			}
+
+			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequest{
+				Type: "TOKEN", AuthorizationToken: header, MethodArn: methodARN,
+			})
+			if err == nil || err.Error() == "Unauthorized" {
+				t.Errorf("Handle: got error %v, want an error other than Unauthorized", err)
+			}
+			if !reflect.DeepEqual(resp, events.APIGatewayCustomAuthorizerResponse{}) {
+				t.Errorf("Handle: got response %+v, want an empty one (no Allow policy)", resp)
+			}
+			if err != nil && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "GetItem")) {
+				t.Errorf("Handle: got error %q, want no internal detail", err)
+			}
+			assertNoTokenInLog(t, log.String(), header)
+		})
+	}
+}
