@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,19 @@ func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
 		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", "A valid bearer token is required.")
 	}
 	return p, nil
+}
+
+// serve runs fn for the verified caller of req and turns any error, the
+// caller's or fn's, into the error response.
+func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(access.Principal) (Response, error)) (Response, error) {
+	p, err := Principal(req)
+	if err == nil {
+		var resp Response
+		if resp, err = fn(p); err == nil {
+			return resp, nil
+		}
+	}
+	return Error(ctx, err), nil
 }
 
 func invalidBody(format string, args ...any) *access.Error {

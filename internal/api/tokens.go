@@ -52,29 +52,28 @@ func (h *Tokens) view(t access.Token) tokenView {
 
 // Create handles POST /api-tokens.
 func (h *Tokens) Create(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	p, err := Principal(req)
-	if err != nil {
-		return Error(ctx, err), nil
-	}
-	var body createRequest
-	if err := Decode(req, &body); err != nil {
-		return Error(ctx, err), nil
-	}
-	in := tokens.CreateInput{}
-	if body.Description != nil {
-		in.Description = *body.Description
-	}
-	if in.LifespanDays, err = lifespan(body.LifespanDays); err != nil {
-		return Error(ctx, err), nil
-	}
-	created, err := h.Service.Create(ctx, p, in)
-	if err != nil {
-		return Error(ctx, err), nil
-	}
-	return JSON(http.StatusCreated, struct {
-		Token string `json:"token"`
-		tokenView
-	}{created.Secret, h.view(created.Token)}), nil
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		var body createRequest
+		if err := Decode(req, &body); err != nil {
+			return Response{}, err
+		}
+		days, err := lifespan(body.LifespanDays)
+		if err != nil {
+			return Response{}, err
+		}
+		in := tokens.CreateInput{LifespanDays: days}
+		if body.Description != nil {
+			in.Description = *body.Description
+		}
+		created, err := h.Service.Create(ctx, p, in)
+		if err != nil {
+			return Response{}, err
+		}
+		return JSON(http.StatusCreated, struct {
+			Token string `json:"token"`
+			tokenView
+		}{created.Secret, h.view(created.Token)}), nil
+	})
 }
 
 // lifespan accepts only a JSON integer or null: "7", 1.5 and true are refused
@@ -93,52 +92,47 @@ func lifespan(raw json.RawMessage) (*int, error) {
 
 // List handles GET /api-tokens?limit=&nextToken=.
 func (h *Tokens) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	p, err := Principal(req)
-	if err != nil {
-		return Error(ctx, err), nil
-	}
-	limit := 0
-	if s, ok := req.QueryStringParameters["limit"]; ok {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 {
-			return Error(ctx, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to %d.", tokens.MaxPageSize)), nil
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		limit := 0
+		if s, ok := req.QueryStringParameters["limit"]; ok {
+			var err error
+			if limit, err = strconv.Atoi(s); err != nil || limit < 1 {
+				return Response{}, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to %d.", tokens.MaxPageSize)
+			}
 		}
-	}
-	page, err := h.Service.List(ctx, p, limit, req.QueryStringParameters["nextToken"])
-	if err != nil {
-		return Error(ctx, err), nil
-	}
-	out := struct {
-		Items     []tokenView `json:"items"`
-		NextToken string      `json:"nextToken,omitempty"`
-	}{Items: make([]tokenView, 0, len(page.Items)), NextToken: page.Next}
-	for _, t := range page.Items {
-		out.Items = append(out.Items, h.view(t))
-	}
-	return JSON(http.StatusOK, out), nil
+		page, err := h.Service.List(ctx, p, limit, req.QueryStringParameters["nextToken"])
+		if err != nil {
+			return Response{}, err
+		}
+		out := struct {
+			Items     []tokenView `json:"items"`
+			NextToken string      `json:"nextToken,omitempty"`
+		}{Items: make([]tokenView, 0, len(page.Items)), NextToken: page.Next}
+		for _, t := range page.Items {
+			out.Items = append(out.Items, h.view(t))
+		}
+		return JSON(http.StatusOK, out), nil
+	})
 }
 
 // Delete handles DELETE /api-tokens/{id}.
 func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	p, err := Principal(req)
-	if err != nil {
-		return Error(ctx, err), nil
-	}
-	if err := h.Service.Delete(ctx, p, req.PathParameters["id"]); err != nil {
-		return Error(ctx, err), nil
-	}
-	return NoContent(), nil
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		if err := h.Service.Delete(ctx, p, req.PathParameters["id"]); err != nil {
+			return Response{}, err
+		}
+		return NoContent(), nil
+	})
 }
 
 // WhoAmI handles GET /whoami: what a script calls to check its token.
 func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	p, err := Principal(req)
-	if err != nil {
-		return Error(ctx, err), nil
-	}
-	return JSON(http.StatusOK, struct {
-		User     string `json:"user"`
-		Tenant   string `json:"tenant"`
-		AuthType string `json:"authType"`
-		TokenID  string `json:"tokenId,omitempty"`
-	}{p.User, p.Tenant, string(p.AuthType), p.TokenID}), nil
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		return JSON(http.StatusOK, struct {
+			User     string `json:"user"`
+			Tenant   string `json:"tenant"`
+			AuthType string `json:"authType"`
+			TokenID  string `json:"tokenId,omitempty"`
+		}{p.User, p.Tenant, string(p.AuthType), p.TokenID}), nil
+	})
 }
