@@ -1,0 +1,172 @@
+// Package plans is the refresh plan: what to do, for one Salesforce sandbox,
+// when its refresh is requested. Plans are per tenant and hold no secrets,
+// only the ARNs of the secrets the pipeline reads at run time.
+package plans
+
+import (
+	"context"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+)
+
+// License types a sandbox can be refreshed as (SandboxInfo.LicenseType).
+var LicenseTypes = []string{"DEVELOPER", "DEVELOPER PRO", "PARTIAL", "FULL"}
+
+// Defaults for fields a plan may leave out.
+const (
+	DefaultSandboxLoginURL   = "https://test.salesforce.com"
+	DefaultAPIVersion        = "v62.0"
+	DefaultTimeoutHours      = 72
+	DefaultRefreshSeconds    = 300
+	DefaultMaxRefreshSeconds = 1800
+	DefaultMaskingSeconds    = 60
+	DefaultMaxMaskingSeconds = 600
+)
+
+// Plan is one sandbox's refresh plan.
+type Plan struct {
+	Sandbox       string        `json:"sandbox"`
+	LicenseType   string        `json:"licenseType"`
+	AutoActivate  bool          `json:"autoActivate"`
+	ApexClassID   string        `json:"apexClassId,omitempty"`
+	Salesforce    Salesforce    `json:"salesforce"`
+	DCS           DCS           `json:"dcs"`
+	KeepUsers     []string      `json:"keepUsers"`
+	NonProdUsers  []User        `json:"nonProdUsers"`
+	PollIntervals PollIntervals `json:"pollIntervals"`
+	TimeoutHours  int           `json:"timeoutHours"`
+	Schedule      string        `json:"schedule,omitempty"` // EventBridge cron(...) expression
+	UpdatedAt     time.Time     `json:"updatedAt"`
+	UpdatedBy     string        `json:"updatedBy"`
+}
+
+// Salesforce is how the pipeline signs in to production (to refresh) and to
+// the sandbox (to drop and recreate users): OAuth 2.0 JWT bearer flow.
+type Salesforce struct {
+	LoginURL            string `json:"loginUrl"`
+	SandboxLoginURL     string `json:"sandboxLoginUrl"`
+	ConsumerKey         string `json:"consumerKey"`
+	Username            string `json:"username"`
+	PrivateKeySecretARN string `json:"privateKeySecretArn"`
+	APIVersion          string `json:"apiVersion"`
+}
+
+// DCS is where and how the masking job runs.
+type DCS struct {
+	BaseURL           string `json:"baseUrl"`
+	ComplianceJobID   string `json:"complianceJobId"`
+	APITokenSecretARN string `json:"apiTokenSecretArn"`
+	// ConnectorUsername is the Salesforce user DCS signs in as to mask the
+	// sandbox (production username); it is never dropped.
+	ConnectorUsername string `json:"connectorUsername"`
+}
+
+// User is a non-production user recreated after masking.
+type User struct {
+	Username      string `json:"username"`
+	Email         string `json:"email"`
+	FirstName     string `json:"firstName"`
+	LastName      string `json:"lastName"`
+	Alias         string `json:"alias"`
+	ProfileName   string `json:"profileName"`
+	TimeZone      string `json:"timeZone"`
+	Locale        string `json:"locale"`
+	EmailEncoding string `json:"emailEncoding"`
+	Language      string `json:"language"`
+}
+
+// PollIntervals are the starting and largest waits between status checks;
+// each wait doubles until it reaches the largest.
+type PollIntervals struct {
+	RefreshSeconds    int `json:"refreshSeconds"`
+	MaxRefreshSeconds int `json:"maxRefreshSeconds"`
+	MaskingSeconds    int `json:"maskingSeconds"`
+	MaxMaskingSeconds int `json:"maxMaskingSeconds"`
+}
+
+// Store keeps plans.
+type Store interface {
+	PutPlan(ctx context.Context, tenant string, p Plan) (created bool, err error)
+	GetPlan(ctx context.Context, tenant, sandbox string) (Plan, error)
+	ListPlans(ctx context.Context, tenant string) ([]Plan, error)
+	DeletePlan(ctx context.Context, tenant, sandbox string) error
+}
+
+// Service applies the plan rules.
+type Service struct {
+	Store     Store
+	Validator Validator
+	Now       func() time.Time
+}
+
+// Put validates and stores p as the plan of sandbox. created reports whether
+// the plan is new.
+func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox string, p Plan) (Plan, bool, error) {
+	if caller.AuthType != access.AuthSession {
+		return Plan{}, false, access.Errorf(access.EFORBIDDEN, "SESSION_REQUIRED", "Refresh plans can only be changed by a signed-in user, not with an API token.")
+	}
+	p.Sandbox = sandbox
+	p.Defaults()
+	if err := s.Validator.Validate(caller.Tenant, p); err != nil {
+		return Plan{}, false, err
+	}
+	p.UpdatedAt, p.UpdatedBy = s.Now().UTC().Truncate(time.Second), caller.User
+	created, err := s.Store.PutPlan(ctx, caller.Tenant, p)
+	return p, created, err
+}
+
+// Get returns the plan of sandbox.
+func (s *Service) Get(ctx context.Context, caller access.Principal, sandbox string) (Plan, error) {
+	if err := s.Validator.sandboxName(sandbox); err != nil {
+		return Plan{}, ErrNotFound()
+	}
+	return s.Store.GetPlan(ctx, caller.Tenant, sandbox)
+}
+
+// List returns every plan of the caller's tenant.
+func (s *Service) List(ctx context.Context, caller access.Principal) ([]Plan, error) {
+	return s.Store.ListPlans(ctx, caller.Tenant)
+}
+
+// Delete removes the plan of sandbox.
+func (s *Service) Delete(ctx context.Context, caller access.Principal, sandbox string) error {
+	if caller.AuthType != access.AuthSession {
+		return access.Errorf(access.EFORBIDDEN, "SESSION_REQUIRED", "Refresh plans can only be changed by a signed-in user, not with an API token.")
+	}
+	if err := s.Validator.sandboxName(sandbox); err != nil {
+		return ErrNotFound()
+	}
+	return s.Store.DeletePlan(ctx, caller.Tenant, sandbox)
+}
+
+// ErrNotFound is the error for a sandbox without a plan.
+func ErrNotFound() *access.Error {
+	return access.Errorf(access.ENOTFOUND, "PLAN_NOT_FOUND", "No refresh plan exists for this sandbox in your tenant.")
+}
+
+// Defaults fills in what a plan may leave out.
+func (p *Plan) Defaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if p.Salesforce.SandboxLoginURL == "" {
+		p.Salesforce.SandboxLoginURL = DefaultSandboxLoginURL
+	}
+	if p.Salesforce.APIVersion == "" {
+		p.Salesforce.APIVersion = DefaultAPIVersion
+	}
+	def(&p.TimeoutHours, DefaultTimeoutHours)
+	def(&p.PollIntervals.RefreshSeconds, DefaultRefreshSeconds)
+	def(&p.PollIntervals.MaxRefreshSeconds, DefaultMaxRefreshSeconds)
+	def(&p.PollIntervals.MaskingSeconds, DefaultMaskingSeconds)
+	def(&p.PollIntervals.MaxMaskingSeconds, DefaultMaxMaskingSeconds)
+	if p.KeepUsers == nil {
+		p.KeepUsers = []string{}
+	}
+	if p.NonProdUsers == nil {
+		p.NonProdUsers = []User{}
+	}
+}
