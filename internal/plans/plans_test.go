@@ -1,0 +1,149 @@
+package plans_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/plans"
+)
+
+const secretBase = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dcs-access/acme/"
+
+// validPlan is a complete plan for tenant acme; tests break one field at a time.
+func validPlan() plans.Plan {
+	p := plans.Plan{
+		Sandbox:     "uat1",
+		LicenseType: "PARTIAL",
+		Salesforce: plans.Salesforce{
+			LoginURL: "https://login.salesforce.com", ConsumerKey: "3MVG9consumer",
+			Username: "integration@acme.com", PrivateKeySecretARN: secretBase + "sf-key-AbCdEf",
+		},
+		DCS: plans.DCS{
+			BaseURL: "https://dcs.delphix.com", ComplianceJobID: "job-42",
+			APITokenSecretARN: secretBase + "dcs-token-AbCdEf", ConnectorUsername: "dcs@acme.com",
+		},
+		KeepUsers: []string{"admin@acme.com"},
+		NonProdUsers: []plans.User{{
+			Username: "qa@acme.com.uat1", Email: "qa@acme.com", FirstName: "Quinn", LastName: "Ames",
+			Alias: "qames", ProfileName: "Standard User", TimeZone: "America/Los_Angeles",
+			Locale: "en_US", EmailEncoding: "UTF-8", Language: "en_US",
+		}},
+	}
+	p.Defaults()
+	return p
+}
+
+func TestAValidPlanPassesWithItsDefaults(t *testing.T) {
+	p := validPlan()
+	if err := (plans.Validator{SecretPrefix: "dcs-access/"}).Validate("acme", p); err != nil {
+		t.Fatal(err)
+	}
+	if p.TimeoutHours != 72 || p.Salesforce.SandboxLoginURL != "https://test.salesforce.com" || p.Salesforce.APIVersion != "v62.0" || p.PollIntervals.RefreshSeconds != 300 {
+		t.Fatalf("got %+v, want the documented defaults", p)
+	}
+}
+
+func TestEveryBadFieldIsA400NamingIt(t *testing.T) {
+	tests := []struct {
+		field  string
+		mutate func(p *plans.Plan)
+	}{
+		{"sandbox", func(p *plans.Plan) { p.Sandbox = "toolongname1" }},
+		{"sandbox", func(p *plans.Plan) { p.Sandbox = "uat-1" }},
+		{"licenseType", func(p *plans.Plan) { p.LicenseType = "partial" }},
+		{"apexClassId", func(p *plans.Plan) { p.ApexClassID = "not-an-id" }},
+		{"salesforce.loginUrl", func(p *plans.Plan) { p.Salesforce.LoginURL = "http://login.salesforce.com" }},
+		{"salesforce.loginUrl", func(p *plans.Plan) { p.Salesforce.LoginURL = "https://evil.example.com" }},
+		{"salesforce.loginUrl", func(p *plans.Plan) { p.Salesforce.LoginURL = "http://127.0.0.1:9000" }},
+		{"salesforce.sandboxLoginUrl", func(p *plans.Plan) { p.Salesforce.SandboxLoginURL = "https://test.salesforce.com/path" }},
+		{"salesforce.consumerKey", func(p *plans.Plan) { p.Salesforce.ConsumerKey = "" }},
+		{"salesforce.username", func(p *plans.Plan) { p.Salesforce.Username = "not an address" }},
+		{"salesforce.privateKeySecretArn", func(p *plans.Plan) { p.Salesforce.PrivateKeySecretARN = "my-secret" }},
+		{"salesforce.privateKeySecretArn", func(p *plans.Plan) {
+			p.Salesforce.PrivateKeySecretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:dcs-access/globex/sf-key"
+		}},
+		{"salesforce.apiVersion", func(p *plans.Plan) { p.Salesforce.APIVersion = "v59.0" }},
+		{"salesforce.apiVersion", func(p *plans.Plan) { p.Salesforce.APIVersion = "62" }},
+		{"dcs.baseUrl", func(p *plans.Plan) { p.DCS.BaseURL = "https://10.0.0.1" }},
+		{"dcs.baseUrl", func(p *plans.Plan) { p.DCS.BaseURL = "https://user:pw@dcs.delphix.com" }},
+		{"dcs.baseUrl", func(p *plans.Plan) { p.DCS.BaseURL = "ftp://dcs.delphix.com" }},
+		{"dcs.complianceJobId", func(p *plans.Plan) { p.DCS.ComplianceJobID = "job 42" }},
+		{"dcs.apiTokenSecretArn", func(p *plans.Plan) { p.DCS.APITokenSecretARN = "" }},
+		{"dcs.connectorUsername", func(p *plans.Plan) { p.DCS.ConnectorUsername = "" }},
+		{"keepUsers[1]", func(p *plans.Plan) { p.KeepUsers = append(p.KeepUsers, "nope") }},
+		{"nonProdUsers[0].alias", func(p *plans.Plan) { p.NonProdUsers[0].Alias = "ninechars" }},
+		{"nonProdUsers[0].lastName", func(p *plans.Plan) { p.NonProdUsers[0].LastName = "" }},
+		{"nonProdUsers[0].email", func(p *plans.Plan) { p.NonProdUsers[0].Email = "x" }},
+		{"nonProdUsers[0].profileName", func(p *plans.Plan) { p.NonProdUsers[0].ProfileName = "" }},
+		{"nonProdUsers[0].timeZone", func(p *plans.Plan) { p.NonProdUsers[0].TimeZone = "Pacific Time" }},
+		{"nonProdUsers[1].username", func(p *plans.Plan) { p.NonProdUsers = append(p.NonProdUsers, p.NonProdUsers[0]) }},
+		{"pollIntervals.refreshSeconds", func(p *plans.Plan) { p.PollIntervals.RefreshSeconds = 5 }},
+		{"pollIntervals.maxRefreshSeconds", func(p *plans.Plan) { p.PollIntervals.MaxRefreshSeconds = 60 }},
+		{"pollIntervals.maxMaskingSeconds", func(p *plans.Plan) { p.PollIntervals.MaxMaskingSeconds = 7200 }},
+		{"timeoutHours", func(p *plans.Plan) { p.TimeoutHours = 73 }},
+		{"schedule", func(p *plans.Plan) { p.Schedule = "0 2 * * *" }},
+		{"schedule", func(p *plans.Plan) { p.Schedule = "cron(0 2 * * *)" }},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("a bad %s is refused", tc.field), func(t *testing.T) {
+			p := validPlan()
+			tc.mutate(&p)
+			err := (plans.Validator{SecretPrefix: "dcs-access/"}).Validate("acme", p)
+			e := access.AsError(err)
+			if err == nil || e.Kind != access.EINVALID || e.Code != "INVALID_PLAN" || !strings.HasPrefix(e.Message, tc.field+" ") {
+				t.Fatalf("got %v, want INVALID_PLAN naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestLoopbackURLsAreAllowedOnlyLocally(t *testing.T) {
+	p := validPlan()
+	p.Salesforce.LoginURL, p.DCS.BaseURL = "http://127.0.0.1:9000", "http://localhost:9001"
+	if err := (plans.Validator{SecretPrefix: "dcs-access/", AllowLoopback: true}).Validate("acme", p); err != nil {
+		t.Fatalf("got %v locally, want loopback allowed", err)
+	}
+	if err := (plans.Validator{SecretPrefix: "dcs-access/"}).Validate("acme", p); err == nil {
+		t.Fatal("got loopback accepted in AWS mode")
+	}
+}
+
+type fakeStore struct {
+	PutPlanFn func(ctx context.Context, tenant string, p plans.Plan) (bool, error)
+}
+
+func (f fakeStore) PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool, error) {
+	return f.PutPlanFn(ctx, tenant, p)
+}
+func (fakeStore) GetPlan(context.Context, string, string) (plans.Plan, error) { return plans.Plan{}, nil }
+func (fakeStore) ListPlans(context.Context, string) ([]plans.Plan, error)     { return nil, nil }
+func (fakeStore) DeletePlan(context.Context, string, string) error            { return nil }
+
+func TestPutStampsTheEditorAndTakesTheSandboxFromThePath(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var stored plans.Plan
+	svc := &plans.Service{
+		Store:     fakeStore{PutPlanFn: func(_ context.Context, tenant string, p plans.Plan) (bool, error) { stored = p; return true, nil }},
+		Validator: plans.Validator{SecretPrefix: "dcs-access/"},
+		Now:       func() time.Time { return now },
+	}
+	ada := access.Principal{User: "ada@acme.com", Tenant: "acme", AuthType: access.AuthSession}
+	p := validPlan()
+	p.Sandbox = ""
+	got, created, err := svc.Put(context.Background(), ada, "uat1", p)
+	if err != nil || !created {
+		t.Fatalf("got %v, created %v", err, created)
+	}
+	if got.Sandbox != "uat1" || stored.UpdatedBy != "ada@acme.com" || !stored.UpdatedAt.Equal(now) {
+		t.Fatalf("got %+v, want sandbox from the path and the editor stamped", stored)
+	}
+	bot := ada
+	bot.AuthType = access.AuthAPIToken
+	if _, _, err := svc.Put(context.Background(), bot, "uat1", p); access.AsError(err).Code != "SESSION_REQUIRED" {
+		t.Fatalf("got %v, want SESSION_REQUIRED for an API token", err)
+	}
+}
