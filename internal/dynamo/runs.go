@@ -1,0 +1,118 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/runs"
+)
+
+// Runs are items "RUN#<run id>" in the tenant's partition (run ids start
+// with the sandbox name and sort by time), and each sandbox has a lock item
+// "ACTIVE#<sandbox>" naming the run that holds it.
+
+var _ runs.Store = (*Store)(nil)
+
+func runKey(id string) string         { return "RUN#" + id }
+func activeKey(sandbox string) string { return "ACTIVE#" + strings.ToLower(sandbox) }
+
+// ActiveRunID returns the run holding the sandbox's lock, or "".
+func (s *Store) ActiveRunID(ctx context.Context, tenant, sandbox string) (string, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(tenantKey(tenant), activeKey(sandbox)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", storeError(err)
+	}
+	id, _ := out.Item["runId"].(*types.AttributeValueMemberS)
+	if id == nil {
+		return "", nil
+	}
+	return id.Value, nil
+}
+
+// ClaimRun moves the sandbox's lock from previous to run and writes run, in
+// one transaction.
+func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) error {
+	record, err := attributevalue.MarshalMapWithOptions(run, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
+	if err != nil {
+		return access.Internal(err)
+	}
+	record["pk"], record["sk"] = &types.AttributeValueMemberS{Value: tenantKey(run.Tenant)}, &types.AttributeValueMemberS{Value: runKey(run.ID)}
+	lock := key(tenantKey(run.Tenant), activeKey(run.Sandbox))
+	lock["runId"] = &types.AttributeValueMemberS{Value: run.ID}
+	lockPut := &types.Put{TableName: &s.table, Item: lock, ConditionExpression: aws.String("attribute_not_exists(sk)")}
+	if previous != "" {
+		lockPut.ConditionExpression = aws.String("runId = :previous")
+		lockPut.ExpressionAttributeValues = map[string]types.AttributeValue{":previous": &types.AttributeValueMemberS{Value: previous}}
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: lockPut},
+		// A redrive re-claims with its own record: writing it again is harmless.
+		{Put: &types.Put{TableName: &s.table, Item: record}},
+	}}
+	err = s.transact(ctx, in)
+	if failed(err) == 0 {
+		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
+	}
+	return storeError(err)
+}
+
+// GetRun reads one run of the tenant.
+func (s *Store) GetRun(ctx context.Context, tenant, id string) (runs.Run, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(tenantKey(tenant), runKey(id)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return runs.Run{}, storeError(err)
+	}
+	if out.Item == nil {
+		return runs.Run{}, runs.ErrRunNotFound()
+	}
+	return decodeRun(out.Item)
+}
+
+// ListRuns returns the sandbox's newest runs (all sandboxes when sandbox is "").
+func (s *Store) ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]runs.Run, error) {
+	prefix := "RUN#"
+	if sandbox != "" {
+		prefix += strings.ToLower(sandbox) + "-"
+	}
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: tenantKey(tenant)},
+			":prefix": &types.AttributeValueMemberS{Value: prefix},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	list := make([]runs.Run, 0, len(out.Items))
+	for _, item := range out.Items {
+		r, err := decodeRun(item)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	return list, nil
+}
+
+func decodeRun(item map[string]types.AttributeValue) (runs.Run, error) {
+	var r runs.Run
+	if err := attributevalue.UnmarshalMapWithOptions(item, &r, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" }); err != nil {
+		return runs.Run{}, access.Internal(errors.Join(errors.New("run item"), err))
+	}
+	return r, nil
+}

@@ -1,0 +1,273 @@
+// Package runs starts and reports sandbox refreshes: one Step Functions
+// execution per run, at most one running per sandbox, with the run's record
+// and a per-sandbox lock kept in DynamoDB so that two starts cannot race and a
+// repeated start (a redelivered event, a retried request) starts nothing new.
+package runs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/plans"
+)
+
+// Run is the record of one refresh.
+type Run struct {
+	ID           string    `json:"id"`
+	Tenant       string    `json:"tenant"`
+	Sandbox      string    `json:"sandbox"`
+	ExecutionARN string    `json:"executionArn"`
+	RequestedAt  time.Time `json:"requestedAt"`
+	RequestedBy  string    `json:"requestedBy"`
+	Source       string    `json:"source"` // api, event or schedule
+	Input        string    `json:"input"`  // the execution input, kept so a retried start sends the same
+}
+
+// Input is the execution's input: the state every step receives.
+type Input struct {
+	RunID       string     `json:"runId"`
+	Tenant      string     `json:"tenant"`
+	Sandbox     string     `json:"sandbox"`
+	RequestedAt time.Time  `json:"requestedAt"`
+	Deadline    time.Time  `json:"deadline"`
+	Plan        plans.Plan `json:"plan"`
+}
+
+// Request is what asks for a run.
+type Request struct {
+	Tenant  string
+	Sandbox string
+	By      string    // the user, or the event's source
+	Source  string    // api, event or schedule
+	Key     string    // the event id or schedule time; "" for API requests
+	At      time.Time // the event's time; zero for API requests
+}
+
+// Store keeps run records and the per-sandbox lock.
+type Store interface {
+	// ActiveRunID returns the run holding the sandbox's lock ("" when free).
+	ActiveRunID(ctx context.Context, tenant, sandbox string) (string, error)
+	// ClaimRun takes the sandbox's lock from previous ("" when free) and
+	// writes run, atomically; ECONFLICT when someone else took it first.
+	ClaimRun(ctx context.Context, run Run, previous string) error
+	GetRun(ctx context.Context, tenant, id string) (Run, error) // ENOTFOUND when missing
+	ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error)
+}
+
+// PlanReader reads a sandbox's plan.
+type PlanReader interface {
+	GetPlan(ctx context.Context, tenant, sandbox string) (plans.Plan, error)
+}
+
+// Service starts and reports runs.
+type Service struct {
+	Store    Store
+	Plans    PlanReader
+	Machine  Machine
+	Now      func() time.Time
+	RandomID func() string // a short random suffix for API-started run ids
+}
+
+// ErrRunInProgress is the conflict of a second start while a run is active.
+func ErrRunInProgress(sandbox, runID string) *access.Error {
+	return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "A refresh of sandbox %s is already running (run %s). Wait for it to finish, or follow it with GET /sandbox-refreshes/%s.", sandbox, runID, runID)
+}
+
+// ErrRunNotFound is the error for an unknown run id.
+func ErrRunNotFound() *access.Error {
+	return access.Errorf(access.ENOTFOUND, "RUN_NOT_FOUND", "No sandbox refresh with this id exists in your tenant.")
+}
+
+// Start starts a run of req's sandbox, or returns the run req already started.
+// created is false when the run existed (an idempotent repeat).
+func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
+	plan, err := s.Plans.GetPlan(ctx, req.Tenant, req.Sandbox)
+	if err != nil {
+		return Run{}, false, err
+	}
+	now := s.Now().UTC().Truncate(time.Second)
+	id := s.runID(plan.Sandbox, req, now)
+
+	if existing, err := s.Store.GetRun(ctx, req.Tenant, id); err == nil {
+		// A repeated event or request: make sure it was started, start nothing new.
+		if err := s.Machine.Start(ctx, ExecutionName(req.Tenant, id), existing.Input); err != nil && !errors.Is(err, ErrExecutionExists) {
+			return Run{}, false, err
+		}
+		return existing, false, nil
+	} else if access.ErrorKind(err) != access.ENOTFOUND {
+		return Run{}, false, err
+	}
+
+	previous, err := s.Store.ActiveRunID(ctx, req.Tenant, plan.Sandbox)
+	if err != nil {
+		return Run{}, false, err
+	}
+	if previous != "" {
+		if err := s.checkFinished(ctx, req.Tenant, plan.Sandbox, previous); err != nil {
+			return Run{}, false, err
+		}
+	}
+
+	in := Input{RunID: id, Tenant: req.Tenant, Sandbox: plan.Sandbox, RequestedAt: now,
+		Deadline: now.Add(time.Duration(plan.TimeoutHours) * time.Hour), Plan: plan}
+	doc, err := json.Marshal(in)
+	if err != nil {
+		return Run{}, false, access.Internal(err)
+	}
+	run := Run{ID: id, Tenant: req.Tenant, Sandbox: plan.Sandbox, RequestedAt: now, RequestedBy: req.By,
+		Source: req.Source, Input: string(doc), ExecutionARN: s.Machine.ExecutionARN(ExecutionName(req.Tenant, id))}
+	if err := s.Store.ClaimRun(ctx, run, previous); err != nil {
+		return Run{}, false, s.lost(ctx, req.Tenant, plan.Sandbox, err)
+	}
+	// If this fails the lock is held by a run that never started; the next
+	// start sees its execution missing and takes the lock over.
+	if err := s.Machine.Start(ctx, ExecutionName(req.Tenant, id), run.Input); err != nil && !errors.Is(err, ErrExecutionExists) {
+		return Run{}, false, err
+	}
+	return run, true, nil
+}
+
+// checkFinished returns RUN_IN_PROGRESS unless the lock holder has stopped.
+func (s *Service) checkFinished(ctx context.Context, tenant, sandbox, runID string) error {
+	holder, err := s.Store.GetRun(ctx, tenant, runID)
+	if access.ErrorKind(err) == access.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ex, err := s.Machine.Describe(ctx, holder.ExecutionARN)
+	if errors.Is(err, ErrExecutionNotFound) {
+		return nil // claimed, never started
+	}
+	if err != nil {
+		return err
+	}
+	if ex.Status == StatusRunning {
+		return ErrRunInProgress(sandbox, runID)
+	}
+	return nil
+}
+
+// lost explains a failed claim: a conflict means another start won the lock.
+func (s *Service) lost(ctx context.Context, tenant, sandbox string, err error) error {
+	if access.ErrorKind(err) != access.ECONFLICT {
+		return err
+	}
+	winner, readErr := s.Store.ActiveRunID(ctx, tenant, sandbox)
+	if readErr != nil || winner == "" {
+		winner = "unknown"
+	}
+	return ErrRunInProgress(sandbox, winner)
+}
+
+// runID is "<sandbox>-<time>-<suffix>": time-ordered within a sandbox, and
+// deterministic for events and schedules (the suffix is a hash of their id),
+// so a redelivered event names the run it already started.
+func (s *Service) runID(sandbox string, req Request, now time.Time) string {
+	at, suffix := now, ""
+	if req.Key != "" {
+		if !req.At.IsZero() {
+			at = req.At.UTC()
+		}
+		h := sha256.Sum256([]byte(req.Tenant + "|" + sandbox + "|" + req.Key))
+		suffix = hex.EncodeToString(h[:4])
+	} else {
+		suffix = s.RandomID()
+	}
+	return strings.ToLower(sandbox) + "-" + at.Format("20060102t150405z") + "-" + suffix
+}
+
+// ExecutionName is the Step Functions execution name of a run: the run id
+// behind a hash of the tenant, so runs of two tenants never collide.
+func ExecutionName(tenant, runID string) string {
+	h := sha256.Sum256([]byte(tenant))
+	return hex.EncodeToString(h[:4]) + "-" + runID
+}
+
+// Redrive resumes a failed run from the step that failed.
+func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
+	run, err := s.Store.GetRun(ctx, tenant, id)
+	if access.ErrorKind(err) == access.ENOTFOUND {
+		return Run{}, ErrRunNotFound()
+	}
+	if err != nil {
+		return Run{}, err
+	}
+	previous, err := s.Store.ActiveRunID(ctx, tenant, run.Sandbox)
+	if err != nil {
+		return Run{}, err
+	}
+	if previous != "" && previous != run.ID {
+		if err := s.checkFinished(ctx, tenant, run.Sandbox, previous); err != nil {
+			return Run{}, err
+		}
+	}
+	if err := s.Store.ClaimRun(ctx, run, previous); err != nil {
+		return Run{}, s.lost(ctx, tenant, run.Sandbox, err)
+	}
+	if err := s.Machine.Redrive(ctx, run.ExecutionARN); err != nil {
+		if errors.Is(err, ErrNotRedrivable) {
+			return Run{}, access.Errorf(access.ECONFLICT, "RUN_NOT_REDRIVABLE", "Only a failed, timed-out or aborted run can be redriven, within 14 days of its failure.")
+		}
+		return Run{}, err
+	}
+	return run, nil
+}
+
+// Get returns the run id with its execution's live status and steps.
+func (s *Service) Get(ctx context.Context, tenant, id string) (Status, error) {
+	run, err := s.Store.GetRun(ctx, tenant, id)
+	if access.ErrorKind(err) == access.ENOTFOUND {
+		return Status{}, ErrRunNotFound()
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	ex, err := s.Machine.Describe(ctx, run.ExecutionARN)
+	if errors.Is(err, ErrExecutionNotFound) {
+		return Status{Run: run, Status: "NOT_STARTED", Steps: []Step{}}, nil
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	events, err := s.Machine.History(ctx, run.ExecutionARN)
+	if err != nil {
+		return Status{}, err
+	}
+	return statusOf(run, ex, events), nil
+}
+
+// List returns the sandbox's recent runs, newest first, with live statuses.
+func (s *Service) List(ctx context.Context, tenant, sandbox string, limit int) ([]Status, error) {
+	if limit < 1 || limit > 50 {
+		return nil, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to 50.")
+	}
+	list, err := s.Store.ListRuns(ctx, tenant, sandbox, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(list))
+	for _, run := range list {
+		st := Status{Run: run, Status: "NOT_STARTED", Steps: []Step{}}
+		ex, err := s.Machine.Describe(ctx, run.ExecutionARN)
+		if err != nil && !errors.Is(err, ErrExecutionNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			st.Status, st.StartedAt, st.StoppedAt = ex.Status, ex.StartedAt, ex.StoppedAt
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// String helps logs name a run without its input.
+func (r Run) String() string { return fmt.Sprintf("run %s of %s/%s", r.ID, r.Tenant, r.Sandbox) }

@@ -1,0 +1,386 @@
+package templatecheck
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// set puts the YAML snippet at path, replacing the value there or adding
+// the key to the mapping above it.
+func set(t *testing.T, tpl *cfnTemplate, path, snippet string) {
+	t.Helper()
+	parent, key := parentOf(t, tpl, path)
+	node := parseSnippet(t, snippet)
+	switch parent.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(parent.Content); i += 2 {
+			if parent.Content[i].Value == key {
+				parent.Content[i+1] = node
+				return
+			}
+		}
+		parent.Content = append(parent.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, node)
+	case yaml.SequenceNode:
+		parent.Content[index(t, parent, key)] = node
+	default:
+		t.Fatalf("cannot set %s: its parent is not a mapping or a sequence", path)
+	}
+}
+
+// remove deletes the mapping key or sequence element at path.
+func remove(t *testing.T, tpl *cfnTemplate, path string) {
+	t.Helper()
+	parent, key := parentOf(t, tpl, path)
+	switch parent.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(parent.Content); i += 2 {
+			if parent.Content[i].Value == key {
+				parent.Content = append(parent.Content[:i], parent.Content[i+2:]...)
+				return
+			}
+		}
+		t.Fatalf("cannot remove %s: no such key", path)
+	case yaml.SequenceNode:
+		i := index(t, parent, key)
+		parent.Content = append(parent.Content[:i], parent.Content[i+1:]...)
+	default:
+		t.Fatalf("cannot remove %s: its parent is not a mapping or a sequence", path)
+	}
+}
+
+// appendTo appends the YAML snippet to the sequence at path.
+func appendTo(t *testing.T, tpl *cfnTemplate, path, snippet string) {
+	t.Helper()
+	seq := at(tpl.root, path)
+	if seq == nil || seq.Kind != yaml.SequenceNode {
+		t.Fatalf("cannot append to %s: not a sequence", path)
+	}
+	seq.Content = append(seq.Content, parseSnippet(t, snippet))
+}
+
+func parentOf(t *testing.T, tpl *cfnTemplate, path string) (*yaml.Node, string) {
+	t.Helper()
+	i := strings.LastIndex(path, ".")
+	parent := at(tpl.root, path[:max(i, 0)])
+	if i < 0 {
+		parent = tpl.root
+	}
+	if parent == nil {
+		t.Fatalf("the template has nothing at %s", path[:i])
+	}
+	return parent, path[i+1:]
+}
+
+func index(t *testing.T, seq *yaml.Node, key string) int {
+	t.Helper()
+	i, err := strconv.Atoi(key)
+	if err != nil || i < 0 || i >= len(seq.Content) {
+		t.Fatalf("no element %s in a sequence of %d", key, len(seq.Content))
+	}
+	return i
+}
+
+func parseSnippet(t *testing.T, snippet string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(snippet), &doc); err != nil || len(doc.Content) != 1 {
+		t.Fatalf("bad snippet %q: %v", snippet, err)
+	}
+	return doc.Content[0]
+}
+
+func hasProblem(problems []string, want string) bool {
+	for _, p := range problems {
+		if strings.Contains(p, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// mutation is a change to a copy of template.yaml that a check must catch.
+type mutation struct {
+	name   string
+	mutate func(t *testing.T, tpl *cfnTemplate)
+	check  func(tpl *cfnTemplate) []string
+	want   string // part of the problem the check must report
+}
+
+// runMutations runs each check on a fresh copy of the template before and
+// after its mutation: the problem must appear only after.
+func runMutations(t *testing.T, mutations []mutation) {
+	t.Helper()
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			tpl := loadTemplate(t)
+			if before := m.check(tpl); hasProblem(before, m.want) {
+				t.Fatalf("the unchanged template already has problem %q: %q", m.want, before)
+			}
+			m.mutate(t, tpl)
+			if got := m.check(tpl); !hasProblem(got, m.want) {
+				t.Errorf("got problems %q, want one containing %q", got, m.want)
+			}
+		})
+	}
+}
+
+// setTo, removeAt and appendAt make one-step mutations.
+func setTo(path, snippet string) func(*testing.T, *cfnTemplate) {
+	return func(t *testing.T, tpl *cfnTemplate) { t.Helper(); set(t, tpl, path, snippet) }
+}
+
+func removeAt(path string) func(*testing.T, *cfnTemplate) {
+	return func(t *testing.T, tpl *cfnTemplate) { t.Helper(); remove(t, tpl, path) }
+}
+
+func appendAt(path, snippet string) func(*testing.T, *cfnTemplate) {
+	return func(t *testing.T, tpl *cfnTemplate) { t.Helper(); appendTo(t, tpl, path, snippet) }
+}
+
+func TestEnvironmentCheckCatchesMutations(t *testing.T) {
+	reads := functionReads(t, repoRoot(t), loadTemplate(t))
+	env := func(fnID string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string { return checkEnvironment(tpl, fnID, reads[fnID]) }
+	}
+	withRead := func(fnID, name string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string {
+			r := envReads{Required: map[string]bool{name: true}, Optional: reads[fnID].Optional}
+			for n := range reads[fnID].Required {
+				r.Required[n] = true
+			}
+			return checkEnvironment(tpl, fnID, r)
+		}
+	}
+	const vars = "Properties.Environment.Variables"
+	runMutations(t, []mutation{
+		{"a required variable dropped from the template is missing",
+			removeAt("Resources.ListTokensFunction." + vars + ".TABLE_NAME"), env("ListTokensFunction"), "missing: the code reads [TABLE_NAME]"},
+		{"an optional variable dropped from the template is missing",
+			removeAt("Resources.AuthorizerFunction." + vars + ".OIDC_JWKS_URL"), env("AuthorizerFunction"), "missing: the code reads [OIDC_JWKS_URL]"},
+		{"a variable set to AWS::NoValue is missing",
+			setTo("Resources.CreateTokenFunction."+vars+".SIGNING_KEY_ID", "!Ref AWS::NoValue"), env("CreateTokenFunction"), "missing: the code reads [SIGNING_KEY_ID]"},
+		{"a variable the code does not read is unused",
+			setTo("Resources.CreateTokenFunction."+vars+".LOG_LEVEL", "debug"), env("CreateTokenFunction"), "unused: the template sets [LOG_LEVEL]"},
+		{"a Globals variable is unused by a function that reads nothing",
+			setTo("Globals.Function.Environment", "{Variables: {STAGE: v1}}"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
+		{"a required variable set only under a condition is caught",
+			setTo("Resources.AuthorizerFunction."+vars+".TOKEN_ISSUER", "!If [HasOidcJwksUrl, x, !Ref AWS::NoValue]"), env("AuthorizerFunction"), "TOKEN_ISSUER is set only when HasOidcJwksUrl holds"},
+		{"a required variable set to an empty string is caught",
+			setTo("Resources.DeleteTokenFunction."+vars+".TABLE_NAME", `""`), env("DeleteTokenFunction"), "TABLE_NAME is set to an empty string"},
+		{"environment variables the check cannot read are caught",
+			setTo("Resources.ListTokensFunction."+vars, "!If [HasOidcJwksUrl, {TABLE_NAME: x}, {TABLE_NAME: y}]"), env("ListTokensFunction"), "not a mapping of names to values"},
+	})
+	t.Run("code that starts reading a new variable fails until the template sets it", func(t *testing.T) {
+		tpl := loadTemplate(t)
+		if got := withRead("ListTokensFunction", "PAGE_SIZE")(tpl); !hasProblem(got, "missing: the code reads [PAGE_SIZE]") {
+			t.Errorf("got problems %q, want PAGE_SIZE missing", got)
+		}
+		set(t, tpl, "Resources.ListTokensFunction."+vars+".PAGE_SIZE", "50")
+		if got := withRead("ListTokensFunction", "PAGE_SIZE")(tpl); len(got) > 0 {
+			t.Errorf("got problems %q once the template sets PAGE_SIZE, want none", got)
+		}
+	})
+}
+
+func TestLeastPrivilegeChecksCatchMutations(t *testing.T) {
+	grants := func(fnID string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string { return checkFunctionGrants(tpl, fnID, iamAllowlist[fnID]) }
+	}
+	keys := func(tpl *cfnTemplate) []string { return checkKeyPolicies(tpl, keyAdminActions, keyAllowlist) }
+	const tableStatement = "Properties.Policies.1.PolicyDocument.Statement.0"
+	const keyStatements = "Resources.SigningKey.Properties.KeyPolicy.Statement"
+	runMutations(t, []mutation{
+		{"an extra table action is caught",
+			setTo("Resources.ListTokensFunctionRole."+tableStatement+".Action", "[dynamodb:Query, dynamodb:Scan]"), grants("ListTokensFunction"),
+			"ListTokensFunction is granted dynamodb:Scan on !GetAtt TokenTable.Arn, which its allowlist does not have"},
+		{"a table action on every resource is caught by the allowlist",
+			setTo("Resources.AuthorizerFunctionRole."+tableStatement+".Resource", `"*"`), grants("AuthorizerFunction"),
+			"AuthorizerFunction is granted dynamodb:GetItem on *"},
+		{"a table action on every resource is caught in any statement",
+			setTo("Resources.AuthorizerFunctionRole."+tableStatement+".Resource", `"*"`), checkPolicyStatements,
+			"allows dynamodb:GetItem on *, want only on !GetAtt TokenTable.Arn"},
+		{"a service wildcard is caught",
+			setTo("Resources.DeleteTokenFunctionRole."+tableStatement+".Action", "dynamodb:*"), checkPolicyStatements, "allows dynamodb:*: no wildcard actions"},
+		{"a wildcard in a key policy is caught",
+			setTo(keyStatements+".0.Action", `"kms:*"`), checkPolicyStatements, "allows kms:*: no wildcard actions"},
+		{"a grant by NotAction is caught",
+			setTo("Resources.WhoAmIFunctionRole.Properties.Policies.0.PolicyDocument.Statement.1", "{Effect: Allow, NotAction: iam:*, Resource: '*'}"), checkPolicyStatements, "NotAction"},
+		{"a lost permission the code needs is caught",
+			setTo("Resources.DeleteTokenFunctionRole."+tableStatement+".Action", "dynamodb:GetItem"), grants("DeleteTokenFunction"),
+			"DeleteTokenFunction lacks dynamodb:DeleteItem on !GetAtt TokenTable.Arn"},
+		{"logs on every log group are caught",
+			setTo("Resources.WhoAmIFunctionRole.Properties.Policies.0.PolicyDocument.Statement.0.Resource", `"*"`), grants("WhoAmIFunction"),
+			"WhoAmIFunction is granted logs:PutLogEvents on *"},
+		{"a policy resource attached to a role is read",
+			setTo("Resources.WhoAmIExtraPolicy", `
+Type: AWS::IAM::Policy
+Properties:
+  PolicyName: extra
+  Roles: [!Ref WhoAmIFunctionRole]
+  PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: dynamodb:Query, Resource: !GetAtt TokenTable.Arn}]}
+`), grants("WhoAmIFunction"), "WhoAmIFunction is granted dynamodb:Query"},
+		{"a managed policy on a role is caught",
+			setTo("Resources.ListTokensFunctionRole.Properties.ManagedPolicyArns", "[arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess]"), grants("ListTokensFunction"), "ManagedPolicyArns"},
+		{"a SAM policy template on a function is caught",
+			setTo("Resources.ListTokensFunction.Properties.Policies", "[{DynamoDBReadPolicy: {TableName: !Ref TokenTable}}]"), grants("ListTokensFunction"), "SAM policy template"},
+		{"an inline SAM policy on a function is read",
+			setTo("Resources.WhoAmIFunction.Properties.Policies", "[{Statement: [{Effect: Allow, Action: kms:Sign, Resource: !GetAtt SigningKey.Arn}]}]"), grants("WhoAmIFunction"),
+			"WhoAmIFunction is granted kms:Sign on !GetAtt SigningKey.Arn"},
+		{"a function without its own role is caught",
+			removeAt("Resources.WhoAmIFunction.Properties.Role"), grants("WhoAmIFunction"), "WhoAmIFunction has no Role"},
+		{"a role shared by two functions is caught",
+			setTo("Resources.ListTokensFunction.Properties.Role", "!GetAtt DeleteTokenFunctionRole.Arn"), grants("DeleteTokenFunction"), "shares role DeleteTokenFunctionRole"},
+		{"a role another principal may assume is caught",
+			setTo("Resources.CreateTokenFunctionRole.Properties.AssumeRolePolicyDocument.Statement.0.Principal", `{AWS: "*"}`), grants("CreateTokenFunction"), "may be assumed by"},
+		{"the account root allowed to sign is caught",
+			appendAt(keyStatements+".0.Action", "kms:Sign"), keys, "lets account root kms:Sign"},
+		{"the account root allowed to decrypt is caught",
+			appendAt(keyStatements+".0.Action", "kms:Decrypt"), keys, "lets account root kms:Decrypt"},
+		{"the authorizer allowed to sign is caught",
+			setTo(keyStatements+".2.Action", "[kms:GetPublicKey, kms:Sign]"), keys, "lets AuthorizerFunction kms:Sign"},
+		{"another function in the key policy is caught",
+			appendAt(keyStatements, "{Effect: Allow, Principal: {AWS: !GetAtt ListTokensFunctionRole.Arn}, Action: kms:Sign, Resource: '*'}"), keys, "lets ListTokensFunction kms:Sign"},
+		{"a principal that is no function's role is caught",
+			setTo(keyStatements+".1.Principal", `{AWS: "*"}`), keys, "principal * is neither the account root nor a function's role"},
+		{"a key policy that stops the create function signing is caught",
+			removeAt(keyStatements + ".1"), keys, "does not let CreateTokenFunction kms:Sign"},
+	})
+}
+
+func TestAPIChecksCatchMutations(t *testing.T) {
+	routes := func(tpl *cfnTemplate) []string { return checkRoutes(tpl, routeTable) }
+	const authorizer = "Resources.Api.Properties.Auth.Authorizers.BearerTokenAuthorizer"
+	const whoamiEvent = "Resources.WhoAmIFunction.Properties.Events.WhoAmI.Properties"
+	runMutations(t, []mutation{
+		{"authorizer caching left to its default is caught",
+			removeAt(authorizer + ".Identity.ReauthorizeEvery"), checkAuthorizers, "ReauthorizeEvery is not set"},
+		{"authorizer caching for 300 s is caught",
+			setTo(authorizer+".Identity.ReauthorizeEvery", "300"), checkAuthorizers, "ReauthorizeEvery is 300, want 0"},
+		{"an API without a default authorizer is caught",
+			removeAt("Resources.Api.Properties.Auth.DefaultAuthorizer"), checkAuthorizers, `DefaultAuthorizer is "<unset>"`},
+		{"an API without a Lambda authorizer is caught",
+			removeAt(authorizer), checkAuthorizers, "no Lambda authorizer"},
+		{"a caching API Gateway authorizer resource is caught",
+			setTo("Resources.RawAuthorizer", "{Type: AWS::ApiGateway::Authorizer, Properties: {Type: TOKEN, RestApiId: !Ref Api}}"), checkAuthorizers,
+			"RawAuthorizer: AuthorizerResultTtlInSeconds is <unset>, want 0"},
+		{"a route that opts out of the authorizer is caught",
+			setTo(whoamiEvent+".Auth", "{Authorizer: NONE}"), routes, "Auth.Authorizer is NONE"},
+		{"a route on SAM's implicit API is caught",
+			removeAt(whoamiEvent + ".RestApiId"), routes, "RestApiId is <unset>, want !Ref Api"},
+		{"a route missing from the route table is caught",
+			setTo("Resources.WhoAmIFunction.Properties.Events.Health", "{Type: Api, Properties: {RestApiId: !Ref Api, Path: /health, Method: get}}"), routes,
+			"route GET /health → WhoAmIFunction is not in the route table"},
+		{"a route that changed method is caught",
+			setTo(whoamiEvent+".Method", "POST"), routes, "route GET /whoami → WhoAmIFunction is in the route table but not in the template"},
+		{"a route served by another function is caught",
+			setTo("Resources.ListTokensFunction.Properties.Events.ListTokens.Properties.Path", "/whoami"), routes, "route GET /whoami is also"},
+		{"routes defined in an OpenAPI body are caught",
+			setTo("Resources.Api.Properties.DefinitionBody", "{openapi: 3.0.1, paths: {}}"), routes, "DefinitionBody defines routes"},
+	})
+}
+
+func TestTableGlobalsAndBuildChecksCatchMutations(t *testing.T) {
+	build := func(fnID, pkg string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string {
+			fn, _ := tpl.resource(fnID)
+			return checkBuildMetadata(fn, pkg)
+		}
+	}
+	global := func(path, want string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string { return checkGlobal(tpl, path, want) }
+	}
+	const table = "Resources.TokenTable"
+	runMutations(t, []mutation{
+		{"a TTL attribute the store does not write is caught",
+			setTo(table+".Properties.TimeToLiveSpecification.AttributeName", "expiresAt"), checkTable, "AttributeName is expiresAt, want ttl"},
+		{"a table deleted with the stack is caught",
+			setTo(table+".DeletionPolicy", "Delete"), checkTable, "DeletionPolicy is Delete, want Retain"},
+		{"point-in-time recovery off is caught",
+			setTo(table+".Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled", "false"), checkTable, "PointInTimeRecoveryEnabled is false"},
+		{"provisioned billing is caught",
+			setTo(table+".Properties.BillingMode", "PROVISIONED"), checkTable, "BillingMode is PROVISIONED"},
+		{"a key schema the store does not use is caught",
+			setTo(table+".Properties.KeySchema", "[{AttributeName: id, KeyType: HASH}]"), checkTable, "KeySchema is map[id:HASH]"},
+		{"a table resource policy is caught",
+			setTo(table+".Properties.ResourcePolicy", "{PolicyDocument: {}}"), checkTable, "ResourcePolicy is"},
+		{"x86_64 in Globals is caught",
+			setTo("Globals.Function.Architectures", "[x86_64]"), global("Architectures", "[arm64]"), "Globals.Function.Architectures is [x86_64], want [arm64]"},
+		{"a function overriding the runtime is caught",
+			setTo("Resources.WhoAmIFunction.Properties.Runtime", "go1.x"), global("Runtime", "provided.al2023"), "WhoAmIFunction overrides Runtime with go1.x"},
+		{"text logs are caught",
+			setTo("Globals.Function.LoggingConfig.LogFormat", "Text"), global("LoggingConfig.LogFormat", "JSON"), "LogFormat is Text"},
+		{"a function built without the Makefile is caught",
+			setTo("Resources.WhoAmIFunction.Metadata.BuildMethod", "go1.x"), build("WhoAmIFunction", "./functions/whoami"), `Metadata.BuildMethod is "go1.x"`},
+		{"a CodeUri other than the repository root is caught",
+			setTo("Resources.WhoAmIFunction.Properties.CodeUri", "functions/whoami"), build("WhoAmIFunction", "./functions/whoami"), `CodeUri is "functions/whoami"`},
+		{"a GoPackage note naming another package is caught",
+			setTo("Resources.WhoAmIFunction.Metadata.GoPackage", "./functions/list-tokens"), build("WhoAmIFunction", "./functions/whoami"), "but make builds"},
+	})
+}
+
+func TestBuildCommandCheck(t *testing.T) {
+	const good = `CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' -o /x/bootstrap ./functions/whoami`
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		want  string // part of a problem; "" for none
+	}{
+		{"the Lambda build of a function package passes", []string{good}, ""},
+		{"the same flags in another order pass", []string{`GOARCH=arm64 CGO_ENABLED=0 GOOS=linux go build -o /x/bootstrap -trimpath -ldflags "-s -w -buildid=" -tags=lambda.norpc ./authorizer`}, ""},
+		{"an amd64 build is caught", []string{strings.Replace(good, "GOARCH=arm64", "GOARCH=amd64", 1)}, "builds with environment"},
+		{"cgo is caught", []string{strings.Replace(good, "CGO_ENABLED=0 ", "", 1)}, "builds with environment"},
+		{"a build without -trimpath is caught", []string{strings.Replace(good, " -trimpath", "", 1)}, "builds with flags"},
+		{"a build with the RPC shim is caught", []string{strings.Replace(good, "-tags lambda.norpc ", "", 1)}, "builds with flags"},
+		{"a build that keeps the build id is caught", []string{strings.Replace(good, " -buildid=", "", 1)}, "builds with flags"},
+		{"an artifact elsewhere is caught", []string{strings.Replace(good, "/x/bootstrap", "/x/main", 1)}, `writes "/x/main"`},
+		{"a package outside functions/ and authorizer/ is caught", []string{strings.Replace(good, "./functions/whoami", "./cmd/local", 1)}, "builds packages"},
+		{"two commands are caught", []string{good, "cp x y"}, "runs 2 commands"},
+		{"no command is caught", nil, "runs 0 commands"},
+		{"a pipeline is caught", []string{good + " | tee log"}, "not a plain command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, problems := checkBuildCommands("build-X", tc.lines, "/x/bootstrap")
+			if tc.want == "" && len(problems) > 0 {
+				t.Errorf("got problems %q, want none", problems)
+			}
+			if tc.want != "" && !hasProblem(problems, tc.want) {
+				t.Errorf("got problems %q, want one containing %q", problems, tc.want)
+			}
+		})
+	}
+}
+
+func TestSourceDirCheck(t *testing.T) {
+	root := t.TempDir()
+	write := func(path, src string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("functions/a/main.go", "package main\n")
+	write("functions/lib/main.go", "package lib\n")
+	write("functions/orphan/main.go", "package main\n")
+	write("authorizer/main.go", "package main\n")
+	problems := checkSourceDirs(root, map[string]string{"A": "./functions/a", "Lib": "./functions/lib", "Auth": "./authorizer", "Gone": "./functions/gone"})
+	for _, want := range []string{
+		"Lib: ./functions/lib/main.go is package lib, want main",
+		"./functions/orphan has no function in template.yaml",
+		"Gone: open",
+	} {
+		if !hasProblem(problems, want) {
+			t.Errorf("got problems %q, want one containing %q", problems, want)
+		}
+	}
+	if len(problems) != 3 {
+		t.Errorf("got %d problems %q, want 3", len(problems), problems)
+	}
+}

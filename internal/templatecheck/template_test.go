@@ -1,0 +1,320 @@
+package templatecheck
+
+import (
+	"fmt"
+	"go/token"
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// routeTable is every route of the API and the function behind it. A new
+// route is added here deliberately, by the change that adds it.
+var routeTable = map[string]string{
+	"POST /api-tokens":        "CreateTokenFunction",
+	"GET /api-tokens":         "ListTokensFunction",
+	"DELETE /api-tokens/{id}": "DeleteTokenFunction",
+	"GET /whoami":             "WhoAmIFunction",
+}
+
+// iamAllowlist is, for each function, every IAM action its role has beyond
+// commonGrants (its own log group, X-Ray), and on what. The roles must grant
+// exactly this: widening a policy shows up as a change to this list.
+var iamAllowlist = map[string][]grant{
+	// Both puts of the create transaction (token item, description item).
+	"CreateTokenFunction": {{"dynamodb:PutItem", tableARN}},
+	"ListTokensFunction":  {{"dynamodb:Query", tableARN}},
+	// Read the token, then delete it and its description item in one transaction.
+	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN}, {"dynamodb:DeleteItem", tableARN}},
+	// The strongly consistent read of the token item on every request.
+	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN}},
+	// Answers from the authorizer context alone.
+	"WhoAmIFunction": nil,
+}
+
+// keyAllowlist is what the signing key's policy lets each function's role
+// do; no IAM policy grants KMS actions.
+var keyAllowlist = map[string][]string{
+	"CreateTokenFunction": {"kms:Sign"},
+	"AuthorizerFunction":  {"kms:GetPublicKey"},
+}
+
+// keyAdminActions are what the key policy lets the account root do:
+// administer the key, never use it (no Sign, Verify, GetPublicKey, Decrypt,
+// CreateGrant...), so only a key policy change can make a new signer.
+var keyAdminActions = []string{
+	"kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
+	"kms:DisableKey", "kms:EnableKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+	"kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags", "kms:PutKeyPolicy",
+	"kms:RevokeGrant", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+	"kms:UpdateAlias", "kms:UpdateKeyDescription",
+}
+
+// globalSettings are what every function runs with (issue 3): Globals sets
+// them and no function may override them with something else.
+var globalSettings = []struct {
+	name, path, want string
+}{
+	{"every function runs on provided.al2023", "Runtime", "provided.al2023"},
+	{"every function runs on arm64", "Architectures", "[arm64]"},
+	{"every function's handler is the bootstrap binary", "Handler", "bootstrap"},
+	{"every function logs JSON", "LoggingConfig.LogFormat", "JSON"},
+	{"every function is traced", "Tracing", "Active"},
+}
+
+// tableChecks are what the DynamoDB store (internal/dynamo) and the
+// operators rely on in the token table.
+var tableChecks = []struct {
+	name  string
+	check func(*cfnTemplate) []string
+}{
+	{"the token table is a DynamoDB table", tableValue("Type", "AWS::DynamoDB::Table")},
+	{"the token table survives stack deletion", tableValue("DeletionPolicy", "Retain")},
+	{"the token table survives replacement", tableValue("UpdateReplacePolicy", "Retain")},
+	{"the token table is billed per request", tableValue("Properties.BillingMode", "PAY_PER_REQUEST")},
+	{"the token table expires items by their ttl attribute", tableValue("Properties.TimeToLiveSpecification.AttributeName", "ttl")},
+	{"the token table has TTL on", tableValue("Properties.TimeToLiveSpecification.Enabled", "true")},
+	{"the token table has point-in-time recovery on", tableValue("Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled", "true")},
+	{"the token table is encrypted", tableValue("Properties.SSESpecification.SSEEnabled", "true")},
+	{"the token table's key is pk (hash) and sk (range)", tableKeys("KeySchema", "KeyType", map[string]string{"pk": "HASH", "sk": "RANGE"})},
+	{"the token table's key attributes are strings", tableKeys("AttributeDefinitions", "AttributeType", map[string]string{"pk": "S", "sk": "S"})},
+	{"the token table has no resource policy", tableValue("Properties.ResourcePolicy", "<unset>")},
+}
+
+func tableValue(path, want string) func(*cfnTemplate) []string {
+	return func(tpl *cfnTemplate) []string { return checkValue(tpl, "Resources.TokenTable."+path, want) }
+}
+
+func tableKeys(path, field string, want map[string]string) func(*cfnTemplate) []string {
+	return func(tpl *cfnTemplate) []string {
+		if got := keyTypes(at(tpl.root, "Resources.TokenTable.Properties."+path), field); !maps.Equal(got, want) {
+			return []string{fmt.Sprintf("TokenTable %s is %v, want %v", path, got, want)}
+		}
+		return nil
+	}
+}
+
+// checkTable runs every table check.
+func checkTable(tpl *cfnTemplate) []string {
+	var problems []string
+	for _, tc := range tableChecks {
+		problems = append(problems, tc.check(tpl)...)
+	}
+	return problems
+}
+
+// checkGlobal checks that Globals.Function sets path to want and that no
+// function overrides it with anything else.
+func checkGlobal(tpl *cfnTemplate, path, want string) []string {
+	problems := checkValue(tpl, "Globals.Function."+path, want)
+	for _, fn := range tpl.functions() {
+		if n := fn.prop(path); n != nil && render(n) != want {
+			problems = append(problems, fmt.Sprintf("%s overrides %s with %s, want %s", fn.ID, path, render(n), want))
+		}
+	}
+	return problems
+}
+
+// report fails t once per problem.
+func report(t *testing.T, problems []string) {
+	t.Helper()
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// buildPackage returns the package `make build-<fnID>` builds.
+func buildPackage(root, fnID string) (string, error) {
+	target := "build-" + fnID
+	lines, err := makeDryRun(root, target, "ARTIFACTS_DIR=/x")
+	if err != nil {
+		return "", err
+	}
+	pkg, problems := checkBuildCommands(target, lines, "/x/bootstrap")
+	if pkg == "" {
+		return "", fmt.Errorf("%v", problems)
+	}
+	return pkg, nil
+}
+
+// functionReads returns, for each function of tpl, what the package its
+// make target builds reads from the environment.
+func functionReads(t *testing.T, root string, tpl *cfnTemplate) map[string]envReads {
+	t.Helper()
+	module, err := modulePath(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	app, err := loadPackage(fset, filepath.Join(root, "internal", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]envReads{}
+	for _, fn := range tpl.functions() {
+		pkg, err := buildPackage(root, fn.ID)
+		if err != nil {
+			t.Errorf("%s: no package to read (see TestFunctionsAreBuiltByTheMakefile): %v", fn.ID, err)
+			continue
+		}
+		main, err := loadPackage(fset, filepath.Join(root, pkg))
+		if err != nil {
+			t.Errorf("%s: %v", fn.ID, err)
+			continue
+		}
+		reads, err := codeEnvReads(module, main, app)
+		if err != nil {
+			t.Errorf("%s: %v", fn.ID, err)
+			continue
+		}
+		out[fn.ID] = reads
+	}
+	return out
+}
+
+func TestFunctionsAreBuiltByTheMakefile(t *testing.T) {
+	root, tpl := repoRoot(t), loadTemplate(t)
+	pkgs := map[string]string{}
+	for _, fn := range tpl.functions() {
+		target := "build-" + fn.ID
+		t.Run(fmt.Sprintf("%s is built by make %s with the Lambda flags from its own package", fn.ID, target), func(t *testing.T) {
+			lines, err := makeDryRun(root, target, "ARTIFACTS_DIR=/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkg, problems := checkBuildCommands(target, lines, "/x/bootstrap")
+			report(t, append(problems, checkBuildMetadata(fn, pkg)...))
+			if pkg != "" {
+				pkgs[fn.ID] = pkg
+			}
+		})
+	}
+	t.Run("every function package is a main package and every function directory is in the template", func(t *testing.T) {
+		report(t, checkSourceDirs(root, pkgs))
+	})
+	t.Run("make build builds every function into build/<LogicalId>/bootstrap", func(t *testing.T) {
+		lines, err := makeDryRun(root, "build")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, line := range lines {
+			b, err := parseGoBuild(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir, file := filepath.Split(b.Output)
+			if filepath.Dir(filepath.Clean(dir)) != "build" || file != "bootstrap" || len(b.Packages) != 1 {
+				t.Errorf("make build runs %q, want a build of one package into build/<LogicalId>/bootstrap", line)
+				continue
+			}
+			got[filepath.Base(dir)] = b.Packages[0]
+		}
+		if !maps.Equal(got, pkgs) {
+			t.Errorf("make build builds %v, want %v (as the build-<LogicalId> targets)", got, pkgs)
+		}
+	})
+}
+
+func TestGlobals(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, tc := range globalSettings {
+		t.Run(tc.name, func(t *testing.T) {
+			report(t, checkGlobal(tpl, tc.path, tc.want))
+		})
+	}
+}
+
+func TestEnvironmentIsWhatTheCodeReads(t *testing.T) {
+	root, tpl := repoRoot(t), loadTemplate(t)
+	reads := functionReads(t, root, tpl)
+	for _, fn := range tpl.functions() {
+		t.Run(fn.ID+" sets exactly the environment variables its code reads", func(t *testing.T) {
+			r, ok := reads[fn.ID]
+			if !ok {
+				t.Skip("its code could not be read (reported above)")
+			}
+			report(t, checkEnvironment(tpl, fn.ID, r))
+		})
+	}
+	t.Run("no other package the functions link reads the environment", func(t *testing.T) {
+		module, err := modulePath(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skip := map[string]bool{
+			filepath.Join(root, "internal", "app"): true, // read above
+			filepath.Join(root, "internal", "env"): true, // the reading itself
+		}
+		var mains []string
+		for _, fn := range tpl.functions() {
+			if pkg, err := buildPackage(root, fn.ID); err == nil {
+				mains = append(mains, pkg)
+				skip[filepath.Join(root, pkg)] = true
+			}
+		}
+		dirs, err := moduleDirs(root, module, mains...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = slices.DeleteFunc(dirs, func(d string) bool { return skip[d] })
+		found, err := envReadersElsewhere(module, dirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			t.Errorf("%s: only internal/app may read the environment (through internal/env), or this test misses what the function needs", f)
+		}
+	})
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, fn := range tpl.functions() {
+		t.Run(fn.ID+" is granted exactly its allowlist", func(t *testing.T) {
+			allowed, ok := iamAllowlist[fn.ID]
+			if !ok {
+				t.Fatalf("%s has no entry in iamAllowlist: add one listing every action it needs and on what", fn.ID)
+			}
+			report(t, checkFunctionGrants(tpl, fn.ID, allowed))
+		})
+	}
+	t.Run("every allowlist entry is a function of the template", func(t *testing.T) {
+		for _, id := range slices.Sorted(maps.Keys(iamAllowlist)) {
+			if !isFunction(tpl, id) {
+				t.Errorf("iamAllowlist has %s, which is not a function of the template", id)
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(keyAllowlist)) {
+			if !isFunction(tpl, id) {
+				t.Errorf("keyAllowlist has %s, which is not a function of the template", id)
+			}
+		}
+	})
+	t.Run("only the create function may sign and only the authorizer may read the public key", func(t *testing.T) {
+		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
+	})
+	t.Run("no policy statement uses wildcard actions or DynamoDB beyond the token table", func(t *testing.T) {
+		report(t, checkPolicyStatements(tpl))
+	})
+}
+
+func TestAPI(t *testing.T) {
+	tpl := loadTemplate(t)
+	t.Run("the Lambda authorizer never caches a result and is the API's default", func(t *testing.T) {
+		report(t, checkAuthorizers(tpl))
+	})
+	t.Run("every route is on the API behind its authorizer and the routes are the route table", func(t *testing.T) {
+		report(t, checkRoutes(tpl, routeTable))
+	})
+}
+
+func TestTokenTable(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, tc := range tableChecks {
+		t.Run(tc.name, func(t *testing.T) {
+			report(t, tc.check(tpl))
+		})
+	}
+}
