@@ -69,6 +69,10 @@ have npm || die "npm missing: install Node.js >= 20 (with npm)"
 say "node ok ($(node --version))"
 have go || die "go missing: install the Go toolchain named in go.mod"
 
+# --- Lambda Runtime Interface Emulator ---------------------------------------
+# internal/lambdatest runs every built bootstrap under it; install it now, as the tests run offline.
+bash "$ROOT/scripts/install-rie.sh" || die "installing aws-lambda-rie failed"
+
 # --- DynamoDB Local --------------------------------------------------------
 if [[ -f $DDB_DIR/DynamoDBLocal.jar && -d $DDB_DIR/DynamoDBLocal_lib ]]; then
   say "dynamodb-local ok ($DDB_DIR, already present)"

@@ -1,0 +1,466 @@
+package lambdatest
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/kmskey"
+)
+
+// methodARN is the ARN prefix of the API's methods in the sample events.
+const methodARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/v1/"
+
+// createdToken is the create response.
+type createdToken struct {
+	Token          string  `json:"token"`
+	ID             string  `json:"id"`
+	Description    string  `json:"description"`
+	AssociatedUser string  `json:"associatedUser"`
+	CreatedAt      string  `json:"createdAt"`
+	ExpiresAt      *string `json:"expiresAt"`
+	Status         string  `json:"status"`
+	StatusText     string  `json:"statusText"`
+}
+
+const (
+	createdKeys = "associatedUser,createdAt,description,expiresAt,id,status,statusText,token"
+	listedKeys  = "associatedUser,createdAt,description,expiresAt,id,status,statusText"
+)
+
+// createToken creates a token through the create function, as the session
+// context of create-token.json (ada@example.com in acme) with body.
+func (s *stack) createToken(t *testing.T, body string) createdToken {
+	t.Helper()
+	resp := s.call(t, "CreateTokenFunction", editEvent(t, "create-token.json", func(e map[string]any) { e["body"] = body }))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: got %d %s, want 201", resp.StatusCode, resp.Body)
+	}
+	var tok createdToken
+	if err := json.Unmarshal([]byte(resp.Body), &tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (s *stack) list(t *testing.T, event []byte) []createdToken {
+	t.Helper()
+	resp := s.call(t, "ListTokensFunction", event)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("list: got %d %s, want 200", resp.StatusCode, resp.Body)
+	}
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &page); err != nil || page.Items == nil {
+		t.Fatalf("list: got body %s, want {\"items\":[…]}", resp.Body)
+	}
+	out := make([]createdToken, 0, len(page.Items))
+	for _, raw := range page.Items {
+		if got := keysOf(t, string(raw)); got != listedKeys {
+			t.Fatalf("listed item has keys %s, want %s (never the token)", got, listedKeys)
+		}
+		var tok createdToken
+		if err := json.Unmarshal(raw, &tok); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tok)
+	}
+	return out
+}
+
+func ids(toks []createdToken) []string {
+	out := make([]string, 0, len(toks))
+	for _, t := range toks {
+		out = append(out, t.ID)
+	}
+	return out
+}
+
+// authorizeEvent feeds a TOKEN authorizer event to the authorizer binary.
+func authorizeEvent(t *testing.T, f *Function, event []byte) (events.APIGatewayCustomAuthorizerResponse, error) {
+	t.Helper()
+	out, err := invoke(t, f, event)
+	if err != nil {
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	var resp events.APIGatewayCustomAuthorizerResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("the authorizer answered %s, not an authorizer response: %v", out, err)
+	}
+	return resp, nil
+}
+
+func authorize(t *testing.T, f *Function, authorization, arn string) (events.APIGatewayCustomAuthorizerResponse, error) {
+	t.Helper()
+	event, err := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: authorization, MethodArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authorizeEvent(t, f, event)
+}
+
+// wantAllow checks an allow policy for exactly arn, with the principal in its context.
+func wantAllow(t *testing.T, resp events.APIGatewayCustomAuthorizerResponse, err error, arn string, want map[string]any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("got %v, want an allow", err)
+	}
+	doc := resp.PolicyDocument
+	if doc.Version != "2012-10-17" || len(doc.Statement) != 1 ||
+		doc.Statement[0].Effect != "Allow" ||
+		!reflect.DeepEqual(doc.Statement[0].Action, []string{"execute-api:Invoke"}) ||
+		!reflect.DeepEqual(doc.Statement[0].Resource, []string{arn}) {
+		t.Fatalf("got policy %+v, want Allow execute-api:Invoke on %s only", doc, arn)
+	}
+	if resp.PrincipalID != want["user"] {
+		t.Errorf("got principalId %q, want %q", resp.PrincipalID, want["user"])
+	}
+	if !reflect.DeepEqual(resp.Context, want) {
+		t.Errorf("got context %v, want %v", resp.Context, want)
+	}
+}
+
+// wantUnauthorized checks the denial API Gateway turns into a 401.
+func wantUnauthorized(t *testing.T, resp events.APIGatewayCustomAuthorizerResponse, err error) {
+	t.Helper()
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Message != "Unauthorized" {
+		t.Fatalf("got %+v, %v; want the function error \"Unauthorized\"", resp, err)
+	}
+}
+
+func principal(user, tenant, authType, tokenID string) map[string]any {
+	return map[string]any{"user": user, "tenant": tenant, "authType": authType, "tokenId": tokenID}
+}
+
+func TestSampleEventsThroughTheBinaries(t *testing.T) {
+	s := newStack(t).startAll(t)
+	authz := s.fns["AuthorizerFunction"]
+	fed := map[string]bool{}
+	feed := func(name string) string { fed[name] = true; return name }
+
+	var created createdToken
+	t.Run("create-token.json creates a token for the session's user", func(t *testing.T) {
+		resp := s.call(t, "CreateTokenFunction", readEvent(t, feed("create-token.json")))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("got %d %s, want 201", resp.StatusCode, resp.Body)
+		}
+		if resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
+			t.Errorf("got headers %v, want JSON and no-store", resp.Headers)
+		}
+		if got := keysOf(t, resp.Body); got != createdKeys {
+			t.Fatalf("got keys %s, want %s", got, createdKeys)
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &created); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(created.Token, ".") != 2 || created.ID == "" || created.Description != "nightly masking" ||
+			created.AssociatedUser != "ada@example.com" || created.Status != "Enabled" {
+			t.Errorf("got %+v, want an Enabled token \"nightly masking\" of ada@example.com", created)
+		}
+		createdAt, err1 := time.Parse(time.RFC3339, created.CreatedAt)
+		if created.ExpiresAt == nil {
+			t.Fatalf("got no expiresAt, want createdAt + 30 days")
+		}
+		expiresAt, err2 := time.Parse(time.RFC3339, *created.ExpiresAt)
+		if err1 != nil || err2 != nil || expiresAt.Sub(createdAt) != 30*24*time.Hour {
+			t.Errorf("got createdAt %s expiresAt %s, want 30 days apart", created.CreatedAt, *created.ExpiresAt)
+		}
+	})
+	if created.Token == "" {
+		t.Fatal("create-token.json created no token; the cases below need it")
+	}
+
+	t.Run("list-tokens.json lists the tenant's tokens without secrets", func(t *testing.T) {
+		got := s.list(t, readEvent(t, feed("list-tokens.json")))
+		if len(got) != 1 || got[0].ID != created.ID || got[0].Description != created.Description {
+			t.Fatalf("got %+v, want only %s", got, created.ID)
+		}
+	})
+
+	t.Run("whoami.json answers with the authorizer context", func(t *testing.T) {
+		resp := s.call(t, "WhoAmIFunction", readEvent(t, feed("whoami.json")))
+		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f"}`
+		if resp.StatusCode != http.StatusOK || resp.Body != want {
+			t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
+		}
+	})
+
+	t.Run("authorizer-token.json as written (a placeholder) is denied", func(t *testing.T) {
+		resp, err := authorizeEvent(t, authz, readEvent(t, feed("authorizer-token.json")))
+		wantUnauthorized(t, resp, err)
+	})
+
+	t.Run("authorizer-token.json with the created API token is allowed", func(t *testing.T) {
+		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-token.json", func(e map[string]any) {
+			e["authorizationToken"] = "Bearer " + created.Token
+		}))
+		wantAllow(t, resp, err, methodARN+"GET/whoami", principal("ada@example.com", "acme", "api_token", created.ID))
+	})
+
+	t.Run("authorizer-token.json with a session is allowed", func(t *testing.T) {
+		session := s.idp.session(t, "ada@example.com", "acme", nil)
+		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-token.json", func(e map[string]any) {
+			e["authorizationToken"] = "Bearer " + session
+		}))
+		wantAllow(t, resp, err, methodARN+"GET/whoami", principal("ada@example.com", "acme", "session", ""))
+	})
+
+	t.Run("authorizer-no-bearer.json is denied", func(t *testing.T) {
+		resp, err := authorizeEvent(t, authz, readEvent(t, feed("authorizer-no-bearer.json")))
+		wantUnauthorized(t, resp, err)
+	})
+
+	t.Run("delete-token.json as written finds no such token", func(t *testing.T) {
+		resp := s.call(t, "DeleteTokenFunction", readEvent(t, feed("delete-token.json")))
+		if resp.StatusCode != http.StatusNotFound || errorCode(t, resp) != "NOT_FOUND" {
+			t.Fatalf("got %d %s, want 404 NOT_FOUND", resp.StatusCode, resp.Body)
+		}
+	})
+
+	t.Run("delete-token.json with the created id deletes it", func(t *testing.T) {
+		resp := s.call(t, "DeleteTokenFunction", editEvent(t, "delete-token.json", func(e map[string]any) {
+			setTokenID(e, created.ID)
+		}))
+		if resp.StatusCode != http.StatusNoContent || resp.Body != "" {
+			t.Fatalf("got %d %q, want 204 and no body", resp.StatusCode, resp.Body)
+		}
+		if got := s.list(t, readEvent(t, "list-tokens.json")); len(got) != 0 {
+			t.Fatalf("got %v listed after the delete, want none", ids(got))
+		}
+	})
+
+	for _, name := range eventFiles(t) {
+		if !fed[name] {
+			t.Errorf("events/%s is fed as written to no function: add a case here", name)
+		}
+	}
+	for _, name := range Functions {
+		t.Logf("%s: cold start under the emulator (process start to first response) %v", name, s.fns[name].ColdStart())
+	}
+}
+
+// setTokenID points a delete-token.json event at id, as API Gateway would.
+func setTokenID(e map[string]any, id string) {
+	e["pathParameters"] = map[string]any{"id": id}
+	e["path"] = "/api-tokens/" + id
+	e["requestContext"].(map[string]any)["path"] = "/v1/api-tokens/" + id
+}
+
+func TestAuthorizerBinaryAllowsAndDenies(t *testing.T) {
+	s := newStack(t).startAll(t)
+	authz := s.fns["AuthorizerFunction"]
+	live := s.createToken(t, `{"description":"ci job"}`)
+	deleted := s.createToken(t, `{"description":"old laptop"}`)
+	resp := s.call(t, "DeleteTokenFunction", editEvent(t, "delete-token.json", func(e map[string]any) { setTokenID(e, deleted.ID) }))
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: got %d %s, want 204", resp.StatusCode, resp.Body)
+	}
+
+	// A token whose claims match a stored token exactly, signed by a KMS key the authorizer does not trust.
+	untrustedKey := createSigningKey(t, s.kms)
+	forged, err := apitoken.Minter{Issuer: tokenIssuer, Signer: kmskey.NewSigner(s.kms, untrustedKey)}.Mint(t.Context(), apitoken.Grant{
+		ID: live.ID, User: live.AssociatedUser, Tenant: "acme", IssuedAt: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := newIDP(t) // another issuer's key, under the same kid
+
+	arn := methodARN + "GET/api-tokens"
+	cases := []struct {
+		name          string
+		authorization string
+		want          map[string]any // nil: denied
+	}{
+		{"a session from the OIDC issuer is allowed", "Bearer " + s.idp.session(t, "grace@example.com", "globex", nil),
+			principal("grace@example.com", "globex", "session", "")},
+		{"a live API token is allowed", "Bearer " + live.Token, principal("ada@example.com", "acme", "api_token", live.ID)},
+		{"a garbage bearer is denied", "Bearer not-a-token", nil},
+		{"a JWT-shaped garbage bearer is denied", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln", nil},
+		{"a token without the Bearer scheme is denied", live.Token, nil},
+		{"a deleted API token is denied", "Bearer " + deleted.Token, nil},
+		{"an API token signed by an untrusted KMS key is denied", "Bearer " + forged, nil},
+		{"a session signed by a key outside the issuer's JWKS is denied",
+			"Bearer " + s.idp.sign(t, stranger.key, "grace@example.com", "globex", nil), nil},
+		{"a session for another app client is denied",
+			"Bearer " + s.idp.session(t, "grace@example.com", "globex", map[string]any{"aud": "another-client"}), nil},
+		{"an expired session is denied",
+			"Bearer " + s.idp.session(t, "grace@example.com", "globex", map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}), nil},
+		{"a session without a tenant is denied",
+			"Bearer " + s.idp.session(t, "grace@example.com", "globex", map[string]any{"custom:tenant": nil}), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := authorize(t, authz, c.authorization, arn)
+			if c.want == nil {
+				wantUnauthorized(t, resp, err)
+				return
+			}
+			wantAllow(t, resp, err, arn, c.want)
+		})
+	}
+
+	t.Run("a session is allowed when the issuer's JWKS URL is configured apart", func(t *testing.T) {
+		// ExistingOidcJwksUrl: an issuer whose keys are not at <issuer>/.well-known/jwks.json.
+		const issuer = "https://login.example.com/oauth2/default"
+		env := s.env(t, "AuthorizerFunction")
+		env["OIDC_ISSUER"], env["OIDC_JWKS_URL"] = issuer, s.idp.url+"/keys"
+		other := s.start(t, "AuthorizerFunction", env)
+		resp, err := authorize(t, other, "Bearer "+s.idp.session(t, "grace@example.com", "globex", map[string]any{"iss": issuer}), arn)
+		wantAllow(t, resp, err, arn, principal("grace@example.com", "globex", "session", ""))
+		resp, err = authorize(t, other, "Bearer "+s.idp.session(t, "grace@example.com", "globex", nil), arn)
+		wantUnauthorized(t, resp, err) // the other issuer's sessions are not accepted
+	})
+}
+
+// TestTokenLifecycleThroughTheBinaries goes create → authorize → delete →
+// deny with nothing but the built functions, each request carrying the
+// context the authorizer binary produced for it.
+func TestTokenLifecycleThroughTheBinaries(t *testing.T) {
+	s := newStack(t).startAll(t)
+	authz := s.fns["AuthorizerFunction"]
+	session := s.idp.session(t, "grace@example.com", "globex", nil)
+
+	// A signed-in user creates a token.
+	createARN := methodARN + "POST/api-tokens"
+	asSession, err := authorize(t, authz, "Bearer "+session, createARN)
+	wantAllow(t, asSession, err, createARN, principal("grace@example.com", "globex", "session", ""))
+	resp := s.call(t, "CreateTokenFunction", editEvent(t, "create-token.json", func(e map[string]any) {
+		setAuthorizer(e, asSession)
+		setBearer(e, session)
+		e["body"] = `{"description":"lifecycle","lifespanDays":1}`
+	}))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: got %d %s, want 201", resp.StatusCode, resp.Body)
+	}
+	var tok createdToken
+	if err := json.Unmarshal([]byte(resp.Body), &tok); err != nil {
+		t.Fatal(err)
+	}
+
+	// The token authorizes a request, and the function sees who it is.
+	whoamiARN := methodARN + "GET/whoami"
+	asToken, err := authorize(t, authz, "Bearer "+tok.Token, whoamiARN)
+	wantAllow(t, asToken, err, whoamiARN, principal("grace@example.com", "globex", "api_token", tok.ID))
+	resp = s.call(t, "WhoAmIFunction", editEvent(t, "whoami.json", func(e map[string]any) {
+		setAuthorizer(e, asToken)
+		setBearer(e, tok.Token)
+	}))
+	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `"}`
+	if resp.StatusCode != http.StatusOK || resp.Body != want {
+		t.Fatalf("whoami: got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
+	}
+
+	// A token cannot mint tokens.
+	asToken, err = authorize(t, authz, "Bearer "+tok.Token, createARN)
+	wantAllow(t, asToken, err, createARN, principal("grace@example.com", "globex", "api_token", tok.ID))
+	resp = s.call(t, "CreateTokenFunction", editEvent(t, "create-token.json", func(e map[string]any) { setAuthorizer(e, asToken) }))
+	if resp.StatusCode != http.StatusForbidden || errorCode(t, resp) != "SESSION_REQUIRED" {
+		t.Fatalf("create with a token: got %d %s, want 403 SESSION_REQUIRED", resp.StatusCode, resp.Body)
+	}
+
+	// The user deletes it...
+	deleteARN := methodARN + "DELETE/api-tokens/" + tok.ID
+	asSession, err = authorize(t, authz, "Bearer "+session, deleteARN)
+	wantAllow(t, asSession, err, deleteARN, principal("grace@example.com", "globex", "session", ""))
+	deleteEvent := editEvent(t, "delete-token.json", func(e map[string]any) {
+		setAuthorizer(e, asSession)
+		setBearer(e, session)
+		setTokenID(e, tok.ID)
+	})
+	if resp = s.call(t, "DeleteTokenFunction", deleteEvent); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: got %d %s, want 204", resp.StatusCode, resp.Body)
+	}
+
+	// ...and the very next request with it is denied.
+	denied, err := authorize(t, authz, "Bearer "+tok.Token, whoamiARN)
+	wantUnauthorized(t, denied, err)
+	if resp = s.call(t, "DeleteTokenFunction", deleteEvent); resp.StatusCode != http.StatusNotFound || errorCode(t, resp) != "NOT_FOUND" {
+		t.Fatalf("second delete: got %d %s, want 404 NOT_FOUND", resp.StatusCode, resp.Body)
+	}
+}
+
+// TestColdStartFailsWithoutItsConfiguration: a function missing a setting the
+// template must give it fails at cold start, loudly, and serves nothing.
+func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
+	s := newStack(t)
+	cases := []struct {
+		function string
+		unset    string
+	}{
+		{"CreateTokenFunction", "TABLE_NAME"},
+		{"CreateTokenFunction", "TOKEN_ISSUER"},
+		{"CreateTokenFunction", "SIGNING_KEY_ID"},
+		{"ListTokensFunction", "TABLE_NAME"},
+		{"DeleteTokenFunction", "TABLE_NAME"},
+		{"AuthorizerFunction", "TABLE_NAME"},
+		{"AuthorizerFunction", "TOKEN_ISSUER"},
+		{"AuthorizerFunction", "TRUSTED_KEY_IDS"},
+		{"AuthorizerFunction", "OIDC_ISSUER"},
+		{"AuthorizerFunction", "OIDC_AUDIENCE"},
+	}
+	for _, c := range cases {
+		t.Run(c.function+" without "+c.unset, func(t *testing.T) {
+			t.Parallel()
+			env := s.env(t, c.function)
+			delete(env, c.unset)
+			f := s.start(t, c.function, env)
+			wantColdStartFailure(t, f, "environment variable "+c.unset+" must be set")
+		})
+	}
+	t.Run("AuthorizerFunction trusting a key KMS does not have", func(t *testing.T) {
+		t.Parallel()
+		env := s.env(t, "AuthorizerFunction")
+		env["TRUSTED_KEY_IDS"] = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"
+		f := s.start(t, "AuthorizerFunction", env)
+		wantColdStartFailure(t, f, "kms get public key")
+	})
+}
+
+func wantColdStartFailure(t *testing.T, f *Function, logged string) {
+	t.Helper()
+	for range 2 { // and it stays failed: the emulator retries init on the next invoke
+		out, err := invoke(t, f, readEvent(t, "authorizer-no-bearer.json"))
+		var ee *EmulatorError
+		if !errors.As(err, &ee) || ee.StatusCode != http.StatusBadGateway {
+			t.Fatalf("got %s, %v; want the emulator's 502 for a failed cold start", out, err)
+		}
+	}
+	logs := f.Logs()
+	if !strings.Contains(logs, `"msg":"cold start failed"`) || !strings.Contains(logs, logged) {
+		t.Fatalf("the function did not log \"cold start failed\" with %q; output:\n%s", logged, logs)
+	}
+}
+
+func TestFunctionErrorsAreToldFromAnswers(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		want *FunctionError
+	}{
+		{"a handler error is a function error", `{"errorMessage":"Unauthorized","errorType":"errorString"}`,
+			&FunctionError{Message: "Unauthorized", Type: "errorString"}},
+		{"a panic with its stack trace is a function error", `{"errorMessage":"boom","errorType":"runtime.Error","stackTrace":[]}`,
+			&FunctionError{Message: "boom", Type: "runtime.Error"}},
+		{"a proxy response is an answer", `{"statusCode":401,"body":"{\"error\":{}}"}`, nil},
+		{"an object with more than error fields is an answer", `{"errorMessage":"x","errorType":"y","user":"ada"}`, nil},
+		{"a JSON string is an answer", `"errorMessage"`, nil},
+		{"an empty body is an answer", ``, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := asFunctionError([]byte(c.body)); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
