@@ -41,7 +41,7 @@ func Start(handler any, err error) {
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func store(ctx context.Context) (*dynamo.Store, aws.Config, error) {
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := awsconfig.Load()
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -49,7 +49,7 @@ func store(ctx context.Context) (*dynamo.Store, aws.Config, error) {
 	if err != nil {
 		return nil, cfg, err
 	}
-	return dynamo.New(dynamodb.NewFromConfig(cfg), table, time.Now), cfg, nil
+	return dynamo.New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconfig.Endpoint("DynamoDB") }), table, time.Now), cfg, nil
 }
 
 // CreateToken wires POST /api-tokens: the only function that mints, so the
@@ -67,7 +67,7 @@ func CreateToken(ctx context.Context) (*api.Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
-	minter := apitoken.Minter{Issuer: issuer, Signer: kmskey.NewSigner(kms.NewFromConfig(cfg), keyARN)}
+	minter := apitoken.Minter{Issuer: issuer, Signer: kmskey.NewSigner(kmsClient(cfg), keyARN)}
 	return tokenAPI(st, minter), nil
 }
 
@@ -100,7 +100,7 @@ func Authorizer(ctx context.Context) (*authorizer.Authorizer, error) {
 			return nil, err
 		}
 	}
-	keys, err := kmskey.PublicKeys(ctx, kms.NewFromConfig(cfg), env.List(vars["TRUSTED_KEY_IDS"]))
+	keys, err := kmskey.PublicKeys(ctx, kmsClient(cfg), env.List(vars["TRUSTED_KEY_IDS"]))
 	if err != nil {
 		return nil, err
 	}
@@ -119,4 +119,8 @@ func Authorizer(ctx context.Context) (*authorizer.Authorizer, error) {
 		Now:         time.Now,
 		Log:         slog.Default(),
 	}, nil
+}
+
+func kmsClient(cfg aws.Config) *kms.Client {
+	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = awsconfig.Endpoint("KMS") })
 }
