@@ -1,0 +1,255 @@
+// Package dcs is the client of the DCS (Delphix Compliance Services) masking
+// job API: it starts an execution of a compliance job and reads its status,
+// authenticating with a DCS API token. Base URL and paths come from
+// configuration, so the same client talks to DCS and to its simulator
+// (package dcssim).
+package dcs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Default paths of the job API. {jobId} and {id} are replaced by the
+// URL-escaped job and execution ids.
+const (
+	DefaultStartPath  = "/v1/compliance-jobs/{jobId}/executions"
+	DefaultStatusPath = "/v1/executions/{id}"
+)
+
+const (
+	jobIDParam       = "{jobId}"
+	executionIDParam = "{id}"
+
+	// DefaultTimeout bounds one request when Config.HTTPClient is nil.
+	DefaultTimeout = 30 * time.Second
+
+	maxResponseBytes = 1 << 20 // a status answer is tiny; anything near this is not DCS
+	maxMessageBytes  = 512     // of an error message kept from a response
+	maxIDBytes       = 1 << 10
+)
+
+// Config says where DCS is and how to authenticate to it.
+type Config struct {
+	BaseURL    string // absolute http(s) URL, may carry a path prefix
+	StartPath  string // default DefaultStartPath; must contain {jobId}
+	StatusPath string // default DefaultStatusPath; must contain {id}
+	Token      string // the DCS API token, sent as "Authorization: Bearer <token>"
+	// HTTPClient defaults to a client with DefaultTimeout that does not
+	// follow redirects, so the token is never sent anywhere but BaseURL.
+	HTTPClient *http.Client
+}
+
+// Client calls the DCS job API. It is safe for concurrent use.
+type Client struct {
+	base       string // scheme://host[/prefix], no trailing slash
+	startPath  string
+	statusPath string
+	token      string
+	http       *http.Client
+}
+
+// New validates cfg and returns a client. Errors never contain the token or
+// the base URL (which could carry credentials).
+func New(cfg Config) (*Client, error) {
+	base, err := baseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	start, err := pathTemplate("StartPath", cfg.StartPath, DefaultStartPath, jobIDParam)
+	if err != nil {
+		return nil, err
+	}
+	status, err := pathTemplate("StatusPath", cfg.StatusPath, DefaultStatusPath, executionIDParam)
+	if err != nil {
+		return nil, err
+	}
+	token := strings.TrimSpace(cfg.Token) // secrets pasted with a trailing newline still work
+	if token == "" {
+		return nil, errors.New("dcs: Token is required")
+	}
+	if strings.IndexFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return nil, errors.New("dcs: Token must be printable ASCII without spaces")
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{
+			Timeout:       DefaultTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &Client{base: base, startPath: start, statusPath: status, token: token, http: hc}, nil
+}
+
+func baseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil, u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return "", errors.New("dcs: BaseURL must be an absolute http or https URL")
+	case u.User != nil:
+		return "", errors.New("dcs: BaseURL must not contain credentials: use Token")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", errors.New("dcs: BaseURL must not have a query or fragment")
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+func pathTemplate(name, path, def, param string) (string, error) {
+	if path == "" {
+		return def, nil
+	}
+	switch {
+	case !strings.HasPrefix(path, "/"):
+		return "", fmt.Errorf("dcs: %s must start with /", name)
+	case !strings.Contains(path, param):
+		return "", fmt.Errorf("dcs: %s must contain %s", name, param)
+	case strings.ContainsAny(path, "?# "):
+		return "", fmt.Errorf("dcs: %s must be a path without query or fragment", name)
+	}
+	return path, nil
+}
+
+// StartExecution starts an execution of the compliance job jobID.
+func (c *Client) StartExecution(ctx context.Context, jobID string) (Execution, error) {
+	if err := checkID("job", jobID); err != nil {
+		return Execution{}, err
+	}
+	e, err := c.do(ctx, http.MethodPost, strings.ReplaceAll(c.startPath, jobIDParam, url.PathEscape(jobID)))
+	if err != nil {
+		return Execution{}, fmt.Errorf("dcs: start execution of job %q: %w", jobID, err)
+	}
+	return e, nil
+}
+
+// Execution returns the current state of execution id.
+func (c *Client) Execution(ctx context.Context, id string) (Execution, error) {
+	if err := checkID("execution", id); err != nil {
+		return Execution{}, err
+	}
+	e, err := c.do(ctx, http.MethodGet, strings.ReplaceAll(c.statusPath, executionIDParam, url.PathEscape(id)))
+	if err == nil && e.ID != id {
+		err = fmt.Errorf("answer is about execution %q", e.ID)
+	}
+	if err != nil {
+		return Execution{}, fmt.Errorf("dcs: get execution %q: %w", id, err)
+	}
+	return e, nil
+}
+
+// checkID refuses ids that cannot name one path segment: escaping keeps
+// "/" inside the segment, but "." and ".." would still be resolved away.
+func checkID(kind, id string) error {
+	switch {
+	case id == "" || id == "." || id == "..":
+		return fmt.Errorf("dcs: invalid %s id %q", kind, id)
+	case len(id) > maxIDBytes:
+		return fmt.Errorf("dcs: %s id is longer than %d bytes", kind, maxIDBytes)
+	}
+	return nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string) (Execution, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return Execution{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "dcs-access")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// *url.Error names the method and URL, never the headers.
+		return Execution{}, &transportError{err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return Execution{}, &transportError{fmt.Errorf("read response: %w", err)}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return Execution{}, c.apiError(resp.StatusCode, body)
+	}
+	if len(body) > maxResponseBytes {
+		return Execution{}, fmt.Errorf("response body is larger than %d bytes", maxResponseBytes)
+	}
+	var wire struct {
+		ID     json.RawMessage `json:"id"`
+		Status string          `json:"status"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return Execution{}, fmt.Errorf("decode response: %w", err)
+	}
+	id, err := decodeID(wire.ID)
+	if err != nil {
+		return Execution{}, err
+	}
+	status, err := ParseStatus(wire.Status)
+	if err != nil {
+		return Execution{}, err
+	}
+	return Execution{ID: id, Status: status}, nil
+}
+
+// decodeID accepts the id as a JSON string or integer: ids are opaque, and
+// some DCS deployments number their executions.
+func decodeID(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil && s != "" {
+		return s, nil
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err == nil && n != "" && !strings.ContainsAny(n.String(), ".eE-") {
+		return n.String(), nil
+	}
+	return "", errors.New("response has no execution id")
+}
+
+// apiError builds the error of a non-2xx answer, keeping the project's error
+// shape when the body has it. The message is shortened and scrubbed of the
+// token in case a server echoes the request back.
+func (c *Client) apiError(status int, body []byte) *APIError {
+	e := &APIError{Status: status}
+	if len(body) > maxResponseBytes {
+		return e
+	}
+	var wire struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &wire) == nil {
+		e.Code = c.clean(wire.Error.Code)
+		e.Message = c.clean(wire.Error.Message)
+	}
+	return e
+}
+
+func (c *Client) clean(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), c.token, "[redacted]")
+	s = strings.Map(func(r rune) rune { // one line in logs, no terminal escapes
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > maxMessageBytes {
+		cut := maxMessageBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}

@@ -1,0 +1,349 @@
+package dcs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/dcs"
+)
+
+const secretToken = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2VjcmV0LXNpZ25hdHVyZQ"
+
+// serve answers every request with h on a loopback server and returns a
+// client of it.
+func serve(t *testing.T, h http.HandlerFunc) *dcs.Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := dcs.New(dcs.Config{BaseURL: srv.URL, Token: secretToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// answer is a handler that writes status and body.
+func answer(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+func TestNewRefusesInvalidConfiguration(t *testing.T) {
+	valid := func() dcs.Config { return dcs.Config{BaseURL: "https://dcs.example.com", Token: secretToken} }
+	tests := []struct {
+		name string
+		edit func(*dcs.Config)
+		want string
+	}{
+		{"an empty base URL is refused", func(c *dcs.Config) { c.BaseURL = "" }, "BaseURL must be an absolute http or https URL"},
+		{"a relative base URL is refused", func(c *dcs.Config) { c.BaseURL = "/v1" }, "BaseURL must be an absolute http or https URL"},
+		{"a base URL of another scheme is refused", func(c *dcs.Config) { c.BaseURL = "ftp://dcs.example.com" }, "BaseURL must be an absolute http or https URL"},
+		{"a base URL without a host is refused", func(c *dcs.Config) { c.BaseURL = "https:dcs.example.com" }, "BaseURL must be an absolute http or https URL"},
+		{"a base URL with credentials is refused without echoing them", func(c *dcs.Config) { c.BaseURL = "https://ada:hunter2@dcs.example.com" }, "BaseURL must not contain credentials"},
+		{"a base URL with a query is refused", func(c *dcs.Config) { c.BaseURL = "https://dcs.example.com/?a=b" }, "BaseURL must not have a query"},
+		{"a start path without {jobId} is refused", func(c *dcs.Config) { c.StartPath = "/v1/jobs/executions" }, "StartPath must contain {jobId}"},
+		{"a status path without {id} is refused", func(c *dcs.Config) { c.StatusPath = "/v1/executions/{jobId}" }, "StatusPath must contain {id}"},
+		{"a relative path is refused", func(c *dcs.Config) { c.StatusPath = "v1/executions/{id}" }, "StatusPath must start with /"},
+		{"a path with a query is refused", func(c *dcs.Config) { c.StatusPath = "/v1/executions/{id}?x=1" }, "StatusPath must be a path without query"},
+		{"a missing token is refused", func(c *dcs.Config) { c.Token = " \n" }, "Token is required"},
+		{"a token with a line break inside is refused without echoing it", func(c *dcs.Config) { c.Token = secretToken + "\r\nX-Evil: 1" }, "Token must be printable ASCII"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := valid()
+			tt.edit(&cfg)
+			c, err := dcs.New(cfg)
+			if err == nil {
+				t.Fatalf("got client %v, want an error", c)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %q, want one containing %q", err, tt.want)
+			}
+			for _, secret := range []string{secretToken, "hunter2"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q holds a secret", err)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestsCarryTheBearerAndNoBody(t *testing.T) {
+	type seen struct{ method, path, auth, accept string }
+	var got []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if len(body) != 0 {
+			t.Errorf("%s %s: got body %q, want none", r.Method, r.URL.Path, body)
+		}
+		got = append(got, seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Accept")})
+		_, _ = io.WriteString(w, `{"id":"e-1","status":"QUEUED"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := dcs.New(dcs.Config{BaseURL: srv.URL, Token: " " + secretToken + "\n"}) // as pasted into a secret
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.StartExecution(ctx, "j-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Execution(ctx, "e-1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{
+		{"POST", "/v1/compliance-jobs/j-1/executions", "Bearer " + secretToken, "application/json"},
+		{"GET", "/v1/executions/e-1", "Bearer " + secretToken, "application/json"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("requests: got %v, want %v", got, want)
+	}
+}
+
+func TestAnswersAreReadStrictly(t *testing.T) {
+	tests := []struct {
+		name          string
+		handler       http.HandlerFunc
+		want          dcs.Execution
+		wantErr       string // empty: no error
+		wantTransient bool
+	}{
+		{
+			name:    "an answer with more fields than id and status is read",
+			handler: answer(200, `{"id":"e-1","jobId":"j-1","status":"RUNNING","startTime":"2026-11-27T12:00:00Z"}`),
+			want:    dcs.Execution{ID: "e-1", Status: dcs.StatusRunning},
+		},
+		{
+			name:    "a numeric execution id is read as its digits",
+			handler: answer(200, `{"id":17,"status":"WAITING"}`),
+			want:    dcs.Execution{ID: "17", Status: dcs.StatusWaiting},
+		},
+		{
+			name:    "an unknown status is an error",
+			handler: answer(200, `{"id":"e-1","status":"PAUSED"}`),
+			wantErr: `unknown execution status "PAUSED"`,
+		},
+		{
+			name:    "a status in lower case is an error",
+			handler: answer(200, `{"id":"e-1","status":"succeeded"}`),
+			wantErr: `unknown execution status "succeeded"`,
+		},
+		{
+			name:    "an answer without an id is an error",
+			handler: answer(200, `{"status":"QUEUED"}`),
+			wantErr: "response has no execution id",
+		},
+		{
+			name:    "a fractional id is an error",
+			handler: answer(200, `{"id":1.5,"status":"QUEUED"}`),
+			wantErr: "response has no execution id",
+		},
+		{
+			name:    "a body that is not JSON is an error",
+			handler: answer(200, `<html>maintenance</html>`),
+			wantErr: "decode response",
+		},
+		{
+			name:    "a body over 1 MiB is refused",
+			handler: answer(200, `{"id":"e-1","status":"QUEUED","pad":"`+strings.Repeat("x", 1<<20)+`"}`),
+			wantErr: "response body is larger than",
+		},
+		{
+			name:          "an error answer without the error shape keeps its status",
+			handler:       answer(502, `<html>Bad Gateway</html>`),
+			wantErr:       "HTTP 502 Bad Gateway",
+			wantTransient: true,
+		},
+		{
+			name:    "an error message that echoes the token is redacted",
+			handler: answer(400, `{"error":{"code":"BAD_REQUEST","message":"bad header Bearer `+secretToken+`\nX"}}`),
+			wantErr: "HTTP 400 BAD_REQUEST: bad header Bearer [redacted] X",
+		},
+		{
+			name:    "a 403 is a permanent error",
+			handler: answer(403, `{"error":{"code":"FORBIDDEN","message":"No access to this job."}}`),
+			wantErr: "HTTP 403 FORBIDDEN: No access to this job.",
+		},
+		{
+			name: "a redirect is not followed, so the token goes nowhere else",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "http://127.0.0.1:1/elsewhere", http.StatusFound)
+			},
+			wantErr: "HTTP 302",
+		},
+		{
+			name: "a body cut short is a transient failure",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "100")
+				_, _ = io.WriteString(w, `{"id":"e-1",`)
+			},
+			wantErr:       "read response",
+			wantTransient: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := serve(t, tt.handler).StartExecution(context.Background(), "j-1")
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got %+v, %v; want an error containing %q", got, err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), secretToken) {
+				t.Errorf("error %q holds the token", err)
+			}
+			if gotT := dcs.IsTransient(err); gotT != tt.wantTransient {
+				t.Errorf("IsTransient(%v): got %v, want %v", err, gotT, tt.wantTransient)
+			}
+		})
+	}
+}
+
+func TestAnAnswerAboutAnotherExecutionIsAnError(t *testing.T) {
+	c := serve(t, answer(200, `{"id":"e-2","status":"RUNNING"}`))
+	_, err := c.Execution(context.Background(), "e-1")
+	if err == nil || !strings.Contains(err.Error(), `answer is about execution "e-2"`) {
+		t.Fatalf("got %v, want an error naming the other execution", err)
+	}
+}
+
+func TestIdsThatCannotBeOnePathSegmentAreRefused(t *testing.T) {
+	var calls atomic.Int32
+	c := serve(t, func(http.ResponseWriter, *http.Request) { calls.Add(1) })
+	for _, id := range []string{"", ".", "..", strings.Repeat("x", 1025)} {
+		t.Run(fmt.Sprintf("the id %.10q is refused before any request", id), func(t *testing.T) {
+			if _, err := c.StartExecution(context.Background(), id); err == nil || dcs.IsTransient(err) {
+				t.Errorf("StartExecution: got %v, want a permanent error", err)
+			}
+			if _, err := c.Execution(context.Background(), id); err == nil || dcs.IsTransient(err) {
+				t.Errorf("Execution: got %v, want a permanent error", err)
+			}
+		})
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("requests: got %d, want 0", n)
+	}
+}
+
+func TestNetworkFailuresAndTimeoutsAreTransient(t *testing.T) {
+	t.Run("a refused connection is transient", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close()
+		c, err := dcs.New(dcs.Config{BaseURL: srv.URL, Token: secretToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.StartExecution(context.Background(), "j-1")
+		if !dcs.IsTransient(err) {
+			t.Errorf("IsTransient(%v): got false, want true", err)
+		}
+	})
+
+	// hang answers only when the request is abandoned.
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	t.Run("a client timeout is transient", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(hang))
+		t.Cleanup(srv.Close)
+		c, err := dcs.New(dcs.Config{BaseURL: srv.URL, Token: secretToken, HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Execution(context.Background(), "e-1")
+		if !dcs.IsTransient(err) {
+			t.Errorf("IsTransient(%v): got false, want true", err)
+		}
+	})
+	t.Run("a context deadline is transient", func(t *testing.T) {
+		c := serve(t, hang)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := c.Execution(ctx, "e-1")
+		if !errors.Is(err, context.DeadlineExceeded) || !dcs.IsTransient(err) {
+			t.Errorf("got %v (transient %v), want a transient deadline error", err, dcs.IsTransient(err))
+		}
+	})
+	t.Run("a cancelled context is not transient", func(t *testing.T) {
+		c := serve(t, hang)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		_, err := c.Execution(ctx, "e-1")
+		if !errors.Is(err, context.Canceled) || dcs.IsTransient(err) {
+			t.Errorf("got %v (transient %v), want a permanent cancellation", err, dcs.IsTransient(err))
+		}
+	})
+}
+
+func TestIsTransientClassifiesErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no error is not transient", nil, false},
+		{"a 400 is permanent", &dcs.APIError{Status: 400}, false},
+		{"a 401 is permanent", &dcs.APIError{Status: 401}, false},
+		{"a 403 is permanent", &dcs.APIError{Status: 403}, false},
+		{"a 404 is permanent", &dcs.APIError{Status: 404}, false},
+		{"a 408 is transient", &dcs.APIError{Status: 408}, true},
+		{"a 429 is transient", &dcs.APIError{Status: 429}, true},
+		{"a 500 is transient", &dcs.APIError{Status: 500}, true},
+		{"a wrapped 503 is transient", fmt.Errorf("check masking: %w", &dcs.APIError{Status: 503}), true},
+		{"a network error is transient", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, true},
+		{"a deadline is transient", context.DeadlineExceeded, true},
+		{"a cancellation is permanent", context.Canceled, false},
+		{"any other error is permanent", errors.New("unknown execution status"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := dcs.IsTransient(tt.err); got != tt.want {
+				t.Errorf("IsTransient(%v): got %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusesSayWhetherTheyAreDoneAndSucceeded(t *testing.T) {
+	tests := []struct {
+		status                 string
+		wantDone, wantSucceeds bool
+	}{
+		{"QUEUED", false, false},
+		{"RUNNING", false, false},
+		{"WAITING", false, false},
+		{"SUCCEEDED", true, true},
+		{"FAILED", true, false},
+		{"CANCELLED", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status+" is parsed and classified", func(t *testing.T) {
+			s, err := dcs.ParseStatus(tt.status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Done() != tt.wantDone || s.Succeeded() != tt.wantSucceeds {
+				t.Errorf("Done, Succeeded: got %v, %v; want %v, %v", s.Done(), s.Succeeded(), tt.wantDone, tt.wantSucceeds)
+			}
+		})
+	}
+	t.Run("an unknown status is an error", func(t *testing.T) {
+		if s, err := dcs.ParseStatus("CANCELED"); err == nil {
+			t.Errorf("got %q, want an error", s)
+		}
+	})
+}

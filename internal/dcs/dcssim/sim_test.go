@@ -1,0 +1,391 @@
+package dcssim_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/dcs/dcssim"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// fakeAuth is an Authenticator whose answer each test chooses.
+type fakeAuth struct {
+	AuthenticateFunc func(ctx context.Context, header string) (access.Principal, error)
+}
+
+func (f *fakeAuth) Authenticate(ctx context.Context, header string) (access.Principal, error) {
+	return f.AuthenticateFunc(ctx, header)
+}
+
+// tokens maps each bearer to its principal; any other bearer is refused
+// the way the authorizer refuses it.
+func tokens(principals map[string]access.Principal) *fakeAuth {
+	return &fakeAuth{AuthenticateFunc: func(_ context.Context, header string) (access.Principal, error) {
+		if p, ok := principals[strings.TrimPrefix(header, "Bearer ")]; ok {
+			return p, nil
+		}
+		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", "A valid bearer token is required.")
+	}}
+}
+
+var (
+	ada   = access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "tok-ada"}
+	grace = access.Principal{User: "grace@example.com", Tenant: "globex", AuthType: access.AuthAPIToken, TokenID: "tok-grace"}
+)
+
+func newSim(opts dcssim.Options) *dcssim.Sim {
+	if opts.Auth == nil {
+		opts.Auth = tokens(map[string]access.Principal{"ada-token": ada, "grace-token": grace})
+	}
+	opts.Now = func() time.Time { return t0 }
+	s := dcssim.New(opts)
+	s.AddJob("acme", "job-1")
+	return s
+}
+
+// reply is an answer of the simulator, decoded.
+type reply struct {
+	status  int
+	header  http.Header
+	id      string
+	state   string
+	errCode string
+	raw     string
+}
+
+// call sends method path with bearer (none when empty) to h.
+func call(t *testing.T, h http.Handler, method, path, bearer string) reply {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var body struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Error  struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("%s %s: body %q is not JSON: %v", method, path, rec.Body, err)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: got Content-Type %q, want application/json", method, path, ct)
+	}
+	if rec.Code >= 400 && (body.Error.Code == "" || body.Error.Message == "") {
+		t.Errorf("%s %s: got error body %q, want {\"error\":{\"code\",\"message\"}}", method, path, rec.Body)
+	}
+	return reply{rec.Code, rec.Header(), body.ID, body.Status, body.Error.Code, rec.Body.String()}
+}
+
+func start(t *testing.T, h http.Handler, bearer string) reply {
+	t.Helper()
+	return call(t, h, "POST", "/v1/compliance-jobs/job-1/executions", bearer)
+}
+
+// statuses starts job-1 and polls it n times, returning every status.
+func statuses(t *testing.T, s *dcssim.Sim, n int) []string {
+	t.Helper()
+	r := start(t, s, "ada-token")
+	if r.status != http.StatusCreated {
+		t.Fatalf("start: got %d %s, want 201", r.status, r.raw)
+	}
+	got := []string{r.state}
+	for range n {
+		got = append(got, call(t, s, "GET", "/v1/executions/"+r.id, "ada-token").state)
+	}
+	return got
+}
+
+func TestExecutionsAdvanceOneStatusPerConfiguredPolls(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    dcssim.Options
+		arrange func(*dcssim.Sim)
+		polls   int
+		want    []string
+	}{
+		{
+			name:  "by default each poll advances it and a finished execution stays finished",
+			polls: 4,
+			want:  []string{"QUEUED", "RUNNING", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"},
+		},
+		{
+			name:  "three polls per status slow it down",
+			opts:  dcssim.Options{PollsPerStatus: 3},
+			polls: 6,
+			want:  []string{"QUEUED", "QUEUED", "QUEUED", "RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"},
+		},
+		{
+			name:  "a configured progress is followed",
+			opts:  dcssim.Options{Progress: []string{"QUEUED", "WAITING", "RUNNING", "RUNNING"}},
+			polls: 4,
+			want:  []string{"QUEUED", "WAITING", "RUNNING", "RUNNING", "SUCCEEDED"},
+		},
+		{
+			name:    "a failed job ends FAILED",
+			arrange: func(s *dcssim.Sim) { s.FailJob("job-1", "FAILED") },
+			polls:   3,
+			want:    []string{"QUEUED", "RUNNING", "FAILED", "FAILED"},
+		},
+		{
+			name:    "a cancelled job ends CANCELLED",
+			arrange: func(s *dcssim.Sim) { s.FailJob("job-1", "CANCELLED") },
+			polls:   2,
+			want:    []string{"QUEUED", "RUNNING", "CANCELLED"},
+		},
+		{
+			name:    "a failure of another job changes nothing",
+			arrange: func(s *dcssim.Sim) { s.FailJob("job-2", "FAILED") },
+			polls:   2,
+			want:    []string{"QUEUED", "RUNNING", "SUCCEEDED"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(tt.opts)
+			if tt.arrange != nil {
+				tt.arrange(s)
+			}
+			if got := statuses(t, s, tt.polls); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEveryCallIsAuthenticated(t *testing.T) {
+	tests := []struct {
+		name      string
+		auth      func(context.Context, string) (access.Principal, error)
+		wantHTTP  int
+		wantCode  string
+		wantRealm bool
+	}{
+		{
+			name: "a refused bearer is a 401",
+			auth: func(context.Context, string) (access.Principal, error) {
+				return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", "no")
+			},
+			wantHTTP: 401, wantCode: "UNAUTHORIZED", wantRealm: true,
+		},
+		{
+			name: "a user session is a 401",
+			auth: func(context.Context, string) (access.Principal, error) {
+				return access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, nil
+			},
+			wantHTTP: 401, wantCode: "UNAUTHORIZED", wantRealm: true,
+		},
+		{
+			name: "an authorizer whose store throttles gives a 503",
+			auth: func(context.Context, string) (access.Principal, error) {
+				return access.Principal{}, access.Unavailable(errors.New("throttled"))
+			},
+			wantHTTP: 503, wantCode: "UNAVAILABLE",
+		},
+		{
+			name: "an authorizer that fails otherwise gives a 500",
+			auth: func(context.Context, string) (access.Principal, error) {
+				return access.Principal{}, errors.New("connection reset")
+			},
+			wantHTTP: 500, wantCode: "INTERNAL",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(dcssim.Options{Auth: &fakeAuth{AuthenticateFunc: tt.auth}})
+			for _, r := range []reply{
+				start(t, s, "any"),
+				call(t, s, "GET", "/v1/executions/exec-1", "any"),
+				call(t, s, "GET", "/no/such/route", "any"),
+			} {
+				if r.status != tt.wantHTTP || r.errCode != tt.wantCode {
+					t.Errorf("got %d %s, want %d %s", r.status, r.errCode, tt.wantHTTP, tt.wantCode)
+				}
+				if got := r.header.Get("WWW-Authenticate") != ""; got != tt.wantRealm {
+					t.Errorf("WWW-Authenticate present: got %v, want %v", got, tt.wantRealm)
+				}
+			}
+			if n := len(s.Executions()); n != 0 {
+				t.Errorf("executions: got %d, want 0", n)
+			}
+		})
+	}
+}
+
+func TestTheHeaderReachesTheAuthenticatorAsSent(t *testing.T) {
+	var got []string
+	s := newSim(dcssim.Options{Auth: &fakeAuth{AuthenticateFunc: func(_ context.Context, header string) (access.Principal, error) {
+		got = append(got, header)
+		return ada, nil
+	}}})
+	start(t, s, "abc.def.ghi")
+	if want := []string{"Bearer abc.def.ghi"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("headers: got %q, want %q", got, want)
+	}
+
+	req := httptest.NewRequest("POST", "/v1/compliance-jobs/job-1/executions", nil)
+	req.Header.Add("Authorization", "Bearer one")
+	req.Header.Add("Authorization", "Bearer two")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized || len(got) != 1 {
+		t.Errorf("two Authorization headers: got %d after %d authentications, want 401 after 1", rec.Code, len(got))
+	}
+}
+
+func TestJobsAndExecutionsBelongToTheirTenant(t *testing.T) {
+	s := newSim(dcssim.Options{})
+	mine := start(t, s, "ada-token")
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		bearer   string
+		wantHTTP int
+	}{
+		{"the owner reads the execution", "GET", "/v1/executions/" + mine.id, "ada-token", 200},
+		{"another tenant cannot start the job", "POST", "/v1/compliance-jobs/job-1/executions", "grace-token", 404},
+		{"another tenant cannot read the execution", "GET", "/v1/executions/" + mine.id, "grace-token", 404},
+		{"an unknown job is not found", "POST", "/v1/compliance-jobs/job-2/executions", "ada-token", 404},
+		{"an unknown execution is not found", "GET", "/v1/executions/exec-9", "ada-token", 404},
+		{"an unknown route is not found", "GET", "/v1/compliance-jobs/job-1", "ada-token", 404},
+		{"a start by GET is not found", "GET", "/v1/compliance-jobs/job-1/executions", "ada-token", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := call(t, s, tt.method, tt.path, tt.bearer)
+			if r.status != tt.wantHTTP {
+				t.Errorf("got %d %s, want %d", r.status, r.raw, tt.wantHTTP)
+			}
+			if tt.wantHTTP == 404 && r.errCode != "NOT_FOUND" {
+				t.Errorf("code: got %q, want NOT_FOUND", r.errCode)
+			}
+		})
+	}
+	if e := s.Executions()[0]; e.Polls != 1 || e.Status != "RUNNING" {
+		t.Errorf("owner's execution: got %d polls, %s; want 1 poll, RUNNING (others' polls do not count)", e.Polls, e.Status)
+	}
+}
+
+func TestInjectedFaultsComeFirstAndChangeNothing(t *testing.T) {
+	for _, status := range []int{429, 503, 500, 403} {
+		t.Run(fmt.Sprintf("%d is answered to the next two calls only", status), func(t *testing.T) {
+			authenticated := 0
+			s := newSim(dcssim.Options{Auth: &fakeAuth{AuthenticateFunc: func(context.Context, string) (access.Principal, error) {
+				authenticated++
+				return ada, nil
+			}}})
+			s.FailNext(2, status)
+			for i := range 2 {
+				r := start(t, s, "ada-token")
+				if r.status != status {
+					t.Fatalf("call %d: got %d, want %d", i+1, r.status, status)
+				}
+				wantRetry := status == 429 || status == 503
+				if got := r.header.Get("Retry-After") != ""; got != wantRetry {
+					t.Errorf("Retry-After present: got %v, want %v", got, wantRetry)
+				}
+			}
+			if authenticated != 0 || len(s.Executions()) != 0 {
+				t.Errorf("got %d authentications and %d executions, want none", authenticated, len(s.Executions()))
+			}
+			if r := start(t, s, "ada-token"); r.status != http.StatusCreated || r.state != "QUEUED" {
+				t.Errorf("third call: got %d %s, want 201 QUEUED", r.status, r.raw)
+			}
+		})
+	}
+}
+
+func TestCallsAreRecordedWithoutTheBearer(t *testing.T) {
+	s := newSim(dcssim.Options{NewID: func() string { return "e/1" }})
+	start(t, s, "ada-token")
+	call(t, s, "GET", "/v1/executions/e%2F1", "ada-token")
+	call(t, s, "GET", "/v1/executions/e%2F1", "wrong-token")
+	want := []dcssim.Call{
+		{Method: "POST", Path: "/v1/compliance-jobs/job-1/executions", Status: 201, Tenant: "acme", TokenID: "tok-ada"},
+		{Method: "GET", Path: "/v1/executions/e%2F1", Status: 200, Tenant: "acme", TokenID: "tok-ada"},
+		{Method: "GET", Path: "/v1/executions/e%2F1", Status: 401},
+	}
+	if got := s.Calls(); !reflect.DeepEqual(got, want) {
+		t.Errorf("calls:\n got %+v\nwant %+v", got, want)
+	}
+	if got := fmt.Sprintf("%+v %+v", s.Calls(), s.Executions()); strings.Contains(got, "ada-token") || strings.Contains(got, "wrong-token") {
+		t.Errorf("records hold a bearer: %s", got)
+	}
+}
+
+func TestTheSimIsSafeForConcurrentUse(t *testing.T) {
+	s := newSim(dcssim.Options{})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i := range 5 {
+				if i == 2 {
+					s.FailJob("job-1", "FAILED")
+					s.FailJob("job-1", "")
+				}
+				_ = s.Executions()
+				_ = s.Calls()
+				req, _ := http.NewRequest("POST", srv.URL+"/v1/compliance-jobs/job-1/executions", nil)
+				req.Header.Set("Authorization", "Bearer ada-token")
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for _, e := range s.Executions() {
+		ids[e.ID] = true
+	}
+	if len(ids) != 80 || len(s.Calls()) != 80 {
+		t.Errorf("got %d distinct executions and %d calls, want 80 of each", len(ids), len(s.Calls()))
+	}
+}
+
+func TestInvalidOptionsPanic(t *testing.T) {
+	auth := tokens(nil)
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"a missing authenticator panics", func() { dcssim.New(dcssim.Options{}) }},
+		{"a start path without {jobId} panics", func() { dcssim.New(dcssim.Options{Auth: auth, StartPath: "/v1/jobs"}) }},
+		{"a status path with {id} twice panics", func() { dcssim.New(dcssim.Options{Auth: auth, StatusPath: "/{id}/{id}"}) }},
+		{"a final status in progress panics", func() { dcssim.New(dcssim.Options{Auth: auth, Progress: []string{"SUCCEEDED"}}) }},
+		{"failing a job with an unknown status panics", func() { dcssim.New(dcssim.Options{Auth: auth}).FailJob("job-1", "BROKEN") }},
+		{"injecting a success panics", func() { dcssim.New(dcssim.Options{Auth: auth}).FailNext(1, 200) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("got no panic, want one")
+				}
+			}()
+			tt.f()
+		})
+	}
+}
