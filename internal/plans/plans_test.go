@@ -119,9 +119,11 @@ type fakeStore struct {
 func (f fakeStore) PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool, error) {
 	return f.PutPlanFn(ctx, tenant, p)
 }
-func (fakeStore) GetPlan(context.Context, string, string) (plans.Plan, error) { return plans.Plan{}, nil }
-func (fakeStore) ListPlans(context.Context, string) ([]plans.Plan, error)     { return nil, nil }
-func (fakeStore) DeletePlan(context.Context, string, string) error            { return nil }
+func (fakeStore) GetPlan(context.Context, string, string) (plans.Plan, error) {
+	return plans.Plan{}, nil
+}
+func (fakeStore) ListPlans(context.Context, string) ([]plans.Plan, error) { return nil, nil }
+func (fakeStore) DeletePlan(context.Context, string, string) error        { return nil }
 
 func TestPutStampsTheEditorAndTakesTheSandboxFromThePath(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
