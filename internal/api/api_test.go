@@ -260,3 +260,16 @@ func TestInternalErrorsNeverReachTheClient(t *testing.T) {
 type errFake string
 
 func (e errFake) Error() string { return string(e) }
+
+func TestResponsesAllowTheConsoleOriginOnlyWhenSet(t *testing.T) {
+	defer api.AllowOrigin("")
+	if h := api.JSON(200, "x").Headers; h["Access-Control-Allow-Origin"] != "" {
+		t.Fatalf("got %v, want no CORS header by default", h)
+	}
+	api.AllowOrigin("https://console.example.com")
+	for _, resp := range []api.Response{api.JSON(200, "x"), api.NoContent(), api.Error(context.Background(), access.Errorf(access.EINVALID, "X", "x"))} {
+		if got := resp.Headers["Access-Control-Allow-Origin"]; got != "https://console.example.com" {
+			t.Fatalf("got %q, want the console origin", got)
+		}
+	}
+}

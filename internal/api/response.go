@@ -20,13 +20,25 @@ type Response = events.APIGatewayProxyResponse
 // Handler is the shape of every function's entry point.
 type Handler func(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error)
 
+// allowedOrigin is the console origin allowed to call the API from a
+// browser (CORS); "" allows none. Set once at cold start.
+var allowedOrigin string
+
+// AllowOrigin lets a browser console at origin read the API's responses.
+func AllowOrigin(origin string) { allowedOrigin = origin }
+
 // headers go on every response: JSON, never cached (a create response holds a secret).
 func headers() map[string]string {
-	return map[string]string{
+	h := map[string]string{
 		"Content-Type":           "application/json",
 		"Cache-Control":          "no-store",
 		"X-Content-Type-Options": "nosniff",
 	}
+	if allowedOrigin != "" {
+		h["Access-Control-Allow-Origin"] = allowedOrigin
+		h["Vary"] = "Origin"
+	}
+	return h
 }
 
 // JSON returns status with v as the body.

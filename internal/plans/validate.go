@@ -14,6 +14,10 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 )
 
+// SecretPrefix is the name prefix of the pipeline's secrets: a tenant's are
+// called dcs-access/<tenant>/…, and the pipeline's role may read no others.
+const SecretPrefix = "dcs-access/"
+
 // Validator checks plans. Every failure names the field, so a person can fix it.
 type Validator struct {
 	// SecretPrefix scopes secrets to tenants: a plan may only name secrets

@@ -1,0 +1,143 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/runs"
+)
+
+// Runs serves the /sandbox-refreshes routes.
+type Runs struct {
+	Service *runs.Service
+}
+
+// runView is a run as the API shows it.
+type runView struct {
+	ID          string `json:"id"`
+	Sandbox     string `json:"sandbox"`
+	RequestedAt string `json:"requestedAt"`
+	RequestedBy string `json:"requestedBy"`
+	Source      string `json:"source"`
+	*runs.Status
+}
+
+func viewRun(r runs.Run, st *runs.Status) runView {
+	return runView{ID: r.ID, Sandbox: r.Sandbox, RequestedAt: r.RequestedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		RequestedBy: r.RequestedBy, Source: r.Source, Status: st}
+}
+
+// Start handles POST /sandbox-refreshes {"sandbox"}: 202 with the run. An
+// Idempotency-Key header makes a retried request return the same run.
+func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		var body struct {
+			Sandbox string `json:"sandbox"`
+		}
+		if err := Decode(req, &body); err != nil {
+			return Response{}, err
+		}
+		if body.Sandbox == "" {
+			return Response{}, access.Errorf(access.EINVALID, "INVALID_BODY", `The body must name the sandbox: {"sandbox": "uat1"}.`)
+		}
+		key := header(req, "Idempotency-Key")
+		if len(key) > 128 {
+			return Response{}, access.Errorf(access.EINVALID, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be at most 128 characters.")
+		}
+		run, _, err := h.Service.Start(ctx, runs.Request{Tenant: p.Tenant, Sandbox: body.Sandbox, By: p.User, Source: "api", Key: key})
+		if err != nil {
+			return Response{}, err
+		}
+		resp := JSON(http.StatusAccepted, viewRun(run, &runs.Status{Status: runs.StatusRunning, StartedAt: run.RequestedAt, Steps: []runs.Step{}}))
+		resp.Headers["Location"] = "/sandbox-refreshes/" + run.ID
+		return resp, nil
+	})
+}
+
+// Get handles GET /sandbox-refreshes/{id}.
+func (h *Runs) Get(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		st, err := h.Service.Get(ctx, p.Tenant, req.PathParameters["id"])
+		if err != nil {
+			return Response{}, err
+		}
+		return JSON(http.StatusOK, viewRun(st.Run, &st)), nil
+	})
+}
+
+// List handles GET /sandbox-refreshes?sandbox=&limit=.
+func (h *Runs) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		limit := 20
+		if s, ok := req.QueryStringParameters["limit"]; ok {
+			var err error
+			if limit, err = strconv.Atoi(s); err != nil {
+				return Response{}, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to 50.")
+			}
+		}
+		list, err := h.Service.List(ctx, p.Tenant, req.QueryStringParameters["sandbox"], limit)
+		if err != nil {
+			return Response{}, err
+		}
+		items := make([]runView, 0, len(list))
+		for i := range list {
+			items = append(items, viewRun(list[i].Run, &list[i]))
+		}
+		return JSON(http.StatusOK, struct {
+			Items []runView `json:"items"`
+		}{items}), nil
+	})
+}
+
+// Redrive handles POST /sandbox-refreshes/{id}/redrive.
+func (h *Runs) Redrive(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	return serve(ctx, req, func(p access.Principal) (Response, error) {
+		run, err := h.Service.Redrive(ctx, p.Tenant, req.PathParameters["id"])
+		if err != nil {
+			return Response{}, err
+		}
+		return JSON(http.StatusAccepted, viewRun(run, &runs.Status{Status: runs.StatusRunning, StartedAt: run.RequestedAt, Steps: []runs.Step{}})), nil
+	})
+}
+
+// header reads a request header case-insensitively, as API Gateway passes them as sent.
+func header(req events.APIGatewayProxyRequest, name string) string {
+	for k, v := range req.Headers {
+		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Requested is the EventBridge event that asks for a refresh.
+type Requested struct {
+	Tenant  string `json:"tenant"`
+	Sandbox string `json:"sandbox"`
+}
+
+// HandleEvent starts a run for a "Sandbox Refresh Requested" event (from a
+// rule, or a plan's schedule). The run id derives from the event id, so a
+// redelivered event starts nothing new. Errors a retry cannot fix are logged
+// and dropped; the rest are returned so that Lambda retries the event.
+func (h *Runs) HandleEvent(ctx context.Context, e events.EventBridgeEvent) error {
+	var d Requested
+	if err := decodeDetail(e.Detail, &d); err != nil || d.Tenant == "" || d.Sandbox == "" {
+		logDropped(ctx, e, "the detail must be {\"tenant\",\"sandbox\"}")
+		return nil
+	}
+	run, created, err := h.Service.Start(ctx, runs.Request{Tenant: d.Tenant, Sandbox: d.Sandbox, By: e.Source, Source: "event", Key: e.ID, At: e.Time})
+	if err != nil {
+		if k := access.ErrorKind(err); k == access.EINTERNAL || k == access.EUNAVAILABLE {
+			return err
+		}
+		logDropped(ctx, e, access.AsError(err).Message)
+		return nil
+	}
+	logStarted(ctx, run, created)
+	return nil
+}

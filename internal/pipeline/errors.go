@@ -1,0 +1,57 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/dcs"
+	"github.com/dcs-access/dcs-access/internal/salesforce"
+)
+
+// The step errors. Lambda reports a returned error's type name as its
+// errorType, which the state machine's Retry and Catch match: so each is a
+// distinct named type, returned unwrapped.
+
+// TransientError is a fault worth retrying: 5xx, 429, timeouts, connection failures.
+type TransientError struct{ Message string }
+
+func (e *TransientError) Error() string { return e.Message }
+
+// PermanentError is a fault a retry cannot fix: 400/401/403/404, a bad plan, a missing secret.
+type PermanentError struct{ Message string }
+
+func (e *PermanentError) Error() string { return e.Message }
+
+// RefreshFailed is a sandbox copy that ended Failed or Deleted.
+type RefreshFailed struct{ Message string }
+
+func (e *RefreshFailed) Error() string { return e.Message }
+
+// MaskingFailed is a DCS masking execution that ended FAILED or CANCELLED.
+type MaskingFailed struct{ Message string }
+
+func (e *MaskingFailed) Error() string { return e.Message }
+
+// RunTimedOut is a run past its deadline.
+type RunTimedOut struct{ Message string }
+
+func (e *RunTimedOut) Error() string { return e.Message }
+
+// classify turns a client error into TransientError or PermanentError. The
+// clients never put tokens or keys in their errors, so the message is safe to
+// record in the execution history.
+func classify(what string, err error) error {
+	var (
+		transient *TransientError
+		permanent *PermanentError
+	)
+	if errors.As(err, &transient) || errors.As(err, &permanent) {
+		return err
+	}
+	msg := fmt.Sprintf("%s: %v", what, err)
+	if salesforce.IsTransient(err) || dcs.IsTransient(err) || access.ErrorKind(err) == access.EUNAVAILABLE {
+		return &TransientError{Message: msg}
+	}
+	return &PermanentError{Message: msg}
+}

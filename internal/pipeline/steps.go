@@ -1,0 +1,169 @@
+// Package pipeline is the sandbox-refresh pipeline's task handlers: one
+// Lambda function that Step Functions calls with {"step", "run"} for each
+// Task state of statemachine/sandbox-refresh.asl.json (see docs/pipeline.md).
+// Each step is idempotent: Step Functions retries and redrives re-run steps.
+package pipeline
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/dcs"
+	"github.com/dcs-access/dcs-access/internal/plans"
+	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/salesforce"
+)
+
+// Request is the payload of every Task state.
+type Request struct {
+	Step string `json:"step"`
+	Run  State  `json:"run"`
+}
+
+// State is the run's state: its input and the results of the steps so far.
+type State struct {
+	runs.Input
+	Refresh       *Refresh       `json:"refresh,omitempty"`
+	DropUsers     *Dropped       `json:"dropUsers,omitempty"`
+	Masking       *Masking       `json:"masking,omitempty"`
+	RecreateUsers *Recreated     `json:"recreateUsers,omitempty"`
+	Error         map[string]any `json:"error,omitempty"`
+}
+
+// Org is one Salesforce org, as the steps use it.
+type Org interface {
+	FindSandboxInfo(ctx context.Context, name string) (salesforce.SandboxInfo, error)
+	RefreshSandbox(ctx context.Context, id, licenseType string, autoActivate bool, apexClassID string) error
+	LatestSandboxProcess(ctx context.Context, sandboxName string) (salesforce.SandboxProcess, error)
+	ActiveUsers(ctx context.Context) ([]salesforce.User, error)
+	UserLogins(ctx context.Context, userIDs []string) (map[string]salesforce.UserLogin, error)
+	UsersByUsername(ctx context.Context, usernames []string) ([]salesforce.User, error)
+	ProfileIDs(ctx context.Context, names []string) (map[string]string, error)
+	UpdateRecords(ctx context.Context, sobjectType string, records []map[string]any) ([]salesforce.SaveResult, error)
+	CreateRecords(ctx context.Context, sobjectType string, records []map[string]any) ([]salesforce.SaveResult, error)
+}
+
+// MaskingJobs is the DCS job API.
+type MaskingJobs interface {
+	StartExecution(ctx context.Context, jobID string) (dcs.Execution, error)
+	Execution(ctx context.Context, id string) (dcs.Execution, error)
+}
+
+// Secrets reads secret values by ARN.
+type Secrets interface {
+	SecretString(ctx context.Context, arn string) (string, error)
+}
+
+// Steps runs the steps. Connect and NewDCS build clients, so tests and the
+// local stack can point them at the simulators.
+type Steps struct {
+	Secrets   Secrets
+	Connect   func(ctx context.Context, cfg salesforce.Config) (Org, error)
+	NewDCS    func(cfg dcs.Config) (MaskingJobs, error)
+	Validator plans.Validator
+	Now       func() time.Time
+}
+
+// Handle runs req's step and returns its result.
+func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
+	run := req.Run
+	// The plan was validated when saved; check it again, as it decides where
+	// secrets are sent.
+	if err := s.Validator.Validate(run.Tenant, run.Plan); err != nil {
+		return nil, &PermanentError{Message: "the run's plan is not valid: " + err.Error()}
+	}
+	switch req.Step {
+	case "startRefresh":
+		return s.startRefresh(ctx, run)
+	case "checkRefresh":
+		return s.checkRefresh(ctx, run)
+	case "dropUsers":
+		return s.dropUsers(ctx, run)
+	case "startMasking":
+		return s.startMasking(ctx, run)
+	case "checkMasking":
+		return s.checkMasking(ctx, run)
+	case "recreateUsers":
+		return s.recreateUsers(ctx, run)
+	}
+	return nil, &PermanentError{Message: fmt.Sprintf("unknown step %q", req.Step)}
+}
+
+func (s *Steps) pastDeadline(run State) error {
+	if !run.Deadline.IsZero() && s.Now().After(run.Deadline) {
+		return &RunTimedOut{Message: fmt.Sprintf("the run passed its deadline of %s (%d hours after it was requested)", run.Deadline.Format(time.RFC3339), run.Plan.TimeoutHours)}
+	}
+	return nil
+}
+
+// production signs in to the production org, where sandboxes are refreshed.
+func (s *Steps) production(ctx context.Context, run State) (Org, error) {
+	return s.signIn(ctx, run, run.Plan.Salesforce.LoginURL, run.Plan.Salesforce.Username)
+}
+
+// sandbox signs in to the refreshed sandbox, where Salesforce has appended
+// ".<sandbox>" to every username copied from production.
+func (s *Steps) sandbox(ctx context.Context, run State) (Org, error) {
+	return s.signIn(ctx, run, run.Plan.Salesforce.SandboxLoginURL, SandboxUsername(run.Plan.Salesforce.Username, run.Sandbox))
+}
+
+func (s *Steps) signIn(ctx context.Context, run State, loginURL, username string) (Org, error) {
+	pemKey, err := s.Secrets.SecretString(ctx, run.Plan.Salesforce.PrivateKeySecretARN)
+	if err != nil {
+		return nil, classify("read the Salesforce private key secret", err)
+	}
+	key, err := parseRSAKey(pemKey)
+	if err != nil {
+		return nil, &PermanentError{Message: "the Salesforce private key secret: " + err.Error()}
+	}
+	org, err := s.Connect(ctx, salesforce.Config{
+		LoginURL: loginURL, ConsumerKey: run.Plan.Salesforce.ConsumerKey, Username: username,
+		PrivateKey: key, APIVersion: run.Plan.Salesforce.APIVersion, Now: s.Now,
+	})
+	if err != nil {
+		return nil, classify("sign in to Salesforce as "+username, err)
+	}
+	return org, nil
+}
+
+// SandboxUsername is a production username as it is in the sandbox.
+func SandboxUsername(username, sandbox string) string {
+	suffix := "." + strings.ToLower(sandbox)
+	if strings.HasSuffix(strings.ToLower(username), suffix) {
+		return username
+	}
+	return username + suffix
+}
+
+func parseRSAKey(s string) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("not a PEM private key")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("not an RSA private key in PKCS #1 or PKCS #8 form")
+	}
+	rsaKey, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("not an RSA private key")
+	}
+	return rsaKey, nil
+}
+
+// backoff doubles a wait up to max.
+func backoff(prev, max int) int {
+	if prev*2 > max {
+		return max
+	}
+	return prev * 2
+}

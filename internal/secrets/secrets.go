@@ -1,0 +1,72 @@
+// Package secrets reads the pipeline's secrets (the Salesforce private key,
+// the DCS API token) from AWS Secrets Manager, and keeps them in memory for
+// the local stack.
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+)
+
+// API is the Secrets Manager call used.
+type API interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Manager reads secrets from Secrets Manager.
+type Manager struct{ API API }
+
+// SecretString returns the secret's current string value. Throttling and
+// service faults are EUNAVAILABLE (retried by the state machine); a missing
+// or forbidden secret is not.
+func (m Manager) SecretString(ctx context.Context, arn string) (string, error) {
+	out, err := m.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
+	if err != nil {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			switch apiErr.ErrorCode() {
+			case "ThrottlingException", "InternalServiceError":
+				return "", access.Unavailable(err)
+			}
+		}
+		return "", fmt.Errorf("secret %s: %w", arn, err)
+	}
+	if out.SecretString == nil {
+		return "", fmt.Errorf("secret %s has no string value", arn)
+	}
+	return *out.SecretString, nil
+}
+
+// Memory is an in-memory secret store for the local stack and tests.
+type Memory struct {
+	mu     sync.RWMutex
+	values map[string]string
+}
+
+// Put stores value under arn.
+func (m *Memory) Put(arn, value string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.values == nil {
+		m.values = map[string]string{}
+	}
+	m.values[arn] = value
+}
+
+// SecretString returns the value stored under arn.
+func (m *Memory) SecretString(_ context.Context, arn string) (string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.values[arn]
+	if !ok {
+		return "", fmt.Errorf("secret %s: ResourceNotFoundException: no such secret", arn)
+	}
+	return v, nil
+}
