@@ -42,3 +42,53 @@ func TestConditionalValues(t *testing.T) {
 		})
 	}
 }
+
+func TestScenariosTryEveryAllowedValue(t *testing.T) {
+	tpl, err := parseTemplate([]byte(`
+Parameters:
+  Slot: {Type: String, AllowedValues: [A, B]}
+  Trust: {Type: String, AllowedValues: ["true", "false"]}
+  Free: {Type: String}
+Conditions:
+  IsA: !Equals [!Ref Slot, A]
+  IsB: !Not [!Condition IsA]
+  Trusts: !Equals ["true", !Ref Trust]
+  BTrusted: !Or [!Condition IsB, !Condition Trusts]
+  Both: !And [!Condition IsA, !Condition Trusts]
+  OnFree: !Equals [!Ref Free, x]
+Value: [a, !If [BTrusted, b, !Ref AWS::NoValue], {k: !If [Both, !Ref AWS::NoValue, v]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := at(tpl.root, "Value")
+	scens, problems := scenarios(tpl, conditionsUsed(value))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	got := map[string]string{}
+	for _, s := range scens {
+		v, err := s.resolve(value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[s.String()] = render(v)
+	}
+	want := map[string]string{
+		"Slot=A, Trust=true":  "[a, b, <{}>]",
+		"Slot=A, Trust=false": "[a, <{k: v}>]",
+		"Slot=B, Trust=true":  "[a, b, <{k: v}>]",
+		"Slot=B, Trust=false": "[a, b, <{k: v}>]",
+	}
+	if len(got) != len(want) {
+		t.Errorf("got scenarios %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("with %s: got %s, want %s", k, got[k], w)
+		}
+	}
+	if _, problems := scenarios(tpl, []string{"OnFree"}); !hasProblem(problems, "depends on Free, which has no AllowedValues") {
+		t.Errorf("got problems %q, want Free without AllowedValues", problems)
+	}
+}

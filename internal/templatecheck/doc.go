@@ -3,7 +3,8 @@
 // from its own package with the Lambda build flags; that each function's
 // environment is exactly what its code reads; that each function's
 // permissions, IAM and key policy alike, are an allowlist written in the
-// tests; that the authorizer guards every route of the API and never caches
+// tests, in every combination of the parameters that choose the signing
+// keys; that the authorizer guards every route of the API and never caches
 // a result; and that the token table is the one the DynamoDB store expects.
 //
 // Each check is a function from the parsed template to a list of problems,

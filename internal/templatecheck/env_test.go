@@ -48,6 +48,15 @@ func templateEnv(tpl *cfnTemplate, fn resource) (map[string]envSetting, []string
 	return vars, problems
 }
 
+// envValue returns the value the template gives fn's variable name: the
+// function's own, else the Globals' (nil when neither sets it).
+func envValue(tpl *cfnTemplate, fn resource, name string) *yaml.Node {
+	if n := valueOf0(fn.prop("Environment.Variables"), name); n != nil {
+		return n
+	}
+	return valueOf0(at(tpl.root, "Globals.Function.Environment.Variables"), name)
+}
+
 // checkEnvironment checks that the template sets exactly the variables fn's
 // code reads: none missing, none unused, and each one the code requires set
 // unconditionally and not empty.

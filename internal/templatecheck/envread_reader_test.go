@@ -90,6 +90,12 @@ func TestEnvReaderFollowsTheWiring(t *testing.T) {
 			opts: []string{"REGION"},
 		},
 		{
+			name:     "what app.Start reads, every function that starts through it reads",
+			main:     mainSource("app.List()"),
+			app:      strings.Replace(appSource, "func Start(handler any, err error) {}", "func Start(handler any, err error) { _ = env.Or(\"ORIGIN\", \"\") }", 1),
+			required: []string{"TABLE_NAME"}, opts: []string{"ORIGIN", "REGION"},
+		},
+		{
 			name: "a main that does not import app reads nothing of it",
 			main: "package main\n\nfunc main() {}\n", app: appSource,
 		},

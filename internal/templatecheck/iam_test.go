@@ -270,7 +270,9 @@ func checkPolicyStatements(tpl *cfnTemplate) []string {
 		for _, e := range entries(n) {
 			if e.Key == "Statement" {
 				for i, st := range items(e.Value) {
-					problems = append(problems, checkStatement(fmt.Sprintf("%s statement %d", where, i), st)...)
+					for _, b := range statementBranches(st) {
+						problems = append(problems, checkStatement(fmt.Sprintf("%s statement %d%s", where, i, b.when), b.node)...)
+					}
 				}
 				continue
 			}
@@ -285,6 +287,33 @@ func checkPolicyStatements(tpl *cfnTemplate) []string {
 	walk("Resources", at(tpl.root, "Resources"))
 	walk("Globals", at(tpl.root, "Globals"))
 	return problems
+}
+
+// branch is a statement that a policy has under some conditions.
+type branch struct {
+	node *yaml.Node
+	when string // " (if C)", " (unless C)"...; "" for an unconditional statement
+}
+
+// statementBranches returns every statement st may be: itself, or for an
+// !If every branch that is not AWS::NoValue, so that each is checked.
+func statementBranches(st *yaml.Node) []branch {
+	fn, arg, ok := intrinsic(st)
+	parts := items(arg)
+	if !ok || fn != "Fn::If" || arg.Kind != yaml.SequenceNode || len(parts) != 3 {
+		return []branch{{deref(st), ""}}
+	}
+	cond := render(parts[0])
+	var out []branch
+	for i, when := range []string{" (if " + cond + ")", " (unless " + cond + ")"} {
+		if isNoValue(parts[i+1]) {
+			continue
+		}
+		for _, b := range statementBranches(parts[i+1]) {
+			out = append(out, branch{b.node, when + b.when})
+		}
+	}
+	return out
 }
 
 func checkStatement(where string, st *yaml.Node) []string {
@@ -310,14 +339,33 @@ func checkStatement(where string, st *yaml.Node) []string {
 	return problems
 }
 
-// keyGrant is an action a key policy lets a principal take on the key.
-type keyGrant struct{ Principal, Action string }
+// keyUse is an action a function's role may take on the KMS keys of the
+// template: on exactly the keys its environment variable EnvVar names (by
+// ARN, comma-separated), and with the statement Condition that
+// renderCondition writes as Condition ("" for none).
+type keyUse struct {
+	Action, EnvVar, Condition string
+}
 
-// checkKeyPolicies checks every KMS key's policy: the account root gets only
-// rootActions, a function's role only what byFunction lists for it, nobody
-// else anything; and everything listed is granted.
-func checkKeyPolicies(tpl *cfnTemplate, rootActions []string, byFunction map[string][]string) []string {
-	var problems []string
+// keyGrant is an action a key policy lets a principal take on the key, and
+// the condition it is granted under.
+type keyGrant struct{ Principal, Action, Condition string }
+
+func (g keyGrant) String() string {
+	s := g.Principal + " " + g.Action
+	if g.Condition != "" {
+		s += " (when " + g.Condition + ")"
+	}
+	return s
+}
+
+// checkKeyPolicies checks every KMS key's policy in every combination of
+// the parameters that decide the key policies and the functions' key
+// variables: the account root gets only rootActions, on every key; a
+// function's role only what byFunction lists for it, and only on the keys
+// its variable names in that combination; nobody else anything; and
+// everything listed is granted.
+func checkKeyPolicies(tpl *cfnTemplate, rootActions []string, byFunction map[string][]keyUse) []string {
 	// The principal each function's role appears as.
 	roleOf := map[string]string{}
 	for _, fn := range tpl.functions() {
@@ -329,64 +377,201 @@ func checkKeyPolicies(tpl *cfnTemplate, rootActions []string, byFunction map[str
 	if len(keys) == 0 {
 		return []string{"no AWS::KMS::Key in the template"}
 	}
+	var problems []string
+	// What decides the grants: the key policies and the variables naming keys.
+	var decided []*yaml.Node
 	for _, key := range keys {
-		want := map[keyGrant]bool{}
-		for _, a := range rootActions {
-			want[keyGrant{"account root", a}] = true
+		decided = append(decided, key.prop("KeyPolicy"))
+	}
+	for _, fnID := range slices.Sorted(maps.Keys(byFunction)) {
+		fn, ok := tpl.resource(fnID)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("no resource %s", fnID))
+			continue
 		}
-		for fnID, actions := range byFunction {
-			for _, a := range actions {
-				want[keyGrant{fnID, a}] = true
+		for _, use := range byFunction[fnID] {
+			decided = append(decided, envValue(tpl, fn, use.EnvVar))
+		}
+	}
+	scens, pr := scenarios(tpl, conditionsUsed(decided...))
+	if len(pr) > 0 {
+		return append(problems, pr...)
+	}
+	sp := newScenarioProblems(scens)
+	for _, s := range scens {
+		want := map[string]map[keyGrant]bool{} // by key
+		why := map[keyGrant]string{}           // what limits a function's grant
+		for _, key := range keys {
+			want[key.ID] = map[keyGrant]bool{}
+			for _, a := range rootActions {
+				want[key.ID][keyGrant{"account root", a, ""}] = true
 			}
 		}
-		got := map[keyGrant]bool{}
-		stmts, pr := statements(key.ID+" KeyPolicy", key.prop("KeyPolicy"))
-		problems = append(problems, pr...)
-		for i, st := range stmts {
-			where := fmt.Sprintf("%s KeyPolicy statement %d", key.ID, i)
-			if effect, _ := plainScalar(valueOf(st, "Effect")); effect != "Allow" {
+		for _, fnID := range slices.Sorted(maps.Keys(byFunction)) {
+			fn, ok := tpl.resource(fnID)
+			if !ok {
 				continue
 			}
-			es := entries(valueOf(st, "Principal"))
-			if len(es) != 1 || es[0].Key != "AWS" {
-				problems = append(problems, fmt.Sprintf("%s: principal %s is not understood, want AWS: <role or account root>", where, render(valueOf(st, "Principal"))))
+			for _, use := range byFunction[fnID] {
+				g := keyGrant{fnID, use.Action, use.Condition}
+				why[g] = fmt.Sprintf("only on the keys %s's %s names", fnID, use.EnvVar)
+				named, pr := keysNamed(tpl, s, fn, use.EnvVar)
+				sp.add(s, pr...)
+				for _, id := range named {
+					want[id][g] = true
+				}
+			}
+		}
+		for _, key := range keys {
+			policy, err := s.resolve(key.prop("KeyPolicy"))
+			if err != nil {
+				sp.add(s, fmt.Sprintf("%s KeyPolicy: %v", key.ID, err))
 				continue
 			}
-			for _, p := range items(es[0].Value) {
-				who := render(p)
-				switch {
-				case rootPrincipals[who]:
-					who = "account root"
-				case roleOf[who] != "":
-					who = roleOf[who]
-				default:
-					problems = append(problems, fmt.Sprintf("%s: principal %s is neither the account root nor a function's role", where, who))
-					continue
-				}
-				for _, a := range items(valueOf(st, "Action")) {
-					got[keyGrant{who, render(a)}] = true
+			got, pr := keyPolicyGrants(key.ID, policy, roleOf)
+			sp.add(s, pr...)
+			for _, g := range slices.SortedFunc(maps.Keys(got), compareKeyGrants) {
+				if !want[key.ID][g] {
+					msg := fmt.Sprintf("%s: the key policy lets %s, which the allowlist does not", key.ID, g)
+					if why[g] != "" {
+						msg += " (" + why[g] + ")"
+					}
+					sp.add(s, msg)
 				}
 			}
-		}
-		for _, g := range slices.SortedFunc(maps.Keys(got), compareKeyGrants) {
-			if !want[g] {
-				problems = append(problems, fmt.Sprintf("%s: the key policy lets %s %s, which the allowlist does not", key.ID, g.Principal, g.Action))
-			}
-		}
-		for _, g := range slices.SortedFunc(maps.Keys(want), compareKeyGrants) {
-			if !got[g] {
-				problems = append(problems, fmt.Sprintf("%s: the key policy does not let %s %s, which the allowlist has", key.ID, g.Principal, g.Action))
+			for _, g := range slices.SortedFunc(maps.Keys(want[key.ID]), compareKeyGrants) {
+				if !got[g] {
+					sp.add(s, fmt.Sprintf("%s: the key policy does not let %s, which the allowlist has", key.ID, g))
+				}
 			}
 		}
 	}
-	return problems
+	return append(problems, sp.list()...)
+}
+
+// keyPolicyGrants returns what a key policy (with its !If resolved) allows,
+// by principal.
+func keyPolicyGrants(keyID string, policy *yaml.Node, roleOf map[string]string) (map[keyGrant]bool, []string) {
+	got := map[keyGrant]bool{}
+	stmts, problems := statements(keyID+" KeyPolicy", policy)
+	for i, st := range stmts {
+		where := fmt.Sprintf("%s KeyPolicy statement %d", keyID, i)
+		if effect, _ := plainScalar(valueOf(st, "Effect")); effect != "Allow" {
+			continue
+		}
+		es := entries(valueOf(st, "Principal"))
+		if len(es) != 1 || es[0].Key != "AWS" {
+			problems = append(problems, fmt.Sprintf("%s: principal %s is not understood, want AWS: <role or account root>", where, render(valueOf(st, "Principal"))))
+			continue
+		}
+		cond := renderCondition(valueOf(st, "Condition"))
+		for _, p := range items(es[0].Value) {
+			who := render(p)
+			switch {
+			case rootPrincipals[who]:
+				who = "account root"
+			case roleOf[who] != "":
+				who = roleOf[who]
+			default:
+				problems = append(problems, fmt.Sprintf("%s: principal %s is neither the account root nor a function's role", where, who))
+				continue
+			}
+			for _, a := range items(valueOf(st, "Action")) {
+				got[keyGrant{who, render(a), cond}] = true
+			}
+		}
+	}
+	return got, problems
+}
+
+// renderCondition writes a statement's Condition as "Operator key=value,
+// key=value; Operator ...", operators and keys sorted; "" for none.
+func renderCondition(n *yaml.Node) string {
+	n = deref(n)
+	if n == nil {
+		return ""
+	}
+	ops := entries(n)
+	if ops == nil {
+		return render(n)
+	}
+	var parts []string
+	for _, op := range slices.SortedFunc(slices.Values(ops), func(a, b entry) int { return strings.Compare(a.Key, b.Key) }) {
+		kvs := entries(op.Value)
+		if kvs == nil {
+			parts = append(parts, op.Key+" "+render(op.Value))
+			continue
+		}
+		var pairs []string
+		for _, kv := range kvs {
+			pairs = append(pairs, kv.Key+"="+render(kv.Value))
+		}
+		slices.Sort(pairs)
+		parts = append(parts, op.Key+" "+strings.Join(pairs, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// keysNamed returns the KMS keys of the template that fn's variable name
+// names in scenario s: !GetAtt <Key>.Arn, or several such ARNs joined by
+// commas (!Sub "${A.Arn},${B.Arn}" or !Join [",", [...]]).
+func keysNamed(tpl *cfnTemplate, s scenario, fn resource, name string) ([]string, []string) {
+	v, err := s.resolve(envValue(tpl, fn, name))
+	if err != nil {
+		return nil, []string{fmt.Sprintf("%s %s: %v", fn.ID, name, err)}
+	}
+	if v == nil {
+		return nil, nil // unset: the environment check reports it
+	}
+	var ids []string
+	cannot := []string{fmt.Sprintf("%s: %s is %s, which this check cannot read as KMS key ARNs of the template", fn.ID, name, render(v))}
+	if res, attr, ok := getAtt(v); ok && attr == "Arn" {
+		ids = []string{res}
+	} else if fn, arg, ok := intrinsic(v); ok && fn == "Fn::Sub" {
+		text, ok := plainScalar(arg)
+		if !ok {
+			return nil, cannot
+		}
+		for _, part := range strings.Split(text, ",") {
+			part = strings.TrimSpace(part)
+			res, ok := strings.CutSuffix(strings.TrimPrefix(part, "${"), ".Arn}")
+			if !ok || !strings.HasPrefix(part, "${") || strings.ContainsAny(res, "${}.") {
+				return nil, cannot
+			}
+			ids = append(ids, res)
+		}
+	} else if ok && fn == "Fn::Join" {
+		args := items(arg)
+		if len(args) != 2 {
+			return nil, cannot
+		}
+		if sep, _ := plainScalar(args[0]); sep != "," {
+			return nil, cannot
+		}
+		for _, part := range items(args[1]) {
+			res, attr, ok := getAtt(part)
+			if !ok || attr != "Arn" {
+				return nil, cannot
+			}
+			ids = append(ids, res)
+		}
+	} else {
+		return nil, cannot
+	}
+	var problems []string
+	for _, id := range ids {
+		if r, ok := tpl.resource(id); !ok || r.Type != "AWS::KMS::Key" {
+			problems = append(problems, fmt.Sprintf("%s: %s names %s, which is not an AWS::KMS::Key of the template", fn.ID, name, id))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return ids, nil
 }
 
 func compareKeyGrants(a, b keyGrant) int {
-	if c := strings.Compare(a.Principal, b.Principal); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Action, b.Action)
+	return strings.Compare(a.String(), b.String())
 }
 
 // rootPrincipals are the ways a key policy names the account itself.

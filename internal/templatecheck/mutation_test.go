@@ -166,8 +166,14 @@ func TestEnvironmentCheckCatchesMutations(t *testing.T) {
 			setTo("Resources.CreateTokenFunction."+vars+".SIGNING_KEY_ID", "!Ref AWS::NoValue"), env("CreateTokenFunction"), "missing: the code reads [SIGNING_KEY_ID]"},
 		{"a variable the code does not read is unused",
 			setTo("Resources.CreateTokenFunction."+vars+".LOG_LEVEL", "debug"), env("CreateTokenFunction"), "unused: the template sets [LOG_LEVEL]"},
-		{"a Globals variable is unused by a function that reads nothing",
-			setTo("Globals.Function.Environment", "{Variables: {STAGE: v1}}"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
+		{"a Globals variable a function does not read is unused",
+			setTo("Globals.Function.Environment.Variables.STAGE", "v1"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
+		{"the console origin dropped from Globals is missing in a function that sets nothing itself",
+			removeAt("Globals.Function.Environment.Variables.CONSOLE_ORIGIN"), env("WhoAmIFunction"), "WhoAmIFunction: missing: the code reads [CONSOLE_ORIGIN]"},
+		{"the console origin dropped from Globals is missing in the authorizer too",
+			removeAt("Globals.Function.Environment.Variables.CONSOLE_ORIGIN"), env("AuthorizerFunction"), "AuthorizerFunction: missing: the code reads [CONSOLE_ORIGIN]"},
+		{"a function setting a Globals variable to AWS::NoValue is missing it",
+			setTo("Resources.ListTokensFunction."+vars+".CONSOLE_ORIGIN", "!Ref AWS::NoValue"), env("ListTokensFunction"), "missing: the code reads [CONSOLE_ORIGIN]"},
 		{"a required variable set only under a condition is caught",
 			setTo("Resources.AuthorizerFunction."+vars+".TOKEN_ISSUER", "!If [HasOidcJwksUrl, x, !Ref AWS::NoValue]"), env("AuthorizerFunction"), "TOKEN_ISSUER is set only when HasOidcJwksUrl holds"},
 		{"a required variable set to an empty string is caught",
@@ -193,7 +199,15 @@ func TestLeastPrivilegeChecksCatchMutations(t *testing.T) {
 	}
 	keys := func(tpl *cfnTemplate) []string { return checkKeyPolicies(tpl, keyAdminActions, keyAllowlist) }
 	const tableStatement = "Properties.Policies.1.PolicyDocument.Statement.0"
-	const keyStatements = "Resources.SigningKey.Properties.KeyPolicy.Statement"
+	// Statement 0 administers the key; 1 and 2 are !If [<condition>,
+	// <statement>, !Ref AWS::NoValue]: 1.1 is the Sign statement, 2.1 the
+	// GetPublicKey one.
+	const keyStatements = "Resources.SigningKeyA.Properties.KeyPolicy.Statement"
+	signOnBothKeys := func(t *testing.T, tpl *cfnTemplate) {
+		for _, key := range []string{"SigningKeyA", "SigningKeyB"} {
+			set(t, tpl, "Resources."+key+".Properties.KeyPolicy.Statement.1", signStatement)
+		}
+	}
 	runMutations(t, []mutation{
 		{"an extra table action is caught",
 			setTo("Resources.ListTokensFunctionRole."+tableStatement+".Action", "[dynamodb:Query, dynamodb:Scan]"), grants("ListTokensFunction"),
@@ -229,8 +243,8 @@ Properties:
 		{"a SAM policy template on a function is caught",
 			setTo("Resources.ListTokensFunction.Properties.Policies", "[{DynamoDBReadPolicy: {TableName: !Ref TokenTable}}]"), grants("ListTokensFunction"), "SAM policy template"},
 		{"an inline SAM policy on a function is read",
-			setTo("Resources.WhoAmIFunction.Properties.Policies", "[{Statement: [{Effect: Allow, Action: kms:Sign, Resource: !GetAtt SigningKey.Arn}]}]"), grants("WhoAmIFunction"),
-			"WhoAmIFunction is granted kms:Sign on !GetAtt SigningKey.Arn"},
+			setTo("Resources.WhoAmIFunction.Properties.Policies", "[{Statement: [{Effect: Allow, Action: kms:Sign, Resource: !GetAtt SigningKeyA.Arn}]}]"), grants("WhoAmIFunction"),
+			"WhoAmIFunction is granted kms:Sign on !GetAtt SigningKeyA.Arn"},
 		{"a function without its own role is caught",
 			removeAt("Resources.WhoAmIFunction.Properties.Role"), grants("WhoAmIFunction"), "WhoAmIFunction has no Role"},
 		{"a role shared by two functions is caught",
@@ -242,13 +256,72 @@ Properties:
 		{"the account root allowed to decrypt is caught",
 			appendAt(keyStatements+".0.Action", "kms:Decrypt"), keys, "lets account root kms:Decrypt"},
 		{"the authorizer allowed to sign is caught",
-			setTo(keyStatements+".2.Action", "[kms:GetPublicKey, kms:Sign]"), keys, "lets AuthorizerFunction kms:Sign"},
+			setTo(keyStatements+".2.1.Action", "[kms:GetPublicKey, kms:Sign]"), keys, "lets AuthorizerFunction kms:Sign"},
 		{"another function in the key policy is caught",
 			appendAt(keyStatements, "{Effect: Allow, Principal: {AWS: !GetAtt ListTokensFunctionRole.Arn}, Action: kms:Sign, Resource: '*'}"), keys, "lets ListTokensFunction kms:Sign"},
 		{"a principal that is no function's role is caught",
-			setTo(keyStatements+".1.Principal", `{AWS: "*"}`), keys, "principal * is neither the account root nor a function's role"},
+			setTo(keyStatements+".1.1.Principal", `{AWS: "*"}`), keys, "principal * is neither the account root nor a function's role"},
 		{"a key policy that stops the create function signing is caught",
-			removeAt(keyStatements + ".1"), keys, "does not let CreateTokenFunction kms:Sign"},
+			removeAt(keyStatements + ".1"), keys, "SigningKeyA: the key policy does not let CreateTokenFunction kms:Sign (when " + signCondition + "), which the allowlist has (with ActiveSigningKey=A"},
+		{"a wildcard in a conditional key policy statement is caught",
+			setTo(keyStatements+".1.1.Action", `"kms:*"`), checkPolicyStatements, "statement 1 (if SigningKeyAActive) allows kms:*"},
+		{"a NotPrincipal in a conditional key policy statement is caught",
+			setTo(keyStatements+".2.1.NotPrincipal", `{AWS: "*"}`), checkPolicyStatements, "statement 2 (if SigningKeyATrusted) uses NotAction, NotResource or NotPrincipal"},
+		{"an unconditional Sign on both keys is caught on the inactive one",
+			signOnBothKeys, keys, "SigningKeyB: the key policy lets CreateTokenFunction kms:Sign (when " + signCondition + "), which the allowlist does not (only on the keys CreateTokenFunction's SIGNING_KEY_ID names) (with ActiveSigningKey=A, TrustInactiveSigningKey=true; with ActiveSigningKey=A, TrustInactiveSigningKey=false)"},
+		{"an unconditional Sign on both keys is caught on A when B is active",
+			signOnBothKeys, keys, "SigningKeyA: the key policy lets CreateTokenFunction kms:Sign (when " + signCondition + "), which the allowlist does not (only on the keys CreateTokenFunction's SIGNING_KEY_ID names) (with ActiveSigningKey=B"},
+		{"a Sign grant under a condition other than its key being active is caught",
+			setTo("Resources.SigningKeyB.Properties.KeyPolicy.Statement.1.0", "SigningKeyBTrusted"), keys,
+			"SigningKeyB: the key policy lets CreateTokenFunction kms:Sign (when " + signCondition + "), which the allowlist does not (only on the keys CreateTokenFunction's SIGNING_KEY_ID names) (with ActiveSigningKey=A, TrustInactiveSigningKey=true)"},
+		{"a Sign grant without its algorithm condition is caught",
+			removeAt(keyStatements + ".1.1.Condition"), keys, "SigningKeyA: the key policy lets CreateTokenFunction kms:Sign, which the allowlist does not"},
+		{"a Sign grant for any algorithm is caught",
+			removeAt(keyStatements + ".1.1.Condition.StringEquals.kms:SigningAlgorithm"), keys, "lets CreateTokenFunction kms:Sign (when StringEquals kms:MessageType=DIGEST), which the allowlist does not"},
+		{"the authorizer reading an untrusted inactive key is caught",
+			setTo("Resources.SigningKeyB.Properties.KeyPolicy.Statement.2", getPublicKeyStatement), keys,
+			"SigningKeyB: the key policy lets AuthorizerFunction kms:GetPublicKey, which the allowlist does not (only on the keys AuthorizerFunction's TRUSTED_KEY_IDS names) (with ActiveSigningKey=A, TrustInactiveSigningKey=false)"},
+		{"a trusted inactive key the authorizer cannot read is caught",
+			setTo("Resources.SigningKeyB.Properties.KeyPolicy.Statement.2.0", "SigningKeyBActive"), keys,
+			"SigningKeyB: the key policy does not let AuthorizerFunction kms:GetPublicKey, which the allowlist has (with ActiveSigningKey=A, TrustInactiveSigningKey=true)"},
+		{"the create function signing with the inactive key is caught",
+			setTo("Resources.CreateTokenFunction.Properties.Environment.Variables.SIGNING_KEY_ID", "!GetAtt SigningKeyA.Arn"), keys,
+			"SigningKeyB: the key policy lets CreateTokenFunction kms:Sign"},
+		{"the authorizer trusting an inactive key the parameters do not trust is caught",
+			setTo("Resources.AuthorizerFunction.Properties.Environment.Variables.TRUSTED_KEY_IDS", "!Sub ${SigningKeyA.Arn},${SigningKeyB.Arn}"), keys,
+			"SigningKeyB: the key policy does not let AuthorizerFunction kms:GetPublicKey, which the allowlist has (with ActiveSigningKey=A, TrustInactiveSigningKey=false)"},
+		{"trusted keys named in a form the check cannot read are caught",
+			setTo("Resources.AuthorizerFunction.Properties.Environment.Variables.TRUSTED_KEY_IDS", "!Sub ${SigningKeyA}"), keys,
+			"which this check cannot read as KMS key ARNs"},
+		{"a key policy condition on a parameter without AllowedValues is caught",
+			setTo("Conditions.SigningKeyAActive", "!Equals [!Ref StageName, v1]"), keys,
+			"condition SigningKeyAActive depends on StageName, which has no AllowedValues"},
+	})
+}
+
+// signStatement and getPublicKeyStatement are the key policy statements of
+// the template, unconditional.
+const (
+	signStatement = `{Sid: OnlyCreateTokenFunctionSigns, Effect: Allow, Principal: {AWS: !GetAtt CreateTokenFunctionRole.Arn}, Action: kms:Sign, Resource: "*",
+  Condition: {StringEquals: {kms:SigningAlgorithm: ECDSA_SHA_256, kms:MessageType: DIGEST}}}`
+	getPublicKeyStatement = `{Sid: OnlyAuthorizerReadsPublicKey, Effect: Allow, Principal: {AWS: !GetAtt AuthorizerFunctionRole.Arn}, Action: kms:GetPublicKey, Resource: "*"}`
+)
+
+func TestSigningKeySlotChecksCatchMutations(t *testing.T) {
+	const env = "Properties.Environment.Variables"
+	runMutations(t, []mutation{
+		{"an authorizer that does not trust the key new tokens are signed with is caught",
+			setTo("Resources.AuthorizerFunction."+env+".TRUSTED_KEY_IDS", "!If [InactiveSigningKeyTrusted, !Sub '${SigningKeyA.Arn},${SigningKeyB.Arn}', !GetAtt SigningKeyA.Arn]"), checkSigningKeySlots,
+			"AuthorizerFunction's TRUSTED_KEY_IDS names [SigningKeyA], not SigningKeyB, the key new tokens are signed with (with ActiveSigningKey=B, TrustInactiveSigningKey=false)"},
+		{"a create function signing with both keys is caught",
+			setTo("Resources.CreateTokenFunction."+env+".SIGNING_KEY_ID", "!Sub ${SigningKeyA.Arn},${SigningKeyB.Arn}"), checkSigningKeySlots,
+			"SIGNING_KEY_ID names [SigningKeyA SigningKeyB], want one key"},
+		{"an alias left on slot A is caught",
+			setTo("Resources.SigningKeyAlias.Properties.TargetKeyId", "!Ref SigningKeyA"), checkSigningKeySlots,
+			"SigningKeyAlias targets !Ref SigningKeyA, want the active key SigningKeyB (with ActiveSigningKey=B"},
+		{"an ActiveSigningKeyArn output left on slot A is caught",
+			setTo("Outputs.ActiveSigningKeyArn.Value", "!GetAtt SigningKeyA.Arn"), checkSigningKeySlots,
+			"output ActiveSigningKeyArn is !GetAtt SigningKeyA.Arn, want !GetAtt SigningKeyB.Arn"},
 	})
 }
 

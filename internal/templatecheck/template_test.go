@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // routeTable is every route of the API and the function behind it. A new
@@ -33,12 +35,22 @@ var iamAllowlist = map[string][]grant{
 	"WhoAmIFunction": nil,
 }
 
-// keyAllowlist is what the signing key's policy lets each function's role
-// do; no IAM policy grants KMS actions.
-var keyAllowlist = map[string][]string{
-	"CreateTokenFunction": {"kms:Sign"},
-	"AuthorizerFunction":  {"kms:GetPublicKey"},
+// keyAllowlist is what the signing keys' policies let each function's role
+// do, and on which keys: those its environment variable names, in every
+// combination of the parameters (ActiveSigningKey, TrustInactiveSigningKey).
+// No IAM policy grants KMS actions.
+var keyAllowlist = map[string][]keyUse{
+	// Only the active key, the one it signs with, and only ES256 over a digest.
+	"CreateTokenFunction": {{"kms:Sign", "SIGNING_KEY_ID", signCondition}},
+	// Only the keys whose tokens it accepts: the active one, and the inactive
+	// one while TrustInactiveSigningKey is "true".
+	"AuthorizerFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 }
+
+// signCondition is the condition of the create function's kms:Sign grant,
+// as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a
+// digest the function computed, nothing else.
+const signCondition = "StringEquals kms:MessageType=DIGEST, kms:SigningAlgorithm=ECDSA_SHA_256"
 
 // keyAdminActions are what the key policy lets the account root do:
 // administer the key, never use it (no Sign, Verify, GetPublicKey, Decrypt,
@@ -114,6 +126,55 @@ func checkGlobal(tpl *cfnTemplate, path, want string) []string {
 		}
 	}
 	return problems
+}
+
+// checkSigningKeySlots checks, in every combination of the parameters that
+// choose the signing keys, that the key the create function signs with
+// (SIGNING_KEY_ID) is one key, that the authorizer trusts it
+// (TRUSTED_KEY_IDS), and that every KMS alias and the ActiveSigningKeyArn
+// output name it.
+func checkSigningKeySlots(tpl *cfnTemplate) []string {
+	signer, ok1 := tpl.resource("CreateTokenFunction")
+	verifier, ok2 := tpl.resource("AuthorizerFunction")
+	if !ok1 || !ok2 {
+		return []string{"no CreateTokenFunction or no AuthorizerFunction"}
+	}
+	aliases := tpl.ofType("AWS::KMS::Alias")
+	output := at(tpl.root, "Outputs.ActiveSigningKeyArn.Value")
+	decided := []*yaml.Node{envValue(tpl, signer, "SIGNING_KEY_ID"), envValue(tpl, verifier, "TRUSTED_KEY_IDS"), output}
+	for _, a := range aliases {
+		decided = append(decided, a.prop("TargetKeyId"))
+	}
+	scens, problems := scenarios(tpl, conditionsUsed(decided...))
+	if len(problems) > 0 {
+		return problems
+	}
+	sp := newScenarioProblems(scens)
+	for _, s := range scens {
+		signs, pr := keysNamed(tpl, s, signer, "SIGNING_KEY_ID")
+		sp.add(s, pr...)
+		trusted, pr := keysNamed(tpl, s, verifier, "TRUSTED_KEY_IDS")
+		sp.add(s, pr...)
+		if len(signs) != 1 {
+			sp.add(s, fmt.Sprintf("CreateTokenFunction's SIGNING_KEY_ID names %v, want one key", signs))
+			continue
+		}
+		active := signs[0]
+		if !slices.Contains(trusted, active) {
+			sp.add(s, fmt.Sprintf("AuthorizerFunction's TRUSTED_KEY_IDS names %v, not %s, the key new tokens are signed with", trusted, active))
+		}
+		for _, a := range aliases {
+			target, err := s.resolve(a.prop("TargetKeyId"))
+			if got := render(target); err != nil || (got != "!Ref "+active && got != "!GetAtt "+active+".Arn") {
+				sp.add(s, fmt.Sprintf("%s targets %s, want the active key %s", a.ID, got, active))
+			}
+		}
+		value, err := s.resolve(output)
+		if got := render(value); err != nil || got != "!GetAtt "+active+".Arn" {
+			sp.add(s, fmt.Sprintf("output ActiveSigningKeyArn is %s, want !GetAtt %s.Arn", got, active))
+		}
+	}
+	return sp.list()
 }
 
 // report fails t once per problem.
@@ -295,8 +356,11 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	t.Run("only the create function may sign and only the authorizer may read the public key", func(t *testing.T) {
+	t.Run("only the create function may sign, with the active key only, and only the authorizer may read public keys, of the trusted keys only", func(t *testing.T) {
 		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
+	})
+	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
+		report(t, checkSigningKeySlots(tpl))
 	})
 	t.Run("no policy statement uses wildcard actions or DynamoDB beyond the token table", func(t *testing.T) {
 		report(t, checkPolicyStatements(tpl))
