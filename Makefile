@@ -33,6 +33,7 @@ lint:
 	$(GO) tool staticcheck ./...
 	$(GO) mod tidy -diff
 	cfn-lint template.yaml
+	bash scripts/stepfunctions-local/validate.sh # the ASL, which cfn-lint does not open
 
 bench: deps ## Benchmarks against DynamoDB Local; numbers go into docs/performance.md.
 	bash scripts/with-services.sh $(GO) test -run='^$$' -bench=. -benchmem -count=5 ./...

@@ -101,6 +101,20 @@ else
   say "dynamodb-local ok ($DDB_DIR, installed from $DDB_PKG)"
 fi
 
+# --- Step Functions stand-in (Node) ---------------------------------------------
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+  die "node $(node --version) is too old: the Step Functions stand-in needs Node.js >= 20"
+SFN_DIR=$ROOT/scripts/stepfunctions-local
+sfn_lock=$(sha256sum "$SFN_DIR/package-lock.json" | cut -d' ' -f1)
+if [[ -f $SFN_DIR/node_modules/.package-lock.sha256 && $(<"$SFN_DIR/node_modules/.package-lock.sha256") == "$sfn_lock" ]]; then
+  say "stepfunctions-local ok (node_modules matches package-lock.json)"
+else
+  say "stepfunctions-local: npm ci"
+  (cd "$SFN_DIR" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $SFN_DIR failed (npm registry reachable?)"
+  printf '%s\n' "$sfn_lock" >"$SFN_DIR/node_modules/.package-lock.sha256"
+  say "stepfunctions-local ok (installed from package-lock.json)"
+fi
+
 # --- Go modules ------------------------------------------------------------
 # Tests run in a namespace without network (GOPROXY=off), so the module cache must be filled now.
 go mod download || die "go mod download failed (Go module proxy reachable?)"
