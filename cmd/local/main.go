@@ -23,31 +23,37 @@ func main() {
 	ddb := flag.String("dynamodb", "http://127.0.0.1:8000", "DynamoDB Local endpoint")
 	table := flag.String("table", "dcs-access", "table name")
 	data := flag.String("data", ".local", "folder for the local signing and session keys")
+	sfnEndpoint := flag.String("stepfunctions", "", "the Step Functions stand-in (scripts/stepfunctions-local); empty: no pipeline routes")
+	machine := flag.String("state-machine-arn", "", "the sandbox-refresh state machine's ARN in the stand-in")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
-	if err := run(*addr, *ddb, *table, *data, log); err != nil {
+	cfg := localserver.Config{DynamoDBEndpoint: *ddb, Table: *table, DataDir: *data, Log: log,
+		StepFunctionsEndpoint: *sfnEndpoint, StateMachineARN: *machine}
+	if err := run(*addr, cfg); err != nil {
 		log.Error("local server stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, ddb, table, data string, log *slog.Logger) error {
+func run(addr string, cfg localserver.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	handler, err := localserver.New(setup, localserver.Config{DynamoDBEndpoint: ddb, Table: table, DataDir: data, Log: log})
-	if err != nil {
-		return err
-	}
+	// Listen first: the simulators are served under the server's own URL.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
+	cfg.BaseURL = base
+	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	handler, err := localserver.New(setup, cfg)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf(`dcs-access is serving on %[1]s (DynamoDB Local at %[2]s)
 
 Sign in (a local session for 12 hours):
@@ -56,8 +62,8 @@ Create an API token:
   curl -s -X POST %[1]s/api-tokens -H "Authorization: Bearer $SESSION" -d '{"description":"nightly masking","lifespanDays":30}'
 Then:
   curl -s %[1]s/whoami -H "Authorization: Bearer <token>"
-Stop with Ctrl-C.
-`, base, ddb)
+%[3]sStop with Ctrl-C.
+`, base, cfg.DynamoDBEndpoint, pipelineHelp(base, cfg))
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -68,4 +74,16 @@ Stop with Ctrl-C.
 		return err
 	}
 	return nil
+}
+
+func pipelineHelp(base string, cfg localserver.Config) string {
+	if cfg.StepFunctionsEndpoint == "" {
+		return ""
+	}
+	return fmt.Sprintf(`A sandbox refresh against the simulated Salesforce and DCS:
+  curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" > plan.json
+  curl -s -X PUT %[1]s/sandbox-plans/uat1 -H "Authorization: Bearer $SESSION" -d @plan.json
+  curl -s -X POST %[1]s/sandbox-refreshes -H "Authorization: Bearer $SESSION" -d '{"sandbox":"uat1"}'
+  curl -s %[1]s/sandbox-refreshes/<id> -H "Authorization: Bearer $SESSION"
+`, base)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -120,11 +121,35 @@ type Requested struct {
 	Sandbox string `json:"sandbox"`
 }
 
-// HandleEvent starts a run for a "Sandbox Refresh Requested" event (from a
-// rule, or a plan's schedule). The run id derives from the event id, so a
-// redelivered event starts nothing new. Errors a retry cannot fix are logged
-// and dropped; the rest are returned so that Lambda retries the event.
+// Event detail types the runs function is the target of.
+const (
+	DetailRequested     = "Sandbox Refresh Requested"
+	DetailStatusChanged = "Step Functions Execution Status Change"
+)
+
+// HandleEvent handles the runs function's events: "Sandbox Refresh
+// Requested" (from a rule, or a plan's schedule) starts a run, whose id
+// derives from the event id so a redelivered event starts nothing new; Step
+// Functions' status changes announce how runs ended. Errors a retry cannot
+// fix are logged and dropped; the rest are returned so that the event is
+// delivered again.
 func (h *Runs) HandleEvent(ctx context.Context, e events.EventBridgeEvent) error {
+	switch e.DetailType {
+	case DetailRequested:
+		return h.requested(ctx, e)
+	case DetailStatusChanged:
+		var change runs.StatusChange
+		if err := json.Unmarshal(e.Detail, &change); err != nil {
+			logDropped(ctx, e, "the detail is not a status change")
+			return nil
+		}
+		return h.Service.Notify(ctx, change)
+	}
+	logDropped(ctx, e, "unknown detail-type "+e.DetailType)
+	return nil
+}
+
+func (h *Runs) requested(ctx context.Context, e events.EventBridgeEvent) error {
 	var d Requested
 	if err := decodeDetail(e.Detail, &d); err != nil || d.Tenant == "" || d.Sandbox == "" {
 		logDropped(ctx, e, "the detail must be {\"tenant\",\"sandbox\"}")

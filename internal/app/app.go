@@ -4,25 +4,39 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
+	"github.com/dcs-access/dcs-access/internal/pipeline"
+	"github.com/dcs-access/dcs-access/internal/plans"
+	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/salesforce"
+	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/session"
+	"github.com/dcs-access/dcs-access/internal/stepfunctions"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -30,6 +44,7 @@ import (
 // a misconfigured function fails its cold start loudly instead of serving.
 func Start(handler any, err error) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	api.AllowOrigin(env.Or("CONSOLE_ORIGIN", ""))
 	if err != nil {
 		slog.Error("cold start failed", "error", err)
 		os.Exit(1)
@@ -123,4 +138,76 @@ func Authorizer(ctx context.Context) (*authorizer.Authorizer, error) {
 
 func kmsClient(cfg aws.Config) *kms.Client {
 	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = awsconfig.Endpoint("KMS") })
+}
+
+// Plans wires the /sandbox-plans routes (one function).
+func Plans(ctx context.Context) (api.Router, error) {
+	st, _, err := store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return PlanRoutes(st, plans.Validator{SecretPrefix: plans.SecretPrefix}), nil
+}
+
+// PlanRoutes serves plans on store. The local stack shares it.
+func PlanRoutes(st *dynamo.Store, v plans.Validator) api.Router {
+	h := &api.Plans{Service: &plans.Service{Store: st, Validator: v, Now: time.Now}}
+	return api.Router{
+		"PUT /sandbox-plans/{sandbox}":    h.Put,
+		"GET /sandbox-plans/{sandbox}":    h.Get,
+		"GET /sandbox-plans":              h.List,
+		"DELETE /sandbox-plans/{sandbox}": h.Delete,
+	}
+}
+
+// Refreshes wires the /sandbox-refreshes routes and the "Sandbox Refresh
+// Requested" events (one function, as an EventBridge target cannot name the
+// execution: the function does).
+func Refreshes(ctx context.Context) (func(context.Context, json.RawMessage) (any, error), error) {
+	st, cfg, err := store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	machineARN, err := env.Must("STATE_MACHINE_ARN")
+	if err != nil {
+		return nil, err
+	}
+	busName, err := env.Must("EVENT_BUS_NAME")
+	if err != nil {
+		return nil, err
+	}
+	client := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = awsconfig.Endpoint("SFN") })
+	bus := eventbus.Bus{Name: busName, API: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = awsconfig.Endpoint("EventBridge") })}
+	return api.EventOrRequest(RunRoutes(st, stepfunctions.New(client, machineARN), bus)), nil
+}
+
+// RunRoutes serves runs on store and machine: the routes, and the handler of
+// "Sandbox Refresh Requested" events. The local stack shares it.
+func RunRoutes(st *dynamo.Store, machine runs.Machine, bus runs.Publisher) (api.Router, func(context.Context, events.EventBridgeEvent) error) {
+	h := &api.Runs{Service: &runs.Service{Store: st, Plans: st, Machine: machine, Publisher: bus, Now: time.Now, RandomID: RandomSuffix}}
+	return api.Router{
+		"POST /sandbox-refreshes":              h.Start,
+		"GET /sandbox-refreshes":               h.List,
+		"GET /sandbox-refreshes/{id}":          h.Get,
+		"POST /sandbox-refreshes/{id}/redrive": h.Redrive,
+	}, h.HandleEvent
+}
+
+// RandomSuffix is six random lower-case hex digits, for run ids.
+func RandomSuffix() string { return strings.ReplaceAll(uuid.NewString(), "-", "")[:6] }
+
+// PipelineSteps wires the state machine's task handler.
+func PipelineSteps(_ context.Context) (*pipeline.Steps, error) {
+	cfg, err := awsconfig.Load()
+	if err != nil {
+		return nil, err
+	}
+	client := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = awsconfig.Endpoint("Secrets Manager") })
+	return &pipeline.Steps{
+		Secrets:   secrets.Manager{API: client},
+		Connect:   func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) { return salesforce.Connect(ctx, c) },
+		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
+		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix},
+		Now:       time.Now,
+	}, nil
 }

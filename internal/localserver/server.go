@@ -3,6 +3,8 @@ package localserver
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,15 +15,25 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/app"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/dcs"
+	"github.com/dcs-access/dcs-access/internal/dcs/dcssim"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localkey"
+	"github.com/dcs-access/dcs-access/internal/pipeline"
+	"github.com/dcs-access/dcs-access/internal/plans"
+	"github.com/dcs-access/dcs-access/internal/salesforce"
+	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
+	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/session"
+	"github.com/dcs-access/dcs-access/internal/stepfunctions"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -34,22 +46,38 @@ const (
 	sessionLifetime = 12 * time.Hour
 )
 
-// Config is where the local stack keeps its state.
+// Config is where the local stack keeps its state and finds its services.
 type Config struct {
 	DynamoDBEndpoint string // DynamoDB Local
 	Table            string
 	DataDir          string // signing and session keys live here
 	Log              *slog.Logger
+	// BaseURL is the server's own URL: the simulators are served under it.
+	BaseURL string
+	// StepFunctionsEndpoint is the Step Functions stand-in, and
+	// StateMachineARN the sandbox-refresh state machine created there.
+	// Without them the pipeline routes are not served.
+	StepFunctionsEndpoint string
+	StateMachineARN       string
+}
+
+// Server is the local stack: the API and the simulators it is wired to.
+type Server struct {
+	http.Handler
+	Salesforce *sfsim.Sim
+	DCS        *dcssim.Sim
+	Secrets    *secrets.Memory
+	Store      *dynamo.Store
+	Bus        *eventbus.Memory // the local event bus: what came in and what was published
 }
 
 // New wires the local stack: the table is created if missing, and the keys
 // are loaded from DataDir or made there on first run.
-func New(ctx context.Context, cfg Config) (http.Handler, error) {
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	client := dynamodb.NewFromConfig(awsconfig.Local(cfg.DynamoDBEndpoint))
 	if err := dynamo.CreateTable(ctx, client, cfg.Table); err != nil {
 		return nil, err
 	}
-	store := dynamo.New(client, cfg.Table, time.Now)
 	signingKey, err := localkey.LoadOrCreate(filepath.Join(cfg.DataDir, "signing-key.pem"))
 	if err != nil {
 		return nil, err
@@ -58,11 +86,15 @@ func New(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewWith(store, signingKey, sessionKey, cfg.Log)
+	return NewWith(dynamo.New(client, cfg.Table, time.Now), signingKey, sessionKey, cfg)
 }
 
 // NewWith wires the local stack on a given store and keys.
-func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, log *slog.Logger) (http.Handler, error) {
+func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg Config) (*Server, error) {
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
 	signer, err := apitoken.NewKeySigner(signingKey)
 	if err != nil {
 		return nil, err
@@ -76,17 +108,65 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, log 
 		Now:         time.Now,
 		Log:         log,
 	}
-	h := &api.Tokens{
-		Service: &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: app.NewID},
-		Now:     time.Now,
-	}
+	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: app.NewID}
+	h := &api.Tokens{Service: tokenService, Now: time.Now}
 	g := NewGateway(auth.Handle)
 	g.Route("POST", "/api-tokens", h.Create)
 	g.Route("GET", "/api-tokens", h.List)
 	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
 	g.Route("GET", "/whoami", api.WhoAmI)
 	g.Public("POST /local/sessions", sessionRoute(issuer))
-	return g, nil
+	// Local plans may point at the simulators on loopback.
+	for route, handler := range app.PlanRoutes(store, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}) {
+		method, resource, _ := strings.Cut(route, " ")
+		g.Route(method, resource, handler)
+	}
+	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}}
+	if cfg.StepFunctionsEndpoint != "" {
+		if err := srv.pipeline(g, auth, tokenService, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return srv, nil
+}
+
+// pipeline serves the run routes on the Step Functions stand-in, the
+// simulators of Salesforce and DCS, and the Lambda Invoke endpoint through
+// which the stand-in runs the pipeline's steps in this process.
+func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService *tokens.Service, cfg Config) error {
+	sf := sfsim.New(sfsim.Options{})
+	sf.SetBaseURL(cfg.BaseURL + "/local/salesforce")
+	s.Salesforce = sf
+	s.DCS = dcssim.New(dcssim.Options{Auth: auth})
+	g.Public("/local/salesforce/", http.StripPrefix("/local/salesforce", sf))
+	g.Public("/local/dcs/", http.StripPrefix("/local/dcs", s.DCS))
+
+	sfnClient := sfn.NewFromConfig(awsconfig.Local(cfg.StepFunctionsEndpoint))
+	routes, onEvent := app.RunRoutes(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
+	for route, handler := range routes {
+		method, resource, _ := strings.Cut(route, " ")
+		g.Route(method, resource, handler)
+	}
+	g.Public("POST /local/events", eventRoute(s.Bus, onEvent))
+	g.Public("GET /local/events", busRoute(s.Bus))
+
+	steps := &pipeline.Steps{
+		Secrets:   s.Secrets,
+		Connect:   func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) { return salesforce.Connect(ctx, c) },
+		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
+		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
+		Now:       time.Now,
+	}
+	g.Public("POST /local/lambda/2015-03-31/functions/{name}/invocations", invokeRoute(map[string]func(context.Context, pipeline.Request) (any, error){
+		"PipelineStepsFunction": steps.Handle,
+	}))
+
+	demo, err := newDemo(s, tokenService, cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	g.Route("POST", "/local/sandbox-demo", demo.handle)
+	return nil
 }
 
 // sessionRoute is the local sign-in: POST {"email","tenant"} → {"token"}.
@@ -108,8 +188,8 @@ func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 			return
 		}
 		in.Tenant = strings.TrimSpace(in.Tenant)
-		if in.Tenant == "" || len(in.Tenant) > 64 || strings.ContainsAny(in.Tenant, "#\x00") {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 characters, without '#'.")
+		if in.Tenant == "" || len(in.Tenant) > 64 || strings.ContainsAny(in.Tenant, "#/\x00") {
+			gatewayResponse(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 characters, without '#' or '/'.")
 			return
 		}
 		tok, err := issuer.Issue(in.Email, in.Tenant, sessionLifetime)
@@ -122,3 +202,6 @@ func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 		_ = json.NewEncoder(w).Encode(map[string]string{"token": tok})
 	})
 }
+
+// newRSAKey is the simulated Salesforce org's trusted key for the local stack.
+func newRSAKey() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }

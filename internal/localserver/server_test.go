@@ -57,7 +57,7 @@ func stack(t *testing.T) (*httptest.Server, *syncBuffer) {
 	prev := slog.Default()
 	slog.SetDefault(log)
 	t.Cleanup(func() { slog.SetDefault(prev) })
-	h, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), key(t), log)
+	h, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), key(t), localserver.Config{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

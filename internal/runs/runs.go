@@ -70,8 +70,9 @@ type PlanReader interface {
 type Service struct {
 	Store    Store
 	Plans    PlanReader
-	Machine  Machine
-	Now      func() time.Time
+	Machine   Machine
+	Publisher Publisher // where run outcomes are announced
+	Now       func() time.Time
 	RandomID func() string // a short random suffix for API-started run ids
 }
 

@@ -1,0 +1,73 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Event detail types the pipeline publishes on the stack's bus.
+const (
+	DetailSucceeded = "Sandbox Refresh Succeeded"
+	DetailFailed    = "Sandbox Refresh Failed"
+)
+
+// Publisher puts events on the stack's event bus.
+type Publisher interface {
+	Publish(ctx context.Context, detailType string, detail any) error
+}
+
+// StatusChange is the detail of Step Functions' "Step Functions Execution
+// Status Change" event.
+type StatusChange struct {
+	ExecutionARN    string `json:"executionArn"`
+	StateMachineARN string `json:"stateMachineArn"`
+	Name            string `json:"name"`
+	Status          string `json:"status"`
+	Input           string `json:"input"`
+	Error           string `json:"error"`
+	Cause           string `json:"cause"`
+}
+
+// Succeeded is the detail of a "Sandbox Refresh Succeeded" event.
+type Succeeded struct {
+	RunID   string `json:"runId"`
+	Tenant  string `json:"tenant"`
+	Sandbox string `json:"sandbox"`
+}
+
+// Failed is the detail of a "Sandbox Refresh Failed" event.
+type Failed struct {
+	Succeeded
+	Status     string `json:"status"` // FAILED, TIMED_OUT or ABORTED
+	FailedStep string `json:"failedStep,omitempty"`
+	Error      string `json:"error,omitempty"`
+	Cause      string `json:"cause,omitempty"`
+}
+
+// Notify publishes the outcome of a finished execution, so that teams can
+// notify themselves. It covers every way a run ends, including a timeout or
+// an abort that no Catch sees. Executions still running are ignored.
+func (s *Service) Notify(ctx context.Context, change StatusChange) error {
+	var in Input
+	if err := json.Unmarshal([]byte(change.Input), &in); err != nil || in.RunID == "" {
+		return fmt.Errorf("status change of %s: the input is not a run's", change.ExecutionARN)
+	}
+	who := Succeeded{RunID: in.RunID, Tenant: in.Tenant, Sandbox: in.Sandbox}
+	switch change.Status {
+	case StatusSucceeded:
+		return s.Publisher.Publish(ctx, DetailSucceeded, who)
+	case StatusFailed, StatusTimedOut, StatusAborted:
+		failed := Failed{Succeeded: who, Status: change.Status, Error: change.Error, Cause: change.Cause}
+		if events, err := s.Machine.History(ctx, change.ExecutionARN); err == nil {
+			ex := Execution{Status: change.Status, Error: change.Error, Cause: change.Cause}
+			for _, step := range statusOf(Run{}, ex, events).Steps {
+				if step.Outcome == "FAILED" {
+					failed.FailedStep = step.Name
+				}
+			}
+		}
+		return s.Publisher.Publish(ctx, DetailFailed, failed)
+	}
+	return nil
+}

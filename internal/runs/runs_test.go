@@ -1,0 +1,299 @@
+package runs_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/plans"
+	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/testenv"
+)
+
+// fakeMachine is a hand-written Step Functions: executions by ARN, with
+// Step Functions' idempotency rule for StartExecution.
+type fakeMachine struct {
+	mu        sync.Mutex
+	execs     map[string]*runs.Execution
+	inputs    map[string]string
+	starts    int
+	redrives  int
+	startErr  error
+	history   []runs.Event
+	published []string
+}
+
+func newFakeMachine() *fakeMachine {
+	return &fakeMachine{execs: map[string]*runs.Execution{}, inputs: map[string]string{}}
+}
+
+func (m *fakeMachine) ExecutionARN(name string) string {
+	return "arn:aws:states:us-east-1:123456789012:execution:sandbox-refresh:" + name
+}
+
+func (m *fakeMachine) Start(_ context.Context, name, input string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.startErr != nil {
+		return m.startErr
+	}
+	arn := m.ExecutionARN(name)
+	if ex, ok := m.execs[arn]; ok {
+		if ex.Status == runs.StatusRunning && m.inputs[arn] == input {
+			return nil
+		}
+		return runs.ErrExecutionExists
+	}
+	m.starts++
+	m.execs[arn] = &runs.Execution{Status: runs.StatusRunning, StartedAt: time.Now()}
+	m.inputs[arn] = input
+	return nil
+}
+
+func (m *fakeMachine) Describe(_ context.Context, arn string) (runs.Execution, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ex, ok := m.execs[arn]
+	if !ok {
+		return runs.Execution{}, runs.ErrExecutionNotFound
+	}
+	return *ex, nil
+}
+
+func (m *fakeMachine) History(context.Context, string) ([]runs.Event, error) { return m.history, nil }
+
+func (m *fakeMachine) Redrive(_ context.Context, arn string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ex, ok := m.execs[arn]
+	if !ok || ex.Status == runs.StatusRunning || ex.Status == runs.StatusSucceeded {
+		return runs.ErrNotRedrivable
+	}
+	m.redrives++
+	ex.Status = runs.StatusRunning
+	return nil
+}
+
+func (m *fakeMachine) finish(status string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ex := range m.execs {
+		if ex.Status == runs.StatusRunning {
+			ex.Status = status
+		}
+	}
+}
+
+func (m *fakeMachine) Publish(_ context.Context, detailType string, detail any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.published = append(m.published, fmt.Sprintf("%s %+v", detailType, detail))
+	return nil
+}
+
+var seq int
+
+func newService(t *testing.T) (*runs.Service, *fakeMachine) {
+	t.Helper()
+	client, table := testenv.Table(t)
+	st := dynamo.New(client, table, time.Now)
+	for _, sandbox := range []string{"uat1", "dev2"} {
+		p := plans.Plan{Sandbox: sandbox, LicenseType: "PARTIAL"}
+		p.Defaults()
+		if _, err := st.PutPlan(context.Background(), "acme", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newFakeMachine()
+	return &runs.Service{Store: st, Plans: st, Machine: m, Publisher: m, Now: time.Now,
+		RandomID: func() string { seq++; return fmt.Sprintf("r%05d", seq) }}, m
+}
+
+func apiRequest(sandbox string) runs.Request {
+	return runs.Request{Tenant: "acme", Sandbox: sandbox, By: "ada@acme.com", Source: "api"}
+}
+
+func TestASecondStartWhileRunningIsRunInProgress(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	first, created, err := svc.Start(ctx, apiRequest("uat1"))
+	if err != nil || !created {
+		t.Fatalf("got %v, created=%v", err, created)
+	}
+	if !strings.HasPrefix(first.ID, "uat1-") {
+		t.Fatalf("got run id %q, want it to start with the sandbox", first.ID)
+	}
+	_, _, err = svc.Start(ctx, apiRequest("uat1"))
+	if e := access.AsError(err); e.Code != "RUN_IN_PROGRESS" || e.Kind != access.ECONFLICT || !strings.Contains(e.Message, first.ID) {
+		t.Fatalf("got %v, want RUN_IN_PROGRESS naming %s", err, first.ID)
+	}
+	if _, _, err := svc.Start(ctx, apiRequest("dev2")); err != nil {
+		t.Fatalf("another sandbox: got %v, want it to start", err)
+	}
+	m.finish(runs.StatusSucceeded)
+	if _, created, err := svc.Start(ctx, apiRequest("uat1")); err != nil || !created {
+		t.Fatalf("after the run finished: got %v, created=%v; want a new run", err, created)
+	}
+	if m.starts != 3 {
+		t.Fatalf("got %d executions started, want 3", m.starts)
+	}
+}
+
+func TestConcurrentStartsStartOneRun(t *testing.T) {
+	svc, m := newService(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = svc.Start(context.Background(), apiRequest("uat1"))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if access.AsError(err).Code != "RUN_IN_PROGRESS" {
+			t.Errorf("got %v, want success or RUN_IN_PROGRESS", err)
+		}
+	}
+	if ok != 1 || m.starts != 1 {
+		t.Fatalf("got %d successes and %d executions, want 1 and 1", ok, m.starts)
+	}
+}
+
+func TestARedeliveredEventStartsNothingNew(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	ev := runs.Request{Tenant: "acme", Sandbox: "uat1", By: "aws.events", Source: "event", Key: "event-123", At: at}
+	first, created, err := svc.Start(ctx, ev)
+	if err != nil || !created {
+		t.Fatalf("got %v, created=%v", err, created)
+	}
+	again, created, err := svc.Start(ctx, ev)
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("redelivery: got %+v, created=%v, %v; want the same run", again, created, err)
+	}
+	m.finish(runs.StatusSucceeded)
+	if later, created, err := svc.Start(ctx, ev); err != nil || created || later.ID != first.ID {
+		t.Fatalf("redelivery after the run ended: got %v, created=%v, %v; want the same run, nothing new", later.ID, created, err)
+	}
+	if m.starts != 1 {
+		t.Fatalf("got %d executions, want 1", m.starts)
+	}
+	if want := "uat1-20261127t020000z-"; !strings.HasPrefix(first.ID, want) {
+		t.Fatalf("got %s, want an id from the event's time, %s…", first.ID, want)
+	}
+	if runs.ExecutionName("acme", first.ID) == runs.ExecutionName("globex", first.ID) {
+		t.Fatal("two tenants' runs share an execution name")
+	}
+}
+
+func TestAStartThatNeverReachedStepFunctionsDoesNotHoldTheSandbox(t *testing.T) {
+	svc, m := newService(t)
+	m.startErr = access.Unavailable(fmt.Errorf("throttled"))
+	if _, _, err := svc.Start(context.Background(), apiRequest("uat1")); access.ErrorKind(err) != access.EUNAVAILABLE {
+		t.Fatalf("got %v, want EUNAVAILABLE", err)
+	}
+	m.startErr = nil
+	if _, created, err := svc.Start(context.Background(), apiRequest("uat1")); err != nil || !created {
+		t.Fatalf("got %v, created=%v; want the next start to take over the lock", err, created)
+	}
+}
+
+func TestStartWithoutAPlanIsNotFound(t *testing.T) {
+	svc, _ := newService(t)
+	if _, _, err := svc.Start(context.Background(), apiRequest("nope")); access.AsError(err).Code != "PLAN_NOT_FOUND" {
+		t.Fatalf("got %v, want PLAN_NOT_FOUND", err)
+	}
+}
+
+func TestRunsAreScopedToTheTenant(t *testing.T) {
+	svc, _ := newService(t)
+	run, _, err := svc.Start(context.Background(), apiRequest("uat1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Get(context.Background(), "globex", run.ID); access.AsError(err).Code != "RUN_NOT_FOUND" {
+		t.Fatalf("got %v, want RUN_NOT_FOUND for another tenant", err)
+	}
+	if _, err := svc.Redrive(context.Background(), "globex", run.ID); access.AsError(err).Code != "RUN_NOT_FOUND" {
+		t.Fatalf("got %v, want RUN_NOT_FOUND for another tenant", err)
+	}
+	list, err := svc.List(context.Background(), "acme", "uat1", 10)
+	if err != nil || len(list) != 1 || list[0].ID != run.ID || list[0].Status != runs.StatusRunning {
+		t.Fatalf("got %+v, %v; want the one running run", list, err)
+	}
+}
+
+func TestRedriveOnlyFailedRuns(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	run, _, err := svc.Start(ctx, apiRequest("uat1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Redrive(ctx, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" {
+		t.Fatalf("redrive of a running run: got %v, want RUN_NOT_REDRIVABLE", err)
+	}
+	m.finish(runs.StatusFailed)
+	if _, err := svc.Redrive(ctx, "acme", run.ID); err != nil || m.redrives != 1 {
+		t.Fatalf("got %v after %d redrives, want one redrive", err, m.redrives)
+	}
+	if _, _, err := svc.Start(ctx, apiRequest("uat1")); access.AsError(err).Code != "RUN_IN_PROGRESS" {
+		t.Fatalf("start during a redriven run: got %v, want RUN_IN_PROGRESS", err)
+	}
+}
+
+func TestAnotherRunMayNotBeRedrivenWhileOneIsRunning(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	old, _, _ := svc.Start(ctx, apiRequest("uat1"))
+	m.finish(runs.StatusFailed)
+	if _, _, err := svc.Start(ctx, apiRequest("uat1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Redrive(ctx, "acme", old.ID); access.AsError(err).Code != "RUN_IN_PROGRESS" {
+		t.Fatalf("got %v, want RUN_IN_PROGRESS while a newer run is active", err)
+	}
+}
+
+func TestNotifyAnnouncesHowARunEnded(t *testing.T) {
+	svc, m := newService(t)
+	input := `{"runId":"uat1-1","tenant":"acme","sandbox":"uat1"}`
+	t0 := time.Now()
+	m.history = []runs.Event{
+		{Type: "TaskStateEntered", State: "StartRefresh", Timestamp: t0},
+		{Type: "TaskStateEntered", State: "DropUsers", Timestamp: t0.Add(time.Minute)},
+		{Type: "TaskStateEntered", State: "StartMasking", Timestamp: t0.Add(2 * time.Minute)},
+		{Type: "TaskStateEntered", State: "CheckMasking", Timestamp: t0.Add(3 * time.Minute)},
+	}
+	ctx := context.Background()
+	for _, change := range []runs.StatusChange{
+		{Status: runs.StatusSucceeded, Input: input},
+		{Status: runs.StatusFailed, Input: input, Error: "MaskingFailed", Cause: "DCS execution 7 ended FAILED"},
+		{Status: runs.StatusRunning, Input: input},
+	} {
+		if err := svc.Notify(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"Sandbox Refresh Succeeded {RunID:uat1-1 Tenant:acme Sandbox:uat1}",
+		"Sandbox Refresh Failed {Succeeded:{RunID:uat1-1 Tenant:acme Sandbox:uat1} Status:FAILED FailedStep:masking Error:MaskingFailed Cause:DCS execution 7 ended FAILED}",
+	}
+	if strings.Join(m.published, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(m.published, "\n"), strings.Join(want, "\n"))
+	}
+	if err := svc.Notify(ctx, runs.StatusChange{Status: runs.StatusFailed, Input: "{}"}); err == nil {
+		t.Fatal("got no error for a status change that is not a run's")
+	}
+}
