@@ -14,7 +14,10 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             ListTokensFunction:./functions/list-tokens \
             DeleteTokenFunction:./functions/delete-token \
             WhoAmIFunction:./functions/whoami \
-            AuthorizerFunction:./authorizer
+            AuthorizerFunction:./authorizer \
+            SandboxPlansFunction:./functions/sandbox-plans \
+            SandboxRefreshesFunction:./functions/sandbox-refreshes \
+            PipelineStepsFunction:./functions/pipeline-steps
 
 .PHONY: run test unit lint bench build deps clean
 

@@ -5,9 +5,9 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,8 +24,8 @@ import (
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
-	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/env"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
@@ -204,8 +204,10 @@ func PipelineSteps(_ context.Context) (*pipeline.Steps, error) {
 	}
 	client := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = awsconfig.Endpoint("Secrets Manager") })
 	return &pipeline.Steps{
-		Secrets:   secrets.Manager{API: client},
-		Connect:   func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) { return salesforce.Connect(ctx, c) },
+		Secrets: secrets.Manager{API: client},
+		Connect: func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) {
+			return salesforce.Connect(ctx, c)
+		},
 		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
 		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix},
 		Now:       time.Now,

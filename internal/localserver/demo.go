@@ -82,7 +82,7 @@ func (d *demo) handle(ctx context.Context, req events.APIGatewayProxyRequest) (a
 			LoginURL: d.baseURL + "/local/salesforce", SandboxLoginURL: d.baseURL + "/local/salesforce",
 			ConsumerKey: DemoConsumerKey, Username: DemoIntegrationUser, PrivateKeySecretARN: base + "salesforce-key",
 		},
-		DCS: plans.DCS{BaseURL: d.baseURL + "/local/dcs", ComplianceJobID: DemoJob, APITokenSecretARN: base + "dcs-token", ConnectorUsername: DemoConnectorUser},
+		DCS:       plans.DCS{BaseURL: d.baseURL + "/local/dcs", ComplianceJobID: DemoJob, APITokenSecretARN: base + "dcs-token", ConnectorUsername: DemoConnectorUser},
 		KeepUsers: []string{"admin@acme.example"},
 		NonProdUsers: []plans.User{{
 			Username: "qa.tester@acme.example." + DemoSandbox, Email: "qa.tester@acme.example", FirstName: "Quinn", LastName: "Tester",

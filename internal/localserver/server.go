@@ -59,6 +59,11 @@ type Config struct {
 	// Without them the pipeline routes are not served.
 	StepFunctionsEndpoint string
 	StateMachineARN       string
+	// Salesforce configures the Salesforce simulator (tests step refreshes per poll).
+	Salesforce sfsim.Options
+	// PipelineNow is the pipeline steps' clock (tests move it past a run's
+	// deadline); time.Now when nil.
+	PipelineNow func() time.Time
 }
 
 // Server is the local stack: the API and the simulators it is wired to.
@@ -134,7 +139,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 // simulators of Salesforce and DCS, and the Lambda Invoke endpoint through
 // which the stand-in runs the pipeline's steps in this process.
 func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService *tokens.Service, cfg Config) error {
-	sf := sfsim.New(sfsim.Options{})
+	sf := sfsim.New(cfg.Salesforce)
 	sf.SetBaseURL(cfg.BaseURL + "/local/salesforce")
 	s.Salesforce = sf
 	s.DCS = dcssim.New(dcssim.Options{Auth: auth})
@@ -150,12 +155,18 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 	g.Public("POST /local/events", eventRoute(s.Bus, onEvent))
 	g.Public("GET /local/events", busRoute(s.Bus))
 
+	now := cfg.PipelineNow
+	if now == nil {
+		now = time.Now
+	}
 	steps := &pipeline.Steps{
-		Secrets:   s.Secrets,
-		Connect:   func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) { return salesforce.Connect(ctx, c) },
+		Secrets: s.Secrets,
+		Connect: func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) {
+			return salesforce.Connect(ctx, c)
+		},
 		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
 		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
-		Now:       time.Now,
+		Now:       now,
 	}
 	g.Public("POST /local/lambda/2015-03-31/functions/{name}/invocations", invokeRoute(map[string]func(context.Context, pipeline.Request) (any, error){
 		"PipelineStepsFunction": steps.Handle,

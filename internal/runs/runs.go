@@ -68,12 +68,12 @@ type PlanReader interface {
 
 // Service starts and reports runs.
 type Service struct {
-	Store    Store
-	Plans    PlanReader
+	Store     Store
+	Plans     PlanReader
 	Machine   Machine
 	Publisher Publisher // where run outcomes are announced
 	Now       func() time.Time
-	RandomID func() string // a short random suffix for API-started run ids
+	RandomID  func() string // a short random suffix for API-started run ids
 }
 
 // ErrRunInProgress is the conflict of a second start while a run is active.

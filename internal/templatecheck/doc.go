@@ -1,11 +1,16 @@
 // Package templatecheck holds tests, and nothing else, that read template.yaml
 // and check what cfn-lint cannot: that the root Makefile builds every function
 // from its own package with the Lambda build flags; that each function's
-// environment is exactly what its code reads; that each function's
-// permissions, IAM and key policy alike, are an allowlist written in the
-// tests, in every combination of the parameters that choose the signing
-// keys; that the authorizer guards every route of the API and never caches
-// a result; and that the token table is the one the DynamoDB store expects.
+// environment is exactly what its code reads; that each function's and each
+// state machine's permissions, IAM and key policy alike, are an allowlist
+// written in the tests, in every combination of the parameters that choose
+// the signing keys, with "*" only for actions AWS cannot scope; that the
+// authorizer guards every route of the API and never caches a result; that
+// every EventBridge rule invoking a function is in a rule table (bus,
+// pattern, dead-letter queue) and nothing else may invoke one; that each
+// state machine matches its definition file (substitutions, task timeouts)
+// and logs and traces; that throttles and failed runs raise alarms; and that
+// the token table is the one the DynamoDB store expects.
 //
 // Each check is a function from the parsed template to a list of problems,
 // so the tests also run every check on mutated copies of the template to

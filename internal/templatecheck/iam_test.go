@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dcs-access/dcs-access/internal/plans"
 )
 
 // grant is one IAM action on one resource, the resource written as the
@@ -17,6 +19,51 @@ func (g grant) String() string { return g.Action + " on " + g.Resource }
 
 // tableARN is how a policy must name the token table.
 const tableARN = "!GetAtt TokenTable.Arn"
+
+// tenantSecretsARN is how a policy must name the secrets the pipeline reads:
+// every secret called <plans.SecretPrefix>..., the only names a plan may give
+// (dcs-access/<tenant>/...), of this account and region.
+const tenantSecretsARN = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + plans.SecretPrefix + "*"
+
+// unscopedActions are the only actions an identity policy may allow on "*",
+// because AWS authorizes them on no narrower resource; anything else on "*"
+// is a problem even if an allowlist lists it.
+var unscopedActions = map[string]bool{
+	// X-Ray: what Lambda (Tracing: Active) and Step Functions (Tracing.Enabled) send traces with.
+	"xray:PutTraceSegments":    true,
+	"xray:PutTelemetryRecords": true,
+	"xray:GetSamplingRules":    true,
+	"xray:GetSamplingTargets":  true,
+	// CloudWatch Logs vended-log delivery, which a state machine's role needs
+	// to log (Step Functions Developer Guide, "IAM policies for logging to
+	// CloudWatch Logs"): exactly that documented list.
+	"logs:CreateLogDelivery":        true,
+	"logs:GetLogDelivery":           true,
+	"logs:UpdateLogDelivery":        true,
+	"logs:DeleteLogDelivery":        true,
+	"logs:ListLogDeliveries":        true,
+	"logs:PutResourcePolicy":        true,
+	"logs:DescribeResourcePolicies": true,
+	"logs:DescribeLogGroups":        true,
+}
+
+// logDeliveryGrants are the grants a state machine's role needs to log to
+// CloudWatch Logs: the logs actions of unscopedActions, on "*".
+func logDeliveryGrants() []grant {
+	var out []grant
+	for _, a := range slices.Sorted(maps.Keys(unscopedActions)) {
+		if strings.HasPrefix(a, "logs:") {
+			out = append(out, grant{a, "*"})
+		}
+	}
+	return out
+}
+
+// Services that assume the template's roles.
+const (
+	lambdaService = "lambda.amazonaws.com"
+	statesService = "states.amazonaws.com"
+)
 
 // commonGrants are what every function may have, and needs: writing its own
 // log group and sending traces (Tracing: Active).
@@ -29,7 +76,14 @@ func commonGrants(logGroup string) []grant {
 	}
 }
 
-// functionRole returns the logical id of the AWS::IAM::Role fn runs as.
+// roleUsers returns the resources that run as a role of the template: the
+// functions and the state machines.
+func (tpl *cfnTemplate) roleUsers() []resource {
+	return append(tpl.functions(), tpl.ofType("AWS::Serverless::StateMachine")...)
+}
+
+// functionRole returns the logical id of the AWS::IAM::Role fn (a function or
+// a state machine) runs as.
 func functionRole(tpl *cfnTemplate, fn resource) (string, []string) {
 	role := fn.prop("Role")
 	if role == nil {
@@ -60,12 +114,13 @@ func functionLogGroup(tpl *cfnTemplate, fn resource) (string, []string) {
 
 // roleGrants returns everything the role roleID is allowed: its inline
 // policies and every policy resource attached to it. Anything that could
-// grant more and that this check cannot read is a problem.
-func roleGrants(tpl *cfnTemplate, roleID string) ([]grant, []string) {
+// grant more and that this check cannot read is a problem, and so is a role
+// that anyone but service may assume.
+func roleGrants(tpl *cfnTemplate, roleID, service string) ([]grant, []string) {
 	role, _ := tpl.resource(roleID)
 	var grants []grant
 	var problems []string
-	problems = append(problems, checkAssumeRole(roleID, role.prop("AssumeRolePolicyDocument"))...)
+	problems = append(problems, checkAssumeRole(roleID, service, role.prop("AssumeRolePolicyDocument"))...)
 	if arns := role.prop("ManagedPolicyArns"); arns != nil && len(items(arns)) > 0 {
 		problems = append(problems, fmt.Sprintf("%s: ManagedPolicyArns %s: managed policies are not in the allowlist; write the statements inline", roleID, render(arns)))
 	}
@@ -96,8 +151,9 @@ func roleGrants(tpl *cfnTemplate, roleID string) ([]grant, []string) {
 	return grants, problems
 }
 
-// checkAssumeRole checks that only Lambda may assume a function's role.
-func checkAssumeRole(roleID string, doc *yaml.Node) []string {
+// checkAssumeRole checks that only service (Lambda for a function's role,
+// Step Functions for a state machine's) may assume a role.
+func checkAssumeRole(roleID, service string, doc *yaml.Node) []string {
 	stmts, problems := statements(roleID+" AssumeRolePolicyDocument", doc)
 	for _, st := range stmts {
 		if effect, _ := plainScalar(at(st, "Effect")); effect != "Allow" {
@@ -105,8 +161,8 @@ func checkAssumeRole(roleID string, doc *yaml.Node) []string {
 		}
 		principal := at(st, "Principal")
 		es := entries(principal)
-		if len(es) != 1 || es[0].Key != "Service" || render(es[0].Value) != "lambda.amazonaws.com" {
-			problems = append(problems, fmt.Sprintf("%s may be assumed by %s, want only Service lambda.amazonaws.com", roleID, render(principal)))
+		if len(es) != 1 || es[0].Key != "Service" || render(es[0].Value) != service {
+			problems = append(problems, fmt.Sprintf("%s may be assumed by %s, want only Service %s", roleID, render(principal), service))
 		}
 		if got := render(at(st, "Action")); got != "sts:AssumeRole" && got != "[sts:AssumeRole]" {
 			problems = append(problems, fmt.Sprintf("%s trust policy allows %s, want sts:AssumeRole", roleID, got))
@@ -200,44 +256,63 @@ func checkFunctionGrants(tpl *cfnTemplate, fnID string, allowed []grant) []strin
 	if !ok {
 		return []string{fmt.Sprintf("no resource %s", fnID)}
 	}
+	want := slices.Clone(allowed)
+	var problems []string
+	if logGroup, pr := functionLogGroup(tpl, fn); logGroup != "" {
+		want = append(want, commonGrants(logGroup)...)
+	} else {
+		problems = append(problems, pr...)
+	}
+	return append(problems, checkGrants(tpl, fn, lambdaService, at(tpl.root, "Globals.Function.Policies"), want)...)
+}
+
+// checkStateMachineGrants checks that the state machine smID may do exactly
+// what allowed lists (its logging and tracing included: a state machine's
+// log delivery needs other actions than a function's log group).
+func checkStateMachineGrants(tpl *cfnTemplate, smID string, allowed []grant) []string {
+	sm, ok := tpl.resource(smID)
+	if !ok || sm.Type != "AWS::Serverless::StateMachine" {
+		return []string{fmt.Sprintf("no AWS::Serverless::StateMachine %s", smID)}
+	}
+	return checkGrants(tpl, sm, statesService, nil, allowed)
+}
+
+// checkGrants checks that r (a function or a state machine) may do exactly
+// want: through SAM Policies (its own and globals), and through its role,
+// which only service may assume and which nothing else runs as.
+func checkGrants(tpl *cfnTemplate, r resource, service string, globals *yaml.Node, want []grant) []string {
 	var got []grant
 	var problems []string
 	for _, src := range []struct {
 		where string
 		node  *yaml.Node
 	}{
-		{"Globals.Function", at(tpl.root, "Globals.Function.Policies")},
-		{fnID, fn.prop("Policies")},
+		{"Globals.Function", globals},
+		{r.ID, r.prop("Policies")},
 	} {
 		g, pr := samPolicyGrants(src.where, src.node)
 		got, problems = append(got, g...), append(problems, pr...)
 	}
-	roleID, pr := functionRole(tpl, fn)
+	roleID, pr := functionRole(tpl, r)
 	problems = append(problems, pr...)
 	if roleID != "" {
-		g, pr := roleGrants(tpl, roleID)
+		g, pr := roleGrants(tpl, roleID, service)
 		got, problems = append(got, g...), append(problems, pr...)
-		for _, other := range tpl.functions() {
-			if id, _, _ := getAtt(other.prop("Role")); other.ID != fnID && id == roleID {
-				problems = append(problems, fmt.Sprintf("%s shares role %s with %s: each function gets its own", fnID, roleID, other.ID))
+		for _, other := range tpl.roleUsers() {
+			if id, _, _ := getAtt(other.prop("Role")); other.ID != r.ID && id == roleID {
+				problems = append(problems, fmt.Sprintf("%s shares role %s with %s: each function and state machine gets its own", r.ID, roleID, other.ID))
 			}
 		}
-	}
-	want := slices.Clone(allowed)
-	if logGroup, pr := functionLogGroup(tpl, fn); logGroup != "" {
-		want = append(want, commonGrants(logGroup)...)
-	} else {
-		problems = append(problems, pr...)
 	}
 	gotSet, wantSet := grantSet(got), grantSet(want)
 	for _, g := range sortedGrants(gotSet) {
 		if !wantSet[g] {
-			problems = append(problems, fmt.Sprintf("%s is granted %s, which its allowlist does not have", fnID, g))
+			problems = append(problems, fmt.Sprintf("%s is granted %s, which its allowlist does not have", r.ID, g))
 		}
 	}
 	for _, g := range sortedGrants(wantSet) {
 		if !gotSet[g] {
-			problems = append(problems, fmt.Sprintf("%s lacks %s, which its allowlist has (the function needs it)", fnID, g))
+			problems = append(problems, fmt.Sprintf("%s lacks %s, which its allowlist has (it needs it)", r.ID, g))
 		}
 	}
 	return problems
@@ -256,9 +331,10 @@ func sortedGrants(set map[grant]bool) []grant {
 }
 
 // checkPolicyStatements checks every policy statement anywhere in the
-// template (roles, policies, key policies, trust policies): no wildcard or
-// NotAction actions, and DynamoDB actions in identity policies only on the
-// token table.
+// template (roles, policies, key policies, trust policies, queue policies):
+// no wildcard or NotAction actions; in identity policies, DynamoDB actions
+// only on the token table, Secrets Manager actions only on the tenants'
+// secrets, and nothing on "*" but unscopedActions.
 func checkPolicyStatements(tpl *cfnTemplate) []string {
 	var problems []string
 	var walk func(where string, n *yaml.Node)
@@ -327,12 +403,23 @@ func checkStatement(where string, st *yaml.Node) []string {
 		if strings.Contains(action, "*") {
 			problems = append(problems, fmt.Sprintf("%s allows %s: no wildcard actions", where, action))
 		}
-		if !identity || !strings.HasPrefix(strings.ToLower(action), "dynamodb:") {
-			continue
+		if !identity {
+			continue // a resource policy: "*" is the resource itself
+		}
+		only := ""
+		switch service, _, _ := strings.Cut(strings.ToLower(action), ":"); service {
+		case "dynamodb":
+			only = tableARN
+		case "secretsmanager":
+			only = tenantSecretsARN
 		}
 		for _, r := range items(valueOf(st, "Resource")) {
-			if got := render(r); got != tableARN {
-				problems = append(problems, fmt.Sprintf("%s allows %s on %s, want only on %s", where, action, got, tableARN))
+			got := render(r)
+			if only != "" && got != only {
+				problems = append(problems, fmt.Sprintf("%s allows %s on %s, want only on %s", where, action, got, only))
+			}
+			if got == "*" && !unscopedActions[action] {
+				problems = append(problems, fmt.Sprintf("%s allows %s on *: only actions AWS authorizes on no narrower resource may be (unscopedActions)", where, action))
 			}
 		}
 	}

@@ -180,6 +180,13 @@ func TestEnvironmentCheckCatchesMutations(t *testing.T) {
 			setTo("Resources.DeleteTokenFunction."+vars+".TABLE_NAME", `""`), env("DeleteTokenFunction"), "TABLE_NAME is set to an empty string"},
 		{"environment variables the check cannot read are caught",
 			setTo("Resources.ListTokensFunction."+vars, "!If [HasOidcJwksUrl, {TABLE_NAME: x}, {TABLE_NAME: y}]"), env("ListTokensFunction"), "not a mapping of names to values"},
+		{"the event bus dropped from the runs function is missing",
+			removeAt("Resources.SandboxRefreshesFunction." + vars + ".EVENT_BUS_NAME"), env("SandboxRefreshesFunction"), "missing: the code reads [EVENT_BUS_NAME]"},
+		{"the state machine set only under a condition is caught",
+			setTo("Resources.SandboxRefreshesFunction."+vars+".STATE_MACHINE_ARN", "!If [HasAlarmEmail, !Ref SandboxRefreshStateMachine, !Ref AWS::NoValue]"), env("SandboxRefreshesFunction"),
+			"STATE_MACHINE_ARN is set only when HasAlarmEmail holds"},
+		{"a variable the steps function does not read is unused",
+			setTo("Resources.PipelineStepsFunction.Properties.Environment", "{Variables: {TABLE_NAME: !Ref TokenTable}}"), env("PipelineStepsFunction"), "unused: the template sets [TABLE_NAME]"},
 	})
 	t.Run("code that starts reading a new variable fails until the template sets it", func(t *testing.T) {
 		tpl := loadTemplate(t)
@@ -296,6 +303,222 @@ Properties:
 		{"a key policy condition on a parameter without AllowedValues is caught",
 			setTo("Conditions.SigningKeyAActive", "!Equals [!Ref StageName, v1]"), keys,
 			"condition SigningKeyAActive depends on StageName, which has no AllowedValues"},
+	})
+}
+
+func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
+	grants := func(fnID string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string { return checkFunctionGrants(tpl, fnID, iamAllowlist[fnID]) }
+	}
+	const sm = "SandboxRefreshStateMachine"
+	machine := func(tpl *cfnTemplate) []string { return checkStateMachineGrants(tpl, sm, stateMachineAllowlist[sm]) }
+	const (
+		secrets     = "Resources.PipelineStepsFunctionRole.Properties.Policies.1.PolicyDocument.Statement.0"
+		start       = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.2.PolicyDocument.Statement.0"
+		executions  = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
+		publish     = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.3.PolicyDocument.Statement.0"
+		invoke      = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.0.PolicyDocument.Statement.0"
+		logDelivery = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.1.PolicyDocument.Statement.0"
+		allSecrets  = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
+	)
+	runMutations(t, []mutation{
+		{"every secret of the account is caught by the allowlist",
+			setTo(secrets+".Resource", allSecrets), grants("PipelineStepsFunction"),
+			"PipelineStepsFunction is granted secretsmanager:GetSecretValue on " + allSecrets + ", which its allowlist does not have"},
+		{"every secret of the account is caught in any statement",
+			setTo(secrets+".Resource", allSecrets), checkPolicyStatements,
+			"allows secretsmanager:GetSecretValue on " + allSecrets + ", want only on " + tenantSecretsARN},
+		{"secrets on every resource are caught in any statement",
+			setTo(secrets+".Resource", `"*"`), checkPolicyStatements, "allows secretsmanager:GetSecretValue on *: only actions AWS authorizes on no narrower resource"},
+		{"a secret read by another function is caught",
+			appendAt("Resources.SandboxPlansFunctionRole.Properties.Policies.1.PolicyDocument.Statement", "{Effect: Allow, Action: secretsmanager:GetSecretValue, Resource: '"+tenantSecretsARN[len("!Sub "):]+"'}"),
+			grants("SandboxPlansFunction"), "SandboxPlansFunction is granted secretsmanager:GetSecretValue"},
+		{"an extra states action is caught",
+			setTo(executions+".Action", "[states:DescribeExecution, states:GetExecutionHistory, states:RedriveExecution, states:StopExecution]"), grants("SandboxRefreshesFunction"),
+			"SandboxRefreshesFunction is granted states:StopExecution on " + executionsARN + ", which its allowlist does not have"},
+		{"starting any state machine is caught by the allowlist",
+			setTo(start+".Resource", `"*"`), grants("SandboxRefreshesFunction"), "SandboxRefreshesFunction is granted states:StartExecution on *"},
+		{"starting any state machine is caught in any statement",
+			setTo(start+".Resource", `"*"`), checkPolicyStatements, "allows states:StartExecution on *: only actions AWS authorizes on no narrower resource"},
+		{"a lost redrive is caught",
+			setTo(executions+".Action", "[states:DescribeExecution, states:GetExecutionHistory]"), grants("SandboxRefreshesFunction"),
+			"SandboxRefreshesFunction lacks states:RedriveExecution on " + executionsARN},
+		{"publishing on the default bus is caught",
+			setTo(publish+".Resource", "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), grants("SandboxRefreshesFunction"),
+			"SandboxRefreshesFunction is granted events:PutEvents on !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
+		{"a state machine invoking any function is caught",
+			setTo(invoke+".Resource", `"*"`), machine, "SandboxRefreshStateMachine is granted lambda:InvokeFunction on *"},
+		{"a state machine putting events is caught (the definition sends none)",
+			appendAt("Resources.SandboxRefreshStateMachineRole.Properties.Policies",
+				"{PolicyName: events, PolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: events:PutEvents, Resource: !GetAtt SandboxRefreshEventBus.Arn}]}}"),
+			machine, "SandboxRefreshStateMachine is granted events:PutEvents on !GetAtt SandboxRefreshEventBus.Arn"},
+		{"a state machine without its log delivery is caught",
+			removeAt(logDelivery), machine, "SandboxRefreshStateMachine lacks logs:CreateLogDelivery on *"},
+		{"a state machine writing any log group is caught",
+			appendAt(logDelivery+".Action", "logs:PutLogEvents"), checkPolicyStatements, "allows logs:PutLogEvents on *: only actions AWS authorizes on no narrower resource"},
+		{"a state machine role Lambda may assume is caught",
+			setTo("Resources.SandboxRefreshStateMachineRole.Properties.AssumeRolePolicyDocument.Statement.0.Principal", "{Service: lambda.amazonaws.com}"), machine,
+			"SandboxRefreshStateMachineRole may be assumed by"},
+		{"a function role Step Functions may assume is caught",
+			setTo("Resources.PipelineStepsFunctionRole.Properties.AssumeRolePolicyDocument.Statement.0.Principal", "{Service: states.amazonaws.com}"), grants("PipelineStepsFunction"),
+			"PipelineStepsFunctionRole may be assumed by"},
+		{"a state machine running as a function's role is caught",
+			setTo("Resources.SandboxRefreshStateMachine.Properties.Role", "!GetAtt PipelineStepsFunctionRole.Arn"), grants("PipelineStepsFunction"),
+			"PipelineStepsFunction shares role PipelineStepsFunctionRole with SandboxRefreshStateMachine"},
+		{"log delivery on a function's role is caught",
+			appendAt("Resources.WhoAmIFunctionRole.Properties.Policies.0.PolicyDocument.Statement", "{Effect: Allow, Action: logs:CreateLogDelivery, Resource: '*'}"), grants("WhoAmIFunction"),
+			"WhoAmIFunction is granted logs:CreateLogDelivery on *"},
+		{"a SAM policy template on a state machine is caught",
+			setTo("Resources.SandboxRefreshStateMachine.Properties.Policies", "[{LambdaInvokePolicy: {FunctionName: !Ref PipelineStepsFunction}}]"), machine, "SAM policy template"},
+	})
+}
+
+func TestEventRuleChecksCatchMutations(t *testing.T) {
+	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable) }
+	const (
+		requested = "Resources.SandboxRefreshesFunction.Properties.Events.RefreshRequested.Properties"
+		ended     = "Resources.SandboxRefreshesFunction.Properties.Events.RunEnded.Properties"
+		dlqPolicy = "Resources.SandboxRefreshEventsDeadLetterQueuePolicy.Properties.PolicyDocument.Statement.0"
+	)
+	runMutations(t, []mutation{
+		{"a request rule on the default bus is caught",
+			removeAt(requested + ".EventBusName"), rules, `rule "Sandbox Refresh Requested" → SandboxRefreshesFunction is on bus default, want !Ref SandboxRefreshEventBus`},
+		{"a request rule on a bus outside the template is caught",
+			setTo(requested+".EventBusName", "someone-elses-bus"), rules, "EventBusName is someone-elses-bus, want !Ref of an AWS::Events::EventBus of the template"},
+		{"a status rule any source can trigger is caught",
+			removeAt(ended + ".Pattern.source"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshesFunction matches {detail: {stateMachineArn`},
+		{"a status rule for every state machine is caught",
+			removeAt(ended + ".Pattern.detail.stateMachineArn"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshesFunction matches {detail: {status`},
+		{"a status rule for running executions too is caught",
+			appendAt(ended+".Pattern.detail.status", "RUNNING"), rules, "RUNNING, SUCCEEDED"},
+		{"a rule matching several detail-types is caught",
+			appendAt(requested+".Pattern.detail-type", "Sandbox Refresh Forced"), rules, "RefreshRequested: the pattern's detail-type is [Sandbox Refresh Requested, Sandbox Refresh Forced], want exactly one"},
+		{"a rule without a dead-letter queue is caught",
+			removeAt(requested + ".DeadLetterConfig"), rules, "RefreshRequested: no dead-letter queue"},
+		{"a second function on a rule's events is caught",
+			setTo("Resources.WhoAmIFunction.Properties.Events.Requested",
+				"{Type: EventBridgeRule, Properties: {EventBusName: !Ref SandboxRefreshEventBus, Pattern: {detail-type: [Sandbox Refresh Requested]}, DeadLetterConfig: {Type: SQS}}}"),
+			rules, `a rule for "Sandbox Refresh Requested" is also WhoAmIFunction's`},
+		{"a rule missing from the rule table is caught",
+			setTo("Resources.WhoAmIFunction.Properties.Events.Hourly", "{Type: EventBridgeRule, Properties: {Pattern: {detail-type: [Scheduled Event]}, DeadLetterConfig: {Type: SQS}}}"),
+			rules, `rule "Scheduled Event" → WhoAmIFunction is not in the rule table`},
+		{"a rule the template lost is caught",
+			removeAt("Resources.SandboxRefreshesFunction.Properties.Events.RunEnded"), rules,
+			`rule "Step Functions Execution Status Change" → SandboxRefreshesFunction is in the rule table but not in the template`},
+		{"another kind of event source is caught",
+			setTo("Resources.WhoAmIFunction.Properties.Events.Queue", "{Type: SQS, Properties: {Queue: !GetAtt SandboxRefreshEventsDeadLetterQueue.Arn}}"),
+			rules, "WhoAmIFunction event Queue is a SQS event, which no check reads"},
+		{"a rule outside the functions' events is caught",
+			setTo("Resources.RawRule", "{Type: AWS::Events::Rule, Properties: {EventPattern: {source: [x]}, Targets: [{Id: x, Arn: !GetAtt PipelineStepsFunction.Arn}]}}"),
+			rules, "RawRule is a rule outside the functions' events"},
+		{"a Lambda permission is caught",
+			setTo("Resources.InvokeSteps", "{Type: AWS::Lambda::Permission, Properties: {Action: lambda:InvokeFunction, FunctionName: !Ref PipelineStepsFunction, Principal: '*'}}"),
+			rules, "InvokeSteps (AWS::Lambda::Permission) lets something invoke a function"},
+		{"a bus policy is caught",
+			setTo("Resources.OpenBus", "{Type: AWS::Events::EventBusPolicy, Properties: {EventBusName: !Ref SandboxRefreshEventBus, StatementId: all, Statement: {Effect: Allow, Principal: '*', Action: events:PutEvents, Resource: !GetAtt SandboxRefreshEventBus.Arn}}}"),
+			rules, "OpenBus lets other principals put events on a bus"},
+		{"a bus with a policy is caught",
+			setTo("Resources.SandboxRefreshEventBus.Properties.Policy", "{Version: '2012-10-17', Statement: []}"), rules, "SandboxRefreshEventBus has a Policy"},
+		{"a dead-letter queue any rule may fill is caught",
+			removeAt(dlqPolicy + ".Condition"), rules, "Condition is <unset>, want only ArnEquals aws:SourceArn"},
+		{"a dead-letter queue another rule may fill is caught",
+			appendAt(dlqPolicy+".Condition.ArnEquals.aws:SourceArn", "!GetAtt OtherRule.Arn"), rules, "lets !GetAtt OtherRule.Arn send, which is not a rule of a function's events"},
+		{"a dead-letter queue anyone may fill is caught",
+			setTo(dlqPolicy+".Principal", `"*"`), rules, "lets * send, want only Service events.amazonaws.com"},
+		{"a dead-letter queue policy allowing more than sending is caught",
+			setTo(dlqPolicy+".Action", "[sqs:SendMessage, sqs:ReceiveMessage]"), rules, "allows [sqs:SendMessage, sqs:ReceiveMessage], want sqs:SendMessage"},
+	})
+}
+
+func TestStateMachineChecksCatchMutations(t *testing.T) {
+	root := repoRoot(t)
+	machines := func(tpl *cfnTemplate) []string { return checkStateMachines(tpl, root) }
+	const sm = "Resources.SandboxRefreshStateMachine.Properties"
+	runMutations(t, []mutation{
+		{"an Express state machine is caught",
+			setTo(sm+".Type", "EXPRESS"), machines, "Type is EXPRESS, want STANDARD"},
+		{"a substitution the definition does not use is caught",
+			setTo(sm+".DefinitionSubstitutions.UnusedArn", "!GetAtt PipelineStepsFunction.Arn"), machines,
+			"DefinitionSubstitutions sets UnusedArn, which statemachine/sandbox-refresh.asl.json does not use"},
+		{"a placeholder left without a substitution is caught",
+			removeAt(sm + ".DefinitionSubstitutions.PipelineStepsFunctionArn"), machines,
+			"statemachine/sandbox-refresh.asl.json uses ${PipelineStepsFunctionArn}, which DefinitionSubstitutions does not set"},
+		{"a function timeout shorter than its tasks' is caught",
+			setTo("Resources.PipelineStepsFunction.Properties.Timeout", "60"), machines,
+			"has TimeoutSeconds 300, but PipelineStepsFunction's Timeout is 60: Lambda would cut the step short"},
+		{"the Globals timeout applies when the function sets none",
+			removeAt("Resources.PipelineStepsFunction.Properties.Timeout"), machines, "but PipelineStepsFunction's Timeout is 10"},
+		{"logging off is caught",
+			setTo(sm+".Logging.Level", "OFF"), machines, "Logging.Level is OFF"},
+		{"logs kept forever are caught",
+			removeAt("Resources.SandboxRefreshStateMachineLogGroup.Properties.RetentionInDays"), machines, "keeps logs forever"},
+		{"logs to a log group outside the template are caught",
+			setTo(sm+".Logging.Destinations.0.CloudWatchLogsLogGroup.LogGroupArn", "arn:aws:logs:us-east-1:123456789012:log-group:x:*"), machines, "want !GetAtt <AWS::Logs::LogGroup of the template>.Arn"},
+		{"tracing off is caught",
+			setTo(sm+".Tracing.Enabled", "false"), machines, "Tracing.Enabled is false"},
+		{"an inline definition is caught",
+			setTo(sm+".Definition", "{StartAt: A, States: {A: {Type: Succeed}}}"), machines, "want the path of its definition file"},
+		{"a state machine these checks cannot read is caught",
+			setTo("Resources.RawMachine", "{Type: AWS::StepFunctions::StateMachine, Properties: {RoleArn: x, DefinitionString: '{}'}}"), machines,
+			"RawMachine: define state machines as AWS::Serverless::StateMachine"},
+	})
+}
+
+func TestStateMachineDefinitionCheck(t *testing.T) {
+	root := t.TempDir()
+	def := `{"StartAt": "A", "States": {
+  "A": {"Type": "Task", "Resource": "${StepsArn}", "Next": "P"},
+  "P": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "B", "States": {
+    "B": {"Type": "Task", "Resource": "${StepsArn}", "TimeoutSeconds": 900, "End": true}}}]}}}`
+	if err := os.WriteFile(filepath.Join(root, "def.asl.json"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := parseTemplate([]byte(`
+Globals: {Function: {Timeout: 30}}
+Resources:
+  Steps: {Type: AWS::Serverless::Function, Properties: {Timeout: 300}}
+  Logs: {Type: AWS::Logs::LogGroup, Properties: {RetentionInDays: 7}}
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Type: STANDARD
+      DefinitionUri: def.asl.json
+      DefinitionSubstitutions: {StepsArn: !GetAtt Steps.Arn}
+      Logging: {Level: ERROR, Destinations: [{CloudWatchLogsLogGroup: {LogGroupArn: !GetAtt Logs.Arn}}]}
+      Tracing: {Enabled: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := checkStateMachines(tpl, root)
+	for _, want := range []string{
+		"Machine: Task A (Steps) has no TimeoutSeconds",
+		"Machine: Task B (Steps) has TimeoutSeconds 900, but Steps's Timeout is 300",
+	} {
+		if !hasProblem(problems, want) {
+			t.Errorf("got problems %q, want one containing %q", problems, want)
+		}
+	}
+	if len(problems) != 2 {
+		t.Errorf("got %d problems %q, want 2", len(problems), problems)
+	}
+}
+
+func TestAlarmChecksCatchMutations(t *testing.T) {
+	const throttles = "Resources.LambdaThrottlesAlarm.Properties.Metrics"
+	runMutations(t, []mutation{
+		{"a function's throttles left out of the alarm's expression are caught",
+			setTo(throttles+".8.Expression", "SUM([createToken, listTokens, deleteToken, whoAmI, authorizer, sandboxPlans, sandboxRefreshes])"), checkAlarms,
+			"PipelineStepsFunction: no alarm on its throttles"},
+		{"a function's throttles left out of the alarm are caught",
+			removeAt(throttles + ".5"), checkAlarms, "SandboxPlansFunction: no alarm on its throttles"},
+		{"a new function without a throttles alarm is caught",
+			setTo("Resources.ExtraFunction", "{Type: AWS::Serverless::Function, Properties: {CodeUri: .}}"), checkAlarms, "ExtraFunction: no alarm on its throttles"},
+		{"a state machine's timeouts left out of its alarm are caught",
+			setTo("Resources.SandboxRefreshFailuresAlarm.Properties.Metrics.2.Expression", "SUM([failed])"), checkAlarms,
+			"SandboxRefreshStateMachine: no alarm on its ExecutionsTimedOut"},
+		{"a state machine without a failures alarm is caught",
+			removeAt("Resources.SandboxRefreshFailuresAlarm"), checkAlarms, "SandboxRefreshStateMachine: no alarm on its ExecutionsFailed"},
 	})
 }
 

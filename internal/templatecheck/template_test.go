@@ -18,6 +18,39 @@ var routeTable = map[string]string{
 	"GET /api-tokens":         "ListTokensFunction",
 	"DELETE /api-tokens/{id}": "DeleteTokenFunction",
 	"GET /whoami":             "WhoAmIFunction",
+
+	"PUT /sandbox-plans/{sandbox}":    "SandboxPlansFunction",
+	"GET /sandbox-plans/{sandbox}":    "SandboxPlansFunction",
+	"DELETE /sandbox-plans/{sandbox}": "SandboxPlansFunction",
+	"GET /sandbox-plans":              "SandboxPlansFunction",
+
+	"POST /sandbox-refreshes":              "SandboxRefreshesFunction",
+	"GET /sandbox-refreshes":               "SandboxRefreshesFunction",
+	"GET /sandbox-refreshes/{id}":          "SandboxRefreshesFunction",
+	"POST /sandbox-refreshes/{id}/redrive": "SandboxRefreshesFunction",
+}
+
+// ruleTable is every EventBridge rule that invokes a function, by the one
+// detail-type it matches: the function, the bus it listens on ("default"
+// for the account's default bus) and its whole event pattern, as
+// patternString writes it. Widening a rule shows up as a change here.
+var ruleTable = map[string]eventRule{
+	// Anyone IAM allows to put events on the stack's bus may request a run,
+	// from any source (docs/pipeline.md); the default bus is not enough.
+	"Sandbox Refresh Requested": {
+		Function: "SandboxRefreshesFunction",
+		Bus:      "!Ref SandboxRefreshEventBus",
+		Pattern:  "{detail-type: [Sandbox Refresh Requested]}",
+	},
+	// How runs end, to announce them: only from Step Functions itself (no one
+	// can put an aws.* source), only this state machine's executions (no
+	// other execution's input reaches the function), only final statuses.
+	"Step Functions Execution Status Change": {
+		Function: "SandboxRefreshesFunction",
+		Bus:      "default",
+		Pattern: "{detail: {stateMachineArn: [!Ref SandboxRefreshStateMachine], status: [ABORTED, FAILED, SUCCEEDED, TIMED_OUT]}, " +
+			"detail-type: [Step Functions Execution Status Change], source: [aws.states]}",
+	},
 }
 
 // iamAllowlist is, for each function, every IAM action its role has beyond
@@ -33,6 +66,46 @@ var iamAllowlist = map[string][]grant{
 	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN}},
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
+	// The tenant's plan items: put, get, delete one, list them.
+	"SandboxPlansFunction": {
+		{"dynamodb:GetItem", tableARN}, {"dynamodb:PutItem", tableARN},
+		{"dynamodb:DeleteItem", tableARN}, {"dynamodb:Query", tableARN},
+	},
+	"SandboxRefreshesFunction": {
+		// Plan, active-run lock and run items; listing runs; claiming a run
+		// (both puts of one transaction).
+		{"dynamodb:GetItem", tableARN}, {"dynamodb:PutItem", tableARN}, {"dynamodb:Query", tableARN},
+		// Runs are executions of the one state machine: started on it, and
+		// followed and redriven on its executions only.
+		{"states:StartExecution", "!Ref SandboxRefreshStateMachine"},
+		{"states:DescribeExecution", executionsARN},
+		{"states:GetExecutionHistory", executionsARN},
+		{"states:RedriveExecution", executionsARN},
+		// Announces how runs ended on the stack's bus.
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn"},
+		// The on-failure destination of its EventBridge (asynchronous) invocations.
+		{"sqs:SendMessage", "!GetAtt SandboxRefreshEventsDeadLetterQueue.Arn"},
+	},
+	// The tenants' Salesforce keys and DCS tokens, by the names plans may give.
+	"PipelineStepsFunction": {{"secretsmanager:GetSecretValue", tenantSecretsARN}},
+}
+
+// executionsARN is how a policy names the executions of the state machine.
+const executionsARN = "!Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${SandboxRefreshStateMachine.Name}:*"
+
+// stateMachineAllowlist is, for each state machine, every IAM action its
+// role has, and on what, logging and tracing included.
+var stateMachineAllowlist = map[string][]grant{
+	"SandboxRefreshStateMachine": append([]grant{
+		// Every Task state runs the steps function (and could run a version
+		// or an alias of it). The definition sends no events: outcomes come
+		// from Step Functions' own status changes.
+		{"lambda:InvokeFunction", "!GetAtt PipelineStepsFunction.Arn"},
+		{"lambda:InvokeFunction", "!Sub ${PipelineStepsFunction.Arn}:*"},
+		// Tracing.Enabled.
+		{"xray:PutTraceSegments", "*"}, {"xray:PutTelemetryRecords", "*"},
+		{"xray:GetSamplingRules", "*"}, {"xray:GetSamplingTargets", "*"},
+	}, logDeliveryGrants()...),
 }
 
 // keyAllowlist is what the signing keys' policies let each function's role
@@ -344,10 +417,24 @@ func TestLeastPrivilege(t *testing.T) {
 			report(t, checkFunctionGrants(tpl, fn.ID, allowed))
 		})
 	}
-	t.Run("every allowlist entry is a function of the template", func(t *testing.T) {
+	for _, sm := range tpl.ofType("AWS::Serverless::StateMachine") {
+		t.Run(sm.ID+" is granted exactly its allowlist", func(t *testing.T) {
+			allowed, ok := stateMachineAllowlist[sm.ID]
+			if !ok {
+				t.Fatalf("%s has no entry in stateMachineAllowlist: add one listing every action it needs and on what", sm.ID)
+			}
+			report(t, checkStateMachineGrants(tpl, sm.ID, allowed))
+		})
+	}
+	t.Run("every allowlist entry is a function or a state machine of the template", func(t *testing.T) {
 		for _, id := range slices.Sorted(maps.Keys(iamAllowlist)) {
 			if !isFunction(tpl, id) {
 				t.Errorf("iamAllowlist has %s, which is not a function of the template", id)
+			}
+		}
+		for _, id := range slices.Sorted(maps.Keys(stateMachineAllowlist)) {
+			if r, ok := tpl.resource(id); !ok || r.Type != "AWS::Serverless::StateMachine" {
+				t.Errorf("stateMachineAllowlist has %s, which is not a state machine of the template", id)
 			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(keyAllowlist)) {
@@ -362,8 +449,25 @@ func TestLeastPrivilege(t *testing.T) {
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
 		report(t, checkSigningKeySlots(tpl))
 	})
-	t.Run("no policy statement uses wildcard actions or DynamoDB beyond the token table", func(t *testing.T) {
+	t.Run("no policy statement uses wildcard actions, DynamoDB beyond the token table, secrets beyond the tenants' or \"*\" where AWS allows narrower", func(t *testing.T) {
 		report(t, checkPolicyStatements(tpl))
+	})
+	t.Run("every rule invoking a function is the rule table's, with a dead-letter queue only its rules may fill, and nothing else may invoke or put events across accounts", func(t *testing.T) {
+		report(t, checkEventRules(tpl, ruleTable))
+	})
+}
+
+func TestStateMachines(t *testing.T) {
+	root, tpl := repoRoot(t), loadTemplate(t)
+	t.Run("each state machine is Standard, logs and traces, and its substitutions and task timeouts fit its definition", func(t *testing.T) {
+		report(t, checkStateMachines(tpl, root))
+	})
+}
+
+func TestAlarms(t *testing.T) {
+	tpl := loadTemplate(t)
+	t.Run("every function's throttles and every state machine's failed and timed-out runs raise an alarm", func(t *testing.T) {
+		report(t, checkAlarms(tpl))
 	})
 }
 
