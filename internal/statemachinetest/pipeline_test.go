@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -14,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
 )
 
 // The error types of the pipeline steps: Retry/Catch match their Go type names.
@@ -24,17 +27,18 @@ type (
 	TransientError struct{ msg string }
 	PermanentError struct{ msg string }
 	MaskingFailed  struct{ msg string }
+	RefreshFailed  struct{ msg string }
 	RunTimedOut    struct{ msg string }
 )
 
 func (e *TransientError) Error() string { return e.msg }
 func (e *PermanentError) Error() string { return e.msg }
 func (e *MaskingFailed) Error() string  { return e.msg }
+func (e *RefreshFailed) Error() string  { return e.msg }
 func (e *RunTimedOut) Error() string    { return e.msg }
 
 const (
 	functionArn = "arn:aws:lambda:us-east-1:123456789012:function:dcs-access-pipeline-steps"
-	eventBus    = "dcs-access-test"
 	waitScale   = 0.001 // a 30 s Wait takes 30 ms
 )
 
@@ -66,12 +70,6 @@ func (f *fakeSteps) invoke(_ context.Context, function string, payload json.RawM
 		return nil, &PermanentError{fmt.Sprintf("function %s has no step %q", function, in.Step)}
 	}
 	return fn(in.Run)
-}
-
-func (f *fakeSteps) set(name string, fn step) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.steps[name] = fn
 }
 
 func (f *fakeSteps) count(name string) int {
@@ -141,6 +139,7 @@ type harness struct {
 	*Server
 	steps   *fakeSteps
 	machine string
+	status  *StatusEventReceiver // the status change events the stand-in sent
 	// throttle answers this many invocations with HTTP 429 before they reach a step.
 	throttle atomic.Int64
 }
@@ -161,6 +160,10 @@ func newHarness(t *testing.T, steps map[string]step, cfg Config, edit func(map[s
 	}))
 	t.Cleanup(lambda.Close)
 	cfg.LambdaEndpoint = lambda.URL
+	if cfg.StatusEventsEndpoint == "" {
+		h.status = NewStatusEventReceiver(t)
+		cfg.StatusEventsEndpoint = h.status.URL
+	}
 	if cfg.WaitScale == 0 {
 		cfg.WaitScale = waitScale
 	}
@@ -168,7 +171,7 @@ func newHarness(t *testing.T, steps map[string]step, cfg Config, edit func(map[s
 		cfg.RetryScale = 0.001
 	}
 	h.Server = Start(t, cfg)
-	def := Definition(t, map[string]string{"PipelineStepsFunctionArn": functionArn, "EventBusName": eventBus})
+	def := Definition(t, map[string]string{"PipelineStepsFunctionArn": functionArn})
 	if edit != nil {
 		var d map[string]any
 		if err := json.Unmarshal([]byte(def), &d); err != nil {
@@ -208,27 +211,88 @@ func (h *harness) run(t *testing.T, name string) (string, *sfn.DescribeExecution
 	return arn, h.WaitForEnd(t, arn, 20*time.Second)
 }
 
-func detail(t *testing.T, e Event) map[string]any {
+// statusEvents waits for the execution's status change events, checks each
+// one's envelope and detail against the execution, and returns them.
+func (h *harness) statusEvents(t *testing.T, arn string, n int) []StatusEvent {
 	t.Helper()
-	var d map[string]any
-	if err := json.Unmarshal([]byte(e.Detail), &d); err != nil {
-		t.Fatalf("event detail %q: %v", e.Detail, err)
+	events := h.status.WaitFor(t, arn, n)
+	if len(events) != n {
+		t.Fatalf("%d status events, want %d: %+v", len(events), n, events)
 	}
-	return d
+	ids := map[string]bool{}
+	for _, e := range events {
+		d := e.Detail
+		if e.Version != "0" || e.DetailType != "Step Functions Execution Status Change" || e.Source != "aws.states" ||
+			e.Account != "123456789012" || e.Region != "us-east-1" || !slices.Equal(e.Resources, []string{arn}) || ids[e.ID] {
+			t.Errorf("status event envelope %s", e.Raw)
+		}
+		ids[e.ID] = true
+		if _, err := uuid.Parse(e.ID); err != nil {
+			t.Errorf("status event id %q: %v", e.ID, err)
+		}
+		if tm, err := time.Parse(time.RFC3339, e.Time); err != nil || tm.Nanosecond() != 0 {
+			t.Errorf("status event time %q (%v), want RFC 3339 in whole seconds", e.Time, err)
+		}
+		name := arn[strings.LastIndex(arn, ":")+1:]
+		if d.ExecutionArn != arn || d.StateMachineArn != h.machine || d.Name != name || d.Input != runInput(name) ||
+			d.StopDate == nil || *d.StopDate < d.StartDate || d.StartDate == 0 {
+			t.Errorf("status event detail %s", e.Raw)
+		}
+		// Exactly the fields of the AWS event, nulls included.
+		var raw struct {
+			Envelope map[string]json.RawMessage
+			Detail   map[string]json.RawMessage `json:"detail"`
+		}
+		_ = json.Unmarshal(e.Raw, &raw.Envelope)
+		_ = json.Unmarshal(raw.Envelope["detail"], &raw.Detail)
+		if got, want := slices.Sorted(maps.Keys(raw.Envelope)), []string{"account", "detail", "detail-type", "id", "region", "resources", "source", "time", "version"}; !slices.Equal(got, want) {
+			t.Errorf("status event fields %v, want %v", got, want)
+		}
+		if got, want := slices.Sorted(maps.Keys(raw.Detail)), []string{"cause", "error", "executionArn", "input", "inputDetails", "name", "output", "outputDetails",
+			"redriveCount", "redriveDate", "redriveStatus", "redriveStatusReason", "startDate", "stateMachineArn", "status", "stopDate"}; !slices.Equal(got, want) {
+			t.Errorf("status event detail fields %v, want %v", got, want)
+		}
+		// What the sandbox-refreshes function decodes it with.
+		var lambdaEvent lambdaevents.EventBridgeEvent
+		if err := json.Unmarshal(e.Raw, &lambdaEvent); err != nil || lambdaEvent.DetailType != e.DetailType || lambdaEvent.Time.IsZero() {
+			t.Errorf("as events.EventBridgeEvent: %+v (%v)", lambdaEvent, err)
+		}
+	}
+	return events
 }
 
-// failedEvent checks that exactly one "Sandbox Refresh Failed" event was sent, and returns its detail.
-func (h *harness) failedEvent(t *testing.T, arn string) map[string]any {
+// checkStatus checks a status event's status, error and cause against the
+// execution's DescribeExecution (out).
+func checkStatus(t *testing.T, e StatusEvent, out *sfn.DescribeExecutionOutput) {
 	t.Helper()
-	events := h.Events(t, arn)
-	if len(events) != 1 || events[0].DetailType != "Sandbox Refresh Failed" {
-		t.Fatalf("events = %+v, want one Sandbox Refresh Failed", events)
+	d := e.Detail
+	str := func(p *string) string { return aws.ToString(p) }
+	ms := func(tm *time.Time) int64 { return tm.UnixMilli() }
+	if d.Status != string(out.Status) || str(d.Error) != str(out.Error) || str(d.Cause) != str(out.Cause) ||
+		d.StartDate != ms(out.StartDate) || d.StopDate == nil || *d.StopDate != ms(out.StopDate) ||
+		d.RedriveCount != int(aws.ToInt32(out.RedriveCount)) || d.RedriveStatus != string(out.RedriveStatus) {
+		t.Errorf("status event detail %s\ndoes not match DescribeExecution %s %s (%s) redrive %d %s", e.Raw,
+			out.Status, str(out.Error), str(out.Cause), aws.ToInt32(out.RedriveCount), out.RedriveStatus)
 	}
-	d := detail(t, events[0])
-	if id, _ := d["runId"].(string); !strings.HasPrefix(arn, "arn:") || !strings.HasSuffix(arn, ":"+id) || d["tenant"] != "acme" || d["sandbox"] != "dev1" {
-		t.Errorf("failed event detail = %v", d)
+	if out.Status == types.ExecutionStatusSucceeded {
+		if d.Output == nil || *d.Output != str(out.Output) || d.Error != nil || d.Cause != nil {
+			t.Errorf("SUCCEEDED status event output/error: %s", e.Raw)
+		}
+	} else if d.Output != nil {
+		t.Errorf("%s status event has an output: %s", d.Status, e.Raw)
 	}
-	return d
+}
+
+// failedIn returns the last state entered before the execution failed, and
+// checks that the failure is the one DescribeExecution reports.
+func failedIn(t *testing.T, history []types.HistoryEvent) string {
+	t.Helper()
+	last := history[len(history)-1]
+	if last.Type != types.HistoryEventTypeExecutionFailed {
+		t.Fatalf("last event %s, want ExecutionFailed", last.Type)
+	}
+	states := entered(history)
+	return states[len(states)-1]
 }
 
 func entered(events []types.HistoryEvent) []string {
@@ -282,16 +346,12 @@ func TestHappyPath(t *testing.T) {
 		t.Errorf("dates/redriveCount: start %v stop %v redriveCount %v", out.StartDate, out.StopDate, out.RedriveCount)
 	}
 
-	events := h.Events(t, arn)
-	if len(events) != 1 {
-		t.Fatalf("events = %+v, want one", events)
-	}
-	e := events[0]
-	if e.DetailType != "Sandbox Refresh Succeeded" || e.Source != "dcs-access" || e.EventBusName != eventBus {
-		t.Errorf("event = %+v", e)
-	}
-	if d := detail(t, e); d["runId"] != "run-happy" || d["tenant"] != "acme" || d["sandbox"] != "dev1" {
-		t.Errorf("event detail = %v", d)
+	// One SUCCEEDED status change event, with the execution's output.
+	e := h.statusEvents(t, arn, 1)[0]
+	checkStatus(t, e, out)
+	if e.Detail.Status != "SUCCEEDED" || e.Detail.RedriveCount != 0 || e.Detail.RedriveDate != nil ||
+		e.Detail.RedriveStatus != "NOT_REDRIVABLE" || aws.ToString(e.Detail.RedriveStatusReason) != "Execution is SUCCEEDED and cannot be redriven" {
+		t.Errorf("status event %s", e.Raw)
 	}
 
 	// A succeeded execution cannot be redriven; an unknown one does not exist.
@@ -320,7 +380,7 @@ func TestHistoryShowsEveryStateEnteredAndExited(t *testing.T) {
 	events := h.History(t, arn)
 
 	wantStates := []string{"StartRefresh", "WaitForRefresh", "CheckRefresh", "IsRefreshDone", "WaitForRefresh", "CheckRefresh", "IsRefreshDone",
-		"DropUsers", "StartMasking", "WaitForMasking", "CheckMasking", "IsMaskingDone", "RecreateUsers", "NotifySucceeded", "Succeeded"}
+		"DropUsers", "StartMasking", "WaitForMasking", "CheckMasking", "IsMaskingDone", "RecreateUsers", "Succeeded"}
 	if got := entered(events); !slices.Equal(got, wantStates) {
 		t.Errorf("states entered %v\nwant %v", got, wantStates)
 	}
@@ -376,11 +436,8 @@ func TestHistoryShowsEveryStateEnteredAndExited(t *testing.T) {
 	if err := json.Unmarshal([]byte(aws.ToString(events[i+4].StateExitedEventDetails.Output)), &exited); err != nil || !reflect.DeepEqual(exited["dropUsers"], result) {
 		t.Errorf("DropUsers exited with %v (%v), want the result at $.dropUsers", exited, err)
 	}
-	// The events:putEvents task shows as TaskScheduled/Started/Succeeded of resource type "events".
-	ts := eventsOfType(events, types.HistoryEventTypeTaskScheduled)
-	if len(ts) != 1 || aws.ToString(ts[0].TaskScheduledEventDetails.ResourceType) != "events" ||
-		aws.ToString(ts[0].TaskScheduledEventDetails.Resource) != "putEvents" ||
-		!strings.Contains(aws.ToString(ts[0].TaskScheduledEventDetails.Parameters), `"EventBusName":"`+eventBus+`"`) {
+	// Every Task is a Lambda function: the definition sends no events itself.
+	if ts := eventsOfType(events, types.HistoryEventTypeTaskScheduled); len(ts) != 0 {
 		t.Errorf("TaskScheduled events %+v", ts)
 	}
 
@@ -403,50 +460,72 @@ func TestHistoryShowsEveryStateEnteredAndExited(t *testing.T) {
 	}
 }
 
-// Users stay dropped unless masking SUCCEEDED, whether the step throws
-// MaskingFailed or (defence in depth) reports a finished non-SUCCEEDED status.
+// Users stay dropped unless masking SUCCEEDED. The step throws MaskingFailed:
+// not caught, so the execution fails in CheckMasking (redrivable). Or, defence
+// in depth, it reports a finished non-SUCCEEDED status: the MaskingNotSucceeded
+// Fail state ends the run with the same error.
 func TestMaskingNotSucceededNeverRecreatesUsers(t *testing.T) {
 	t.Parallel()
-	cases := map[string]step{
-		"checkMasking throws MaskingFailed": func(map[string]any) (any, error) {
-			return nil, &MaskingFailed{"DCS execution 1234 ended FAILED"}
+	cases := map[string]struct {
+		checkMasking step
+		failedIn     string
+		cause        string // contained in the execution's cause
+	}{
+		"checkMasking throws MaskingFailed": {
+			checkMasking: func(map[string]any) (any, error) { return nil, &MaskingFailed{"DCS execution 1234 ended FAILED"} },
+			failedIn:     "CheckMasking", cause: "DCS execution 1234 ended FAILED",
 		},
-		"checkMasking reports done FAILED": func(map[string]any) (any, error) {
-			return map[string]any{"executionId": "1234", "status": "FAILED", "waitSeconds": 30, "done": true}, nil
+		"checkMasking reports done FAILED": {
+			checkMasking: func(map[string]any) (any, error) {
+				return map[string]any{"executionId": "1234", "status": "FAILED", "waitSeconds": 30, "done": true}, nil
+			},
+			failedIn: "MaskingNotSucceeded", cause: "DCS masking execution 1234 ended with status FAILED",
 		},
-		"checkMasking reports done CANCELLED": func(map[string]any) (any, error) {
-			return map[string]any{"executionId": "1234", "status": "CANCELLED", "waitSeconds": 30, "done": true}, nil
+		"checkMasking reports done CANCELLED": {
+			checkMasking: func(map[string]any) (any, error) {
+				return map[string]any{"executionId": "1234", "status": "CANCELLED", "waitSeconds": 30, "done": true}, nil
+			},
+			failedIn: "MaskingNotSucceeded", cause: "DCS masking execution 1234 ended with status CANCELLED",
 		},
 	}
-	for name, checkMasking := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			steps := happySteps(1, 1)
-			steps["checkMasking"] = checkMasking
+			steps["checkMasking"] = c.checkMasking
 			h := newHarness(t, steps, Config{}, nil)
 			arn, out := h.run(t, "run-masking")
 
-			if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "MaskingFailed" {
-				t.Fatalf("status %s error %s, want FAILED MaskingFailed", out.Status, aws.ToString(out.Error))
+			if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "MaskingFailed" || !strings.Contains(aws.ToString(out.Cause), c.cause) {
+				t.Fatalf("status %s error %s cause %q, want FAILED MaskingFailed %q", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause), c.cause)
 			}
 			if n := h.steps.count("recreateUsers"); n != 0 {
 				t.Errorf("recreateUsers called %d times after masking failed", n)
 			}
-			if slices.Contains(entered(h.History(t, arn)), "RecreateUsers") {
-				t.Error("RecreateUsers state entered after masking failed")
+			history := h.History(t, arn)
+			if got := failedIn(t, history); got != c.failedIn {
+				t.Errorf("failed in %s, want %s", got, c.failedIn)
 			}
-			d := h.failedEvent(t, arn)
-			if d["error"] != "MaskingFailed" || d["failedStep"] != "CheckMasking" ||
-				!strings.Contains(d["cause"].(string), "FAILED") && !strings.Contains(d["cause"].(string), "CANCELLED") {
-				t.Errorf("failed event detail = %v", d)
+			if states := entered(history); slices.Contains(states, "RecreateUsers") || slices.Contains(states, "RecordFailure") {
+				t.Errorf("states entered %v", states)
 			}
-			if !strings.Contains(aws.ToString(out.Cause), "1234") {
-				t.Errorf("cause %q does not name the masking execution", aws.ToString(out.Cause))
+			if c.failedIn == "MaskingNotSucceeded" && len(eventsOfType(history, types.HistoryEventTypeFailStateEntered)) != 1 {
+				t.Error("no FailStateEntered for MaskingNotSucceeded")
+			}
+			if out.RedriveStatus != types.ExecutionRedriveStatusRedrivable {
+				t.Errorf("redriveStatus %s", out.RedriveStatus)
+			}
+			e := h.statusEvents(t, arn, 1)[0]
+			checkStatus(t, e, out)
+			if e.Detail.Status != "FAILED" || aws.ToString(e.Detail.Error) != "MaskingFailed" || e.Detail.RedriveStatus != "REDRIVABLE" {
+				t.Errorf("status event %s", e.Raw)
 			}
 		})
 	}
 }
 
+// PermanentError is not retried and not caught: the execution fails in the
+// Task at once, and stays redrivable from there.
 func TestPermanentErrorFailsAtOnceWithoutRetry(t *testing.T) {
 	t.Parallel()
 	steps := happySteps(1, 1)
@@ -456,8 +535,8 @@ func TestPermanentErrorFailsAtOnceWithoutRetry(t *testing.T) {
 	h := newHarness(t, steps, Config{}, nil)
 	arn, out := h.run(t, "run-permanent")
 
-	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "PermanentError" {
-		t.Fatalf("status %s error %s, want FAILED PermanentError", out.Status, aws.ToString(out.Error))
+	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "PermanentError" || out.RedriveStatus != types.ExecutionRedriveStatusRedrivable {
+		t.Fatalf("status %s error %s redriveStatus %s, want FAILED PermanentError REDRIVABLE", out.Status, aws.ToString(out.Error), out.RedriveStatus)
 	}
 	if n := h.steps.count("startMasking"); n != 1 {
 		t.Errorf("startMasking called %d times, want 1 (no retry)", n)
@@ -465,13 +544,19 @@ func TestPermanentErrorFailsAtOnceWithoutRetry(t *testing.T) {
 	if n := h.steps.count("checkMasking") + h.steps.count("recreateUsers"); n != 0 {
 		t.Errorf("%d later steps called", n)
 	}
-	failed := eventsOfType(h.History(t, arn), types.HistoryEventTypeLambdaFunctionFailed)
+	history := h.History(t, arn)
+	if got := failedIn(t, history); got != "StartMasking" {
+		t.Errorf("failed in %s, want StartMasking (states entered %v)", got, entered(history))
+	}
+	failed := eventsOfType(history, types.HistoryEventTypeLambdaFunctionFailed)
 	if len(failed) != 1 || aws.ToString(failed[0].LambdaFunctionFailedEventDetails.Error) != "PermanentError" ||
 		!strings.Contains(aws.ToString(failed[0].LambdaFunctionFailedEventDetails.Cause), "401") {
 		t.Errorf("LambdaFunctionFailed events %+v", failed)
 	}
-	if d := h.failedEvent(t, arn); d["error"] != "PermanentError" || d["failedStep"] != "StartMasking" || !strings.Contains(d["cause"].(string), "401") {
-		t.Errorf("failed event detail = %v", d)
+	e := h.statusEvents(t, arn, 1)[0]
+	checkStatus(t, e, out)
+	if e.Detail.Status != "FAILED" || aws.ToString(e.Detail.Error) != "PermanentError" || !strings.Contains(aws.ToString(e.Detail.Cause), "401") {
+		t.Errorf("status event %s", e.Raw)
 	}
 }
 
@@ -511,13 +596,31 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	if n := strings.Count(strings.Join(entered(history), ","), "DropUsers"); n != 1 {
 		t.Errorf("DropUsers entered %d times", n)
 	}
-	if events := h.Events(t, arn); len(events) != 1 || events[0].DetailType != "Sandbox Refresh Succeeded" {
-		t.Errorf("events = %+v", events)
+	if e := h.statusEvents(t, arn, 1)[0]; e.Detail.Status != "SUCCEEDED" {
+		t.Errorf("status event %s", e.Raw)
 	}
 }
 
+// failureRecord returns the input of the Failed state's $.error: the record
+// RecordFailure shaped from the caught error.
+func failureRecord(t *testing.T, history []types.HistoryEvent) map[string]any {
+	t.Helper()
+	for _, e := range slices.Backward(history) {
+		if e.Type == types.HistoryEventTypeFailStateEntered && aws.ToString(e.StateEnteredEventDetails.Name) == "Failed" {
+			var in struct{ Error map[string]any }
+			if err := json.Unmarshal([]byte(aws.ToString(e.StateEnteredEventDetails.Input)), &in); err != nil {
+				t.Fatal(err)
+			}
+			return in.Error
+		}
+	}
+	t.Fatalf("the Failed state was not entered: %v", entered(history))
+	return nil
+}
+
 // A refresh that never completes: the Wait loop backs off until checkRefresh
-// finds the run past its deadline and throws RunTimedOut.
+// finds the run past its deadline and throws RunTimedOut, which is caught:
+// CheckRefreshCaught, RecordFailure, then Failed ends the run with its ErrorPath/CausePath.
 func TestRefreshNeverDoneEndsInRunTimedOut(t *testing.T) {
 	t.Parallel()
 	const polls = 5
@@ -532,8 +635,8 @@ func TestRefreshNeverDoneEndsInRunTimedOut(t *testing.T) {
 	h := newHarness(t, steps, Config{}, nil)
 	arn, out := h.run(t, "run-never-done")
 
-	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "RunTimedOut" {
-		t.Fatalf("status %s error %s, want FAILED RunTimedOut", out.Status, aws.ToString(out.Error))
+	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "RunTimedOut" || !strings.Contains(aws.ToString(out.Cause), "passed its deadline") {
+		t.Fatalf("status %s error %s cause %q, want FAILED RunTimedOut", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
 	if got := h.steps.count("checkRefresh"); got != polls {
 		t.Errorf("checkRefresh called %d times, want %d", got, polls)
@@ -541,11 +644,20 @@ func TestRefreshNeverDoneEndsInRunTimedOut(t *testing.T) {
 	if got := h.steps.count("dropUsers"); got != 0 {
 		t.Errorf("dropUsers called %d times", got)
 	}
-	if d := h.failedEvent(t, arn); d["error"] != "RunTimedOut" || d["failedStep"] != "CheckRefresh" {
-		t.Errorf("failed event detail = %v", d)
+	history := h.History(t, arn)
+	states := entered(history)
+	if tail := states[len(states)-4:]; !slices.Equal(tail, []string{"CheckRefresh", "CheckRefreshCaught", "RecordFailure", "Failed"}) {
+		t.Errorf("last states entered %v", tail)
+	}
+	if rec := failureRecord(t, history); rec["failedStep"] != "CheckRefresh" || rec["error"] != "RunTimedOut" || rec["cause"] != aws.ToString(out.Cause) {
+		t.Errorf("failure record %v", rec)
+	}
+	e := h.statusEvents(t, arn, 1)[0]
+	checkStatus(t, e, out)
+	if e.Detail.Status != "FAILED" || aws.ToString(e.Detail.Error) != "RunTimedOut" {
+		t.Errorf("status event %s", e.Raw)
 	}
 	// The Wait state waited $.refresh.waitSeconds (scaled): 30, 60, 120, 240 s.
-	history := h.History(t, arn)
 	var waited []time.Duration
 	var since time.Time
 	for _, e := range history {
@@ -567,8 +679,54 @@ func TestRefreshNeverDoneEndsInRunTimedOut(t *testing.T) {
 	}
 }
 
+// The final outcomes are caught on both poll Tasks, with the step that failed.
+func TestFinalOutcomesAreCaught(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		step, state string
+		err         error
+		notCalled   string
+	}{
+		"RefreshFailed in CheckRefresh": {"checkRefresh", "CheckRefresh", &RefreshFailed{"SandboxProcess 0GR ended Failed"}, "dropUsers"},
+		"RunTimedOut in CheckMasking":   {"checkMasking", "CheckMasking", &RunTimedOut{"the run passed its deadline"}, "recreateUsers"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			steps := happySteps(1, 1)
+			steps[c.step] = func(map[string]any) (any, error) { return nil, c.err }
+			h := newHarness(t, steps, Config{}, nil)
+			arn, out := h.run(t, "run-final")
+
+			errType := errorType(c.err)
+			if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != errType || !strings.Contains(aws.ToString(out.Cause), c.err.Error()) {
+				t.Fatalf("status %s error %s cause %q, want FAILED %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause), errType)
+			}
+			if n := h.steps.count(c.step); n != 1 {
+				t.Errorf("%s called %d times, want 1 (no retry)", c.step, n)
+			}
+			if n := h.steps.count(c.notCalled); n != 0 {
+				t.Errorf("%s called %d times", c.notCalled, n)
+			}
+			history := h.History(t, arn)
+			if got := failedIn(t, history); got != "Failed" {
+				t.Errorf("failed in %s, want Failed", got)
+			}
+			if rec := failureRecord(t, history); rec["failedStep"] != c.state || rec["error"] != errType {
+				t.Errorf("failure record %v", rec)
+			}
+			e := h.statusEvents(t, arn, 1)[0]
+			checkStatus(t, e, out)
+			if aws.ToString(e.Detail.Error) != errType {
+				t.Errorf("status event %s", e.Raw)
+			}
+		})
+	}
+}
+
 // The definition's TimeoutSeconds backstop (76 h, scaled down here) ends a run
-// whose steps never give up: TIMED_OUT.
+// whose steps never give up: TIMED_OUT, and a TIMED_OUT status event (the
+// definition runs no state after an execution timeout).
 func TestTopLevelTimeout(t *testing.T) {
 	t.Parallel()
 	steps := happySteps(1_000_000, 1)
@@ -590,11 +748,61 @@ func TestTopLevelTimeout(t *testing.T) {
 	if out.RedriveStatus != types.ExecutionRedriveStatusRedrivable {
 		t.Errorf("redriveStatus %s", out.RedriveStatus)
 	}
-	// No state of the definition runs after an execution timeout, so its Catch
-	// path sends no "Sandbox Refresh Failed" event (see the report on docs/pipeline.md).
-	if events := h.Events(t, arn); len(events) != 0 {
-		t.Errorf("events after a timeout: %+v", events)
+	e := h.statusEvents(t, arn, 1)[0]
+	checkStatus(t, e, out)
+	if e.Detail.Status != "TIMED_OUT" || aws.ToString(e.Detail.Error) != "States.Timeout" {
+		t.Errorf("status event %s", e.Raw)
 	}
+}
+
+// Status events are delivered in the background: retried when the receiver
+// answers 5xx, and an endpoint that does not answer never holds up executions.
+func TestStatusEventDelivery(t *testing.T) {
+	t.Parallel()
+	t.Run("retried after 503", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, happySteps(1, 1), Config{}, nil)
+		h.status.Refuse.Store(2)
+		arn, out := h.run(t, "run-retried")
+		if out.Status != types.ExecutionStatusSucceeded {
+			t.Fatalf("status %s", out.Status)
+		}
+		checkStatus(t, h.statusEvents(t, arn, 1)[0], out)
+		if n := h.status.Posts(); n != 3 {
+			t.Errorf("%d POSTs, want 3 (two refused)", n)
+		}
+	})
+	t.Run("receiver that never answers", func(t *testing.T) {
+		t.Parallel()
+		release := make(chan struct{})
+		var posts atomic.Int64
+		stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			posts.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(stuck.Close)
+		t.Cleanup(func() { close(release) }) // runs before stuck.Close
+		h := newHarness(t, happySteps(1, 1), Config{StatusEventsEndpoint: stuck.URL}, nil)
+		began := time.Now()
+		for _, name := range []string{"run-stuck-1", "run-stuck-2"} {
+			if _, out := h.run(t, name); out.Status != types.ExecutionStatusSucceeded {
+				t.Fatalf("%s: status %s", name, out.Status)
+			}
+		}
+		if d := time.Since(began); d > 5*time.Second {
+			t.Errorf("two runs took %v with a stuck status endpoint", d)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for posts.Load() < 2 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := posts.Load(); n != 2 {
+			t.Errorf("%d POSTs to the stuck endpoint, want one per execution so far", n)
+		}
+	})
 }
 
 func TestStartExecutionIsIdempotentByNameAndInput(t *testing.T) {
@@ -644,6 +852,11 @@ func TestStartExecutionIsIdempotentByNameAndInput(t *testing.T) {
 	if last := history[len(history)-1]; last.Type != types.HistoryEventTypeExecutionAborted || aws.ToString(last.ExecutionAbortedEventDetails.Cause) != "stopped by the test" {
 		t.Errorf("last event %s", last.Type)
 	}
+	e := h.statusEvents(t, arn, 1)[0]
+	checkStatus(t, e, out)
+	if e.Detail.Status != "ABORTED" || aws.ToString(e.Detail.Error) != "Cancelled" || aws.ToString(e.Detail.Cause) != "stopped by the test" {
+		t.Errorf("status event %s", e.Raw)
+	}
 	_, err = h.Client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(h.machine), Name: aws.String("run-idem"), Input: aws.String(input)})
 	if !IsError[*types.ExecutionAlreadyExists](err) {
 		t.Errorf("same name and input after the execution ended: %v, want ExecutionAlreadyExists", err)
@@ -651,92 +864,144 @@ func TestStartExecutionIsIdempotentByNameAndInput(t *testing.T) {
 }
 
 // RedriveExecution resumes in the state the execution failed in, with that
-// state's input. Here the failure is not caught (the definition's Task Catch
-// removed), so the execution fails in DropUsers, and a redrive after the fault is
-// fixed runs DropUsers and what follows, and nothing before it.
-func TestRedriveResumesAtTheFailedStep(t *testing.T) {
+// state's input. Faults that are not caught fail the Task, so a redrive after the
+// fault is fixed runs that Task and what follows, and nothing before it; each
+// end of the execution sends its status event.
+func TestRedriveResumesAtTheFailedTask(t *testing.T) {
 	t.Parallel()
-	steps := happySteps(2, 1)
-	happyDrop := steps["dropUsers"]
-	steps["dropUsers"] = func(map[string]any) (any, error) {
-		return nil, &PermanentError{"Salesforce answered 403: the integration user lost Manage Users"}
+	cases := map[string]struct {
+		step, state          string
+		err                  error
+		failures             int // calls that fail (retries included)
+		before, afterRedrive map[string]int
+	}{
+		"PermanentError in DropUsers": {
+			step: "dropUsers", state: "DropUsers", err: &PermanentError{"Salesforce answered 403: the integration user lost Manage Users"}, failures: 1,
+			before:       map[string]int{"startRefresh": 1, "checkRefresh": 2, "dropUsers": 1},
+			afterRedrive: map[string]int{"dropUsers": 1, "startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
+		},
+		"TransientError past its retries in StartMasking": {
+			step: "startMasking", state: "StartMasking", err: &TransientError{"DCS answered 503"}, failures: 7, // 1 + MaxAttempts 6
+			before:       map[string]int{"startRefresh": 1, "checkRefresh": 2, "dropUsers": 1, "startMasking": 7},
+			afterRedrive: map[string]int{"startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
+		},
 	}
-	h := newHarness(t, steps, Config{}, withoutTaskCatch)
-	arn, out := h.run(t, "run-redrive")
-	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "PermanentError" || out.RedriveStatus != types.ExecutionRedriveStatusRedrivable {
-		t.Fatalf("status %s error %s redriveStatus %s, want FAILED PermanentError REDRIVABLE", out.Status, aws.ToString(out.Error), out.RedriveStatus)
-	}
-	before := h.steps.callOrder()
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			steps := happySteps(2, 1)
+			happy := steps[c.step]
+			var fixed atomic.Bool
+			steps[c.step] = func(run map[string]any) (any, error) {
+				if fixed.Load() {
+					return happy(run)
+				}
+				return nil, c.err
+			}
+			h := newHarness(t, steps, Config{}, nil)
+			arn, out := h.run(t, "run-redrive")
+			errType := errorType(c.err)
+			if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != errType || out.RedriveStatus != types.ExecutionRedriveStatusRedrivable {
+				t.Fatalf("status %s error %s redriveStatus %s, want FAILED %s REDRIVABLE", out.Status, aws.ToString(out.Error), out.RedriveStatus, errType)
+			}
+			if got := failedIn(t, h.History(t, arn)); got != c.state {
+				t.Errorf("failed in %s, want %s", got, c.state)
+			}
+			counts := func() map[string]int {
+				m := map[string]int{}
+				for _, s := range h.steps.callOrder() {
+					m[s]++
+				}
+				return m
+			}
+			if got := counts(); !maps.Equal(got, c.before) {
+				t.Errorf("steps called %v, want %v", got, c.before)
+			}
+			failed := h.statusEvents(t, arn, 1)[0]
+			checkStatus(t, failed, out)
+			if failed.Detail.Status != "FAILED" || failed.Detail.RedriveCount != 0 || failed.Detail.RedriveStatus != "REDRIVABLE" || failed.Detail.RedriveStatusReason != nil {
+				t.Errorf("status event of the failure %s", failed.Raw)
+			}
 
-	h.steps.set("dropUsers", happyDrop) // the fault is fixed
-	if _, err := h.Client.RedriveExecution(context.Background(), &sfn.RedriveExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
-		t.Fatal(err)
-	}
-	out = h.WaitForEnd(t, arn, 20*time.Second)
-	if out.Status != types.ExecutionStatusSucceeded || aws.ToInt32(out.RedriveCount) != 1 || out.RedriveDate == nil {
-		t.Fatalf("after redrive: %s redriveCount %d", out.Status, aws.ToInt32(out.RedriveCount))
-	}
-	after := h.steps.callOrder()[len(before):]
-	if want := []string{"dropUsers", "startMasking", "checkMasking", "recreateUsers"}; !slices.Equal(after, want) {
-		t.Errorf("the redrive called %v, want %v (finished steps not repeated)", after, want)
-	}
-	if r := h.steps.lastRun("dropUsers"); r["refresh"].(map[string]any)["done"] != true {
-		t.Errorf("redriven dropUsers got run %v, want the refresh result it failed with", r)
-	}
-	history := h.History(t, arn)
-	i := slices.IndexFunc(history, func(e types.HistoryEvent) bool { return e.Type == types.HistoryEventTypeExecutionRedriven })
-	if i < 0 || history[i-1].Type != types.HistoryEventTypeExecutionFailed || aws.ToInt32(history[i].ExecutionRedrivenEventDetails.RedriveCount) != 1 ||
-		aws.ToString(history[i+1].StateEnteredEventDetails.Name) != "DropUsers" {
-		t.Errorf("history around ExecutionRedriven is wrong (index %d)", i)
-	}
-	if last := history[len(history)-1]; last.Type != types.HistoryEventTypeExecutionSucceeded {
-		t.Errorf("last event %s", last.Type)
+			fixed.Store(true) // the fault is fixed
+			if _, err := h.Client.RedriveExecution(context.Background(), &sfn.RedriveExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
+				t.Fatal(err)
+			}
+			out = h.WaitForEnd(t, arn, 20*time.Second)
+			if out.Status != types.ExecutionStatusSucceeded || aws.ToInt32(out.RedriveCount) != 1 || out.RedriveDate == nil {
+				t.Fatalf("after redrive: %s (%s) redriveCount %d", out.Status, aws.ToString(out.Error), aws.ToInt32(out.RedriveCount))
+			}
+			want := maps.Clone(c.before)
+			for s, n := range c.afterRedrive {
+				want[s] += n
+			}
+			if got := counts(); !maps.Equal(got, want) {
+				t.Errorf("after the redrive, steps called %v, want %v (finished steps not repeated)", got, want)
+			}
+			if r := h.steps.lastRun(c.step); r["refresh"].(map[string]any)["done"] != true {
+				t.Errorf("redriven %s got run %v, want the input it failed with", c.step, r)
+			}
+			history := h.History(t, arn)
+			i := slices.IndexFunc(history, func(e types.HistoryEvent) bool { return e.Type == types.HistoryEventTypeExecutionRedriven })
+			if i < 0 || history[i-1].Type != types.HistoryEventTypeExecutionFailed || aws.ToInt32(history[i].ExecutionRedrivenEventDetails.RedriveCount) != 1 ||
+				aws.ToString(history[i+1].StateEnteredEventDetails.Name) != c.state {
+				t.Errorf("history around ExecutionRedriven is wrong (index %d)", i)
+			}
+			if last := history[len(history)-1]; last.Type != types.HistoryEventTypeExecutionSucceeded {
+				t.Errorf("last event %s", last.Type)
+			}
+
+			// Status events: the failure, then the success of the redrive.
+			events := h.statusEvents(t, arn, 2)
+			if events[0].ID != failed.ID {
+				t.Errorf("first status event changed: %s", events[0].Raw)
+			}
+			succeeded := events[1]
+			checkStatus(t, succeeded, out)
+			if succeeded.Detail.Status != "SUCCEEDED" || succeeded.Detail.RedriveCount != 1 || succeeded.Detail.RedriveDate == nil ||
+				*succeeded.Detail.RedriveDate != out.RedriveDate.UnixMilli() || succeeded.Detail.StartDate != failed.Detail.StartDate {
+				t.Errorf("status event of the redrive %s", succeeded.Raw)
+			}
+		})
 	}
 }
 
-// With the contract's Catch (every Task → RecordFailure → NotifyFailed → Failed),
-// the execution fails in the Fail state, so a redrive resumes there and fails
-// again at once without running any step: RedriveExecution cannot resume a
-// caught failure (see the report on docs/pipeline.md).
-func TestRedriveOfACaughtFailureOnlyRerunsTheFailState(t *testing.T) {
+// A caught failure (RunTimedOut: a new run is needed) fails in the Fail state,
+// so a redrive resumes there and fails again at once without running any step.
+func TestRedriveOfACaughtFailureFailsAgainAtOnce(t *testing.T) {
 	t.Parallel()
 	steps := happySteps(1, 1)
-	happyDrop := steps["dropUsers"]
-	steps["dropUsers"] = func(map[string]any) (any, error) { return nil, &PermanentError{"Salesforce answered 403"} }
+	steps["checkRefresh"] = func(map[string]any) (any, error) { return nil, &RunTimedOut{"the run passed its deadline"} }
 	h := newHarness(t, steps, Config{}, nil)
 	arn, out := h.run(t, "run-caught")
-	if out.Status != types.ExecutionStatusFailed {
-		t.Fatalf("status %s", out.Status)
+	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "RunTimedOut" || out.RedriveStatus != types.ExecutionRedriveStatusRedrivable {
+		t.Fatalf("status %s %s %s", out.Status, aws.ToString(out.Error), out.RedriveStatus)
 	}
-	h.steps.set("dropUsers", happyDrop)
+	if got := failedIn(t, h.History(t, arn)); got != "Failed" {
+		t.Errorf("failed in %s, want Failed", got)
+	}
+	first := out
 	if _, err := h.Client.RedriveExecution(context.Background(), &sfn.RedriveExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}
 	out = h.WaitForEnd(t, arn, 20*time.Second)
-	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "PermanentError" {
-		t.Errorf("after redrive: %s %s, want FAILED PermanentError again", out.Status, aws.ToString(out.Error))
+	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "RunTimedOut" || aws.ToString(out.Cause) != aws.ToString(first.Cause) || aws.ToInt32(out.RedriveCount) != 1 {
+		t.Errorf("after redrive: %s %s redriveCount %d, want FAILED RunTimedOut again", out.Status, aws.ToString(out.Error), aws.ToInt32(out.RedriveCount))
 	}
-	if n := h.steps.count("dropUsers"); n != 1 {
-		t.Errorf("dropUsers called %d times", n)
+	if calls := h.steps.callOrder(); !slices.Equal(calls, []string{"startRefresh", "checkRefresh"}) {
+		t.Errorf("steps called %v: the redrive ran steps", calls)
 	}
 	history := h.History(t, arn)
 	i := slices.IndexFunc(history, func(e types.HistoryEvent) bool { return e.Type == types.HistoryEventTypeExecutionRedriven })
-	if i < 0 || len(history) != i+3 || aws.ToString(history[i+1].StateEnteredEventDetails.Name) != "Failed" {
+	if i < 0 || len(history) != i+3 || history[i+1].Type != types.HistoryEventTypeFailStateEntered ||
+		aws.ToString(history[i+1].StateEnteredEventDetails.Name) != "Failed" {
 		t.Errorf("after ExecutionRedriven: %v", entered(history[i+1:]))
 	}
-}
-
-// withoutTaskCatch removes the Catch of every Lambda Task, and the states only
-// those catchers reached, so that a failing step fails the execution in that step.
-func withoutTaskCatch(def map[string]any) {
-	states := def["States"].(map[string]any)
-	for name, s := range states {
-		state := s.(map[string]any)
-		if state["Resource"] == functionArn {
-			delete(state, "Catch")
-		}
-		if strings.HasSuffix(name, "Caught") {
-			delete(states, name)
+	events := h.statusEvents(t, arn, 2)
+	checkStatus(t, events[1], out)
+	for i, e := range events {
+		if e.Detail.Status != "FAILED" || aws.ToString(e.Detail.Error) != "RunTimedOut" || e.Detail.RedriveCount != i {
+			t.Errorf("status event %d: %s", i, e.Raw)
 		}
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,23 +53,16 @@ type Config struct {
 	// WaitScale, RetryScale and TimeoutScale multiply Wait durations, Retry
 	// intervals and the top-level TimeoutSeconds; 0 means 1 (real time).
 	WaitScale, RetryScale, TimeoutScale float64
+	// StatusEventsEndpoint, when set, receives a POST of a "Step Functions
+	// Execution Status Change" event (StatusEvent) each time an execution ends
+	// (for example the URL of a StatusEventReceiver).
+	StatusEventsEndpoint string
 }
 
 // Server is a running stand-in.
 type Server struct {
 	Endpoint string
 	Client   *sfn.Client
-}
-
-// Event is one events:putEvents entry the stand-in recorded.
-type Event struct {
-	EventID      string `json:"EventId"`
-	Time         string
-	ExecutionArn string
-	EventBusName string
-	Source       string
-	DetailType   string
-	Detail       string // JSON text, as in the PutEvents API
 }
 
 // RepoRoot returns the nearest directory holding go.mod, from the working
@@ -104,7 +96,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err != nil {
 		t.Fatal("node is missing: install Node.js >= 20 (scripts/deps.sh checks it)")
 	}
-	env := append(os.Environ(), "PORT=0", "LAMBDA_ENDPOINT="+cfg.LambdaEndpoint)
+	env := append(os.Environ(), "PORT=0", "LAMBDA_ENDPOINT="+cfg.LambdaEndpoint, "STATUS_EVENTS_ENDPOINT="+cfg.StatusEventsEndpoint)
 	for name, v := range map[string]float64{"WAIT_SCALE": cfg.WaitScale, "RETRY_SCALE": cfg.RetryScale, "TIMEOUT_SCALE": cfg.TimeoutScale} {
 		if v != 0 {
 			env = append(env, name+"="+strconv.FormatFloat(v, 'g', -1, 64))
@@ -223,21 +215,6 @@ func (s *Server) History(t testing.TB, executionArn string) []types.HistoryEvent
 			t.Fatalf("GetExecutionHistory: %v", err)
 		}
 		events = append(events, page.Events...)
-	}
-	return events
-}
-
-// Events returns the events:putEvents entries one execution sent.
-func (s *Server) Events(t testing.TB, executionArn string) []Event {
-	t.Helper()
-	res, err := http.Get(s.Endpoint + "/local/events?executionArn=" + url.QueryEscape(executionArn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	var events []Event
-	if err := json.NewDecoder(res.Body).Decode(&events); err != nil {
-		t.Fatalf("GET /local/events: %v", err)
 	}
 	return events
 }

@@ -15,9 +15,15 @@
 //                     "state machine ARN" before "listening on …"), with
 //   SUBSTITUTIONS     a JSON object for its ${Name} placeholders, and
 //   STATE_MACHINE_NAME  its name (default: the file name without .asl.json)
-//   AWS_REGION, AWS_ACCOUNT_ID  used in the ARNs (default us-east-1, 123456789012)
-// Besides the API: GET /local/events[?executionArn=ARN] returns the events:putEvents
-// entries sent so far, as a JSON array.
+//   AWS_REGION, AWS_ACCOUNT_ID  used in the ARNs and events (default us-east-1, 123456789012)
+//   STATUS_EVENTS_ENDPOINT  optional URL: each time an execution ends (SUCCEEDED, FAILED,
+//                     TIMED_OUT, ABORTED; again after a redrive ends), a "Step Functions
+//                     Execution Status Change" event, shaped as EventBridge delivers it to a
+//                     Lambda target, is POSTed there as JSON (see statusEvent). Delivery never
+//                     holds up the execution: it runs in the background, in order per
+//                     execution, retried on connection errors, 429 and 5xx (STATUS_EVENT_ATTEMPTS
+//                     attempts in all, default 4), then given up with a line on stderr.
+//                     RUNNING events (start, redrive) are not sent.
 import './polyfill.cjs'; // first: the interpreter needs Promise.withResolvers (Node 22+)
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -40,13 +46,14 @@ const RETRY_SCALE = scale('RETRY_SCALE');
 const TIMEOUT_SCALE = scale('TIMEOUT_SCALE');
 const REGION = process.env.AWS_REGION || 'us-east-1';
 const ACCOUNT = process.env.AWS_ACCOUNT_ID || '123456789012';
-const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
+const STATUS_EVENTS_ENDPOINT = process.env.STATUS_EVENTS_ENDPOINT ?? '';
+const STATUS_EVENT_ATTEMPTS = Math.max(1, Number(process.env.STATUS_EVENT_ATTEMPTS || 4));
 const LOCAL_WAIT = 'arn:aws:states:::local:wait'; // see interpreterCopy
+const LOCAL_FAIL = 'arn:aws:states:::local:fail'; // see interpreterCopy
 const MAX_TIMER_SECONDS = 2_000_000; // Node timers overflow past 2^31 ms (~24.8 days)
 
 const machines = new Map(); // stateMachineArn -> machine
 const executions = new Map(); // executionArn -> execution, in start order
-const sentEvents = []; // every events:putEvents entry, for GET /local/events
 
 class ApiError extends Error {
   constructor(type, message) {
@@ -66,13 +73,28 @@ const taskError = (name, cause) => Object.assign(new Error(cause), { name });
 // - Wait states become Tasks handled here, because its own override (waitTimeOverrides) is a
 //   fixed number of ms per state and cannot scale a SecondsPath that the Go step computes.
 //   History still shows them as Wait states (event types come from the original definition).
+// - a Fail state whose ErrorPath or CausePath is an intrinsic function (States.Format(…),
+//   which AWS allows there) becomes a Task handled here that throws that error, because the
+//   interpreter only resolves plain paths there. Parameters evaluates the intrinsic; history
+//   still shows a Fail state (FailStateEntered, then ExecutionFailed with that error and cause);
 // - a redrive starts at the state the execution failed in (RedriveExecution semantics);
 // - TIMEOUT_SCALE applies to the top-level TimeoutSeconds.
 function interpreterCopy(definition, startAt) {
   const copy = structuredClone(definition);
   if (startAt) copy.StartAt = startAt;
   if (copy.TimeoutSeconds) copy.TimeoutSeconds = Math.min(copy.TimeoutSeconds * TIMEOUT_SCALE, MAX_TIMER_SECONDS);
+  const intrinsic = (path) => typeof path === 'string' && path.startsWith('States.');
   for (const [name, s] of Object.entries(copy.States)) {
+    if (s.Type === 'Fail' && (intrinsic(s.ErrorPath) || intrinsic(s.CausePath))) {
+      const Parameters = {};
+      if (s.Error !== undefined) Parameters.error = s.Error;
+      if (s.ErrorPath !== undefined) Parameters['error.$'] = s.ErrorPath;
+      if (s.Cause !== undefined) Parameters.cause = s.Cause;
+      if (s.CausePath !== undefined) Parameters['cause.$'] = s.CausePath;
+      copy.States[name] = { ...(s.Comment && { Comment: s.Comment }), Type: 'Task', Resource: LOCAL_FAIL, Parameters, End: true,
+        TimeoutSeconds: MAX_TIMER_SECONDS };
+      continue;
+    }
     if (s.Type !== 'Wait') continue;
     const { Type, Seconds, SecondsPath, Timestamp, TimestampPath, ...rest } = s;
     const Parameters = Seconds !== undefined ? { seconds: Seconds }
@@ -96,6 +118,7 @@ function startRun(exec, input, startAt, redrive) {
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task') continue;
     handlers[name] = state.Resource === LOCAL_WAIT ? (p) => waitFor(p, run)
+      : state.Resource === LOCAL_FAIL ? ({ error, cause }) => { throw taskError(error, cause ?? ''); }
       : (p) => callTask(exec, run, name, state, p);
   }
   const overrides = { taskResourceLocalHandlers: handlers };
@@ -151,7 +174,6 @@ async function callTask(exec, run, name, state, input) {
   run.calls.push(call);
   try {
     if (state.Resource.startsWith('arn:aws:lambda:')) call.result = await invokeLambda(state.Resource, input, run.controller.signal);
-    else if (state.Resource === PUT_EVENTS) call.result = putEvents(exec, input);
     else throw taskError('States.TaskFailed', `resource not supported locally: ${state.Resource}`);
     run.failures.delete(name);
     return call.result;
@@ -194,16 +216,6 @@ async function invokeLambda(resource, payload, signal) {
   } catch {
     throw taskError('Lambda.Unknown', `function ${fn} returned invalid JSON: ${text.slice(0, 200)}`);
   }
-}
-
-function putEvents(exec, params) {
-  const Entries = (params.Entries ?? []).map((entry) => {
-    const EventId = randomUUID();
-    const Detail = typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail ?? {});
-    sentEvents.push({ EventId, Time: new Date().toISOString(), ExecutionArn: exec.arn, ...entry, Detail });
-    return { EventId };
-  });
-  return { Entries, FailedEntryCount: 0 };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -292,6 +304,87 @@ function finish(exec, run, at, status, { output, error, cause }) {
   Object.assign(exec, { status, stopDate: at, output: status === 'SUCCEEDED' ? output : undefined, error, cause });
   run.controller.abort(); // ends our Wait timers and in-flight invokes of this run
   console.log(`execution ${exec.name} ${status}${error ? ` ${error}` : ''}`);
+  sendStatusEvent(exec); // after the status is final: the receiver may DescribeExecution
+}
+
+// ---------------------------------------------------------------------------------------
+// Status change events: what EventBridge delivers to a Lambda target of a rule on the
+// default bus (source aws.states). The detail carries the DescribeExecution fields:
+// epoch-millisecond dates, input/output as JSON text, error/cause (null when none), and the
+// redrive fields. Example (FAILED):
+//   {"version":"0","id":"<uuid>","detail-type":"Step Functions Execution Status Change",
+//    "source":"aws.states","account":"123456789012","time":"2026-01-01T00:00:05Z",
+//    "region":"us-east-1","resources":["<executionArn>"],
+//    "detail":{"executionArn":"…","stateMachineArn":"…","name":"run-1","status":"FAILED",
+//      "startDate":1767225600000,"stopDate":1767225605000,"input":"{…}","inputDetails":{"included":true},
+//      "output":null,"outputDetails":null,"error":"PermanentError","cause":"{…}",
+//      "redriveCount":0,"redriveDate":null,"redriveStatus":"REDRIVABLE","redriveStatusReason":null}}
+
+function statusEvent(exec) {
+  const [redrive, reason] = redriveStatus(exec);
+  const output = exec.output ?? null;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: ACCOUNT,
+    time: new Date(exec.stopDate ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'), // AWS: whole seconds
+    region: REGION,
+    resources: [exec.arn],
+    detail: {
+      executionArn: exec.arn,
+      stateMachineArn: exec.machine.arn,
+      name: exec.name,
+      status: exec.status,
+      startDate: exec.startDate,
+      stopDate: exec.stopDate ?? null,
+      input: exec.input,
+      inputDetails: { included: true },
+      output,
+      outputDetails: output === null ? null : { included: true },
+      error: exec.error ?? null,
+      cause: exec.cause ?? null,
+      redriveCount: exec.redriveCount,
+      redriveDate: exec.redriveDate ?? null,
+      redriveStatus: redrive,
+      redriveStatusReason: reason ?? null,
+    },
+  };
+}
+
+// Fire and forget: queued per execution (so a failure's event is delivered before the
+// event of the redrive that follows it), never awaited by the run.
+function sendStatusEvent(exec) {
+  if (!STATUS_EVENTS_ENDPOINT) return;
+  const event = statusEvent(exec);
+  exec.delivery = (exec.delivery ?? Promise.resolve()).then(() => deliver(event)).catch((e) => console.error(`status event ${event.id}:`, e));
+}
+
+async function deliver(event) {
+  const body = JSON.stringify(event);
+  const what = `status event ${event.detail.status} of ${event.detail.name}`;
+  for (let attempt = 1; ; attempt++) {
+    let problem;
+    try {
+      const res = await fetch(STATUS_EVENTS_ENDPOINT, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body, signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      if (res.ok) return;
+      problem = `HTTP ${res.status} ${text.slice(0, 200)}`;
+      if (res.status < 500 && res.status !== 429) { // the receiver refuses the event: retrying will not help
+        console.error(`${what} refused by ${STATUS_EVENTS_ENDPOINT}: ${problem}`);
+        return;
+      }
+    } catch (e) {
+      problem = e.cause?.message ?? e.message;
+    }
+    if (attempt >= STATUS_EVENT_ATTEMPTS) {
+      console.error(`${what} not delivered to ${STATUS_EVENTS_ENDPOINT} after ${attempt} attempts: ${problem}`);
+      return;
+    }
+    await sleep(250 * 2 ** (attempt - 1));
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -335,6 +428,11 @@ function createStateMachine({ name, definition, roleArn, type }) {
     parsed = JSON.parse(definition);
     if (/\$\{[^}]*\}/.test(definition)) throw new Error('it still has ${…} placeholders: substitute them first');
     new StateMachine(parsed); // validates (asl-validator, ARNs and paths included)
+    // and the copy that runs: this checks the intrinsic functions of Fail states (see
+    // interpreterCopy), which the validator takes as plain strings.
+    const { TimeoutSeconds, ...copy } = interpreterCopy(parsed); // (scaled, it need not be whole)
+    new StateMachine({ ...copy, ...(TimeoutSeconds && { TimeoutSeconds: parsed.TimeoutSeconds }) },
+      { validationOptions: { checkArn: false } });
   } catch (e) {
     throw new ApiError('InvalidDefinition', `Invalid State Machine Definition: ${e.message}`);
   }
@@ -439,10 +537,6 @@ const server = createServer(async (req, res) => {
   };
   try {
     const url = new URL(req.url, `http://${HOST}`);
-    if (req.method === 'GET' && url.pathname === '/local/events') {
-      const arn = url.searchParams.get('executionArn');
-      return send(200, sentEvents.filter((e) => !arn || e.ExecutionArn === arn), 'application/json');
-    }
     if (req.method !== 'POST' || url.pathname !== '/') return send(404, { message: 'not found' }, 'application/json');
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';

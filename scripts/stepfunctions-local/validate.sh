@@ -11,8 +11,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
   { echo "validate: run 'npm ci' in $HERE first" >&2; exit 1; }
 
 SUBSTITUTIONS=${SUBSTITUTIONS:-'{
-  "PipelineStepsFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:dcs-access-pipeline-steps",
-  "EventBusName": "dcs-access-events"
+  "PipelineStepsFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:dcs-access-pipeline-steps"
 }'}
 
 files=("$@")

@@ -1,0 +1,355 @@
+package localserver_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/localserver"
+	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
+	"github.com/dcs-access/dcs-access/internal/statemachinetest"
+	"github.com/dcs-access/dcs-access/internal/testenv"
+)
+
+// These tests run the real definition on the Step Functions stand-in, whose
+// Lambda tasks are the project's Go step handlers in the local server,
+// against the Salesforce and DCS simulators and DynamoDB Local: make run's
+// stack, end to end, with waits scaled down.
+
+// clock is the pipeline steps' clock; a test moves it past a run's deadline.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+type pipelineStack struct {
+	srv     *localserver.Server
+	http    *httptest.Server
+	clock   *clock
+	session string
+	plan    map[string]any
+}
+
+func newPipelineStack(t *testing.T) *pipelineStack {
+	t.Helper()
+	client, table := testenv.Table(t)
+	hs := httptest.NewUnstartedServer(nil)
+	base := "http://" + hs.Listener.Addr().String()
+	sfn := statemachinetest.Start(t, statemachinetest.Config{
+		LambdaEndpoint: base + "/local/lambda", StatusEventsEndpoint: base + "/local/events",
+		WaitScale: 0.001, RetryScale: 0.001,
+	})
+	arn := sfn.CreateStateMachine(t, "sandbox-refresh", statemachinetest.Definition(t, map[string]string{
+		"PipelineStepsFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:PipelineStepsFunction",
+	}))
+	c := &clock{}
+	srv, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), key(t), localserver.Config{
+		BaseURL: base, StepFunctionsEndpoint: sfn.Endpoint, StateMachineARN: arn,
+		Salesforce: sfsim.Options{StepPerPoll: true}, PipelineNow: c.now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Config.Handler = srv
+	hs.Start()
+	t.Cleanup(hs.Close)
+	s := &pipelineStack{srv: srv, http: hs, clock: c}
+	s.session = signIn(t, hs, "ada@acme.example", "acme")
+	status, plan := call(t, hs, "POST", "/local/sandbox-demo", s.session, "")
+	if status != 200 {
+		t.Fatalf("sandbox demo: got %d %v", status, plan)
+	}
+	s.plan = plan
+	return s
+}
+
+func (s *pipelineStack) putPlan(t *testing.T) {
+	t.Helper()
+	body, _ := json.Marshal(s.plan)
+	if status, out := call(t, s.http, "PUT", "/sandbox-plans/uat1", s.session, string(body)); status != 201 && status != 200 {
+		t.Fatalf("put plan: got %d %v", status, out)
+	}
+}
+
+func (s *pipelineStack) start(t *testing.T) string {
+	t.Helper()
+	status, out := call(t, s.http, "POST", "/sandbox-refreshes", s.session, `{"sandbox":"uat1"}`)
+	if status != 202 {
+		t.Fatalf("start: got %d %v", status, out)
+	}
+	return out["id"].(string)
+}
+
+// wait polls the run until it is no longer RUNNING.
+func (s *pipelineStack) wait(t *testing.T, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		status, run := call(t, s.http, "GET", "/sandbox-refreshes/"+id, s.session, "")
+		if status != 200 {
+			t.Fatalf("get run: got %d %v", status, run)
+		}
+		if run["status"] != "RUNNING" && run["status"] != "NOT_STARTED" {
+			return run
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("run %s still running after 60 s", id)
+	return nil
+}
+
+// steps returns "name=outcome" for each step of a run.
+func steps(run map[string]any) string {
+	var out []string
+	for _, st := range run["steps"].([]any) {
+		m := st.(map[string]any)
+		out = append(out, fmt.Sprintf("%s=%s", m["name"], m["outcome"]))
+	}
+	return strings.Join(out, " ")
+}
+
+func (s *pipelineStack) dropped(t *testing.T) (active, unfrozen []string) {
+	t.Helper()
+	keep := map[string]bool{"integration@acme.example.uat1": true, "dcs@acme.example.uat1": true, "admin@acme.example.uat1": true, "qa.tester@acme.example.uat1": true}
+	users := s.srv.Salesforce.Users("uat1")
+	if len(users) == 0 {
+		t.Fatal("the sandbox has no users: was it refreshed?")
+	}
+	for _, u := range users {
+		if keep[u.Username] {
+			continue
+		}
+		if u.IsActive {
+			active = append(active, u.Username)
+		}
+		if !u.IsFrozen {
+			unfrozen = append(unfrozen, u.Username)
+		}
+	}
+	return active, unfrozen
+}
+
+// published returns the detail-types the runs published on the local bus,
+// once there are want of them: the stand-in sends its status change after
+// the execution has ended, so it may arrive a moment after the run reads so.
+func (s *pipelineStack) published(want int) []string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var out []string
+		for _, e := range s.srv.Bus.Events() {
+			if e.Source == "dcs-access" {
+				out = append(out, e.DetailType)
+			}
+		}
+		if len(out) >= want || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestARefreshRunsEndToEnd(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	run := s.wait(t, s.start(t))
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("got %v %v %v, want SUCCEEDED", run["status"], run["error"], run["cause"])
+	}
+	if got, want := steps(run), "refreshSandbox=SUCCEEDED dropUsers=SUCCEEDED masking=SUCCEEDED recreateUsers=SUCCEEDED"; got != want {
+		t.Fatalf("got steps %s, want %s", got, want)
+	}
+	if active, unfrozen := s.dropped(t); len(active) != 0 || len(unfrozen) != 0 {
+		t.Fatalf("got active %v and unfrozen %v, want every dropped user inactive and frozen", active, unfrozen)
+	}
+	qa, ok := s.srv.Salesforce.User("uat1", "qa.tester@acme.example.uat1")
+	if !ok || !qa.IsActive || qa.IsFrozen {
+		t.Fatalf("got the non-production user %+v (exists %v), want it created, active and not frozen", qa, ok)
+	}
+	kept, _ := s.srv.Salesforce.User("uat1", "admin@acme.example.uat1")
+	if !kept.IsActive || kept.IsFrozen {
+		t.Fatalf("got the kept user %+v, want it untouched", kept)
+	}
+	if got := s.published(1); len(got) != 1 || got[0] != "Sandbox Refresh Succeeded" {
+		t.Fatalf("got published events %v, want one Sandbox Refresh Succeeded", got)
+	}
+}
+
+func TestFailedMaskingLeavesUsersDropped(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.srv.DCS.FailJob(localserver.DemoJob, "FAILED")
+	run := s.wait(t, s.start(t))
+	if run["status"] != "FAILED" || run["error"] != "MaskingFailed" {
+		t.Fatalf("got %v %v, want FAILED with MaskingFailed", run["status"], run["error"])
+	}
+	if active, unfrozen := s.dropped(t); len(active) != 0 || len(unfrozen) != 0 {
+		t.Fatalf("got active %v and unfrozen %v, want users still dropped", active, unfrozen)
+	}
+	if _, ok := s.srv.Salesforce.User("uat1", "qa.tester@acme.example.uat1"); ok {
+		t.Fatal("the non-production user was created although masking failed")
+	}
+	if got := steps(run); got != "refreshSandbox=SUCCEEDED dropUsers=SUCCEEDED masking=FAILED" {
+		t.Fatalf("got steps %s", got)
+	}
+	if got := s.published(1); len(got) != 1 || got[0] != "Sandbox Refresh Failed" {
+		t.Fatalf("got published events %v, want one Sandbox Refresh Failed", got)
+	}
+}
+
+// deleteDCSToken revokes the API token the pipeline uses for DCS.
+func (s *pipelineStack) deleteDCSToken(t *testing.T) {
+	t.Helper()
+	_, list := call(t, s.http, "GET", "/api-tokens", s.session, "")
+	for _, it := range list["items"].([]any) {
+		tok := it.(map[string]any)
+		if strings.HasPrefix(tok["description"].(string), "local sandbox refresh") {
+			if status, _ := call(t, s.http, "DELETE", "/api-tokens/"+tok["id"].(string), s.session, ""); status != 204 {
+				t.Fatalf("delete the DCS token: got %d", status)
+			}
+			return
+		}
+	}
+	t.Fatal("no DCS token found")
+}
+
+func TestADeletedDCSTokenFailsTheRunAtOnceAndARedriveResumesAfterTheFix(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.deleteDCSToken(t)
+	id := s.start(t)
+	run := s.wait(t, id)
+	if run["status"] != "FAILED" || run["error"] != "PermanentError" {
+		t.Fatalf("got %v %v, want FAILED with PermanentError", run["status"], run["error"])
+	}
+	unauthorized := 0
+	for _, c := range s.srv.DCS.Calls() {
+		if c.Status == 401 {
+			unauthorized++
+		}
+	}
+	if unauthorized != 1 {
+		t.Fatalf("got %d calls answered 401, want exactly 1: a 401 is never retried", unauthorized)
+	}
+	refreshes := len(s.srv.Salesforce.SandboxProcesses("uat1"))
+	collections := len(s.srv.Salesforce.CollectionCalls())
+
+	// The fix: a new token in the secret. Then redrive.
+	status, fresh := call(t, s.http, "POST", "/local/sandbox-demo", s.session, "")
+	if status != 200 || fresh["dcs"] == nil {
+		t.Fatalf("new token: got %d", status)
+	}
+	if status, out := call(t, s.http, "POST", "/sandbox-refreshes/"+id+"/redrive", s.session, ""); status != 202 {
+		t.Fatalf("redrive: got %d %v", status, out)
+	}
+	time.Sleep(100 * time.Millisecond)
+	run = s.wait(t, id)
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("after redrive: got %v %v %v, want SUCCEEDED", run["status"], run["error"], run["cause"])
+	}
+	if got := len(s.srv.Salesforce.SandboxProcesses("uat1")); got != refreshes {
+		t.Fatalf("got %d refreshes after the redrive, want %d: finished steps are not repeated", got, refreshes)
+	}
+	for _, c := range s.srv.Salesforce.CollectionCalls()[collections:] {
+		if c.Method == "PATCH" && len(c.Types) == 1 && c.Types[0] == "UserLogin" && c.Records > 1 {
+			t.Fatalf("users were frozen again after the redrive: %+v", c)
+		}
+	}
+	if run["redriveCount"] != float64(1) {
+		t.Fatalf("got redriveCount %v, want 1", run["redriveCount"])
+	}
+}
+
+func TestSalesforceOutagesAreRetried(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.srv.Salesforce.FailNext(3, 503)
+	run := s.wait(t, s.start(t))
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("got %v %v %v, want SUCCEEDED after retries", run["status"], run["error"], run["cause"])
+	}
+}
+
+func TestARefreshThatNeverCompletesTimesOut(t *testing.T) {
+	s := newPipelineStack(t)
+	s.plan["timeoutHours"] = 1
+	s.putPlan(t)
+	s.srv.Salesforce.StallRefresh(true)
+	id := s.start(t)
+	// Let it poll a few times, then move the steps' clock past the deadline.
+	time.Sleep(500 * time.Millisecond)
+	s.clock.advance(2 * time.Hour)
+	run := s.wait(t, id)
+	if run["status"] != "FAILED" || run["error"] != "RunTimedOut" {
+		t.Fatalf("got %v %v, want FAILED with RunTimedOut", run["status"], run["error"])
+	}
+	if users := s.srv.Salesforce.Users("uat1"); len(users) != 0 {
+		t.Fatalf("got %d users in a sandbox that was never refreshed, want none touched", len(users))
+	}
+}
+
+func TestDroppingFourHundredFiftyUsersTakesThreeBatches(t *testing.T) {
+	s := newPipelineStack(t)
+	var many []sfsim.User
+	for i := range 450 {
+		many = append(many, sfsim.User{Username: fmt.Sprintf("bulk%03d@acme.example", i)})
+	}
+	s.srv.Salesforce.AddProdUsers(many...)
+	s.putPlan(t)
+	run := s.wait(t, s.start(t))
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("got %v %v %v", run["status"], run["error"], run["cause"])
+	}
+	batches := map[string][]int{}
+	for _, c := range s.srv.Salesforce.CollectionCalls() {
+		if c.Sandbox == "uat1" && c.Method == "PATCH" && len(c.Types) == 1 {
+			batches[c.Types[0]] = append(batches[c.Types[0]], c.Records)
+		}
+	}
+	// 450 bulk users and the demo's 12 are dropped (462): freezing and deactivating each take 3 batches.
+	if got := batches["User"]; len(got) < 3 || got[0] != 200 || got[1] != 200 || got[2] != 62 {
+		t.Fatalf("got User batches %v, want 200, 200, 62 first", got)
+	}
+	if got := batches["UserLogin"]; len(got) < 3 || got[0] != 200 || got[1] != 200 || got[2] != 62 {
+		t.Fatalf("got UserLogin batches %v, want 200, 200, 62 first", got)
+	}
+	if active, unfrozen := s.dropped(t); len(active) != 0 || len(unfrozen) != 0 {
+		t.Fatalf("got %d active and %d unfrozen, want none", len(active), len(unfrozen))
+	}
+}
+
+func TestAnEventStartsARunOnce(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	event := `{"id":"evt-1","detail-type":"Sandbox Refresh Requested","source":"acme.scheduler","time":"2026-11-27T02:00:00Z","detail":{"tenant":"acme","sandbox":"uat1"}}`
+	for range 2 {
+		if status, out := call(t, s.http, "POST", "/local/events", "", event); status != 200 {
+			t.Fatalf("event: got %d %v", status, out)
+		}
+	}
+	_, list := call(t, s.http, "GET", "/sandbox-refreshes?sandbox=uat1", s.session, "")
+	items := list["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("got %d runs for a repeated event, want 1", len(items))
+	}
+	run := s.wait(t, items[0].(map[string]any)["id"].(string))
+	if run["status"] != "SUCCEEDED" || run["source"] != "event" {
+		t.Fatalf("got %v from %v, want SUCCEEDED from an event", run["status"], run["source"])
+	}
+}
