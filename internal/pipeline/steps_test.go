@@ -1,0 +1,258 @@
+package pipeline_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/dcs"
+	"github.com/dcs-access/dcs-access/internal/pipeline"
+	"github.com/dcs-access/dcs-access/internal/plans"
+	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/salesforce"
+	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
+	"github.com/dcs-access/dcs-access/internal/secrets"
+)
+
+const keyARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:dcs-access/acme/sf-key"
+
+// world is production with a sandbox, on the Salesforce simulator.
+type world struct {
+	sim   *sfsim.Sim
+	steps *pipeline.Steps
+	run   pipeline.State
+}
+
+func newWorld(t *testing.T, users ...sfsim.User) *world {
+	t.Helper()
+	sim := sfsim.New(sfsim.Options{StepPerPoll: true})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	sim.SetBaseURL(srv.URL)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.TrustKey("ck", &key.PublicKey)
+	sim.AddProdUsers(append([]sfsim.User{{Username: "integration@acme.example"}, {Username: "dcs@acme.example"}, {Username: "keep@acme.example"}}, users...)...)
+	sim.AddSandbox("uat1", "PARTIAL")
+	store := &secrets.Memory{}
+	store.Put(keyARN, string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})))
+	plan := plans.Plan{
+		Sandbox: "uat1", LicenseType: "PARTIAL", AutoActivate: true,
+		Salesforce: plans.Salesforce{LoginURL: srv.URL, SandboxLoginURL: srv.URL, ConsumerKey: "ck", Username: "integration@acme.example", PrivateKeySecretARN: keyARN},
+		DCS:        plans.DCS{BaseURL: "http://127.0.0.1:1", ComplianceJobID: "job", APITokenSecretARN: keyARN, ConnectorUsername: "dcs@acme.example"},
+		KeepUsers:  []string{"keep@acme.example"},
+		NonProdUsers: []plans.User{{Username: "qa@acme.example.uat1", Email: "qa@acme.example", LastName: "QA", Alias: "qa",
+			ProfileName: "Standard User", TimeZone: "America/Los_Angeles", Locale: "en_US", EmailEncoding: "UTF-8", Language: "en_US"}},
+	}
+	plan.Defaults()
+	now := time.Now().UTC()
+	return &world{sim: sim, run: pipeline.State{Input: runs.Input{RunID: "uat1-1", Tenant: "acme", Sandbox: "uat1", RequestedAt: now, Deadline: now.Add(time.Hour), Plan: plan}},
+		steps: &pipeline.Steps{
+			Secrets: store,
+			Connect: func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) {
+				return salesforce.Connect(ctx, c)
+			},
+			NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
+			Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
+			Now:       time.Now,
+		}}
+}
+
+func (w *world) do(t *testing.T, step string) (any, error) {
+	t.Helper()
+	return w.steps.Handle(context.Background(), pipeline.Request{Step: step, Run: w.run})
+}
+
+// refresh runs the refresh steps until the sandbox copy is done.
+func (w *world) refresh(t *testing.T) {
+	t.Helper()
+	out, err := w.do(t, "startRefresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.run.Refresh = out.(*pipeline.Refresh)
+	for i := 0; !w.run.Refresh.Done; i++ {
+		if i == 20 {
+			t.Fatalf("refresh not done after 20 polls: %+v", w.run.Refresh)
+		}
+		out, err := w.do(t, "checkRefresh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.run.Refresh = out.(*pipeline.Refresh)
+	}
+}
+
+func TestDropUsersTwiceChangesNothingTheSecondTime(t *testing.T) {
+	w := newWorld(t, sfsim.User{Username: "a@acme.example"}, sfsim.User{Username: "b@acme.example"})
+	w.refresh(t)
+	out, err := w.do(t, "dropUsers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := out.(*pipeline.Dropped)
+	if first.Frozen != 2 || first.Deactivated != 2 || first.Kept != 3 {
+		t.Fatalf("got %+v, want a and b dropped, the integration, connector and kept users kept", first)
+	}
+	calls := len(w.sim.CollectionCalls())
+	out, err = w.do(t, "dropUsers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second := out.(*pipeline.Dropped); second.Frozen != 0 || second.Deactivated != 0 {
+		t.Fatalf("second run: got %+v, want nothing changed", second)
+	}
+	if got := len(w.sim.CollectionCalls()); got != calls {
+		t.Fatalf("second run made %d collection calls, want none", got-calls)
+	}
+	for _, name := range []string{"integration@acme.example.uat1", "dcs@acme.example.uat1", "keep@acme.example.uat1"} {
+		if u, _ := w.sim.User("uat1", name); !u.IsActive || u.IsFrozen {
+			t.Fatalf("got %s %+v, want it kept active", name, u)
+		}
+	}
+}
+
+func TestUsersAreRecreatedOnlyAfterMaskingSucceeded(t *testing.T) {
+	w := newWorld(t)
+	w.refresh(t)
+	for name, m := range map[string]*pipeline.Masking{
+		"no masking result":   nil,
+		"masking still runs":  {Status: "RUNNING"},
+		"masking failed":      {Status: "FAILED", Done: true},
+		"done without status": {Done: true},
+	} {
+		w.run.Masking = m
+		if _, err := w.do(t, "recreateUsers"); !isType[*pipeline.PermanentError](err) {
+			t.Fatalf("%s: got %v, want PermanentError", name, err)
+		}
+	}
+	if _, ok := w.sim.User("uat1", "qa@acme.example.uat1"); ok {
+		t.Fatal("a user was created before masking succeeded")
+	}
+	w.run.Masking = &pipeline.Masking{Status: "SUCCEEDED", Done: true}
+	out, err := w.do(t, "recreateUsers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(*pipeline.Recreated); r.Created != 1 || r.Results[0].Outcome != "created" {
+		t.Fatalf("got %+v, want qa created", r)
+	}
+	// Again: the user exists now, so it is reactivated (and unfrozen), not created twice.
+	out, err = w.do(t, "recreateUsers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(*pipeline.Recreated); r.Reactivated != 1 || r.Created != 0 {
+		t.Fatalf("second run: got %+v, want qa reactivated", r)
+	}
+}
+
+func TestAnUnknownProfileFailsTheStepAndSaysWho(t *testing.T) {
+	w := newWorld(t)
+	w.refresh(t)
+	w.run.Plan.NonProdUsers[0].ProfileName = "No Such Profile"
+	w.run.Masking = &pipeline.Masking{Status: "SUCCEEDED", Done: true}
+	_, err := w.do(t, "recreateUsers")
+	var perm *pipeline.PermanentError
+	if !errors.As(err, &perm) || !strings.Contains(perm.Message, "qa@acme.example.uat1") || !strings.Contains(perm.Message, "No Such Profile") {
+		t.Fatalf("got %v, want a PermanentError naming the user and the profile", err)
+	}
+}
+
+func TestFaultsAreClassified(t *testing.T) {
+	w := newWorld(t)
+	w.sim.FailNext(1, 503)
+	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.TransientError](err) {
+		t.Fatalf("503: got %T %v, want TransientError", err, err)
+	}
+	w.run.Plan.Salesforce.ConsumerKey = "not-trusted"
+	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.PermanentError](err) {
+		t.Fatalf("rejected sign-in: got %T %v, want PermanentError", err, err)
+	}
+	w.run.Plan.Salesforce.ConsumerKey = "ck"
+	w.run.Plan.Salesforce.PrivateKeySecretARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:dcs-access/globex/sf-key"
+	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.PermanentError](err) {
+		t.Fatalf("another tenant's secret: got %T %v, want PermanentError", err, err)
+	}
+	w.run.Plan.Salesforce.PrivateKeySecretARN = keyARN
+	if _, err := w.do(t, "nosuchstep"); !isType[*pipeline.PermanentError](err) {
+		t.Fatalf("unknown step: got %T %v, want PermanentError", err, err)
+	}
+	w.run.Deadline = time.Now().Add(-time.Minute)
+	w.run.Refresh = &pipeline.Refresh{WaitSeconds: 30}
+	if _, err := w.do(t, "checkRefresh"); !isType[*pipeline.RunTimedOut](err) {
+		t.Fatalf("past the deadline: got %T %v, want RunTimedOut", err, err)
+	}
+}
+
+func TestAFailedCopyIsRefreshFailed(t *testing.T) {
+	w := newWorld(t)
+	w.sim.FailRefresh(true)
+	out, err := w.do(t, "startRefresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.run.Refresh = out.(*pipeline.Refresh)
+	for range 10 {
+		out, err := w.do(t, "checkRefresh")
+		if err != nil {
+			if !isType[*pipeline.RefreshFailed](err) {
+				t.Fatalf("got %T %v, want RefreshFailed", err, err)
+			}
+			return
+		}
+		w.run.Refresh = out.(*pipeline.Refresh)
+	}
+	t.Fatal("a failing copy never failed the step")
+}
+
+func TestPollsBackOffUpToTheMaximum(t *testing.T) {
+	w := newWorld(t)
+	w.sim.StallRefresh(true)
+	out, err := w.do(t, "startRefresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.run.Refresh = out.(*pipeline.Refresh)
+	var waits []int
+	for range 6 {
+		out, err := w.do(t, "checkRefresh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.run.Refresh = out.(*pipeline.Refresh)
+		waits = append(waits, w.run.Refresh.WaitSeconds)
+	}
+	want := []int{600, 1200, 1800, 1800, 1800, 1800} // from 300 s, doubling, capped at 1800 s
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("got waits %v, want %v", waits, want)
+		}
+	}
+}
+
+func TestSandboxUsername(t *testing.T) {
+	for in, want := range map[string]string{
+		"ada@acme.com":      "ada@acme.com.uat1",
+		"ada@acme.com.uat1": "ada@acme.com.uat1",
+		"ada@acme.com.UAT1": "ada@acme.com.UAT1",
+	} {
+		if got := pipeline.SandboxUsername(in, "UAT1"); got != want {
+			t.Errorf("got %q for %q, want %q", got, in, want)
+		}
+	}
+}
+
+func isType[T error](err error) bool {
+	var target T
+	return errors.As(err, &target)
+}
