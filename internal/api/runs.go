@@ -123,7 +123,7 @@ type Requested struct {
 
 // Event detail types the runs function is the target of.
 const (
-	DetailRequested     = "Sandbox Refresh Requested"
+	DetailRequested     = runs.DetailRequested
 	DetailStatusChanged = "Step Functions Execution Status Change"
 )
 
@@ -143,7 +143,12 @@ func (h *Runs) HandleEvent(ctx context.Context, e events.EventBridgeEvent) error
 			logDropped(ctx, e, "the detail is not a status change")
 			return nil
 		}
-		return h.Service.Notify(ctx, change)
+		err := h.Service.Notify(ctx, change)
+		if access.ErrorKind(err) == access.EINVALID {
+			logDropped(ctx, e, access.AsError(err).Message)
+			return nil
+		}
+		return err
 	}
 	logDropped(ctx, e, "unknown detail-type "+e.DetailType)
 	return nil
@@ -160,8 +165,10 @@ func (h *Runs) requested(ctx context.Context, e events.EventBridgeEvent) error {
 		if k := access.ErrorKind(err); k == access.EINTERNAL || k == access.EUNAVAILABLE {
 			return err
 		}
+		// Nothing to retry, but teams should know a (scheduled) refresh did not happen.
 		logDropped(ctx, e, access.AsError(err).Message)
-		return nil
+		return h.Service.Publisher.Publish(ctx, runs.DetailSkipped, runs.Skipped{
+			Tenant: d.Tenant, Sandbox: d.Sandbox, EventID: e.ID, Code: access.AsError(err).Code, Reason: access.AsError(err).Message})
 	}
 	logStarted(ctx, run, created)
 	return nil

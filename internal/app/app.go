@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -34,6 +35,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
+	"github.com/dcs-access/dcs-access/internal/schedules"
 	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/stepfunctions"
@@ -142,16 +144,26 @@ func kmsClient(cfg aws.Config) *kms.Client {
 
 // Plans wires the /sandbox-plans routes (one function).
 func Plans(ctx context.Context) (api.Router, error) {
-	st, _, err := store(ctx)
+	st, cfg, err := store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return PlanRoutes(st, plans.Validator{SecretPrefix: plans.SecretPrefix}), nil
+	vars := map[string]string{}
+	for _, name := range []string{"SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "EVENT_BUS_ARN"} {
+		if vars[name], err = env.Must(name); err != nil {
+			return nil, err
+		}
+	}
+	sched := schedules.Scheduler{
+		API:   scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = awsconfig.Endpoint("Scheduler") }),
+		Group: vars["SCHEDULE_GROUP"], RoleARN: vars["SCHEDULER_ROLE_ARN"], BusARN: vars["EVENT_BUS_ARN"],
+	}
+	return PlanRoutes(st, sched, plans.Validator{SecretPrefix: plans.SecretPrefix}), nil
 }
 
 // PlanRoutes serves plans on store. The local stack shares it.
-func PlanRoutes(st *dynamo.Store, v plans.Validator) api.Router {
-	h := &api.Plans{Service: &plans.Service{Store: st, Validator: v, Now: time.Now}}
+func PlanRoutes(st *dynamo.Store, sched plans.Schedules, v plans.Validator) api.Router {
+	h := &api.Plans{Service: &plans.Service{Store: st, Schedules: sched, Validator: v, Now: time.Now}}
 	return api.Router{
 		"PUT /sandbox-plans/{sandbox}":    h.Put,
 		"GET /sandbox-plans/{sandbox}":    h.Get,

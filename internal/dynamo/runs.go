@@ -2,8 +2,13 @@ package dynamo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -20,7 +25,37 @@ import (
 
 var _ runs.Store = (*Store)(nil)
 
-func runKey(id string) string         { return "RUN#" + id }
+func runKey(id string) string { return "RUN#" + id }
+
+// idempotencyKey names the item that remembers an Idempotency-Key for a day.
+func idempotencyKey(sandbox, key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "IDEMPOTENCY#" + strings.ToLower(sandbox) + "#" + hex.EncodeToString(h[:])
+}
+
+// idempotencyTTL is how long a run answers for its Idempotency-Key.
+const idempotencyTTL = 24 * time.Hour
+
+// RunIDForKey returns the run an Idempotency-Key started, or "".
+func (s *Store) RunIDForKey(ctx context.Context, tenant, sandbox, k string) (string, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(tenantKey(tenant), idempotencyKey(sandbox, k)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", storeError(err)
+	}
+	id, _ := out.Item["runId"].(*types.AttributeValueMemberS)
+	if id == nil {
+		return "", nil
+	}
+	// TTL deletes late: a key past its day no longer names its run.
+	if ttl, ok := out.Item["ttl"].(*types.AttributeValueMemberN); ok {
+		if until, err := strconv.ParseInt(ttl.Value, 10, 64); err == nil && until < s.now().Unix() {
+			return "", nil
+		}
+	}
+	return id.Value, nil
+}
 func activeKey(sandbox string) string { return "ACTIVE#" + strings.ToLower(sandbox) }
 
 // ActiveRunID returns the run holding the sandbox's lock, or "".
@@ -58,6 +93,12 @@ func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) err
 		// A redrive re-claims with its own record: writing it again is harmless.
 		{Put: &types.Put{TableName: &s.table, Item: record}},
 	}}
+	if run.IdempotencyKey != "" {
+		remember := key(tenantKey(run.Tenant), idempotencyKey(run.Sandbox, run.IdempotencyKey))
+		remember["runId"] = &types.AttributeValueMemberS{Value: run.ID}
+		remember["ttl"] = &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Add(idempotencyTTL).Unix())}
+		in.TransactItems = append(in.TransactItems, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: remember}})
+	}
 	err = s.transact(ctx, in)
 	if failed(err) == 0 {
 		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")

@@ -13,11 +13,14 @@ import (
 
 // coldStartEvent is a request each function answers without side effects.
 var coldStartEvent = map[string]string{
-	"AuthorizerFunction":  "authorizer-no-bearer.json",
-	"CreateTokenFunction": "whoami.json", // an API-token caller: refused (403) before any signing
-	"ListTokensFunction":  "list-tokens.json",
-	"DeleteTokenFunction": "delete-token.json",
-	"WhoAmIFunction":      "whoami.json",
+	"AuthorizerFunction":       "authorizer-no-bearer.json",
+	"CreateTokenFunction":      "whoami.json", // an API-token caller: refused (403) before any signing
+	"ListTokensFunction":       "list-tokens.json",
+	"DeleteTokenFunction":      "delete-token.json",
+	"WhoAmIFunction":           "whoami.json",
+	"SandboxPlansFunction":     "get-sandbox-plan.json",    // no such plan: 404
+	"SandboxRefreshesFunction": "get-sandbox-refresh.json", // no such run: 404, before any Step Functions call
+	"PipelineStepsFunction":    "pipeline-step.json",       // past its run's deadline: RunTimedOut, before any secret is read
 }
 
 // BenchmarkColdStart is, per function, the time from starting the emulator

@@ -35,6 +35,9 @@ var Functions = []string{
 	"DeleteTokenFunction",
 	"WhoAmIFunction",
 	"AuthorizerFunction",
+	"SandboxPlansFunction",
+	"SandboxRefreshesFunction",
+	"PipelineStepsFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

@@ -238,6 +238,8 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		}
 	})
 
+	s.feedPipelineSamples(t, feed)
+
 	for _, name := range eventFiles(t) {
 		if !fed[name] {
 			t.Errorf("events/%s is fed as written to no function: add a case here", name)
@@ -407,6 +409,13 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"AuthorizerFunction", "TRUSTED_KEY_IDS"},
 		{"AuthorizerFunction", "OIDC_ISSUER"},
 		{"AuthorizerFunction", "OIDC_AUDIENCE"},
+		{"SandboxPlansFunction", "TABLE_NAME"},
+		{"SandboxPlansFunction", "SCHEDULE_GROUP"},
+		{"SandboxPlansFunction", "SCHEDULER_ROLE_ARN"},
+		{"SandboxPlansFunction", "EVENT_BUS_ARN"},
+		{"SandboxRefreshesFunction", "TABLE_NAME"},
+		{"SandboxRefreshesFunction", "STATE_MACHINE_ARN"},
+		{"SandboxRefreshesFunction", "EVENT_BUS_NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.function+" without "+c.unset, func(t *testing.T) {

@@ -31,6 +31,8 @@ import (
 const (
 	tokenIssuer  = "dcs-access:lambdatest"
 	oidcAudience = "lambdatest-app-client"
+	// consoleOrigin is the ConsoleOrigin parameter, which Globals gives every function.
+	consoleOrigin = "https://console.example.com"
 	// invokeTimeout bounds one invoke, cold start included.
 	invokeTimeout = 20 * time.Second
 )
@@ -80,7 +82,9 @@ func bootstraps(t testing.TB) (emulator string, paths map[string]string) {
 }
 
 // stack is what the functions run against: a fresh table in DynamoDB Local, a
-// signing key in moto's KMS and a stand-in OIDC issuer, plus the emulators.
+// signing key in moto's KMS, the sandbox-refresh pipeline's state machine,
+// event bus, schedule group and secrets in moto (moto_test.go) and a stand-in
+// OIDC issuer, plus the emulators.
 type stack struct {
 	emulator   string
 	bootstraps map[string]string
@@ -88,6 +92,7 @@ type stack struct {
 	keyARN     string
 	kms        *kms.Client
 	idp        *idp
+	pipeline   *motoPipeline
 	fns        map[string]*Function
 }
 
@@ -99,7 +104,8 @@ func newStack(t testing.TB) *stack {
 	emulator, paths := bootstraps(t)
 	return &stack{
 		emulator: emulator, bootstraps: paths, table: table,
-		keyARN: createSigningKey(t, client), kms: client, idp: newIDP(t), fns: map[string]*Function{},
+		keyARN: createSigningKey(t, client), kms: client, idp: newIDP(t), pipeline: newMotoPipeline(t),
+		fns: map[string]*Function{},
 	}
 }
 
@@ -139,17 +145,26 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	moto := testenv.MotoEndpoint(t)
 	env := map[string]string{
-		"AWS_REGION":                      local.Region,
-		"AWS_DEFAULT_REGION":              local.Region,
-		"AWS_ACCESS_KEY_ID":               creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":           creds.SecretAccessKey,
-		"AWS_EC2_METADATA_DISABLED":       "true",
-		"AWS_ENDPOINT_URL_DYNAMODB":       testenv.DynamoDBEndpoint(t),
-		"AWS_ENDPOINT_URL_KMS":            testenv.MotoEndpoint(t),
-		"AWS_LAMBDA_FUNCTION_NAME":        name,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "10", // the emulator's invoke timeout, as Globals.Timeout
+		"AWS_REGION":                local.Region,
+		"AWS_DEFAULT_REGION":        local.Region,
+		"AWS_ACCESS_KEY_ID":         creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":     creds.SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ENDPOINT_URL_DYNAMODB": testenv.DynamoDBEndpoint(t),
+		"AWS_ENDPOINT_URL_KMS":      moto,
+		// The names the SDK's own loader reads (AWS_ENDPOINT_URL_<service id>,
+		// upper-cased, spaces as underscores), as awsconfig.Endpoint does.
+		"AWS_ENDPOINT_URL_SFN":             moto,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":     moto,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": moto,
+		"AWS_ENDPOINT_URL_SCHEDULER":       moto,
+		"AWS_LAMBDA_FUNCTION_NAME":         name,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE":  "256",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":      "10", // the emulator's invoke timeout, as Globals.Timeout
+		// Globals.Environment: every function.
+		"CONSOLE_ORIGIN": consoleOrigin,
 	}
 	switch name {
 	case "CreateTokenFunction":
@@ -169,6 +184,18 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_AUDIENCE"] = oidcAudience
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
+	case "SandboxPlansFunction":
+		env["TABLE_NAME"] = s.table
+		env["SCHEDULE_GROUP"] = s.pipeline.scheduleGroup
+		env["SCHEDULER_ROLE_ARN"] = s.pipeline.schedulerRoleARN
+		env["EVENT_BUS_ARN"] = s.pipeline.busARN
+	case "SandboxRefreshesFunction":
+		env["TABLE_NAME"] = s.table
+		env["STATE_MACHINE_ARN"] = s.pipeline.machineARN
+		env["EVENT_BUS_NAME"] = s.pipeline.busName
+	case "PipelineStepsFunction":
+		// No variables of its own: a run's plan names everything it uses.
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
 	default:
 		t.Fatalf("no environment for function %s", name)
 	}

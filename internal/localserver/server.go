@@ -31,6 +31,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
+	"github.com/dcs-access/dcs-access/internal/schedules"
 	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/stepfunctions"
@@ -74,6 +75,7 @@ type Server struct {
 	Secrets    *secrets.Memory
 	Store      *dynamo.Store
 	Bus        *eventbus.Memory // the local event bus: what came in and what was published
+	Schedules  *schedules.Memory
 }
 
 // New wires the local stack: the table is created if missing, and the keys
@@ -122,11 +124,12 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	g.Route("GET", "/whoami", api.WhoAmI)
 	g.Public("POST /local/sessions", sessionRoute(issuer))
 	// Local plans may point at the simulators on loopback.
-	for route, handler := range app.PlanRoutes(store, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}) {
+	sched := &schedules.Memory{}
+	for route, handler := range app.PlanRoutes(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}) {
 		method, resource, _ := strings.Cut(route, " ")
 		g.Route(method, resource, handler)
 	}
-	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}}
+	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
 	if cfg.StepFunctionsEndpoint != "" {
 		if err := srv.pipeline(g, auth, tokenService, cfg); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
@@ -76,7 +77,7 @@ func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
 	// The plan was validated when saved; check it again, as it decides where
 	// secrets are sent.
 	if err := s.Validator.Validate(run.Tenant, run.Plan); err != nil {
-		return nil, &PermanentError{Message: "the run's plan is not valid: " + err.Error()}
+		return nil, &PermanentError{Message: "the run's plan is not valid: " + access.AsError(err).Message}
 	}
 	switch req.Step {
 	case "startRefresh":

@@ -93,9 +93,16 @@ type Store interface {
 	DeletePlan(ctx context.Context, tenant, sandbox string) error
 }
 
+// Schedules keeps each plan's schedule (EventBridge Scheduler in AWS).
+type Schedules interface {
+	Put(ctx context.Context, tenant, sandbox, expression string) error
+	Delete(ctx context.Context, tenant, sandbox string) error
+}
+
 // Service applies the plan rules.
 type Service struct {
 	Store     Store
+	Schedules Schedules
 	Validator Validator
 	Now       func() time.Time
 }
@@ -113,6 +120,16 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 	}
 	p.UpdatedAt, p.UpdatedBy = s.Now().UTC().Truncate(time.Second), caller.User
 	created, err := s.Store.PutPlan(ctx, caller.Tenant, p)
+	if err != nil {
+		return Plan{}, false, err
+	}
+	// After the plan, so a schedule never fires for a plan that is not saved;
+	// a failure here is answered as such, and the PUT can simply be repeated.
+	if p.Schedule != "" {
+		err = s.Schedules.Put(ctx, caller.Tenant, p.Sandbox, p.Schedule)
+	} else {
+		err = s.Schedules.Delete(ctx, caller.Tenant, p.Sandbox)
+	}
 	return p, created, err
 }
 
@@ -136,6 +153,10 @@ func (s *Service) Delete(ctx context.Context, caller access.Principal, sandbox s
 	}
 	if err := s.Validator.sandboxName(sandbox); err != nil {
 		return ErrNotFound()
+	}
+	// The schedule first: it must not outlive its plan.
+	if err := s.Schedules.Delete(ctx, caller.Tenant, sandbox); err != nil {
+		return err
 	}
 	return s.Store.DeletePlan(ctx, caller.Tenant, sandbox)
 }

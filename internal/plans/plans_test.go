@@ -130,6 +130,7 @@ func TestPutStampsTheEditorAndTakesTheSandboxFromThePath(t *testing.T) {
 	var stored plans.Plan
 	svc := &plans.Service{
 		Store:     fakeStore{PutPlanFn: func(_ context.Context, tenant string, p plans.Plan) (bool, error) { stored = p; return true, nil }},
+		Schedules: &fakeSchedules{},
 		Validator: plans.Validator{SecretPrefix: "dcs-access/"},
 		Now:       func() time.Time { return now },
 	}
@@ -147,5 +148,46 @@ func TestPutStampsTheEditorAndTakesTheSandboxFromThePath(t *testing.T) {
 	bot.AuthType = access.AuthAPIToken
 	if _, _, err := svc.Put(context.Background(), bot, "uat1", p); access.AsError(err).Code != "SESSION_REQUIRED" {
 		t.Fatalf("got %v, want SESSION_REQUIRED for an API token", err)
+	}
+}
+
+type fakeSchedules struct{ calls []string }
+
+func (f *fakeSchedules) Put(_ context.Context, tenant, sandbox, expr string) error {
+	f.calls = append(f.calls, "put "+tenant+"/"+sandbox+" "+expr)
+	return nil
+}
+
+func (f *fakeSchedules) Delete(_ context.Context, tenant, sandbox string) error {
+	f.calls = append(f.calls, "delete "+tenant+"/"+sandbox)
+	return nil
+}
+
+func TestAPlansScheduleFollowsThePlan(t *testing.T) {
+	sched := &fakeSchedules{}
+	var log []string
+	svc := &plans.Service{
+		Store: fakeStore{PutPlanFn: func(_ context.Context, tenant string, p plans.Plan) (bool, error) {
+			log = append(log, "store "+p.Sandbox)
+			return true, nil
+		}},
+		Schedules: sched, Validator: plans.Validator{SecretPrefix: "dcs-access/"}, Now: time.Now,
+	}
+	ada := access.Principal{User: "ada@acme.com", Tenant: "acme", AuthType: access.AuthSession}
+	p := validPlan()
+	p.Schedule = "cron(0 2 ? * SUN *)"
+	if _, _, err := svc.Put(context.Background(), ada, "uat1", p); err != nil {
+		t.Fatal(err)
+	}
+	p.Schedule = ""
+	if _, _, err := svc.Put(context.Background(), ada, "uat1", p); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(context.Background(), ada, "uat1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"put acme/uat1 cron(0 2 ? * SUN *)", "delete acme/uat1", "delete acme/uat1"}
+	if strings.Join(sched.calls, "|") != strings.Join(want, "|") || len(log) != 2 {
+		t.Fatalf("got schedule calls %q after stores %q, want %q", sched.calls, log, want)
 	}
 }

@@ -3,14 +3,28 @@ package runs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+
+	"github.com/dcs-access/dcs-access/internal/access"
 )
 
-// Event detail types the pipeline publishes on the stack's bus.
+// Event detail types on the stack's bus: the request that starts a run, and
+// what the pipeline publishes.
 const (
+	DetailRequested = "Sandbox Refresh Requested"
 	DetailSucceeded = "Sandbox Refresh Succeeded"
 	DetailFailed    = "Sandbox Refresh Failed"
+	DetailSkipped   = "Sandbox Refresh Skipped"
 )
+
+// Skipped is the detail of a "Sandbox Refresh Skipped" event: a requested
+// (or scheduled) refresh that did not start, and why.
+type Skipped struct {
+	Tenant  string `json:"tenant"`
+	Sandbox string `json:"sandbox"`
+	EventID string `json:"eventId"`
+	Code    string `json:"code"` // RUN_IN_PROGRESS, PLAN_NOT_FOUND…
+	Reason  string `json:"reason"`
+}
 
 // Publisher puts events on the stack's event bus.
 type Publisher interface {
@@ -51,7 +65,7 @@ type Failed struct {
 func (s *Service) Notify(ctx context.Context, change StatusChange) error {
 	var in Input
 	if err := json.Unmarshal([]byte(change.Input), &in); err != nil || in.RunID == "" {
-		return fmt.Errorf("status change of %s: the input is not a run's", change.ExecutionARN)
+		return access.Errorf(access.EINVALID, "NOT_A_RUN", "status change of %s: the input is not a run's", change.ExecutionARN)
 	}
 	who := Succeeded{RunID: in.RunID, Tenant: in.Tenant, Sandbox: in.Sandbox}
 	switch change.Status {

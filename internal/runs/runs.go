@@ -28,6 +28,9 @@ type Run struct {
 	RequestedBy  string    `json:"requestedBy"`
 	Source       string    `json:"source"` // api, event or schedule
 	Input        string    `json:"input"`  // the execution input, kept so a retried start sends the same
+	// IdempotencyKey is the client's Idempotency-Key, remembered for a day so
+	// that a retried request returns this run.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // Input is the execution's input: the state every step receives.
@@ -58,6 +61,8 @@ type Store interface {
 	// writes run, atomically; ECONFLICT when someone else took it first.
 	ClaimRun(ctx context.Context, run Run, previous string) error
 	GetRun(ctx context.Context, tenant, id string) (Run, error) // ENOTFOUND when missing
+	// RunIDForKey returns the run an API request's Idempotency-Key started ("" when none).
+	RunIDForKey(ctx context.Context, tenant, sandbox, key string) (string, error)
 	ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error)
 }
 
@@ -95,6 +100,18 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 	}
 	now := s.Now().UTC().Truncate(time.Second)
 	id := s.runID(plan.Sandbox, req, now)
+	apiKey := ""
+	if req.Key != "" && req.At.IsZero() {
+		// An API request's run id cannot come from its time: look the key up.
+		apiKey = req.Key
+		known, err := s.Store.RunIDForKey(ctx, req.Tenant, plan.Sandbox, apiKey)
+		if err != nil {
+			return Run{}, false, err
+		}
+		if known != "" {
+			id = known
+		}
+	}
 
 	if existing, err := s.Store.GetRun(ctx, req.Tenant, id); err == nil {
 		// A repeated event or request: make sure it was started, start nothing new.
@@ -123,7 +140,8 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 		return Run{}, false, access.Internal(err)
 	}
 	run := Run{ID: id, Tenant: req.Tenant, Sandbox: plan.Sandbox, RequestedAt: now, RequestedBy: req.By,
-		Source: req.Source, Input: string(doc), ExecutionARN: s.Machine.ExecutionARN(ExecutionName(req.Tenant, id))}
+		Source: req.Source, Input: string(doc), ExecutionARN: s.Machine.ExecutionARN(ExecutionName(req.Tenant, id)),
+		IdempotencyKey: apiKey}
 	if err := s.Store.ClaimRun(ctx, run, previous); err != nil {
 		return Run{}, false, s.lost(ctx, req.Tenant, plan.Sandbox, err)
 	}
@@ -174,10 +192,8 @@ func (s *Service) lost(ctx context.Context, tenant, sandbox string, err error) e
 // so a redelivered event names the run it already started.
 func (s *Service) runID(sandbox string, req Request, now time.Time) string {
 	at, suffix := now, ""
-	if req.Key != "" {
-		if !req.At.IsZero() {
-			at = req.At.UTC()
-		}
+	if req.Key != "" && !req.At.IsZero() {
+		at = req.At.UTC()
 		h := sha256.Sum256([]byte(req.Tenant + "|" + sandbox + "|" + req.Key))
 		suffix = hex.EncodeToString(h[:4])
 	} else {

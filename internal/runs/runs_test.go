@@ -98,10 +98,16 @@ func (m *fakeMachine) Publish(_ context.Context, detailType string, detail any) 
 
 var seq int
 
+// clock is the store's and the service's clock; a test may move it.
+var clock = time.Now
+
+func now() time.Time { return clock() }
+
 func newService(t *testing.T) (*runs.Service, *fakeMachine) {
 	t.Helper()
 	client, table := testenv.Table(t)
-	st := dynamo.New(client, table, time.Now)
+	clock = time.Now
+	st := dynamo.New(client, table, now)
 	for _, sandbox := range []string{"uat1", "dev2"} {
 		p := plans.Plan{Sandbox: sandbox, LicenseType: "PARTIAL"}
 		p.Defaults()
@@ -110,7 +116,7 @@ func newService(t *testing.T) (*runs.Service, *fakeMachine) {
 		}
 	}
 	m := newFakeMachine()
-	return &runs.Service{Store: st, Plans: st, Machine: m, Publisher: m, Now: time.Now,
+	return &runs.Service{Store: st, Plans: st, Machine: m, Publisher: m, Now: now,
 		RandomID: func() string { seq++; return fmt.Sprintf("r%05d", seq) }}, m
 }
 
@@ -295,5 +301,41 @@ func TestNotifyAnnouncesHowARunEnded(t *testing.T) {
 	}
 	if err := svc.Notify(ctx, runs.StatusChange{Status: runs.StatusFailed, Input: "{}"}); err == nil {
 		t.Fatal("got no error for a status change that is not a run's")
+	}
+}
+
+func TestAnIdempotencyKeyReturnsItsRunWhenRetriedLater(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	at := time.Now()
+	clock = func() time.Time { return at }
+	req := apiRequest("uat1")
+	req.Key = "nightly-2026-11-27"
+	first, created, err := svc.Start(ctx, req)
+	if err != nil || !created {
+		t.Fatalf("got %v, created=%v", err, created)
+	}
+	at = at.Add(2 * time.Second)
+	again, created, err := svc.Start(ctx, req)
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("retry 2 s later: got %s, created=%v, %v; want run %s again", again.ID, created, err, first.ID)
+	}
+	m.finish(runs.StatusSucceeded)
+	at = at.Add(time.Hour)
+	if later, created, err := svc.Start(ctx, req); err != nil || created || later.ID != first.ID {
+		t.Fatalf("retry after the run ended: got %s, created=%v, %v; want run %s, nothing new", later.ID, created, err, first.ID)
+	}
+	if m.starts != 1 {
+		t.Fatalf("got %d executions, want 1", m.starts)
+	}
+	other := apiRequest("uat1")
+	other.Key = "nightly-2026-11-28"
+	if next, created, err := svc.Start(ctx, other); err != nil || !created || next.ID == first.ID {
+		t.Fatalf("another key: got %s, created=%v, %v; want a new run", next.ID, created, err)
+	}
+	at = at.Add(25 * time.Hour)
+	m.finish(runs.StatusSucceeded)
+	if fresh, created, err := svc.Start(ctx, req); err != nil || !created || fresh.ID == first.ID {
+		t.Fatalf("the key a day later: got %s, created=%v, %v; want a new run", fresh.ID, created, err)
 	}
 }

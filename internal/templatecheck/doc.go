@@ -4,7 +4,10 @@
 // environment is exactly what its code reads; that each function's and each
 // state machine's permissions, IAM and key policy alike, are an allowlist
 // written in the tests, in every combination of the parameters that choose
-// the signing keys, with "*" only for actions AWS cannot scope; that the
+// the signing keys, with "*" only for actions AWS cannot scope, and so are
+// every other role's (who may assume it, under what condition, and what it
+// may do); that the plans' schedules run as the scheduler role and put
+// their events on the bus whose request rule matches them; that the
 // authorizer guards every route of the API and never caches a result; that
 // every EventBridge rule invoking a function is in a rule table (bus,
 // pattern, dead-letter queue) and nothing else may invoke one; that each

@@ -12,10 +12,18 @@ import (
 )
 
 // grant is one IAM action on one resource, the resource written as the
-// template writes it ("!GetAtt TokenTable.Arn", "*").
-type grant struct{ Action, Resource string }
+// template writes it ("!GetAtt TokenTable.Arn", "*"), and the Condition of
+// the statement that allows it, as renderCondition writes it ("" for none).
+// A condition is part of the grant: dropping it widens the grant.
+type grant struct{ Action, Resource, Condition string }
 
-func (g grant) String() string { return g.Action + " on " + g.Resource }
+func (g grant) String() string {
+	s := g.Action + " on " + g.Resource
+	if g.Condition != "" {
+		s += " (when " + g.Condition + ")"
+	}
+	return s
+}
 
 // tableARN is how a policy must name the token table.
 const tableARN = "!GetAtt TokenTable.Arn"
@@ -24,6 +32,14 @@ const tableARN = "!GetAtt TokenTable.Arn"
 // every secret called <plans.SecretPrefix>..., the only names a plan may give
 // (dcs-access/<tenant>/...), of this account and region.
 const tenantSecretsARN = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + plans.SecretPrefix + "*"
+
+// schedulesARN is how a policy must name the schedules the plans function
+// keeps: those of the stack's schedule group, of this account and region.
+const schedulesARN = "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${SandboxRefreshScheduleGroup}/*"
+
+// passToScheduler is the condition, as renderCondition writes it, under
+// which a role may be passed: to EventBridge Scheduler only.
+const passToScheduler = "StringEquals iam:PassedToService=" + schedulerService
 
 // unscopedActions are the only actions an identity policy may allow on "*",
 // because AWS authorizes them on no narrower resource; anything else on "*"
@@ -53,7 +69,7 @@ func logDeliveryGrants() []grant {
 	var out []grant
 	for _, a := range slices.Sorted(maps.Keys(unscopedActions)) {
 		if strings.HasPrefix(a, "logs:") {
-			out = append(out, grant{a, "*"})
+			out = append(out, grant{a, "*", ""})
 		}
 	}
 	return out
@@ -61,18 +77,31 @@ func logDeliveryGrants() []grant {
 
 // Services that assume the template's roles.
 const (
-	lambdaService = "lambda.amazonaws.com"
-	statesService = "states.amazonaws.com"
+	lambdaService    = "lambda.amazonaws.com"
+	statesService    = "states.amazonaws.com"
+	schedulerService = "scheduler.amazonaws.com"
 )
+
+// trust is who may assume a role: one service, under the Condition of the
+// trust statement as renderCondition writes it ("" for none).
+type trust struct{ Service, Condition string }
+
+// serviceRole is what a role that no function or state machine runs as may
+// do: a role an AWS service uses on the stack's behalf.
+type serviceRole struct {
+	Trust           trust    // who may assume it
+	ManagedPolicies []string // its ManagedPolicyArns, as render writes them
+	Grants          []grant  // everything its policies allow
+}
 
 // commonGrants are what every function may have, and needs: writing its own
 // log group and sending traces (Tracing: Active).
 func commonGrants(logGroup string) []grant {
 	return []grant{
-		{"logs:CreateLogStream", logGroup},
-		{"logs:PutLogEvents", logGroup},
-		{"xray:PutTraceSegments", "*"},
-		{"xray:PutTelemetryRecords", "*"},
+		{"logs:CreateLogStream", logGroup, ""},
+		{"logs:PutLogEvents", logGroup, ""},
+		{"xray:PutTraceSegments", "*", ""},
+		{"xray:PutTelemetryRecords", "*", ""},
 	}
 }
 
@@ -114,15 +143,26 @@ func functionLogGroup(tpl *cfnTemplate, fn resource) (string, []string) {
 
 // roleGrants returns everything the role roleID is allowed: its inline
 // policies and every policy resource attached to it. Anything that could
-// grant more and that this check cannot read is a problem, and so is a role
-// that anyone but service may assume.
-func roleGrants(tpl *cfnTemplate, roleID, service string) ([]grant, []string) {
+// grant more and that this check cannot read is a problem (managed policies
+// other than managed), and so is a role that anyone but who may assume.
+func roleGrants(tpl *cfnTemplate, roleID string, who trust, managed []string) ([]grant, []string) {
 	role, _ := tpl.resource(roleID)
 	var grants []grant
 	var problems []string
-	problems = append(problems, checkAssumeRole(roleID, service, role.prop("AssumeRolePolicyDocument"))...)
-	if arns := role.prop("ManagedPolicyArns"); arns != nil && len(items(arns)) > 0 {
-		problems = append(problems, fmt.Sprintf("%s: ManagedPolicyArns %s: managed policies are not in the allowlist; write the statements inline", roleID, render(arns)))
+	problems = append(problems, checkAssumeRole(roleID, who, role.prop("AssumeRolePolicyDocument"))...)
+	var arns []string
+	for _, a := range items(role.prop("ManagedPolicyArns")) {
+		arns = append(arns, render(a))
+	}
+	for _, a := range arns {
+		if !slices.Contains(managed, a) {
+			problems = append(problems, fmt.Sprintf("%s: ManagedPolicyArns has %s: managed policies are not in the allowlist; write the statements inline", roleID, a))
+		}
+	}
+	for _, a := range managed {
+		if !slices.Contains(arns, a) {
+			problems = append(problems, fmt.Sprintf("%s: ManagedPolicyArns lacks %s, which its allowlist has", roleID, a))
+		}
 	}
 	for i, p := range items(role.prop("Policies")) {
 		name, _ := plainScalar(at(p, "PolicyName"))
@@ -151,9 +191,10 @@ func roleGrants(tpl *cfnTemplate, roleID, service string) ([]grant, []string) {
 	return grants, problems
 }
 
-// checkAssumeRole checks that only service (Lambda for a function's role,
-// Step Functions for a state machine's) may assume a role.
-func checkAssumeRole(roleID, service string, doc *yaml.Node) []string {
+// checkAssumeRole checks that only who.Service (Lambda for a function's
+// role, Step Functions for a state machine's) may assume a role, and only
+// under exactly who.Condition.
+func checkAssumeRole(roleID string, who trust, doc *yaml.Node) []string {
 	stmts, problems := statements(roleID+" AssumeRolePolicyDocument", doc)
 	for _, st := range stmts {
 		if effect, _ := plainScalar(at(st, "Effect")); effect != "Allow" {
@@ -161,11 +202,14 @@ func checkAssumeRole(roleID, service string, doc *yaml.Node) []string {
 		}
 		principal := at(st, "Principal")
 		es := entries(principal)
-		if len(es) != 1 || es[0].Key != "Service" || render(es[0].Value) != service {
-			problems = append(problems, fmt.Sprintf("%s may be assumed by %s, want only Service %s", roleID, render(principal), service))
+		if len(es) != 1 || es[0].Key != "Service" || render(es[0].Value) != who.Service {
+			problems = append(problems, fmt.Sprintf("%s may be assumed by %s, want only Service %s", roleID, render(principal), who.Service))
 		}
 		if got := render(at(st, "Action")); got != "sts:AssumeRole" && got != "[sts:AssumeRole]" {
 			problems = append(problems, fmt.Sprintf("%s trust policy allows %s, want sts:AssumeRole", roleID, got))
+		}
+		if got := renderCondition(at(st, "Condition")); got != who.Condition {
+			problems = append(problems, fmt.Sprintf("%s trust policy's condition is %q, want %q", roleID, got, who.Condition))
 		}
 	}
 	return problems
@@ -214,6 +258,7 @@ func documentGrants(where string, doc *yaml.Node) ([]grant, []string) {
 		if len(resources) == 0 {
 			problems = append(problems, fmt.Sprintf("%s: no Resource", here))
 		}
+		cond := renderCondition(valueOf(st, "Condition"))
 		for _, a := range items(valueOf(st, "Action")) {
 			action, ok := plainScalar(a)
 			if !ok {
@@ -221,7 +266,7 @@ func documentGrants(where string, doc *yaml.Node) ([]grant, []string) {
 				continue
 			}
 			for _, r := range resources {
-				grants = append(grants, grant{action, render(r)})
+				grants = append(grants, grant{action, render(r), cond})
 			}
 		}
 	}
@@ -296,7 +341,7 @@ func checkGrants(tpl *cfnTemplate, r resource, service string, globals *yaml.Nod
 	roleID, pr := functionRole(tpl, r)
 	problems = append(problems, pr...)
 	if roleID != "" {
-		g, pr := roleGrants(tpl, roleID, service)
+		g, pr := roleGrants(tpl, roleID, trust{Service: service}, nil)
 		got, problems = append(got, g...), append(problems, pr...)
 		for _, other := range tpl.roleUsers() {
 			if id, _, _ := getAtt(other.prop("Role")); other.ID != r.ID && id == roleID {
@@ -304,15 +349,57 @@ func checkGrants(tpl *cfnTemplate, r resource, service string, globals *yaml.Nod
 			}
 		}
 	}
+	return append(problems, compareGrants(r.ID, got, want)...)
+}
+
+// compareGrants reports what who is granted beyond want, and what it lacks.
+func compareGrants(who string, got, want []grant) []string {
+	var problems []string
 	gotSet, wantSet := grantSet(got), grantSet(want)
 	for _, g := range sortedGrants(gotSet) {
 		if !wantSet[g] {
-			problems = append(problems, fmt.Sprintf("%s is granted %s, which its allowlist does not have", r.ID, g))
+			problems = append(problems, fmt.Sprintf("%s is granted %s, which its allowlist does not have", who, g))
 		}
 	}
 	for _, g := range sortedGrants(wantSet) {
 		if !gotSet[g] {
-			problems = append(problems, fmt.Sprintf("%s lacks %s, which its allowlist has (it needs it)", r.ID, g))
+			problems = append(problems, fmt.Sprintf("%s lacks %s, which its allowlist has (it needs it)", who, g))
+		}
+	}
+	return problems
+}
+
+// checkServiceRole checks that the role roleID, which a service uses and no
+// function or state machine runs as, may do exactly what want lists, and
+// that only want.Trust may assume it.
+func checkServiceRole(tpl *cfnTemplate, roleID string, want serviceRole) []string {
+	if r, ok := tpl.resource(roleID); !ok || r.Type != "AWS::IAM::Role" {
+		return []string{fmt.Sprintf("no AWS::IAM::Role %s", roleID)}
+	}
+	var problems []string
+	for _, u := range tpl.roleUsers() {
+		if id, _, _ := getAtt(u.prop("Role")); id == roleID {
+			problems = append(problems, fmt.Sprintf("%s runs as %s, the role of %s: give it its own", u.ID, roleID, want.Trust.Service))
+		}
+	}
+	got, pr := roleGrants(tpl, roleID, want.Trust, want.ManagedPolicies)
+	problems = append(problems, pr...)
+	return append(problems, compareGrants(roleID, got, want.Grants)...)
+}
+
+// checkRolesAccounted checks that every role of the template is some
+// function's or state machine's (whose allowlists check it), or in roles.
+func checkRolesAccounted(tpl *cfnTemplate, roles map[string]serviceRole) []string {
+	used := map[string]bool{}
+	for _, u := range tpl.roleUsers() {
+		if id, _, ok := getAtt(u.prop("Role")); ok {
+			used[id] = true
+		}
+	}
+	var problems []string
+	for _, r := range tpl.ofType("AWS::IAM::Role") {
+		if !used[r.ID] && roles[r.ID].Trust.Service == "" {
+			problems = append(problems, fmt.Sprintf("%s is a role no function or state machine runs as, and it is not in roleAllowlist: add it, with who may assume it and everything it may do", r.ID))
 		}
 	}
 	return problems
@@ -334,7 +421,9 @@ func sortedGrants(set map[grant]bool) []grant {
 // template (roles, policies, key policies, trust policies, queue policies):
 // no wildcard or NotAction actions; in identity policies, DynamoDB actions
 // only on the token table, Secrets Manager actions only on the tenants'
-// secrets, and nothing on "*" but unscopedActions.
+// secrets, Scheduler actions only on the stack's schedules, iam:PassRole
+// only to one service (iam:PassedToService), and nothing on "*" but
+// unscopedActions.
 func checkPolicyStatements(tpl *cfnTemplate) []string {
 	var problems []string
 	var walk func(where string, n *yaml.Node)
@@ -412,6 +501,13 @@ func checkStatement(where string, st *yaml.Node) []string {
 			only = tableARN
 		case "secretsmanager":
 			only = tenantSecretsARN
+		case "scheduler":
+			only = schedulesARN
+		}
+		if strings.EqualFold(action, "iam:PassRole") {
+			if passed := items(at(valueOf(st, "Condition"), "StringEquals.iam:PassedToService")); len(passed) != 1 {
+				problems = append(problems, fmt.Sprintf("%s allows iam:PassRole without a Condition StringEquals iam:PassedToService naming one service: the role could be passed to any service", where))
+			}
 		}
 		for _, r := range items(valueOf(st, "Resource")) {
 			got := render(r)

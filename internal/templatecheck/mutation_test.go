@@ -185,6 +185,11 @@ func TestEnvironmentCheckCatchesMutations(t *testing.T) {
 		{"the state machine set only under a condition is caught",
 			setTo("Resources.SandboxRefreshesFunction."+vars+".STATE_MACHINE_ARN", "!If [HasAlarmEmail, !Ref SandboxRefreshStateMachine, !Ref AWS::NoValue]"), env("SandboxRefreshesFunction"),
 			"STATE_MACHINE_ARN is set only when HasAlarmEmail holds"},
+		{"the schedule group dropped from the plans function is missing",
+			removeAt("Resources.SandboxPlansFunction." + vars + ".SCHEDULE_GROUP"), env("SandboxPlansFunction"), "missing: the code reads [SCHEDULE_GROUP]"},
+		{"the scheduler role set only under a condition is caught",
+			setTo("Resources.SandboxPlansFunction."+vars+".SCHEDULER_ROLE_ARN", "!If [HasAlarmEmail, !GetAtt SandboxRefreshSchedulerRole.Arn, !Ref AWS::NoValue]"), env("SandboxPlansFunction"),
+			"SCHEDULER_ROLE_ARN is set only when HasAlarmEmail holds"},
 		{"a variable the steps function does not read is unused",
 			setTo("Resources.PipelineStepsFunction.Properties.Environment", "{Variables: {TABLE_NAME: !Ref TokenTable}}"), env("PipelineStepsFunction"), "unused: the template sets [TABLE_NAME]"},
 	})
@@ -370,6 +375,118 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 			"WhoAmIFunction is granted logs:CreateLogDelivery on *"},
 		{"a SAM policy template on a state machine is caught",
 			setTo("Resources.SandboxRefreshStateMachine.Properties.Policies", "[{LambdaInvokePolicy: {FunctionName: !Ref PipelineStepsFunction}}]"), machine, "SAM policy template"},
+	})
+}
+
+func TestScheduleChecksCatchMutations(t *testing.T) {
+	grants := func(fnID string) func(*cfnTemplate) []string {
+		return func(tpl *cfnTemplate) []string { return checkFunctionGrants(tpl, fnID, iamAllowlist[fnID]) }
+	}
+	const role = "SandboxRefreshSchedulerRole"
+	schedulerRole := func(tpl *cfnTemplate) []string { return checkServiceRole(tpl, role, roleAllowlist[role]) }
+	wiring := func(tpl *cfnTemplate) []string {
+		return checkSchedules(tpl, schedulesFunction, iamAllowlist[schedulesFunction], roleAllowlist)
+	}
+	accounted := func(tpl *cfnTemplate) []string { return checkRolesAccounted(tpl, roleAllowlist) }
+	otherBus := func(t *testing.T, tpl *cfnTemplate) {
+		set(t, tpl, "Resources.OtherBus", "{Type: AWS::Events::EventBus, Properties: {Name: other}}")
+		set(t, tpl, "Resources.SandboxPlansFunction.Properties.Environment.Variables.EVENT_BUS_ARN", "!GetAtt OtherBus.Arn")
+	}
+	const (
+		manage      = "Resources.SandboxPlansFunctionRole.Properties.Policies.2.PolicyDocument.Statement.0"
+		pass        = "Resources.SandboxPlansFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
+		trustStmt   = "Resources." + role + ".Properties.AssumeRolePolicyDocument.Statement.0"
+		put         = "Resources." + role + ".Properties.Policies.0.PolicyDocument.Statement.0"
+		vars        = "Resources.SandboxPlansFunction.Properties.Environment.Variables"
+		requested   = "Resources.SandboxRefreshesFunction.Properties.Events.RefreshRequested.Properties"
+		anyGroup    = "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*/*"
+		roleARN     = "!GetAtt " + role + ".Arn"
+		defaultBus  = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+		sourceTrust = "StringEquals aws:SourceAccount=!Ref AWS::AccountId"
+	)
+	runMutations(t, []mutation{
+		{"schedules of every group are caught by the allowlist",
+			setTo(manage+".Resource", anyGroup), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction is granted scheduler:CreateSchedule on " + anyGroup + ", which its allowlist does not have"},
+		{"schedules of every group are caught in any statement",
+			setTo(manage+".Resource", anyGroup), checkPolicyStatements,
+			"allows scheduler:DeleteSchedule on " + anyGroup + ", want only on " + schedulesARN},
+		{"schedules on every resource are caught in any statement",
+			setTo(manage+".Resource", `"*"`), checkPolicyStatements, "allows scheduler:UpdateSchedule on *: only actions AWS authorizes on no narrower resource"},
+		{"an extra Scheduler action is caught",
+			appendAt(manage+".Action", "scheduler:DeleteScheduleGroup"), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction is granted scheduler:DeleteScheduleGroup on " + schedulesARN},
+		{"a lost Scheduler action is caught",
+			setTo(manage+".Action", "[scheduler:CreateSchedule, scheduler:DeleteSchedule]"), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction lacks scheduler:UpdateSchedule on " + schedulesARN},
+		{"PassRole without its condition is caught by the allowlist",
+			removeAt(pass + ".Condition"), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction is granted iam:PassRole on " + roleARN + ", which its allowlist does not have"},
+		{"PassRole without its condition is caught in any statement",
+			removeAt(pass + ".Condition"), checkPolicyStatements, "allows iam:PassRole without a Condition StringEquals iam:PassedToService"},
+		{"PassRole to any service is caught",
+			setTo(pass+".Condition", `{StringLike: {iam:PassedToService: "*"}}`), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction is granted iam:PassRole on " + roleARN + " (when StringLike iam:PassedToService=*)"},
+		{"PassRole to another service is caught",
+			setTo(pass+".Condition.StringEquals.iam:PassedToService", "lambda.amazonaws.com"), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction lacks iam:PassRole on " + roleARN + " (when " + passToScheduler + ")"},
+		{"PassRole on every role is caught in any statement",
+			setTo(pass+".Resource", `"*"`), checkPolicyStatements, "allows iam:PassRole on *"},
+		{"PassRole on a function's role is caught",
+			setTo(pass+".Resource", "!GetAtt PipelineStepsFunctionRole.Arn"), grants("SandboxPlansFunction"),
+			"SandboxPlansFunction is granted iam:PassRole on !GetAtt PipelineStepsFunctionRole.Arn"},
+		{"another function passing the scheduler role is caught",
+			appendAt("Resources.WhoAmIFunctionRole.Properties.Policies.0.PolicyDocument.Statement",
+				"{Effect: Allow, Action: iam:PassRole, Resource: "+roleARN+", Condition: {StringEquals: {iam:PassedToService: scheduler.amazonaws.com}}}"),
+			grants("WhoAmIFunction"), "WhoAmIFunction is granted iam:PassRole on " + roleARN},
+		{"a scheduler role trusted without its account condition is caught",
+			removeAt(trustStmt + ".Condition"), schedulerRole, `SandboxRefreshSchedulerRole trust policy's condition is "", want "` + sourceTrust + `"`},
+		{"a scheduler role trusted for any account is caught",
+			setTo(trustStmt+".Condition.StringEquals.aws:SourceAccount", `"*"`), schedulerRole, "SandboxRefreshSchedulerRole trust policy's condition is"},
+		{"a scheduler role Lambda may assume is caught",
+			setTo(trustStmt+".Principal", "{Service: lambda.amazonaws.com}"), schedulerRole, "SandboxRefreshSchedulerRole may be assumed by"},
+		{"a scheduler role putting events on the default bus is caught",
+			setTo(put+".Resource", defaultBus), schedulerRole, "SandboxRefreshSchedulerRole is granted events:PutEvents on " + defaultBus},
+		{"a scheduler role putting events on every bus is caught",
+			setTo(put+".Resource", `"*"`), checkPolicyStatements, "allows events:PutEvents on *"},
+		{"a scheduler role invoking functions is caught",
+			setTo(put+".Action", "[events:PutEvents, lambda:InvokeFunction]"), schedulerRole, "SandboxRefreshSchedulerRole is granted lambda:InvokeFunction on !GetAtt SandboxRefreshEventBus.Arn"},
+		{"a managed policy on the scheduler role is caught",
+			setTo("Resources."+role+".Properties.ManagedPolicyArns", "[arn:aws:iam::aws:policy/AmazonEventBridgeFullAccess]"), schedulerRole,
+			"ManagedPolicyArns has arn:aws:iam::aws:policy/AmazonEventBridgeFullAccess"},
+		{"another managed policy on the API Gateway logging role is caught",
+			appendAt("Resources.ApiGatewayCloudWatchRole.Properties.ManagedPolicyArns", "arn:aws:iam::aws:policy/AdministratorAccess"),
+			func(tpl *cfnTemplate) []string {
+				return checkServiceRole(tpl, "ApiGatewayCloudWatchRole", roleAllowlist["ApiGatewayCloudWatchRole"])
+			}, "ApiGatewayCloudWatchRole: ManagedPolicyArns has arn:aws:iam::aws:policy/AdministratorAccess"},
+		{"a function running as the scheduler role is caught",
+			setTo("Resources.WhoAmIFunction.Properties.Role", roleARN), schedulerRole, "WhoAmIFunction runs as SandboxRefreshSchedulerRole"},
+		{"a role in no allowlist is caught",
+			setTo("Resources.ExtraRole", "{Type: AWS::IAM::Role, Properties: {AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: []}}}"), accounted,
+			"ExtraRole is a role no function or state machine runs as, and it is not in roleAllowlist"},
+		{"schedules in a group outside the template are caught",
+			setTo(vars+".SCHEDULE_GROUP", "default"), wiring, "SCHEDULE_GROUP is default, want !Ref of an AWS::Scheduler::ScheduleGroup"},
+		{"schedules in a group the function may not touch are caught",
+			func(t *testing.T, tpl *cfnTemplate) {
+				set(t, tpl, "Resources.OtherGroup", "{Type: AWS::Scheduler::ScheduleGroup}")
+				set(t, tpl, vars+".SCHEDULE_GROUP", "!Ref OtherGroup")
+			}, wiring, "SandboxPlansFunction's allowlist lacks scheduler:CreateSchedule on !Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${OtherGroup}/*"},
+		{"schedules running as a function's role are caught",
+			setTo(vars+".SCHEDULER_ROLE_ARN", "!GetAtt SandboxPlansFunctionRole.Arn"), wiring,
+			"SCHEDULER_ROLE_ARN is !GetAtt SandboxPlansFunctionRole.Arn, want !GetAtt <role>.Arn of a role of roleAllowlist that only scheduler.amazonaws.com may assume"},
+		{"schedules putting events on the default bus are caught",
+			setTo(vars+".EVENT_BUS_ARN", defaultBus), wiring, "EVENT_BUS_ARN is " + defaultBus + ", want !GetAtt <AWS::Events::EventBus of the template>.Arn"},
+		{"schedules putting events on a bus no rule listens on are caught",
+			otherBus, wiring, `the schedules put their events on OtherBus (EVENT_BUS_ARN), but the rule for "Sandbox Refresh Requested" listens on !Ref SandboxRefreshEventBus`},
+		{"schedules putting events on a bus the scheduler role may not put on are caught",
+			otherBus, wiring, "SandboxRefreshSchedulerRole's allowlist lacks events:PutEvents on !GetAtt OtherBus.Arn"},
+		{"a request rule only for other sources is caught",
+			setTo(requested+".Pattern.source", "[dcs-access]"), wiring,
+			`the rule for "Sandbox Refresh Requested" does not match the schedules' events (source dcs-access.schedule): its source is [dcs-access], without dcs-access.schedule`},
+		{"a request rule filtering on what the check cannot evaluate is caught",
+			setTo(requested+".Pattern.source", "[{prefix: dcs-access}]"), wiring, "which this check cannot evaluate"},
+		{"the schedule group dropped from the plans function is caught",
+			removeAt(vars + ".SCHEDULE_GROUP"), wiring, "SCHEDULE_GROUP is <unset>"},
 	})
 }
 

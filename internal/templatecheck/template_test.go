@@ -36,7 +36,8 @@ var routeTable = map[string]string{
 // patternString writes it. Widening a rule shows up as a change here.
 var ruleTable = map[string]eventRule{
 	// Anyone IAM allows to put events on the stack's bus may request a run,
-	// from any source (docs/pipeline.md); the default bus is not enough.
+	// from any source (docs/pipeline.md), the plans' schedules
+	// (schedules.Source) among them; the default bus is not enough.
 	"Sandbox Refresh Requested": {
 		Function: "SandboxRefreshesFunction",
 		Bus:      "!Ref SandboxRefreshEventBus",
@@ -58,36 +59,62 @@ var ruleTable = map[string]eventRule{
 // exactly this: widening a policy shows up as a change to this list.
 var iamAllowlist = map[string][]grant{
 	// Both puts of the create transaction (token item, description item).
-	"CreateTokenFunction": {{"dynamodb:PutItem", tableARN}},
-	"ListTokensFunction":  {{"dynamodb:Query", tableARN}},
+	"CreateTokenFunction": {{"dynamodb:PutItem", tableARN, ""}},
+	"ListTokensFunction":  {{"dynamodb:Query", tableARN, ""}},
 	// Read the token, then delete it and its description item in one transaction.
-	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN}, {"dynamodb:DeleteItem", tableARN}},
+	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
 	// The strongly consistent read of the token item on every request.
-	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN}},
+	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
-	// The tenant's plan items: put, get, delete one, list them.
 	"SandboxPlansFunction": {
-		{"dynamodb:GetItem", tableARN}, {"dynamodb:PutItem", tableARN},
-		{"dynamodb:DeleteItem", tableARN}, {"dynamodb:Query", tableARN},
+		// The tenant's plan items: put, get, delete one, list them.
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
+		{"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:Query", tableARN, ""},
+		// Each plan's schedule, in the stack's schedule group only.
+		{"scheduler:CreateSchedule", schedulesARN, ""},
+		{"scheduler:UpdateSchedule", schedulesARN, ""},
+		{"scheduler:DeleteSchedule", schedulesARN, ""},
+		// Creating or updating a schedule passes the role it runs as: that
+		// role only, and to EventBridge Scheduler only.
+		{"iam:PassRole", "!GetAtt SandboxRefreshSchedulerRole.Arn", passToScheduler},
 	},
 	"SandboxRefreshesFunction": {
 		// Plan, active-run lock and run items; listing runs; claiming a run
 		// (both puts of one transaction).
-		{"dynamodb:GetItem", tableARN}, {"dynamodb:PutItem", tableARN}, {"dynamodb:Query", tableARN},
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""}, {"dynamodb:Query", tableARN, ""},
 		// Runs are executions of the one state machine: started on it, and
 		// followed and redriven on its executions only.
-		{"states:StartExecution", "!Ref SandboxRefreshStateMachine"},
-		{"states:DescribeExecution", executionsARN},
-		{"states:GetExecutionHistory", executionsARN},
-		{"states:RedriveExecution", executionsARN},
+		{"states:StartExecution", "!Ref SandboxRefreshStateMachine", ""},
+		{"states:DescribeExecution", executionsARN, ""},
+		{"states:GetExecutionHistory", executionsARN, ""},
+		{"states:RedriveExecution", executionsARN, ""},
 		// Announces how runs ended on the stack's bus.
-		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn"},
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
 		// The on-failure destination of its EventBridge (asynchronous) invocations.
-		{"sqs:SendMessage", "!GetAtt SandboxRefreshEventsDeadLetterQueue.Arn"},
+		{"sqs:SendMessage", "!GetAtt SandboxRefreshEventsDeadLetterQueue.Arn", ""},
 	},
 	// The tenants' Salesforce keys and DCS tokens, by the names plans may give.
-	"PipelineStepsFunction": {{"secretsmanager:GetSecretValue", tenantSecretsARN}},
+	"PipelineStepsFunction": {{"secretsmanager:GetSecretValue", tenantSecretsARN, ""}},
+}
+
+// roleAllowlist is, for each role that no function or state machine runs
+// as, who may assume it and everything it may do. Every other role of the
+// template is a function's or a state machine's, checked by its allowlist.
+var roleAllowlist = map[string]serviceRole{
+	// EventBridge Scheduler runs the plans' schedules as this role, on this
+	// account's behalf only: it puts their "Sandbox Refresh Requested"
+	// events on the stack's bus, nothing else.
+	"SandboxRefreshSchedulerRole": {
+		Trust:  trust{schedulerService, "StringEquals aws:SourceAccount=!Ref AWS::AccountId"},
+		Grants: []grant{{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""}},
+	},
+	// API Gateway's account-wide CloudWatch Logs role (ConfigureApiGatewayLogging):
+	// AWS's managed policy made for exactly that, and nothing else.
+	"ApiGatewayCloudWatchRole": {
+		Trust:           trust{Service: "apigateway.amazonaws.com"},
+		ManagedPolicies: []string{"!Sub arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"},
+	},
 }
 
 // executionsARN is how a policy names the executions of the state machine.
@@ -100,11 +127,11 @@ var stateMachineAllowlist = map[string][]grant{
 		// Every Task state runs the steps function (and could run a version
 		// or an alias of it). The definition sends no events: outcomes come
 		// from Step Functions' own status changes.
-		{"lambda:InvokeFunction", "!GetAtt PipelineStepsFunction.Arn"},
-		{"lambda:InvokeFunction", "!Sub ${PipelineStepsFunction.Arn}:*"},
+		{"lambda:InvokeFunction", "!GetAtt PipelineStepsFunction.Arn", ""},
+		{"lambda:InvokeFunction", "!Sub ${PipelineStepsFunction.Arn}:*", ""},
 		// Tracing.Enabled.
-		{"xray:PutTraceSegments", "*"}, {"xray:PutTelemetryRecords", "*"},
-		{"xray:GetSamplingRules", "*"}, {"xray:GetSamplingTargets", "*"},
+		{"xray:PutTraceSegments", "*", ""}, {"xray:PutTelemetryRecords", "*", ""},
+		{"xray:GetSamplingRules", "*", ""}, {"xray:GetSamplingTargets", "*", ""},
 	}, logDeliveryGrants()...),
 }
 
@@ -426,6 +453,17 @@ func TestLeastPrivilege(t *testing.T) {
 			report(t, checkStateMachineGrants(tpl, sm.ID, allowed))
 		})
 	}
+	for _, id := range slices.Sorted(maps.Keys(roleAllowlist)) {
+		t.Run(id+" is granted exactly its allowlist", func(t *testing.T) {
+			report(t, checkServiceRole(tpl, id, roleAllowlist[id]))
+		})
+	}
+	t.Run("every role is a function's, a state machine's or in roleAllowlist", func(t *testing.T) {
+		report(t, checkRolesAccounted(tpl, roleAllowlist))
+	})
+	t.Run("the plans' schedules are wired to the bus the request rule listens on, with the scheduler role", func(t *testing.T) {
+		report(t, checkSchedules(tpl, schedulesFunction, iamAllowlist[schedulesFunction], roleAllowlist))
+	})
 	t.Run("every allowlist entry is a function or a state machine of the template", func(t *testing.T) {
 		for _, id := range slices.Sorted(maps.Keys(iamAllowlist)) {
 			if !isFunction(tpl, id) {
@@ -449,7 +487,7 @@ func TestLeastPrivilege(t *testing.T) {
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
 		report(t, checkSigningKeySlots(tpl))
 	})
-	t.Run("no policy statement uses wildcard actions, DynamoDB beyond the token table, secrets beyond the tenants' or \"*\" where AWS allows narrower", func(t *testing.T) {
+	t.Run("no policy statement uses wildcard actions, DynamoDB beyond the token table, secrets beyond the tenants', schedules beyond the stack's, PassRole to any service or \"*\" where AWS allows narrower", func(t *testing.T) {
 		report(t, checkPolicyStatements(tpl))
 	})
 	t.Run("every rule invoking a function is the rule table's, with a dead-letter queue only its rules may fill, and nothing else may invoke or put events across accounts", func(t *testing.T) {
