@@ -1,7 +1,6 @@
 package dcs_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,6 +20,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/dcs/dcssim"
 	"github.com/dcs-access/dcs-access/internal/session"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // The issuers of this test stack, wired as internal/localserver wires the
@@ -80,24 +80,6 @@ func (s *memStore) fail(err error) {
 	s.err = err
 }
 
-// syncBuffer is the authorizer's log, written by server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // stack is the simulator behind a real authorizer on a loopback server.
 type stack struct {
 	sim      *dcssim.Sim
@@ -105,7 +87,7 @@ type stack struct {
 	store    *memStore
 	minter   apitoken.Minter
 	sessions *session.LocalIssuer
-	log      *syncBuffer
+	log      *testenv.Buffer
 	secrets  []string // every bearer handed out: none may reach an error or the log
 }
 
@@ -120,7 +102,7 @@ func newStack(t *testing.T, prefix string, opts dcssim.Options) *stack {
 		store:    &memStore{tokens: map[[2]string]access.Token{}},
 		minter:   apitoken.Minter{Issuer: tokenIssuer, Signer: signer},
 		sessions: &session.LocalIssuer{Issuer: sessionIssuer, Audience: sessionAudience, Key: newKey(t), Now: clock},
-		log:      &syncBuffer{},
+		log:      &testenv.Buffer{},
 	}
 	opts.Auth = &authorizer.Authorizer{
 		TokenIssuer: tokenIssuer,

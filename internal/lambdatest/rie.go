@@ -21,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // EmulatorRelPath is where scripts/install-rie.sh installs the emulator,
@@ -111,7 +113,7 @@ type Function struct {
 	ready   time.Duration // process start to listening
 	exited  chan struct{}
 	waitErr error
-	logs    *syncBuffer
+	logs    *testenv.Buffer
 	client  *http.Client
 
 	mu        sync.Mutex // one invoke at a time
@@ -147,7 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 	// Env must not fall back to the test's environment.
 	cmd.Env = append([]string{}, cfg.Env...)
 	cmd.Dir = filepath.Dir(bootstrap) // as /var/task is in Lambda
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = sysProcAttr()
 	f := &Function{
@@ -328,22 +330,4 @@ func freeLoopbackAddr() (string, error) {
 	}
 	defer l.Close()
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
-}
-
-// syncBuffer collects the emulator's stdout and stderr, written concurrently.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

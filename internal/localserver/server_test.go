@@ -1,7 +1,6 @@
 package localserver_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,24 +18,6 @@ import (
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
-
-// syncBuffer collects every log line the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func key(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
@@ -49,10 +29,10 @@ func key(t *testing.T) *ecdsa.PrivateKey {
 }
 
 // stack serves the local stack over HTTP on loopback, backed by DynamoDB Local.
-func stack(t *testing.T) (*httptest.Server, *syncBuffer) {
+func stack(t *testing.T) (*httptest.Server, *testenv.Buffer) {
 	t.Helper()
 	client, table := testenv.Table(t)
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prev := slog.Default()
 	slog.SetDefault(log)
