@@ -14,12 +14,13 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             ListTokensFunction:./functions/list-tokens \
             DeleteTokenFunction:./functions/delete-token \
             WhoAmIFunction:./functions/whoami \
+            ConsoleFunction:./functions/console \
             AuthorizerFunction:./authorizer \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             PipelineStepsFunction:./functions/pipeline-steps
 
-.PHONY: run test unit lint bench build deps clean
+.PHONY: run test unit lint bench build deps clean screenshots
 
 run: ## Serve the API on 127.0.0.1:3000 with DynamoDB Local behind it.
 	bash scripts/run-local.sh
@@ -37,6 +38,10 @@ lint:
 	$(GO) mod tidy -diff
 	cfn-lint template.yaml
 	bash scripts/stepfunctions-local/validate.sh # the ASL, which cfn-lint does not open
+
+screenshots: deps ## The console's screenshots in docs/screenshots/, from the browser tests.
+	bash scripts/with-services.sh env CONSOLE_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+	  $(GO) test -count=1 -run 'TestConsole' ./internal/console/browsertest
 
 bench: deps ## Benchmarks against DynamoDB Local; numbers go into docs/performance.md.
 	bash scripts/with-services.sh $(GO) test -run='^$$' -bench=. -benchmem -count=5 ./...

@@ -115,6 +115,20 @@ else
   say "stepfunctions-local ok (installed from package-lock.json)"
 fi
 
+# --- Browser tests: Debian's Chromium driven by npm playwright-core ------------
+# Playwright's own browser download cannot work here; the tests launch /usr/bin/chromium.
+ensure_cmd chromium chromium
+BT_DIR=$ROOT/internal/console/browsertest
+bt_lock=$(sha256sum "$BT_DIR/package-lock.json" | cut -d' ' -f1)
+if [[ -f $BT_DIR/node_modules/.package-lock.sha256 && $(<"$BT_DIR/node_modules/.package-lock.sha256") == "$bt_lock" ]]; then
+  say "playwright-core ok (node_modules matches package-lock.json)"
+else
+  say "playwright-core: npm ci"
+  (cd "$BT_DIR" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $BT_DIR failed (npm registry reachable?)"
+  printf '%s\n' "$bt_lock" >"$BT_DIR/node_modules/.package-lock.sha256"
+  say "playwright-core ok (installed from package-lock.json)"
+fi
+
 # --- Go modules ------------------------------------------------------------
 # Tests run in a namespace without network (GOPROXY=off), so the module cache must be filled now.
 go mod download || die "go mod download failed (Go module proxy reachable?)"

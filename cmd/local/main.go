@@ -56,6 +56,8 @@ func run(addr string, cfg localserver.Config) error {
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf(`dcs-access is serving on %[1]s (DynamoDB Local at %[2]s)
 
+The console (API Tokens, Sandbox refreshes): open %[1]s/ in a browser.
+
 Sign in (a local session for 12 hours):
   SESSION=$(curl -s -X POST %[1]s/local/sessions -d '{"email":"ada@example.com","tenant":"acme"}' | jq -r .token)
 Create an API token:

@@ -21,6 +21,7 @@ var coldStartEvent = map[string]string{
 	"SandboxPlansFunction":     "get-sandbox-plan.json",    // no such plan: 404
 	"SandboxRefreshesFunction": "get-sandbox-refresh.json", // no such run: 404, before any Step Functions call
 	"PipelineStepsFunction":    "pipeline-step.json",       // past its run's deadline: RunTimedOut, before any secret is read
+	"ConsoleFunction":          "console-config.json",
 }
 
 // BenchmarkColdStart is, per function, the time from starting the emulator

@@ -40,6 +40,7 @@ var Functions = []string{
 	"SandboxPlansFunction",
 	"SandboxRefreshesFunction",
 	"PipelineStepsFunction",
+	"ConsoleFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

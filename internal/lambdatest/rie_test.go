@@ -238,6 +238,30 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		}
 	})
 
+	t.Run("console-config.json gets the console's sign-in configuration, with its security headers", func(t *testing.T) {
+		resp := s.call(t, "ConsoleFunction", readEvent(t, feed("console-config.json")))
+		if resp.StatusCode != http.StatusOK || resp.Headers["Content-Type"] != "application/json" || resp.Headers["Cache-Control"] != "no-store" {
+			t.Fatalf("got %d %v %s, want 200 JSON, no-store", resp.StatusCode, resp.Headers, resp.Body)
+		}
+		var cfg map[string]string
+		if err := json.Unmarshal([]byte(resp.Body), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg["mode"] != "oidc" || cfg["clientId"] != oidcAudience || cfg["tokenEndpoint"] != consoleSignIn+"/oauth2/token" || cfg["origin"] != consoleOrigin {
+			t.Errorf("got %v", cfg)
+		}
+		if csp := resp.Headers["Content-Security-Policy"]; !strings.Contains(csp, "connect-src 'self' "+consoleSignIn+";") {
+			t.Errorf("got CSP %q, want fetches to the API and the token endpoint only", csp)
+		}
+		page := s.call(t, "ConsoleFunction", editEvent(t, "console-config.json", func(e map[string]any) {
+			e["path"] = "/"
+			e["requestContext"].(map[string]any)["path"] = "/v1/"
+		}))
+		if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `<base href="/v1/">`) {
+			t.Errorf("GET /v1/: got %d, want the page under the stage", page.StatusCode)
+		}
+	})
+
 	s.feedPipelineSamples(t, feed)
 
 	for _, name := range eventFiles(t) {

@@ -33,6 +33,8 @@ const (
 	oidcAudience = "lambdatest-app-client"
 	// consoleOrigin is the ConsoleOrigin parameter, which Globals gives every function.
 	consoleOrigin = "https://console.example.com"
+	// consoleSignIn is the hosted UI the console sends users to (never called here).
+	consoleSignIn = "https://dcs-access-1a2b3c4d.auth.us-east-1.amazoncognito.com"
 	// invokeTimeout bounds one invoke, cold start included.
 	invokeTimeout = 20 * time.Second
 )
@@ -196,6 +198,12 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	case "PipelineStepsFunction":
 		// No variables of its own: a run's plan names everything it uses.
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
+	case "ConsoleFunction":
+		// As with the stack's Cognito pool: its hosted UI's endpoints.
+		env["OIDC_AUTHORIZATION_ENDPOINT"] = consoleSignIn + "/oauth2/authorize"
+		env["OIDC_TOKEN_ENDPOINT"] = consoleSignIn + "/oauth2/token"
+		env["OIDC_LOGOUT_ENDPOINT"] = consoleSignIn + "/logout"
+		env["OIDC_CLIENT_ID"] = oidcAudience
 	default:
 		t.Fatalf("no environment for function %s", name)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/app"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/dcs/dcssim"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
@@ -123,6 +124,14 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
 	g.Route("GET", "/whoami", api.WhoAmI)
 	g.Public("POST /local/sessions", sessionRoute(issuer))
+	// The web console at "/", under every other route: it signs in with
+	// POST /local/sessions, and answers any path it does not serve with
+	// 404 NOT_FOUND, as the gateway did.
+	page, err := console.Handler(console.Local())
+	if err != nil {
+		return nil, err
+	}
+	g.Public("/", page)
 	// Local plans may point at the simulators on loopback.
 	sched := &schedules.Memory{}
 	for route, handler := range app.PlanRoutes(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}) {

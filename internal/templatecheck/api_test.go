@@ -125,12 +125,16 @@ func checkRoutes(tpl *cfnTemplate, want map[string]string) []string {
 			if id, ok := ref(at(props, "RestApiId")); !ok || id != api.ID {
 				problems = append(problems, fmt.Sprintf("%s: RestApiId is %s, want !Ref %s (without it SAM creates an API with no authorizer)", where, render(at(props, "RestApiId")), api.ID))
 			}
-			if authorizer := at(props, "Auth.Authorizer"); authorizer != nil && render(authorizer) != defaultAuthorizer {
-				problems = append(problems, fmt.Sprintf("%s: Auth.Authorizer is %s, want %s (the default) or unset", where, render(authorizer), defaultAuthorizer))
-			}
 			method, _ := plainScalar(at(props, "Method"))
 			path, _ := plainScalar(at(props, "Path"))
 			route := strings.ToUpper(method) + " " + path
+			authorizer := at(props, "Auth.Authorizer")
+			switch public := publicRoutes[route] == fn.ID; {
+			case public && render(authorizer) != "NONE":
+				problems = append(problems, fmt.Sprintf("%s: route %s is public (publicRoutes): Auth.Authorizer is %s, want NONE", where, route, render(authorizer)))
+			case !public && authorizer != nil && render(authorizer) != defaultAuthorizer:
+				problems = append(problems, fmt.Sprintf("%s: Auth.Authorizer is %s, want %s (the default) or unset", where, render(authorizer), defaultAuthorizer))
+			}
 			if other, dup := got[route]; dup {
 				problems = append(problems, fmt.Sprintf("%s: route %s is also %s's", where, route, other))
 			}

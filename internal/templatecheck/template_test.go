@@ -19,6 +19,10 @@ var routeTable = map[string]string{
 	"DELETE /api-tokens/{id}": "DeleteTokenFunction",
 	"GET /whoami":             "WhoAmIFunction",
 
+	// The web console: a static page, public (publicRoutes).
+	"GET /":         "ConsoleFunction",
+	"GET /{proxy+}": "ConsoleFunction",
+
 	"PUT /sandbox-plans/{sandbox}":    "SandboxPlansFunction",
 	"GET /sandbox-plans/{sandbox}":    "SandboxPlansFunction",
 	"DELETE /sandbox-plans/{sandbox}": "SandboxPlansFunction",
@@ -28,6 +32,14 @@ var routeTable = map[string]string{
 	"GET /sandbox-refreshes":               "SandboxRefreshesFunction",
 	"GET /sandbox-refreshes/{id}":          "SandboxRefreshesFunction",
 	"POST /sandbox-refreshes/{id}/redrive": "SandboxRefreshesFunction",
+}
+
+// publicRoutes are the only routes served without the authorizer: the web
+// console's static files, which hold no data (the page signs the user in
+// and calls the API with the session). They must say Auth.Authorizer: NONE.
+var publicRoutes = map[string]string{
+	"GET /":         "ConsoleFunction",
+	"GET /{proxy+}": "ConsoleFunction",
 }
 
 // ruleTable is every EventBridge rule that invokes a function, by the one
@@ -67,6 +79,8 @@ var iamAllowlist = map[string][]grant{
 	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
+	// Serves files embedded in its binary.
+	"ConsoleFunction": nil,
 	"SandboxPlansFunction": {
 		// The tenant's plan items: put, get, delete one, list them.
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},

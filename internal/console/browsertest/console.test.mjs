@@ -1,0 +1,537 @@
+// Drives the console in Debian's headless Chromium through playwright-core,
+// against the local stack that browser_test.go starts (BASE_URL). Each step
+// prints "ok N - name"; the first failure prints why, saves
+// failure.png, and exits 1. Run it through `go test ./internal/console/browsertest`.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.BASE_URL;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.SCREENSHOT_DIR;
+const TIMEZONE = 'Asia/Kolkata'; // UTC+05:30: local time visibly differs from UTC
+const EMAIL = 'ada@acme.example';
+const TENANT = 'acme';
+
+if (!BASE || !SHOTS) {
+  console.error('BASE_URL and SCREENSHOT_DIR must be set: run this through `go test ./internal/console/browsertest`.');
+  process.exit(2);
+}
+if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(BASE)) {
+  console.error(`BASE_URL ${BASE} is not on loopback: the browser tests never leave the machine.`);
+  process.exit(2);
+}
+
+// --- output and failure ------------------------------------------------------
+let stepNo = 0;
+let page;
+const consoleErrors = []; // everything the pages reported as an error
+const expectedErrors = []; // resource errors a step caused on purpose
+
+async function step(name, fn) {
+  stepNo += 1;
+  const started = Date.now();
+  try {
+    await fn();
+  } catch (err) {
+    console.log(`not ok ${stepNo} - ${name}`);
+    console.log(String(err && err.stack ? err.stack : err));
+    if (consoleErrors.length) console.log('browser console errors so far:\n  ' + consoleErrors.join('\n  '));
+    if (page) {
+      await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => {});
+      console.log(`screenshot of the failure: ${path.join(SHOTS, 'failure.png')}`);
+    }
+    throw new Failed();
+  }
+  console.log(`ok ${stepNo} - ${name} (${Date.now() - started} ms)`);
+}
+
+class Failed extends Error {}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+}
+
+// --- API calls from outside the browser (what a script holding a token does) ---
+async function call(method, route, bearer, body) {
+  const headers = {};
+  if (bearer) headers.Authorization = 'Bearer ' + bearer;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const resp = await fetch(BASE + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await resp.text();
+  return { status: resp.status, body: text ? JSON.parse(text) : null };
+}
+
+async function session(email, tenant) {
+  const r = await call('POST', '/local/sessions', '', { email, tenant });
+  assert.equal(r.status, 200, 'local sign-in');
+  return r.body.token;
+}
+
+// "Dec 27, 2026 11:12" in TIMEZONE, as the page must show expiresAt.
+function localMinute(iso) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: TIMEZONE, year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(new Date(iso)).map((p) => [p.type, p.value]),
+  );
+  return `${parts.month} ${parts.day}, ${parts.year} ${parts.hour}:${parts.minute}`;
+}
+
+// --- page helpers ---------------------------------------------------------------
+const rows = () => page.locator('#tokens-body tr');
+const row = (description) => page.locator('#tokens-body tr').filter({ has: page.locator('td.description', { hasText: new RegExp(`^${escapeRe(description)}$`) }) });
+const addDialog = () => page.locator('#add-token-dialog');
+const deleteDialog = () => page.locator('#delete-token-dialog');
+
+function escapeRe(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function rowTexts() {
+  return page.locator('#tokens-body tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells).slice(0, 3).map((c) => c.textContent)));
+}
+
+// Generates a token in the Add Token dialog and returns the create response.
+async function generate(description, lifespan) {
+  await page.getByRole('button', { name: 'Add Token' }).click();
+  await addDialog().waitFor({ state: 'visible' });
+  if (description !== undefined) await page.getByLabel('Description', { exact: true }).fill(description);
+  if (lifespan !== undefined) await page.getByLabel('Lifespan (days)', { exact: true }).fill(String(lifespan));
+  const response = page.waitForResponse((r) => r.url() === BASE + '/api-tokens' && r.request().method() === 'POST');
+  await page.getByRole('button', { name: 'Generate Token' }).click();
+  const r = await response;
+  return { status: r.status(), body: await r.json() };
+}
+
+// Nothing of the token may be left in the page once its dialog is closed.
+async function assertTokenGone(token) {
+  const left = await page.evaluate((tok) => {
+    const inValues = Array.from(document.querySelectorAll('input, textarea')).some((n) => n.value.includes(tok));
+    return document.documentElement.outerHTML.includes(tok) || document.body.innerText.includes(tok) || inValues;
+  }, token);
+  assert.equal(left, false, 'the token is still in the page after its dialog closed');
+}
+
+async function assertFocusStaysIn(dialogSelector) {
+  for (const key of ['Tab', 'Shift+Tab']) {
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press(key);
+      const inside = await page.evaluate((sel) => document.querySelector(sel).contains(document.activeElement), dialogSelector);
+      assert.ok(inside, `${key} #${i + 1} moved focus out of ${dialogSelector}`);
+    }
+  }
+}
+
+// Every visible control has an accessible name.
+async function assertLabelled() {
+  const unnamed = await page.evaluate(() => {
+    const out = [];
+    for (const n of document.querySelectorAll('input, textarea, select, button, a[href]')) {
+      if (n.closest('[hidden]') || n.getClientRects().length === 0 || n.type === 'hidden') continue;
+      let name = n.getAttribute('aria-label') || '';
+      if (!name && n.labels) name = Array.from(n.labels).map((l) => l.textContent).join(' ');
+      if (!name && n.getAttribute('aria-labelledby')) name = n.getAttribute('aria-labelledby').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' ');
+      if (!name && !(n instanceof HTMLInputElement) && !(n instanceof HTMLTextAreaElement)) name = n.textContent;
+      if (!name.trim()) out.push(n.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+  assert.deepEqual(unnamed, [], 'controls without an accessible name');
+}
+
+// Every visible text under root meets WCAG AA contrast against what is
+// behind it: 4.5:1, or 3:1 for large text (24px, or 18.66px bold).
+async function assertContrast(root) {
+  const failures = await page.evaluate((rootSel) => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => {
+        v /= 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, bottom) => ({
+      r: top.r * top.a + bottom.r * (1 - top.a),
+      g: top.g * top.a + bottom.g * (1 - top.a),
+      b: top.b * top.a + bottom.b * (1 - top.a),
+      a: 1,
+    });
+    // The colour behind el: its own and its ancestors' backgrounds, blended.
+    const background = (el) => {
+      const layers = [];
+      for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+        const c = parse(getComputedStyle(n).backgroundColor);
+        if (c && c.a > 0) {
+          layers.push(c);
+          if (c.a === 1) break;
+        }
+      }
+      let bg = { r: 255, g: 255, b: 255, a: 1 };
+      for (const c of layers.reverse()) bg = over(c, bg);
+      return bg;
+    };
+    const out = [];
+    const rootEl = document.querySelector(rootSel);
+    const walker = document.createTreeWalker(rootEl, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const el = t.parentElement;
+      if (!t.textContent.trim() || seen.has(el) || el.getClientRects().length === 0 || el.closest('[hidden], .visually-hidden')) continue;
+      seen.add(el);
+      const cs = getComputedStyle(el);
+      if (cs.visibility === 'hidden' || Number(cs.opacity) === 0) continue;
+      const fg = over(parse(cs.color), background(el));
+      const bg = background(el);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(cs.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(cs.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) out.push(`${ratio.toFixed(2)}:1 "${t.textContent.trim().slice(0, 40)}" (${cs.color} on rgb(${bg.r}, ${bg.g}, ${bg.b}))`);
+    }
+    return out;
+  }, root);
+  assert.deepEqual(failures, [], `text under ${root} with too little contrast`);
+}
+
+// --- the run --------------------------------------------------------------------
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  // As DESIGN.md and the machine notes say: without the background-networking
+  // flags Chromium keeps dialling out of this closed network.
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ timezoneId: TIMEZONE, locale: 'en-US', viewport: { width: 1280, height: 800 } });
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+const watch = (p) => {
+  p.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(`${p === page ? 'page' : 'other tab'}: ${msg.text()} [${msg.location().url}]`);
+  });
+  p.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+  p.on('requestfailed', (req) => consoleErrors.push(`request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
+};
+page = await context.newPage();
+watch(page);
+page.setDefaultTimeout(10_000);
+
+let first; // {token, id, description} created with a description and lifespan
+let generated; // created without a description
+let exitCode = 0;
+try {
+  await step('the console loads with its security headers and shows the local sign-in', async () => {
+    const resp = await page.goto(BASE + '/');
+    const csp = resp.headers()['content-security-policy'];
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe/);
+    await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'signin-email', 'focus starts in the e-mail field');
+    await assertLabelled();
+    await assertContrast('body');
+    await shot('01-sign-in.png');
+  });
+
+  await step('sign in with the keyboard only (e-mail, Tab, tenant, Enter)', async () => {
+    await page.keyboard.type(EMAIL);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(TENANT);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'API Tokens' }).waitFor();
+    await page.locator('#account-name', { hasText: `${EMAIL} · ${TENANT}` }).waitFor();
+    await page.locator('#tokens-empty').waitFor();
+    assert.match(await page.locator('#tokens-empty').innerText(), /No API tokens yet/);
+    await shot('02-api-tokens-empty.png');
+  });
+
+  await step('the session is kept for the tab only: sessionStorage, never local storage or the URL', async () => {
+    const where = await page.evaluate(() => ({ session: sessionStorage.getItem('dcs-access.session'), local: localStorage.length, url: location.href }));
+    assert.ok(where.session && where.session.split('.').length === 3, 'a session JWT in sessionStorage');
+    assert.equal(where.local, 0, 'nothing in localStorage');
+    assert.ok(!where.url.includes(where.session.slice(-20)), 'the session is not in the URL');
+    await page.reload();
+    await page.getByRole('heading', { name: 'API Tokens' }).waitFor(); // a reload keeps the tab's session
+    const other = await context.newPage();
+    watch(other);
+    await other.goto(BASE + '/');
+    await other.getByRole('heading', { name: 'Sign in to DCS' }).waitFor(); // another tab does not have it
+    await other.close();
+  });
+
+  await step('create a token with a description and a lifespan; copy it from the dialog', async () => {
+    const created = await generate('nightly masking', 30);
+    assert.equal(created.status, 201);
+    first = created.body;
+    const dialog = addDialog();
+    assert.equal(await dialog.getByLabel('Associated user', { exact: true }).inputValue(), EMAIL);
+    assert.equal(await dialog.getByLabel('Associated user', { exact: true }).getAttribute('readonly'), '');
+    const shown = await dialog.getByLabel('API token', { exact: true }).inputValue();
+    assert.equal(shown, first.token, 'the dialog shows the token the server returned');
+    assert.match(await page.locator('#token-warning').innerText(), /cannot be viewed again/);
+    assert.ok(await dialog.getByRole('button', { name: 'Delete Token' }).isEnabled(), 'Delete Token is enabled once generated');
+    assert.ok(await dialog.getByRole('button', { name: 'Generate Token' }).isDisabled(), 'Generate Token is spent');
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await page.locator('#copy-status', { hasText: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), first.token, 'the clipboard holds the token');
+    await assertLabelled();
+    await assertContrast('#add-token-dialog');
+    await shot('03-token-generated.png');
+  });
+
+  await step('the token from the dialog calls /whoami: 200', async () => {
+    const who = await call('GET', '/whoami', first.token);
+    assert.equal(who.status, 200);
+    assert.equal(who.body.user, EMAIL);
+    assert.equal(who.body.tenant, TENANT);
+    assert.equal(who.body.authType, 'api_token');
+    assert.equal(who.body.tokenId, first.id);
+  });
+
+  await step('the dialog keeps focus inside, with a visible focus ring', async () => {
+    await assertFocusStaysIn('#add-token-dialog');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'the focused control shows a focus ring');
+  });
+
+  await step('Close: the table shows the token with its local expiry, and the token leaves the page', async () => {
+    await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
+    await addDialog().waitFor({ state: 'hidden' });
+    await row('nightly masking').waitFor();
+    const expected = `Enabled - Expires on ${localMinute(first.expiresAt)}`;
+    assert.deepEqual(await rowTexts(), [['nightly masking', expected, EMAIL]]);
+    const days = (Date.parse(first.expiresAt) - Date.now()) / 86_400_000;
+    assert.ok(days > 29.9 && days <= 30, `expires in 30 days, got ${days}`);
+    await page.waitForFunction(() => document.activeElement.id === 'add-token', null, { timeout: 2000 }); // focus returns to Add Token
+    await assertTokenGone(first.token);
+    await assertContrast('body');
+    await shot('04-api-tokens-list.png');
+  });
+
+  await step('a duplicate description shows the server message in the dialog and adds nothing', async () => {
+    const dup = await generate('Nightly Masking', 7);
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.code, 'DESCRIPTION_TAKEN');
+    expectedErrors.push(/status of 409/);
+    const alert = addDialog().getByRole('alert');
+    await alert.waitFor();
+    assert.equal((await alert.innerText()).trim(), dup.body.error.message);
+    assert.equal(await page.getByLabel('Description', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.ok(await page.locator('#token-result').isHidden(), 'no token shown');
+    await assertContrast('#add-token-dialog');
+    await shot('05-duplicate-description.png');
+    await page.keyboard.press('Escape');
+    await addDialog().waitFor({ state: 'hidden' });
+    await page.waitForTimeout(300);
+    assert.equal(await rows().count(), 1, 'nothing was added');
+  });
+
+  await step('a lifespan that is not a whole number of days is refused before sending', async () => {
+    await page.getByRole('button', { name: 'Add Token' }).click();
+    let posted = false;
+    const onRequest = (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/api-tokens')) posted = true;
+    };
+    page.on('request', onRequest);
+    for (const bad of ['0', '1.5', 'ten', '-3']) {
+      await page.getByLabel('Lifespan (days)', { exact: true }).fill(bad);
+      await page.getByRole('button', { name: 'Generate Token' }).click();
+      await addDialog().getByRole('alert').filter({ hasText: 'whole number' }).waitFor();
+    }
+    page.off('request', onRequest);
+    assert.equal(posted, false, 'an invalid lifespan reached the server');
+    await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
+    await addDialog().waitFor({ state: 'hidden' });
+  });
+
+  await step('a token without a description gets a name from its first and last four characters', async () => {
+    const created = await generate(undefined, undefined);
+    assert.equal(created.status, 201);
+    generated = created.body;
+    const tok = await addDialog().getByLabel('API token', { exact: true }).inputValue();
+    assert.equal(tok, generated.token);
+    const name = generated.description;
+    const m = /^(.{4})\.\.([A-Za-z0-9]{13})\.\.(.{4})$/.exec(name);
+    assert.ok(m, `generated description ${name} has the shape eyJh..XbLOiHLNDTM..hgft`);
+    assert.equal(m[1], tok.slice(0, 4), 'its first four characters are the token\'s');
+    assert.equal(m[3], tok.slice(-4), 'its last four characters are the token\'s');
+    assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), name, 'the dialog shows the generated name');
+    await addDialog().getByRole('button', { name: 'Close' }).first().click(); // the header's X
+    await addDialog().waitFor({ state: 'hidden' });
+    await row(name).waitFor();
+    const texts = await rowTexts();
+    assert.deepEqual(texts.find((r) => r[0] === name), [name, 'Enabled - Never expires', EMAIL]);
+    await assertTokenGone(generated.token);
+  });
+
+  await step('Delete Token in the Add Token dialog throws the new token away', async () => {
+    const created = await generate('thrown away', 1);
+    assert.equal(created.status, 201);
+    await addDialog().getByRole('button', { name: 'Delete Token' }).click();
+    await addDialog().waitFor({ state: 'hidden' });
+    await page.locator('#tokens-status', { hasText: 'thrown away' }).waitFor();
+    assert.equal(await row('thrown away').count(), 0);
+    assert.equal(await rows().count(), 2);
+    assert.equal((await call('GET', '/whoami', created.body.token)).status, 401);
+    await assertTokenGone(created.body.token);
+  });
+
+  await step('the ellipsis menu and the delete dialog work from the keyboard; Escape closes them', async () => {
+    const trigger = row(generated.description).getByRole('button', { name: `Actions for token ${generated.description}` });
+    await trigger.focus();
+    await page.keyboard.press('Enter');
+    const item = page.getByRole('menuitem', { name: 'Delete Token' });
+    await item.waitFor();
+    assert.equal(await trigger.getAttribute('aria-expanded'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem');
+    await page.keyboard.press('Escape');
+    await item.waitFor({ state: 'hidden' });
+    assert.equal(await trigger.getAttribute('aria-expanded'), 'false');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter'); // the menu item
+    await deleteDialog().waitFor({ state: 'visible' });
+    await assertFocusStaysIn('#delete-token-dialog');
+    await page.keyboard.press('Escape');
+    await deleteDialog().waitFor({ state: 'hidden' });
+    await page.waitForFunction((label) => document.activeElement.getAttribute('aria-label') === label, `Actions for token ${generated.description}`, { timeout: 2000 }); // focus returns to the menu button
+    assert.equal(await rows().count(), 2, 'Escape deleted nothing');
+  });
+
+  await step('delete through the ellipsis menu: Delete Token stays disabled until the description is typed exactly', async () => {
+    await row('nightly masking').getByRole('button', { name: 'Actions for token nightly masking' }).click();
+    await page.getByRole('menuitem', { name: 'Delete Token' }).click();
+    const dialog = deleteDialog();
+    await dialog.waitFor({ state: 'visible' });
+    const button = dialog.getByRole('button', { name: 'Delete Token' });
+    const input = dialog.getByLabel('Type the token description to confirm', { exact: true });
+    assert.ok(await button.isDisabled(), 'disabled before typing');
+    for (const wrong of ['nightly', 'Nightly masking', 'nightly masking ', 'nightly maskin']) {
+      await input.fill(wrong);
+      assert.ok(await button.isDisabled(), `disabled for "${wrong}"`);
+    }
+    await input.fill('');
+    await input.pressSequentially('nightly masking');
+    assert.ok(await button.isEnabled(), 'enabled once it matches');
+    await shot('06-delete-confirmation.png');
+    await button.click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.locator('#tokens-status', { hasText: 'nightly masking' }).waitFor();
+    await row('nightly masking').waitFor({ state: 'detached' });
+    assert.deepEqual((await rowTexts()).map((r) => r[0]), [generated.description]);
+  });
+
+  await step('the deleted token is revoked: /whoami gives 401', async () => {
+    const who = await call('GET', '/whoami', first.token);
+    assert.equal(who.status, 401);
+    assert.equal(who.body.error.code, 'UNAUTHORIZED');
+    assert.equal((await call('GET', '/whoami', generated.token)).status, 200, 'the other token still works');
+  });
+
+  await step('Sandbox refreshes: make the demo plan and start a run; the timeline reaches SUCCEEDED', async () => {
+    await page.getByRole('link', { name: 'Sandbox refreshes' }).click();
+    await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
+    await page.locator('#plans-empty').waitFor();
+    await page.getByRole('button', { name: 'Create the local demo plan (uat1)' }).click(); // POST /local/sandbox-demo, PUT /sandbox-plans/uat1
+    await page.locator('#plans-body tr[data-sandbox="uat1"]').waitFor();
+    await page.getByRole('button', { name: 'Start run of uat1' }).click();
+    await page.locator('#run-detail').waitFor();
+    await page.locator('#run-status', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 60_000 });
+    const steps = await page.locator('#timeline li').evaluateAll((lis) =>
+      lis.map((li) => ({
+        step: li.dataset.step,
+        facts: Object.fromEntries(Array.from(li.querySelectorAll('dt')).map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+      })),
+    );
+    assert.deepEqual(steps.map((s) => s.step), ['refreshSandbox', 'dropUsers', 'masking', 'recreateUsers']);
+    for (const s of steps) {
+      assert.equal(s.facts.Outcome, 'SUCCEEDED', `${s.step} outcome`);
+      assert.match(s.facts.Start, /^[A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d:\d\d$/, `${s.step} start`);
+      assert.match(s.facts.End, /^[A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d:\d\d$/, `${s.step} end`);
+    }
+    await page.locator('#runs-body tr .badge', { hasText: 'SUCCEEDED' }).first().waitFor();
+    assert.ok(await page.locator('#redrive').isHidden(), 'no Redrive for a run that succeeded');
+    await assertLabelled();
+    await assertContrast('body');
+    await shot('07-sandbox-refresh-succeeded.png');
+  });
+
+  await step('a run that fails (its DCS token was deleted) offers Redrive, which resumes it to SUCCEEDED', async () => {
+    // Revoke the pipeline's DCS token in the API Tokens page.
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    const demo = page.locator('#tokens-body td.description', { hasText: /^local sandbox refresh / });
+    const name = (await demo.first().innerText()).trim();
+    await row(name).getByRole('button', { name: `Actions for token ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Delete Token' }).click();
+    await deleteDialog().getByLabel('Type the token description to confirm', { exact: true }).fill(name);
+    await deleteDialog().getByRole('button', { name: 'Delete Token' }).click();
+    await row(name).waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'Sandbox refreshes' }).click();
+    await page.getByRole('button', { name: 'Start run of uat1' }).click();
+    await page.locator('#run-status', { hasText: 'FAILED' }).waitFor({ timeout: 60_000 });
+    await page.locator('#timeline li[data-step="masking"] .badge', { hasText: 'FAILED' }).waitFor();
+    const redrive = page.getByRole('button', { name: /^Redrive run / });
+    await redrive.waitFor();
+    await assertContrast('body');
+    await shot('08-sandbox-refresh-failed.png');
+
+    // The fix, as an operator does it: a new token in the plan's secret.
+    const fix = await call('POST', '/local/sandbox-demo', await session(EMAIL, TENANT));
+    assert.equal(fix.status, 200);
+    await redrive.click();
+    await page.locator('#run-status', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 60_000 });
+    const outcomes = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => `${li.dataset.step}=${li.querySelector('.badge').textContent}`));
+    assert.ok(outcomes.includes('masking=SUCCEEDED') && outcomes.includes('recreateUsers=SUCCEEDED'), `after the redrive: ${outcomes}`);
+    assert.ok(await page.locator('#redrive').isHidden());
+    assert.equal(await page.locator('#runs-body tr').count(), 2, 'two runs listed');
+  });
+
+  await step('sign out; another tenant with 21 tokens pages through them', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+    assert.match(await page.locator('#signin-message').innerText(), /signed out/);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('dcs-access.session')), null);
+    const bob = await session('bob@globex.example', 'globex');
+    for (let i = 1; i <= 21; i++) {
+      const r = await call('POST', '/api-tokens', bob, { description: `globex job ${String(i).padStart(2, '0')}` });
+      assert.equal(r.status, 201);
+    }
+    await page.getByLabel('E-mail', { exact: true }).fill('bob@globex.example');
+    await page.getByLabel('Tenant', { exact: true }).fill('globex');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor(); // the tab's page, with nothing of ada's
+    await page.locator('#plans-empty').waitFor();
+    assert.ok(await page.locator('#run-detail').isHidden(), 'the previous user\'s run is not shown');
+    assert.equal(await page.locator('#runs-body tr').count(), 0);
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.locator('#tokens-body tr').nth(19).waitFor();
+    assert.equal(await rows().count(), 20);
+    const next = page.getByRole('button', { name: 'Next page' });
+    assert.ok(await page.getByRole('button', { name: 'Previous page' }).isDisabled());
+    await next.click();
+    await page.locator('#tokens-page-label', { hasText: 'Page 2' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 1);
+    assert.ok(await next.isDisabled());
+    assert.equal((await rowTexts())[0][0], 'globex job 01', 'newest first: the oldest is last');
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 20);
+    assert.equal((await rowTexts()).some((r) => r[0] === 'nightly masking' || r[0].startsWith('local sandbox')), false, 'another tenant\'s tokens are not shown');
+  });
+
+  await step('no console errors but the ones the steps caused on purpose', async () => {
+    const unexpected = consoleErrors.filter((e) => !expectedErrors.some((re) => re.test(e)));
+    assert.deepEqual(unexpected, [], 'unexpected browser console errors');
+    console.log(`# browser console errors: ${consoleErrors.length}, all expected (${consoleErrors.join(' | ') || 'none'})`);
+  });
+  console.log('all steps passed');
+} catch (err) {
+  exitCode = 1;
+  if (!(err instanceof Failed)) console.log(String(err && err.stack ? err.stack : err));
+} finally {
+  await browser.close().catch(() => {});
+}
+process.exit(exitCode);

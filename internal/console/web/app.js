@@ -1,0 +1,1034 @@
+// The DCS console: Accounts → API Tokens, and Sandbox refreshes.
+// Plain DOM code, no framework. Every text the page shows from the API is
+// set with textContent (the Content-Security-Policy requires Trusted Types,
+// so an HTML string sink would throw), and nothing is fetched from anywhere
+// but the API and, in AWS, the OIDC token endpoint.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+
+  // ---------------------------------------------------------------------------
+  // Session
+  //
+  // The session (the OIDC ID token in AWS, the local session JWT under make
+  // run) lives in sessionStorage: it belongs to this tab alone, and ends when
+  // the tab closes. Memory alone would be lost on every reload and cannot
+  // survive the sign-in redirect; local storage would be shared by every tab
+  // and outlive them. It is never put in a URL. The strict CSP (no inline or
+  // foreign script, Trusted Types) is what keeps other code from reading it.
+  // ---------------------------------------------------------------------------
+  const SESSION_KEY = 'dcs-access.session';
+  const SIGNIN_KEY = 'dcs-access.signin'; // PKCE verifier, state and nonce during the redirect
+
+  const state = {
+    config: null,
+    session: null,
+    who: null, // {user, tenant}
+    sessionTimer: 0,
+    route: '',
+    tokens: { pageStarts: [''], page: 0, next: '' },
+    created: null, // the token just generated, while the Add Token dialog is open
+    deleting: null, // the token row whose Delete Token dialog is open
+    // activeUntil: right after a start or a redrive the run may still read
+    // as it was a moment ago, so it is followed for a while whatever it says.
+    runs: { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0 },
+  };
+
+  const PAGE_SIZE = 20;
+  const POLL_MS = 1500;
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  function decodeClaims(jwt) {
+    try {
+      const part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const text = atob(part + '='.repeat((4 - (part.length % 4)) % 4));
+      const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return null;
+    }
+  }
+
+  function storeSession(jwt) {
+    state.session = jwt;
+    sessionStorage.setItem(SESSION_KEY, jwt);
+    armSessionTimer();
+  }
+
+  function armSessionTimer() {
+    clearTimeout(state.sessionTimer);
+    const claims = decodeClaims(state.session);
+    if (claims && typeof claims.exp === 'number') {
+      const ms = claims.exp * 1000 - Date.now();
+      if (ms <= 0) {
+        endSession('Your session has ended. Sign in again.');
+        return;
+      }
+      state.sessionTimer = setTimeout(() => endSession('Your session has ended. Sign in again.'), Math.min(ms, 2 ** 31 - 1));
+    }
+  }
+
+  // endSession forgets the tab's session and shows the sign-in page.
+  function endSession(message) {
+    clearTimeout(state.sessionTimer);
+    stopPolling();
+    state.session = null;
+    state.who = null;
+    sessionStorage.removeItem(SESSION_KEY);
+    for (const d of [$('add-token-dialog'), $('delete-token-dialog')]) {
+      if (d.open) d.close();
+    }
+    forgetPages();
+    showSignIn(message || '');
+  }
+
+  // forgetPages drops everything the pages showed, so the next user of the
+  // tab starts from nothing.
+  function forgetPages() {
+    state.tokens = { pageStarts: [''], page: 0, next: '' };
+    state.runs = { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0 };
+    for (const id of ['tokens-body', 'plans-body', 'runs-body', 'timeline']) $(id).replaceChildren();
+    for (const id of ['tokens-status', 'refreshes-status', 'copy-status']) announce($(id), '');
+    for (const id of ['account-name', 'run-title', 'run-status', 'run-error', 'run-polling']) $(id).textContent = '';
+    for (const id of ['run-detail', 'tokens-empty', 'plans-empty', 'runs-empty', 'tokens-pager']) show($(id), false);
+  }
+
+  // ---------------------------------------------------------------------------
+  // API
+  // ---------------------------------------------------------------------------
+  async function api(method, path, body, extraHeaders) {
+    if (!state.session) throw new ApiError(401, 'UNAUTHORIZED', 'Sign in first.');
+    const headers = Object.assign({ Authorization: 'Bearer ' + state.session }, extraHeaders || {});
+    const init = { method, headers, cache: 'no-store', credentials: 'omit', redirect: 'error' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch {
+      throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.');
+    }
+    let data = null;
+    const text = await resp.text();
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (resp.status === 401) {
+      endSession('Your session has ended. Sign in again.');
+      throw new ApiError(401, 'UNAUTHORIZED', 'Your session has ended.');
+    }
+    if (!resp.ok) {
+      const err = (data && data.error) || {};
+      throw new ApiError(resp.status, err.code || 'HTTP_' + resp.status, err.message || 'The request failed (HTTP ' + resp.status + '). Try again.');
+    }
+    return data;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Small DOM helpers
+  // ---------------------------------------------------------------------------
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') node.className = v;
+      else if (k === 'text') node.textContent = v;
+      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      node.append(c);
+    }
+    return node;
+  }
+
+  function show(node, on) {
+    node.hidden = !on;
+  }
+
+  function setError(node, message) {
+    node.textContent = message || '';
+    if (node.classList.contains('alert')) show(node, Boolean(message));
+  }
+
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n) => String(n).padStart(2, '0');
+
+  // "Dec 27, 2026 11:12" in the browser's local time, as DCS shows it.
+  function formatMinute(d) {
+    return `${MONTHS[d.getMonth()]} ${pad(d.getDate())}, ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  function formatSecond(iso) {
+    if (!iso) return '—';
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return '—';
+    return `${formatMinute(d)}:${pad(d.getSeconds())}`;
+  }
+
+  function tokenStatus(t, now) {
+    if (t.status === 'Expired') return 'Expired';
+    if (!t.expiresAt) return 'Enabled - Never expires';
+    const d = new Date(t.expiresAt);
+    if (d.getTime() <= now) return 'Expired';
+    return 'Enabled - Expires on ' + formatMinute(d);
+  }
+
+  // announce puts a message in a polite live region: emptied first, then
+  // set a moment later, which is what screen readers reliably announce.
+  const announcing = new Map();
+  function announce(node, message) {
+    clearTimeout(announcing.get(node));
+    node.textContent = '';
+    if (message) announcing.set(node, setTimeout(() => (node.textContent = message), 50));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Dialogs: native <dialog> shown modal (the rest of the page is inert),
+  // with Tab kept inside and Escape closing it.
+  // ---------------------------------------------------------------------------
+  function focusables(root) {
+    return Array.from(root.querySelectorAll('button, input, textarea, select, a[href], [tabindex]:not([tabindex="-1"])')).filter(
+      (n) => !n.disabled && !n.closest('[hidden]') && n.getClientRects().length > 0,
+    );
+  }
+
+  function trapFocus(dialog) {
+    dialog.addEventListener('keydown', (e) => {
+      if (e.key !== 'Tab') return;
+      const list = focusables(dialog);
+      if (list.length === 0) return;
+      const first = list[0];
+      const last = list[list.length - 1];
+      if (e.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+        e.preventDefault();
+        first.focus();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Routing (hash routes, so the page is one document under any base path)
+  // ---------------------------------------------------------------------------
+  const ROUTES = {
+    '#/accounts/api-tokens': { page: 'tokens-page', nav: 'accounts', title: 'API Tokens', enter: enterTokens },
+    '#/sandbox-refreshes': { page: 'refreshes-page', nav: 'refreshes', title: 'Sandbox refreshes', enter: enterRefreshes },
+  };
+  const DEFAULT_ROUTE = '#/accounts/api-tokens';
+
+  function route(moveFocus) {
+    if (!state.session) return;
+    let hash = location.hash;
+    if (!ROUTES[hash]) {
+      if (hash === '' || hash.startsWith('#/')) {
+        // An unknown or missing route shows the API Tokens page.
+        history.replaceState(null, '', location.pathname + location.search + DEFAULT_ROUTE);
+        hash = DEFAULT_ROUTE;
+      } else {
+        hash = state.route || DEFAULT_ROUTE; // an in-page anchor: stay where we are
+      }
+    }
+    const r = ROUTES[hash];
+    const changed = state.route !== hash;
+    state.route = hash;
+    stopPolling();
+    for (const { page } of Object.values(ROUTES)) show($(page), page === r.page);
+    show($('signin-page'), false);
+    show($('main-nav'), true);
+    show($('account'), true);
+    for (const a of $('main-nav').querySelectorAll('a')) {
+      if (a.dataset.route === r.nav) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    document.title = r.title + ' · DCS';
+    if (moveFocus && changed) $(r.page).querySelector('h1').focus();
+    r.enter();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sign-in
+  // ---------------------------------------------------------------------------
+  function showSignIn(message) {
+    for (const { page } of Object.values(ROUTES)) show($(page), false);
+    show($('main-nav'), false);
+    show($('account'), false);
+    show($('signin-page'), true);
+    $('signin-message').textContent = message || '';
+    show($('signin-message'), Boolean(message));
+    const local = state.config && state.config.mode === 'local';
+    show($('local-signin'), local);
+    show($('oidc-signin'), !local);
+    document.title = 'Sign in · DCS';
+    state.route = '';
+    if (local) $('signin-email').focus();
+    else $('oidc-signin-button').focus();
+  }
+
+  async function startSession(jwt) {
+    storeSession(jwt);
+    let who;
+    try {
+      who = await api('GET', 'whoami');
+    } catch (e) {
+      if (e.status !== 401) endSession(e.message);
+      return false;
+    }
+    state.who = { user: who.user, tenant: who.tenant };
+    $('account-name').textContent = `${who.user} · ${who.tenant}`;
+    return true;
+  }
+
+  async function localSignIn(e) {
+    e.preventDefault();
+    const email = $('signin-email').value.trim();
+    const tenant = $('signin-tenant').value.trim();
+    const error = $('signin-error');
+    error.textContent = '';
+    $('signin-email').removeAttribute('aria-invalid');
+    $('signin-tenant').removeAttribute('aria-invalid');
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+      $('signin-email').setAttribute('aria-invalid', 'true');
+      error.textContent = 'Enter your e-mail address, such as ada@example.com.';
+      $('signin-email').focus();
+      return;
+    }
+    if (!tenant) {
+      $('signin-tenant').setAttribute('aria-invalid', 'true');
+      error.textContent = 'Enter your tenant, such as acme.';
+      $('signin-tenant').focus();
+      return;
+    }
+    let resp;
+    try {
+      resp = await fetch('local/sessions', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email, tenant }),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      error.textContent = 'The server cannot be reached. Is make run still running?';
+      return;
+    }
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok || !data || !data.token) {
+      error.textContent = (data && data.error && data.error.message) || 'Sign-in failed (HTTP ' + resp.status + ').';
+      return;
+    }
+    if (await startSession(data.token)) route(true);
+  }
+
+  function b64url(bytes) {
+    let s = '';
+    for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+
+  function randomString() {
+    return b64url(crypto.getRandomValues(new Uint8Array(32)));
+  }
+
+  function redirectURI() {
+    const c = state.config;
+    return c.origin ? c.origin + '/auth/callback' : new URL('auth/callback', document.baseURI).href;
+  }
+
+  function consoleHome() {
+    const c = state.config;
+    return c.origin ? c.origin + '/' : new URL('./', document.baseURI).href;
+  }
+
+  async function oidcSignIn() {
+    const c = state.config;
+    if (c.origin && location.origin !== c.origin) {
+      setError($('oidc-error'), `Sign in from the console's own address, ${c.origin}.`);
+      return;
+    }
+    const verifier = randomString();
+    const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+    const pending = { verifier, state: randomString(), nonce: randomString(), redirectUri: redirectURI() };
+    sessionStorage.setItem(SIGNIN_KEY, JSON.stringify(pending));
+    const u = new URL(c.authorizationEndpoint);
+    u.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: c.clientId,
+      redirect_uri: pending.redirectUri,
+      scope: c.scope,
+      state: pending.state,
+      nonce: pending.nonce,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    location.assign(u.href);
+  }
+
+  // oidcCallback finishes a sign-in on the redirect target: the code is
+  // exchanged for the ID token (with the PKCE verifier), and the address bar
+  // loses the code at once.
+  async function oidcCallback() {
+    const params = new URLSearchParams(location.search);
+    history.replaceState(null, '', new URL('./', document.baseURI).pathname + DEFAULT_ROUTE);
+    const pending = JSON.parse(sessionStorage.getItem(SIGNIN_KEY) || 'null');
+    sessionStorage.removeItem(SIGNIN_KEY);
+    if (params.get('error')) {
+      return 'Sign-in did not complete: ' + (params.get('error_description') || params.get('error')) + '.';
+    }
+    if (!pending || !params.get('code') || params.get('state') !== pending.state) {
+      return 'Sign-in did not complete (this tab did not start it). Sign in again.';
+    }
+    let resp;
+    try {
+      resp = await fetch(state.config.tokenEndpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          client_id: state.config.clientId,
+          code: params.get('code'),
+          redirect_uri: pending.redirectUri,
+          code_verifier: pending.verifier,
+        }).toString(),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      return 'The sign-in service cannot be reached. Try again.';
+    }
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok || !data || !data.id_token) {
+      return 'Sign-in failed: ' + ((data && (data.error_description || data.error)) || 'HTTP ' + resp.status) + '.';
+    }
+    const claims = decodeClaims(data.id_token);
+    if (!claims || claims.nonce !== pending.nonce) {
+      return 'Sign-in failed: the identity token does not belong to this sign-in.';
+    }
+    if (!(await startSession(data.id_token))) return null;
+    return '';
+  }
+
+  function signOut() {
+    const logout = state.config.mode === 'oidc' && state.config.logoutEndpoint;
+    endSession('You signed out.');
+    if (logout) {
+      const u = new URL(state.config.logoutEndpoint);
+      u.search = new URLSearchParams({ client_id: state.config.clientId, logout_uri: consoleHome() }).toString();
+      location.assign(u.href);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // API Tokens page
+  // ---------------------------------------------------------------------------
+  function enterTokens() {
+    state.tokens = { pageStarts: [''], page: 0, next: '' };
+    loadTokens();
+  }
+
+  async function loadTokens() {
+    const t = state.tokens;
+    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (t.pageStarts[t.page]) q.set('nextToken', t.pageStarts[t.page]);
+    let data;
+    try {
+      data = await api('GET', 'api-tokens?' + q.toString());
+    } catch (e) {
+      if (e.status !== 401) announce($('tokens-status'), 'The tokens could not be loaded: ' + e.message);
+      return;
+    }
+    if (state.route !== '#/accounts/api-tokens') return;
+    const items = data.items || [];
+    if (items.length === 0 && t.page > 0) {
+      // The last page emptied (its tokens were deleted): show the one before.
+      t.page -= 1;
+      loadTokens();
+      return;
+    }
+    t.next = data.nextToken || '';
+    renderTokens(items);
+  }
+
+  function renderTokens(items) {
+    const now = Date.now();
+    const body = $('tokens-body');
+    closeMenus();
+    body.replaceChildren(
+      ...items.map((t) => {
+        const menuId = 'menu-' + t.id;
+        const trigger = el('button', {
+          type: 'button',
+          class: 'icon-button menu-trigger',
+          'aria-haspopup': 'menu',
+          'aria-expanded': 'false',
+          'aria-controls': menuId,
+          'aria-label': 'Actions for token ' + t.description,
+          text: '⋯',
+        });
+        const item = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1', text: 'Delete Token' });
+        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', 'aria-label': 'Actions for token ' + t.description, hidden: true }, el('li', { role: 'none' }, item));
+        trigger.addEventListener('click', () => toggleMenu(trigger, menu));
+        trigger.addEventListener('keydown', (e) => {
+          if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+            e.preventDefault();
+            openMenu(trigger, menu);
+          }
+        });
+        menu.addEventListener('keydown', (e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            e.stopPropagation();
+            closeMenus();
+            trigger.focus();
+          } else if (e.key === 'Tab') {
+            closeMenus();
+          } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp' || e.key === 'Home' || e.key === 'End') {
+            e.preventDefault();
+            item.focus();
+          }
+        });
+        item.addEventListener('click', () => {
+          closeMenus();
+          openDeleteDialog(t, trigger);
+        });
+        return el(
+          'tr',
+          { 'data-token-id': t.id },
+          el('td', { class: 'description', text: t.description }),
+          el('td', { text: tokenStatus(t, now) }),
+          el('td', { text: t.associatedUser }),
+          el('td', { class: 'actions' }, el('div', { class: 'menu-wrap' }, trigger, menu)),
+        );
+      }),
+    );
+    const t = state.tokens;
+    show($('tokens-table'), items.length > 0);
+    show($('tokens-empty'), items.length === 0);
+    const paged = t.page > 0 || Boolean(t.next);
+    show($('tokens-pager'), paged);
+    $('tokens-prev').disabled = t.page === 0;
+    $('tokens-next').disabled = !t.next;
+    $('tokens-page-label').textContent = 'Page ' + (t.page + 1);
+  }
+
+  function closeMenus() {
+    for (const m of document.querySelectorAll('.menu:not([hidden])')) {
+      m.hidden = true;
+      const trigger = document.querySelector(`[aria-controls="${CSS.escape(m.id)}"]`);
+      if (trigger) trigger.setAttribute('aria-expanded', 'false');
+    }
+  }
+
+  function openMenu(trigger, menu) {
+    closeMenus();
+    menu.hidden = false;
+    trigger.setAttribute('aria-expanded', 'true');
+    menu.querySelector('[role=menuitem]').focus();
+  }
+
+  function toggleMenu(trigger, menu) {
+    if (menu.hidden) openMenu(trigger, menu);
+    else closeMenus();
+  }
+
+  // --- Add Token dialog ---
+  function openAddDialog() {
+    const d = $('add-token-dialog');
+    resetAddDialog();
+    $('token-user').value = state.who ? state.who.user : '';
+    d.showModal();
+    $('token-description').focus();
+  }
+
+  function resetAddDialog() {
+    state.created = null;
+    $('add-token-form').reset();
+    $('token-value').value = '';
+    show($('token-result'), false);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), true);
+    setError($('add-token-error'), '');
+    $('copy-status').textContent = '';
+    for (const id of ['token-description', 'token-lifespan']) {
+      $(id).readOnly = false;
+      $(id).removeAttribute('aria-invalid');
+    }
+    $('generate-token').disabled = false;
+    $('add-token-delete').disabled = true;
+  }
+
+  async function generateToken(e) {
+    e.preventDefault();
+    if (state.created) return;
+    const descInput = $('token-description');
+    const lifeInput = $('token-lifespan');
+    const error = $('add-token-error');
+    setError(error, '');
+    descInput.removeAttribute('aria-invalid');
+    lifeInput.removeAttribute('aria-invalid');
+    const body = {};
+    const description = descInput.value.trim();
+    if (description) body.description = description;
+    const lifespan = lifeInput.value.trim();
+    if (lifespan) {
+      if (!/^[0-9]+$/.test(lifespan) || Number(lifespan) < 1 || Number(lifespan) > 3650) {
+        lifeInput.setAttribute('aria-invalid', 'true');
+        setError(error, 'Lifespan (days) must be a whole number from 1 to 3650, or blank for a token that never expires.');
+        lifeInput.focus();
+        return;
+      }
+      body.lifespanDays = Number(lifespan);
+    }
+    const button = $('generate-token');
+    button.disabled = true;
+    let created;
+    try {
+      created = await api('POST', 'api-tokens', body);
+    } catch (err) {
+      button.disabled = false;
+      if (err.status === 401) return;
+      setError(error, err.message);
+      const field = err.code === 'INVALID_LIFESPAN' ? lifeInput : descInput;
+      if (err.code === 'DESCRIPTION_TAKEN' || err.code === 'INVALID_DESCRIPTION' || err.code === 'INVALID_LIFESPAN') {
+        field.setAttribute('aria-invalid', 'true');
+      }
+      field.focus();
+      return;
+    }
+    state.created = { id: created.id, description: created.description, token: created.token };
+    descInput.readOnly = true;
+    lifeInput.readOnly = true;
+    descInput.value = created.description;
+    $('token-value').value = created.token;
+    show($('token-result'), true);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), false);
+    $('add-token-delete').disabled = false;
+    $('copy-token').focus();
+  }
+
+  async function copyToken() {
+    const status = $('copy-status');
+    const value = state.created && state.created.token;
+    if (!value) return;
+    try {
+      await navigator.clipboard.writeText(value);
+      announce(status, 'Copied to the clipboard.');
+    } catch {
+      $('token-value').focus();
+      $('token-value').select();
+      announce(status, 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac).');
+    }
+  }
+
+  async function discardCreated() {
+    const c = state.created;
+    if (!c) return;
+    const button = $('add-token-delete');
+    button.disabled = true;
+    try {
+      await api('DELETE', 'api-tokens/' + encodeURIComponent(c.id));
+    } catch (err) {
+      if (err.status === 401) return;
+      if (err.status !== 404) {
+        button.disabled = false;
+        setError($('add-token-error'), 'The token could not be deleted: ' + err.message);
+        return;
+      }
+    }
+    state.created = null;
+    $('add-token-dialog').close();
+    announce($('tokens-status'), `Token “${c.description}” was deleted.`);
+  }
+
+  // Every way of closing the dialog ends here: the token leaves the page.
+  function onAddDialogClosed() {
+    const c = state.created;
+    state.created = null;
+    $('token-value').value = '';
+    show($('token-result'), false);
+    $('add-token-form').reset();
+    if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
+    if (state.session && state.route === '#/accounts/api-tokens') {
+      state.tokens = { pageStarts: [''], page: 0, next: '' };
+      loadTokens();
+      $('add-token').focus();
+    }
+  }
+
+  // --- Delete Token dialog ---
+  function openDeleteDialog(token, trigger) {
+    state.deleting = { token, trigger };
+    $('delete-token-name').textContent = token.description;
+    $('delete-confirm').value = '';
+    $('delete-token-submit').disabled = true;
+    setError($('delete-token-error'), '');
+    $('delete-token-dialog').showModal();
+    $('delete-confirm').focus();
+  }
+
+  async function deleteToken(e) {
+    e.preventDefault();
+    const d = state.deleting;
+    if (!d || $('delete-confirm').value !== d.token.description) return;
+    const button = $('delete-token-submit');
+    button.disabled = true;
+    try {
+      await api('DELETE', 'api-tokens/' + encodeURIComponent(d.token.id));
+    } catch (err) {
+      if (err.status === 401) return;
+      if (err.status !== 404) {
+        button.disabled = false;
+        setError($('delete-token-error'), 'The token could not be deleted: ' + err.message);
+        return;
+      }
+    }
+    d.deleted = true;
+    $('delete-token-dialog').close();
+  }
+
+  function onDeleteDialogClosed() {
+    const d = state.deleting;
+    state.deleting = null;
+    $('delete-confirm').value = '';
+    if (!d || !state.session) return;
+    if (d.deleted) {
+      announce($('tokens-status'), `Token “${d.token.description}” was deleted.`);
+      loadTokens();
+      $('add-token').focus();
+    } else if (d.trigger.isConnected) {
+      d.trigger.focus();
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Sandbox refreshes page
+  // ---------------------------------------------------------------------------
+  const STEP_LABELS = {
+    refreshSandbox: 'Refresh sandbox',
+    dropUsers: 'Drop users',
+    masking: 'Mask data (DCS compliance job)',
+    recreateUsers: 'Recreate non-production users',
+  };
+  const ACTIVE = new Set(['RUNNING', 'NOT_STARTED']);
+  const REDRIVABLE = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+
+  function enterRefreshes() {
+    $('refreshes-status').textContent = '';
+    show($('demo-plan-row'), state.config.mode === 'local');
+    loadPlans();
+    loadRuns().then(() => {
+      if (state.runs.selected) selectRun(state.runs.selected, false);
+    });
+  }
+
+  function stopPolling() {
+    clearTimeout(state.runs.pollTimer);
+    clearTimeout(state.runs.listTimer);
+    state.runs.pollTimer = 0;
+    state.runs.listTimer = 0;
+  }
+
+  async function loadPlans() {
+    let data;
+    try {
+      data = await api('GET', 'sandbox-plans');
+    } catch (e) {
+      if (e.status !== 401) announce($('refreshes-status'), 'The plans could not be loaded: ' + e.message);
+      return;
+    }
+    if (state.route !== '#/sandbox-refreshes') return;
+    const items = data.items || [];
+    $('plans-body').replaceChildren(
+      ...items.map((p) =>
+        el(
+          'tr',
+          { 'data-sandbox': p.sandbox },
+          el('th', { scope: 'row', text: p.sandbox }),
+          el('td', { text: p.licenseType || '—' }),
+          el('td', { text: p.schedule || 'On request' }),
+          el('td', { text: p.updatedAt && !p.updatedAt.startsWith('0001') ? `${formatSecond(p.updatedAt)} by ${p.updatedBy}` : '—' }),
+          el(
+            'td',
+            { class: 'actions' },
+            el('button', { type: 'button', class: 'button-primary', 'aria-label': 'Start run of ' + p.sandbox, text: 'Start run', onclick: (e) => startRun(p.sandbox, e.currentTarget) }),
+          ),
+        ),
+      ),
+    );
+    show($('plans-table'), items.length > 0);
+    show($('plans-empty'), items.length === 0);
+  }
+
+  async function createDemoPlan(e) {
+    const button = e.currentTarget;
+    button.disabled = true;
+    try {
+      const plan = await api('POST', 'local/sandbox-demo');
+      await api('PUT', 'sandbox-plans/' + encodeURIComponent(plan.sandbox), plan);
+      announce($('refreshes-status'), `Plan ${plan.sandbox} created.`);
+      await loadPlans();
+      const start = $('plans-body').querySelector('button');
+      if (start) start.focus();
+    } catch (err) {
+      if (err.status !== 401) announce($('refreshes-status'), 'The demo plan could not be created: ' + err.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function loadRuns() {
+    let data;
+    try {
+      data = await api('GET', 'sandbox-refreshes?limit=20');
+    } catch (e) {
+      if (e.status === 404) announce($('refreshes-status'), 'This server does not run sandbox refreshes (locally, start it with make run).');
+      else if (e.status !== 401) announce($('refreshes-status'), 'The runs could not be loaded: ' + e.message);
+      return;
+    }
+    if (state.route !== '#/sandbox-refreshes') return;
+    const items = data.items || [];
+    $('runs-body').replaceChildren(
+      ...items.map((r) =>
+        el(
+          'tr',
+          { 'data-run-id': r.id, class: r.id === state.runs.selected ? 'selected' : undefined },
+          el(
+            'th',
+            { scope: 'row' },
+            el('button', {
+              type: 'button',
+              class: 'link-button',
+              'aria-label': `Show run ${r.id}`,
+              'aria-pressed': r.id === state.runs.selected ? 'true' : 'false',
+              text: r.id,
+              onclick: () => selectRun(r.id, true),
+            }),
+          ),
+          el('td', { text: r.sandbox }),
+          el('td', {}, el('span', { class: 'badge badge-' + r.status, text: r.status })),
+          el('td', { text: formatSecond(r.requestedAt) }),
+          el('td', { text: r.requestedBy }),
+        ),
+      ),
+    );
+    show($('runs-table'), items.length > 0);
+    show($('runs-empty'), items.length === 0);
+    // Runs started elsewhere (a schedule, an event, another tab) move on too.
+    clearTimeout(state.runs.listTimer);
+    if (items.some((r) => ACTIVE.has(r.status))) state.runs.listTimer = setTimeout(loadRuns, 2 * POLL_MS);
+  }
+
+  async function startRun(sandbox, button) {
+    button.disabled = true;
+    try {
+      const run = await api('POST', 'sandbox-refreshes', { sandbox }, { 'Idempotency-Key': crypto.randomUUID() });
+      announce($('refreshes-status'), `Run ${run.id} of ${sandbox} started.`);
+      state.runs.activeUntil = Date.now() + 5000;
+      await loadRuns();
+      await selectRun(run.id, true);
+    } catch (err) {
+      if (err.status !== 401) announce($('refreshes-status'), `The run of ${sandbox} could not start: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function redrive() {
+    const id = state.runs.selected;
+    const button = $('redrive');
+    button.disabled = true;
+    try {
+      await api('POST', 'sandbox-refreshes/' + encodeURIComponent(id) + '/redrive');
+      announce($('refreshes-status'), `Run ${id} redriven: it resumes from the step that failed.`);
+      state.runs.activeUntil = Date.now() + 5000;
+      await selectRun(id, false);
+    } catch (err) {
+      if (err.status !== 401) announce($('refreshes-status'), `Run ${id} could not be redriven: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function selectRun(id, moveFocus) {
+    clearTimeout(state.runs.pollTimer);
+    state.runs.selected = id;
+    for (const tr of $('runs-body').querySelectorAll('tr')) {
+      const on = tr.dataset.runId === id;
+      tr.classList.toggle('selected', on);
+      tr.querySelector('button').setAttribute('aria-pressed', on ? 'true' : 'false');
+    }
+    let run;
+    try {
+      run = await api('GET', 'sandbox-refreshes/' + encodeURIComponent(id));
+    } catch (err) {
+      if (err.status !== 401) announce($('refreshes-status'), `Run ${id} could not be loaded: ${err.message}`);
+      return;
+    }
+    if (state.route !== '#/sandbox-refreshes' || state.runs.selected !== id) return;
+    renderRun(run);
+    if (moveFocus) $('run-title').focus();
+    $('run-polling').textContent = ACTIVE.has(run.status) ? '(refreshing every few seconds)' : '';
+    if (ACTIVE.has(run.status) || Date.now() < state.runs.activeUntil) {
+      state.runs.pollTimer = setTimeout(() => {
+        selectRun(id, false);
+      }, POLL_MS);
+    }
+    // Keep the run's row in the list in step with its details.
+    const listed = $('runs-body').querySelector(`tr[data-run-id="${CSS.escape(id)}"] .badge`);
+    if (!listed || listed.textContent !== run.status) loadRuns();
+  }
+
+  function renderRun(run) {
+    show($('run-detail'), true);
+    $('run-title').textContent = `Run ${run.id} of ${run.sandbox}`;
+    const status = $('run-status');
+    if (status.textContent !== run.status) {
+      status.textContent = run.status;
+      status.className = 'badge badge-' + run.status;
+    }
+    const err = run.error ? `${run.error}${run.cause ? ': ' + causeText(run.cause) : ''}` : '';
+    $('run-error').textContent = err;
+    show($('redrive'), REDRIVABLE.has(run.status));
+    $('redrive').setAttribute('aria-label', 'Redrive run ' + run.id);
+    const steps = run.steps || [];
+    $('timeline').replaceChildren(
+      ...steps.map((s) => {
+        const details = el('dl', { class: 'step-facts' });
+        const fact = (name, value) => details.append(el('dt', { text: name }), el('dd', { text: value }));
+        fact('Start', formatSecond(s.startedAt));
+        fact('End', s.endedAt ? formatSecond(s.endedAt) : s.outcome === 'RUNNING' ? 'running' : '—');
+        fact('Outcome', s.outcome);
+        const detail = describeDetail(s);
+        if (detail) fact('Detail', detail);
+        return el(
+          'li',
+          { class: 'step step-' + s.outcome, 'data-step': s.name },
+          el('div', { class: 'step-head' }, el('span', { class: 'step-name', text: STEP_LABELS[s.name] || s.name }), el('span', { class: 'badge badge-' + s.outcome, text: s.outcome })),
+          details,
+        );
+      }),
+    );
+    show($('timeline-empty'), steps.length === 0);
+  }
+
+  function describeDetail(s) {
+    const parts = [];
+    for (const [k, v] of Object.entries(s.detail || {})) {
+      parts.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    }
+    if (s.error) parts.push(`${s.error}${s.cause ? ': ' + causeText(s.cause) : ''}`);
+    return parts.join('; ');
+  }
+
+  // causeText reads a Lambda error's cause ({"errorMessage","errorType"}) as its message.
+  function causeText(cause) {
+    try {
+      const c = JSON.parse(cause);
+      if (c && typeof c.errorMessage === 'string') return c.errorType ? `${c.errorMessage} (${c.errorType})` : c.errorMessage;
+    } catch {
+      // not JSON: shown as it is
+    }
+    return cause;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Start
+  // ---------------------------------------------------------------------------
+  function wire() {
+    $('skip-link').addEventListener('click', (e) => {
+      e.preventDefault();
+      $('main').focus();
+    });
+    $('local-signin').addEventListener('submit', localSignIn);
+    $('oidc-signin-button').addEventListener('click', oidcSignIn);
+    $('sign-out').addEventListener('click', signOut);
+    window.addEventListener('hashchange', () => route(true));
+
+    $('add-token').addEventListener('click', openAddDialog);
+    $('add-token-form').addEventListener('submit', generateToken);
+    $('copy-token').addEventListener('click', copyToken);
+    $('add-token-delete').addEventListener('click', discardCreated);
+    $('add-token-close').addEventListener('click', () => $('add-token-dialog').close());
+    $('add-token-x').addEventListener('click', () => $('add-token-dialog').close());
+    $('add-token-dialog').addEventListener('close', onAddDialogClosed);
+    trapFocus($('add-token-dialog'));
+
+    $('delete-confirm').addEventListener('input', () => {
+      $('delete-token-submit').disabled = !state.deleting || $('delete-confirm').value !== state.deleting.token.description;
+    });
+    $('delete-token-form').addEventListener('submit', deleteToken);
+    $('delete-token-cancel').addEventListener('click', () => $('delete-token-dialog').close());
+    $('delete-token-x').addEventListener('click', () => $('delete-token-dialog').close());
+    $('delete-token-dialog').addEventListener('close', onDeleteDialogClosed);
+    trapFocus($('delete-token-dialog'));
+
+    $('tokens-prev').addEventListener('click', () => {
+      const t = state.tokens;
+      if (t.page > 0) {
+        t.page -= 1;
+        loadTokens();
+      }
+    });
+    $('tokens-next').addEventListener('click', () => {
+      const t = state.tokens;
+      if (t.next) {
+        t.pageStarts[t.page + 1] = t.next;
+        t.page += 1;
+        loadTokens();
+      }
+    });
+
+    // Clicking outside an open menu, or pressing Escape, closes it.
+    document.addEventListener('click', (e) => {
+      if (!e.target.closest('.menu-wrap')) closeMenus();
+    });
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && document.querySelector('.menu:not([hidden])')) closeMenus();
+    });
+
+    $('demo-plan').addEventListener('click', createDemoPlan);
+    $('redrive').addEventListener('click', redrive);
+  }
+
+  async function main() {
+    wire();
+    try {
+      const resp = await fetch('config.json', { cache: 'no-store', credentials: 'omit' });
+      if (!resp.ok) throw new Error('HTTP ' + resp.status);
+      state.config = await resp.json();
+    } catch (e) {
+      show($('loading'), false);
+      setError($('page-error'), 'The console could not load its configuration (' + e.message + '). Reload the page to try again.');
+      return;
+    }
+    let message = '';
+    if (state.config.mode === 'oidc' && /\/auth\/callback$/.test(location.pathname)) {
+      message = await oidcCallback();
+    } else {
+      const saved = sessionStorage.getItem(SESSION_KEY);
+      if (saved && !(await startSession(saved))) message = null;
+    }
+    show($('loading'), false);
+    if (message === null) return; // the session did not start, and the sign-in page says why
+    if (state.session && !message) route(false);
+    else showSignIn(message);
+  }
+
+  main();
+})();
