@@ -89,6 +89,7 @@ func (d *demo) handle(ctx context.Context, req events.APIGatewayProxyRequest) (a
 			Alias: "qtester", ProfileName: "Standard User", TimeZone: "America/Los_Angeles", Locale: "en_US", EmailEncoding: "UTF-8", Language: "en_US",
 		}},
 		PollIntervals: plans.PollIntervals{RefreshSeconds: 30, MaxRefreshSeconds: 120, MaskingSeconds: 10, MaxMaskingSeconds: 60},
+		TimeoutHours:  2, // a simulated refresh takes seconds
 	}
 	plan.Defaults()
 	return api.JSON(http.StatusOK, plan), nil

@@ -232,7 +232,7 @@ func TestPollsBackOffUpToTheMaximum(t *testing.T) {
 		w.run.Refresh = out.(*pipeline.Refresh)
 		waits = append(waits, w.run.Refresh.WaitSeconds)
 	}
-	want := []int{600, 1200, 1800, 1800, 1800, 1800} // from 300 s, doubling, capped at 1800 s
+	want := []int{600, 600, 600, 600, 600, 600} // from 300 s, doubling, capped at 600 s
 	for i := range want {
 		if waits[i] != want[i] {
 			t.Fatalf("got waits %v, want %v", waits, want)

@@ -15,11 +15,13 @@ var LicenseTypes = []string{"DEVELOPER", "DEVELOPER PRO", "PARTIAL", "FULL"}
 
 // Defaults for fields a plan may leave out.
 const (
-	DefaultSandboxLoginURL   = "https://test.salesforce.com"
-	DefaultAPIVersion        = "v62.0"
-	DefaultTimeoutHours      = 72
-	DefaultRefreshSeconds    = 300
-	DefaultMaxRefreshSeconds = 1800
+	DefaultSandboxLoginURL = "https://test.salesforce.com"
+	DefaultAPIVersion      = "v62.0"
+	DefaultTimeoutHours    = 72
+	DefaultRefreshSeconds  = 300
+	// DefaultMaxRefreshSeconds bounds how long users may keep working in a
+	// freshly activated, still unmasked sandbox before they are dropped.
+	DefaultMaxRefreshSeconds = 600
 	DefaultMaskingSeconds    = 60
 	DefaultMaxMaskingSeconds = 600
 )

@@ -84,6 +84,12 @@ func TestEveryBadFieldIsA400NamingIt(t *testing.T) {
 		{"pollIntervals.refreshSeconds", func(p *plans.Plan) { p.PollIntervals.RefreshSeconds = 5 }},
 		{"pollIntervals.maxRefreshSeconds", func(p *plans.Plan) { p.PollIntervals.MaxRefreshSeconds = 60 }},
 		{"pollIntervals.maxMaskingSeconds", func(p *plans.Plan) { p.PollIntervals.MaxMaskingSeconds = 7200 }},
+		{"pollIntervals.maxRefreshSeconds", func(p *plans.Plan) {
+			p.PollIntervals.RefreshSeconds, p.PollIntervals.MaxRefreshSeconds = 30, 60 // 72 h of 60 s polls: 4,320 polls
+		}},
+		{"pollIntervals.maxMaskingSeconds", func(p *plans.Plan) {
+			p.PollIntervals.MaskingSeconds, p.PollIntervals.MaxMaskingSeconds = 10, 100
+		}},
 		{"timeoutHours", func(p *plans.Plan) { p.TimeoutHours = 73 }},
 		{"schedule", func(p *plans.Plan) { p.Schedule = "0 2 * * *" }},
 		{"schedule", func(p *plans.Plan) { p.Schedule = "cron(0 2 * * *)" }},

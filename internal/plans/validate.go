@@ -84,6 +84,8 @@ func (v Validator) Validate(tenant string, p Plan) error {
 		between("pollIntervals.maskingSeconds", p.PollIntervals.MaskingSeconds, 10, maxPollSeconds),
 		between("pollIntervals.maxMaskingSeconds", p.PollIntervals.MaxMaskingSeconds, p.PollIntervals.MaskingSeconds, maxPollSeconds),
 		between("timeoutHours", p.TimeoutHours, 1, MaxTimeoutHours),
+		historyBudget("pollIntervals.maxRefreshSeconds", p.PollIntervals.MaxRefreshSeconds, p.TimeoutHours),
+		historyBudget("pollIntervals.maxMaskingSeconds", p.PollIntervals.MaxMaskingSeconds, p.TimeoutHours),
 		optional(p.Schedule, func() error { return schedule(p.Schedule) }),
 	}
 	for _, err := range checks {
@@ -118,6 +120,16 @@ func oneOf(field, v string, allowed []string) error {
 func between(field string, v, lo, hi int) error {
 	if v < lo || v > hi {
 		return invalid(field, "must be a whole number from %d to %d", lo, hi)
+	}
+	return nil
+}
+
+// historyBudget keeps a run far below Step Functions' 25,000 history events:
+// each poll costs about 9 events, so a run may poll at most 1,200 times
+// (about 11,000 events, leaving room for retries) over its whole timeout.
+func historyBudget(field string, maxSeconds, timeoutHours int) error {
+	if min := timeoutHours * 3; maxSeconds < min {
+		return invalid(field, "must be at least %d for a %d-hour timeout (3 seconds per hour), or a run could outgrow the state machine's history", min, timeoutHours)
 	}
 	return nil
 }
