@@ -53,6 +53,7 @@ func run(addr string, cfg localserver.Config) error {
 	if err != nil {
 		return err
 	}
+	go handler.RunSchedules(ctx, time.Now)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf(`dcs-access is serving on %[1]s (DynamoDB Local at %[2]s)
 

@@ -353,3 +353,26 @@ func TestAnEventStartsARunOnce(t *testing.T) {
 		t.Fatalf("got %v from %v, want SUCCEEDED from an event", run["status"], run["source"])
 	}
 }
+
+func TestAPlansScheduleStartsARunOncePerMinute(t *testing.T) {
+	s := newPipelineStack(t)
+	s.plan["schedule"] = "cron(0 2 ? * SUN *)"
+	s.putPlan(t)
+	sunday := time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC)
+	s.srv.FireSchedules(t.Context(), sunday.Add(-time.Minute)) // not due
+	_, list := call(t, s.http, "GET", "/sandbox-refreshes?sandbox=uat1", s.session, "")
+	if items := list["items"].([]any); len(items) != 0 {
+		t.Fatalf("got %d runs before the schedule was due, want 0", len(items))
+	}
+	s.srv.FireSchedules(t.Context(), sunday)
+	s.srv.FireSchedules(t.Context(), sunday) // the same minute again: the same event id
+	_, list = call(t, s.http, "GET", "/sandbox-refreshes?sandbox=uat1", s.session, "")
+	items := list["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("got %d runs, want 1", len(items))
+	}
+	run := s.wait(t, items[0].(map[string]any)["id"].(string))
+	if run["status"] != "SUCCEEDED" || run["requestedBy"] != "dcs-access.schedule" {
+		t.Fatalf("got %v requested by %v, want SUCCEEDED from the schedule", run["status"], run["requestedBy"])
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -77,6 +78,39 @@ type Server struct {
 	Store      *dynamo.Store
 	Bus        *eventbus.Memory // the local event bus: what came in and what was published
 	Schedules  *schedules.Memory
+	onEvent    func(context.Context, events.EventBridgeEvent) error
+}
+
+// RunSchedules fires the plans' schedules until ctx ends, as EventBridge
+// Scheduler does in AWS: at each due minute it puts "Sandbox Refresh
+// Requested" on the local bus, with an id derived from the schedule and the
+// minute, so a schedule starts at most one run a minute.
+func (s *Server) RunSchedules(ctx context.Context, now func() time.Time) {
+	if s.onEvent == nil {
+		return
+	}
+	for {
+		next := now().Truncate(time.Minute).Add(time.Minute)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		s.FireSchedules(ctx, next)
+	}
+}
+
+// FireSchedules fires the schedules due in at's minute.
+func (s *Server) FireSchedules(ctx context.Context, at time.Time) {
+	for _, due := range s.Schedules.Due(at) {
+		detail, _ := json.Marshal(map[string]string{"tenant": due.Tenant, "sandbox": due.Sandbox})
+		e := events.EventBridgeEvent{ID: due.Name + "-" + at.UTC().Format("20060102T1504"), DetailType: schedules.DetailType,
+			Source: schedules.Source, Time: at.UTC(), Detail: detail}
+		s.Bus.Record(eventbus.Event{ID: e.ID, DetailType: e.DetailType, Source: e.Source, Time: e.Time, Detail: e.Detail})
+		if err := s.onEvent(ctx, e); err != nil {
+			slog.ErrorContext(ctx, "scheduled refresh failed", "schedule", due.Name, "error", err)
+		}
+	}
 }
 
 // New wires the local stack: the table is created if missing, and the keys
@@ -164,6 +198,7 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 		method, resource, _ := strings.Cut(route, " ")
 		g.Route(method, resource, handler)
 	}
+	s.onEvent = onEvent
 	g.Public("POST /local/events", eventRoute(s.Bus, onEvent))
 	g.Public("GET /local/events", busRoute(s.Bus))
 

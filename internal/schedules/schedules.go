@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -106,21 +107,29 @@ func translate(what string, err error) error {
 	return access.Internal(fmt.Errorf("%s: %w", what, err))
 }
 
-// Memory keeps schedules for the local stack, which shows them but does not
-// fire them (send the event to /local/events instead).
+// Memory keeps schedules for the local stack, which fires them itself (see
+// Due): the same expressions, evaluated by Cron instead of by Scheduler.
 type Memory struct {
 	mu    sync.Mutex
-	items map[string]string
+	items map[string]entry
+}
+
+type entry struct {
+	tenant, sandbox string
+	expression      string
+	cron            Cron
+	local           bool // false: an expression only EventBridge can evaluate
 }
 
 // Put records the schedule.
 func (m *Memory) Put(_ context.Context, tenant, sandbox, expression string) error {
+	c, err := ParseCron(expression)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.items == nil {
-		m.items = map[string]string{}
+		m.items = map[string]entry{}
 	}
-	m.items[Name(tenant, sandbox)] = expression
+	m.items[Name(tenant, sandbox)] = entry{tenant: tenant, sandbox: sandbox, expression: expression, cron: c, local: err == nil}
 	return nil
 }
 
@@ -137,5 +146,21 @@ func (m *Memory) Get(tenant, sandbox string) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.items[Name(tenant, sandbox)]
-	return e, ok
+	return e.expression, ok
+}
+
+// Fire is one schedule that is due.
+type Fire struct{ Name, Tenant, Sandbox string }
+
+// Due returns the schedules that fire in at's minute.
+func (m *Memory) Due(at time.Time) []Fire {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []Fire
+	for name, e := range m.items {
+		if e.local && e.cron.Matches(at) {
+			due = append(due, Fire{Name: name, Tenant: e.tenant, Sandbox: e.sandbox})
+		}
+	}
+	return due
 }
