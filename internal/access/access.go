@@ -3,7 +3,10 @@
 // that every adapter turns into an HTTP status in a single place.
 package access
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // AuthType says how a caller proved who they are.
 type AuthType string
@@ -14,6 +17,11 @@ const (
 	// AuthAPIToken is a script presenting an API token issued by this service.
 	AuthAPIToken AuthType = "api_token"
 )
+
+// TenantPattern is what a tenant name may be. Tenants name storage keys and
+// the secrets a tenant's plans may read (dcs-access/<tenant>/…), so a tenant
+// such as "acme/prod" must never exist alongside "acme".
+var TenantPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // Principal is the verified caller. The authorizer builds it from the bearer
 // token; functions read it from the authorizer context and never from input.

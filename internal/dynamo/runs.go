@@ -58,19 +58,23 @@ func (s *Store) RunIDForKey(ctx context.Context, tenant, sandbox, k string) (str
 }
 func activeKey(sandbox string) string { return "ACTIVE#" + strings.ToLower(sandbox) }
 
-// ActiveRunID returns the run holding the sandbox's lock, or "".
-func (s *Store) ActiveRunID(ctx context.Context, tenant, sandbox string) (string, error) {
+// ActiveRun returns the sandbox's lock; a zero Lock when it is free.
+func (s *Store) ActiveRun(ctx context.Context, tenant, sandbox string) (runs.Lock, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), activeKey(sandbox)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return "", storeError(err)
+		return runs.Lock{}, storeError(err)
 	}
 	id, _ := out.Item["runId"].(*types.AttributeValueMemberS)
 	if id == nil {
-		return "", nil
+		return runs.Lock{}, nil
 	}
-	return id.Value, nil
+	lock := runs.Lock{RunID: id.Value}
+	if at, ok := out.Item["claimedAt"].(*types.AttributeValueMemberS); ok {
+		lock.ClaimedAt, _ = time.Parse(time.RFC3339Nano, at.Value)
+	}
+	return lock, nil
 }
 
 // ClaimRun moves the sandbox's lock from previous to run and writes run, in
@@ -83,6 +87,7 @@ func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) err
 	record["pk"], record["sk"] = &types.AttributeValueMemberS{Value: tenantKey(run.Tenant)}, &types.AttributeValueMemberS{Value: runKey(run.ID)}
 	lock := key(tenantKey(run.Tenant), activeKey(run.Sandbox))
 	lock["runId"] = &types.AttributeValueMemberS{Value: run.ID}
+	lock["claimedAt"] = &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}
 	lockPut := &types.Put{TableName: &s.table, Item: lock, ConditionExpression: aws.String("attribute_not_exists(sk)")}
 	if previous != "" {
 		lockPut.ConditionExpression = aws.String("runId = :previous")

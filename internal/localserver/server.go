@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/app"
@@ -246,8 +247,8 @@ func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 			return
 		}
 		in.Tenant = strings.TrimSpace(in.Tenant)
-		if in.Tenant == "" || len(in.Tenant) > 64 || strings.ContainsAny(in.Tenant, "#/\x00") {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 characters, without '#' or '/'.")
+		if !access.TenantPattern.MatchString(in.Tenant) {
+			gatewayResponse(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'.")
 			return
 		}
 		tok, err := issuer.Issue(in.Email, in.Tenant, sessionLifetime)

@@ -121,17 +121,20 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 		return Plan{}, false, err
 	}
 	p.UpdatedAt, p.UpdatedBy = s.Now().UTC().Truncate(time.Second), caller.User
-	created, err := s.Store.PutPlan(ctx, caller.Tenant, p)
-	if err != nil {
-		return Plan{}, false, err
-	}
-	// After the plan, so a schedule never fires for a plan that is not saved;
-	// a failure here is answered as such, and the PUT can simply be repeated.
+	// The schedule first: Scheduler may refuse the expression, and then
+	// nothing is written. If the plan write then fails, a schedule may fire
+	// for a plan that is not there, which only announces a skipped refresh;
+	// repeating the PUT puts both right.
+	var err error
 	if p.Schedule != "" {
 		err = s.Schedules.Put(ctx, caller.Tenant, p.Sandbox, p.Schedule)
 	} else {
 		err = s.Schedules.Delete(ctx, caller.Tenant, p.Sandbox)
 	}
+	if err != nil {
+		return Plan{}, false, err
+	}
+	created, err := s.Store.PutPlan(ctx, caller.Tenant, p)
 	return p, created, err
 }
 

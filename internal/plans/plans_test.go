@@ -196,4 +196,26 @@ func TestAPlansScheduleFollowsThePlan(t *testing.T) {
 	if strings.Join(sched.calls, "|") != strings.Join(want, "|") || len(log) != 2 {
 		t.Fatalf("got schedule calls %q after stores %q, want %q", sched.calls, log, want)
 	}
+	// A schedule Scheduler refuses writes no plan.
+	refused := &plans.Service{
+		Store: fakeStore{PutPlanFn: func(context.Context, string, plans.Plan) (bool, error) {
+			t.Fatal("plan written although its schedule was refused")
+			return false, nil
+		}},
+		Schedules: refusingSchedules{}, Validator: plans.Validator{SecretPrefix: "dcs-access/"}, Now: time.Now,
+	}
+	p.Schedule = "cron(0 2 ? * SUN *)"
+	if _, _, err := refused.Put(context.Background(), ada, "uat1", p); access.AsError(err).Code != "INVALID_PLAN" {
+		t.Fatalf("got %v, want the schedule's INVALID_PLAN", err)
+	}
+	if len(sched.calls) != 3 {
+		t.Fatalf("got schedule calls %q after stores %q, want %q", sched.calls, log, want)
+	}
 }
+
+type refusingSchedules struct{}
+
+func (refusingSchedules) Put(context.Context, string, string, string) error {
+	return access.Errorf(access.EINVALID, "INVALID_PLAN", "schedule is not an expression EventBridge Scheduler accepts")
+}
+func (refusingSchedules) Delete(context.Context, string, string) error { return nil }

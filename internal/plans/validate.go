@@ -52,6 +52,9 @@ func invalid(field, format string, args ...any) error {
 	return access.Errorf(access.EINVALID, "INVALID_PLAN", "%s %s.", field, fmt.Sprintf(format, args...))
 }
 
+// ValidSandbox reports whether s can be a sandbox name.
+func ValidSandbox(s string) bool { return sandboxPattern.MatchString(s) }
+
 func (v Validator) sandboxName(s string) error {
 	if !sandboxPattern.MatchString(s) {
 		return invalid("sandbox", "must be 1 to 10 letters or digits (Salesforce's rule for sandbox names)")
@@ -157,6 +160,9 @@ func version(v string) error {
 }
 
 func (v Validator) secret(field, arn, tenant string) error {
+	if !access.TenantPattern.MatchString(tenant) {
+		return invalid(field, "cannot be checked: the tenant name is not valid")
+	}
 	m := secretARN.FindStringSubmatch(arn)
 	if m == nil {
 		return invalid(field, "must be the ARN of a Secrets Manager secret")

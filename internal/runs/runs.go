@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -53,10 +55,20 @@ type Request struct {
 	At      time.Time // the event's time; zero for API requests
 }
 
+// Lock names the run that holds a sandbox, and when it claimed it.
+type Lock struct {
+	RunID     string
+	ClaimedAt time.Time
+}
+
+// claimLease is how long a fresh claim holds the sandbox while its
+// execution is being started or redriven, whatever Step Functions says yet.
+const claimLease = 2 * time.Minute
+
 // Store keeps run records and the per-sandbox lock.
 type Store interface {
-	// ActiveRunID returns the run holding the sandbox's lock ("" when free).
-	ActiveRunID(ctx context.Context, tenant, sandbox string) (string, error)
+	// ActiveRun returns the sandbox's lock (a zero Lock when free).
+	ActiveRun(ctx context.Context, tenant, sandbox string) (Lock, error)
 	// ClaimRun takes the sandbox's lock from previous ("" when free) and
 	// writes run, atomically; ECONFLICT when someone else took it first.
 	ClaimRun(ctx context.Context, run Run, previous string) error
@@ -66,10 +78,14 @@ type Store interface {
 	ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error)
 }
 
-// PlanReader reads a sandbox's plan.
+// PlanReader reads plans.
 type PlanReader interface {
 	GetPlan(ctx context.Context, tenant, sandbox string) (plans.Plan, error)
+	ListPlans(ctx context.Context, tenant string) ([]plans.Plan, error)
 }
+
+// runIDPattern is the form of every run id runID makes.
+var runIDPattern = regexp.MustCompile(`^[a-z0-9]{1,10}-[0-9]{8}t[0-9]{6}z-[a-z0-9]{1,16}$`)
 
 // Service starts and reports runs.
 type Service struct {
@@ -94,6 +110,9 @@ func ErrRunNotFound() *access.Error {
 // Start starts a run of req's sandbox, or returns the run req already started.
 // created is false when the run existed (an idempotent repeat).
 func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
+	if !plans.ValidSandbox(req.Sandbox) {
+		return Run{}, false, plans.ErrNotFound()
+	}
 	plan, err := s.Plans.GetPlan(ctx, req.Tenant, req.Sandbox)
 	if err != nil {
 		return Run{}, false, err
@@ -123,12 +142,13 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 		return Run{}, false, err
 	}
 
-	previous, err := s.Store.ActiveRunID(ctx, req.Tenant, plan.Sandbox)
+	lock, err := s.Store.ActiveRun(ctx, req.Tenant, plan.Sandbox)
 	if err != nil {
 		return Run{}, false, err
 	}
+	previous := lock.RunID
 	if previous != "" {
-		if err := s.checkFinished(ctx, req.Tenant, plan.Sandbox, previous); err != nil {
+		if err := s.checkFinished(ctx, req.Tenant, plan.Sandbox, lock); err != nil {
 			return Run{}, false, err
 		}
 	}
@@ -154,23 +174,30 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 }
 
 // checkFinished returns RUN_IN_PROGRESS unless the lock holder has stopped.
-func (s *Service) checkFinished(ctx context.Context, tenant, sandbox, runID string) error {
-	holder, err := s.Store.GetRun(ctx, tenant, runID)
+// A claim younger than claimLease whose execution has not started yet, or
+// stopped before the claim (a redrive on its way), still holds the sandbox.
+func (s *Service) checkFinished(ctx context.Context, tenant, sandbox string, lock Lock) error {
+	holder, err := s.Store.GetRun(ctx, tenant, lock.RunID)
 	if access.ErrorKind(err) == access.ENOTFOUND {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	fresh := s.Now().Sub(lock.ClaimedAt) < claimLease
 	ex, err := s.Machine.Describe(ctx, holder.ExecutionARN)
-	if errors.Is(err, ErrExecutionNotFound) {
+	switch {
+	case errors.Is(err, ErrExecutionNotFound):
+		if fresh {
+			return ErrRunInProgress(sandbox, lock.RunID)
+		}
 		return nil // claimed, never started
-	}
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	if ex.Status == StatusRunning {
-		return ErrRunInProgress(sandbox, runID)
+	case ex.Status == StatusRunning:
+		return ErrRunInProgress(sandbox, lock.RunID)
+	case fresh && ex.StoppedAt != nil && ex.StoppedAt.Before(lock.ClaimedAt):
+		return ErrRunInProgress(sandbox, lock.RunID)
 	}
 	return nil
 }
@@ -180,11 +207,11 @@ func (s *Service) lost(ctx context.Context, tenant, sandbox string, err error) e
 	if access.ErrorKind(err) != access.ECONFLICT {
 		return err
 	}
-	winner, readErr := s.Store.ActiveRunID(ctx, tenant, sandbox)
-	if readErr != nil || winner == "" {
-		winner = "unknown"
+	winner, readErr := s.Store.ActiveRun(ctx, tenant, sandbox)
+	if readErr != nil || winner.RunID == "" {
+		winner.RunID = "unknown"
 	}
-	return ErrRunInProgress(sandbox, winner)
+	return ErrRunInProgress(sandbox, winner.RunID)
 }
 
 // runID is "<sandbox>-<time>-<suffix>": time-ordered within a sandbox, and
@@ -211,6 +238,9 @@ func ExecutionName(tenant, runID string) string {
 
 // Redrive resumes a failed run from the step that failed.
 func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
+	if !runIDPattern.MatchString(id) {
+		return Run{}, ErrRunNotFound()
+	}
 	run, err := s.Store.GetRun(ctx, tenant, id)
 	if access.ErrorKind(err) == access.ENOTFOUND {
 		return Run{}, ErrRunNotFound()
@@ -218,12 +248,17 @@ func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	previous, err := s.Store.ActiveRunID(ctx, tenant, run.Sandbox)
+	var in Input
+	if err := json.Unmarshal([]byte(run.Input), &in); err == nil && !in.Deadline.IsZero() && s.Now().After(in.Deadline) {
+		return Run{}, access.Errorf(access.ECONFLICT, "RUN_NOT_REDRIVABLE", "This run is past its deadline (%s); start a new run instead.", in.Deadline.Format(time.RFC3339))
+	}
+	lock, err := s.Store.ActiveRun(ctx, tenant, run.Sandbox)
 	if err != nil {
 		return Run{}, err
 	}
+	previous := lock.RunID
 	if previous != "" && previous != run.ID {
-		if err := s.checkFinished(ctx, tenant, run.Sandbox, previous); err != nil {
+		if err := s.checkFinished(ctx, tenant, run.Sandbox, lock); err != nil {
 			return Run{}, err
 		}
 	}
@@ -241,6 +276,9 @@ func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
 
 // Get returns the run id with its execution's live status and steps.
 func (s *Service) Get(ctx context.Context, tenant, id string) (Status, error) {
+	if !runIDPattern.MatchString(id) {
+		return Status{}, ErrRunNotFound()
+	}
 	run, err := s.Store.GetRun(ctx, tenant, id)
 	if access.ErrorKind(err) == access.ENOTFOUND {
 		return Status{}, ErrRunNotFound()
@@ -267,7 +305,7 @@ func (s *Service) List(ctx context.Context, tenant, sandbox string, limit int) (
 	if limit < 1 || limit > 50 {
 		return nil, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to 50.")
 	}
-	list, err := s.Store.ListRuns(ctx, tenant, sandbox, limit)
+	list, err := s.recent(ctx, tenant, sandbox, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +322,34 @@ func (s *Service) List(ctx context.Context, tenant, sandbox string, limit int) (
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// recent returns the newest runs of one sandbox, or of every planned
+// sandbox when sandbox is "": run ids sort by time within a sandbox only.
+func (s *Service) recent(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error) {
+	if sandbox != "" {
+		if !plans.ValidSandbox(sandbox) {
+			return nil, access.Errorf(access.EINVALID, "INVALID_SANDBOX", "sandbox must be 1 to 10 letters or digits.")
+		}
+		return s.Store.ListRuns(ctx, tenant, sandbox, limit)
+	}
+	planned, err := s.Plans.ListPlans(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	var all []Run
+	for _, p := range planned {
+		list, err := s.Store.ListRuns(ctx, tenant, p.Sandbox, limit)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, list...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].RequestedAt.After(all[j].RequestedAt) })
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
 }
 
 // String helps logs name a run without its input.

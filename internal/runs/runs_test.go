@@ -18,14 +18,15 @@ import (
 // fakeMachine is a hand-written Step Functions: executions by ARN, with
 // Step Functions' idempotency rule for StartExecution.
 type fakeMachine struct {
-	mu        sync.Mutex
-	execs     map[string]*runs.Execution
-	inputs    map[string]string
-	starts    int
-	redrives  int
-	startErr  error
-	history   []runs.Event
-	published []string
+	mu          sync.Mutex
+	execs       map[string]*runs.Execution
+	inputs      map[string]string
+	starts      int
+	redrives    int
+	startErr    error
+	history     []runs.Event
+	published   []string
+	redriveHook func() // runs inside Redrive, before it takes effect
 }
 
 func newFakeMachine() *fakeMachine {
@@ -68,6 +69,9 @@ func (m *fakeMachine) Describe(_ context.Context, arn string) (runs.Execution, e
 func (m *fakeMachine) History(context.Context, string) ([]runs.Event, error) { return m.history, nil }
 
 func (m *fakeMachine) Redrive(_ context.Context, arn string) error {
+	if m.redriveHook != nil {
+		m.redriveHook()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ex, ok := m.execs[arn]
@@ -210,6 +214,12 @@ func TestAStartThatNeverReachedStepFunctionsDoesNotHoldTheSandbox(t *testing.T) 
 		t.Fatalf("got %v, want EUNAVAILABLE", err)
 	}
 	m.startErr = nil
+	// Within the claim's lease the sandbox stays held: the first start may still be on its way.
+	if _, _, err := svc.Start(context.Background(), apiRequest("uat1")); access.AsError(err).Code != "RUN_IN_PROGRESS" {
+		t.Fatalf("during the lease: got %v, want RUN_IN_PROGRESS", err)
+	}
+	later := time.Now().Add(3 * time.Minute)
+	clock = func() time.Time { return later }
 	if _, created, err := svc.Start(context.Background(), apiRequest("uat1")); err != nil || !created {
 		t.Fatalf("got %v, created=%v; want the next start to take over the lock", err, created)
 	}
@@ -337,5 +347,80 @@ func TestAnIdempotencyKeyReturnsItsRunWhenRetriedLater(t *testing.T) {
 	m.finish(runs.StatusSucceeded)
 	if fresh, created, err := svc.Start(ctx, req); err != nil || !created || fresh.ID == first.ID {
 		t.Fatalf("the key a day later: got %s, created=%v, %v; want a new run", fresh.ID, created, err)
+	}
+}
+
+func TestAStartDuringARedriveIsRunInProgress(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	run, _, err := svc.Start(ctx, apiRequest("uat1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	m.finish(runs.StatusFailed)
+	m.mu.Lock()
+	for _, ex := range m.execs {
+		ex.StoppedAt = &stopped
+	}
+	m.mu.Unlock()
+	// The redrive has claimed the lock but Step Functions still says FAILED.
+	m.redriveHook = func() {
+		if _, _, err := svc.Start(ctx, apiRequest("uat1")); access.AsError(err).Code != "RUN_IN_PROGRESS" {
+			t.Errorf("start while the redrive is on its way: got %v, want RUN_IN_PROGRESS", err)
+		}
+	}
+	if _, err := svc.Redrive(ctx, "acme", run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if m.starts != 1 {
+		t.Fatalf("got %d executions, want 1", m.starts)
+	}
+}
+
+func TestImpossibleIDsAreNotFoundNotErrors(t *testing.T) {
+	svc, _ := newService(t)
+	ctx := context.Background()
+	long := strings.Repeat("a", 1100)
+	if _, _, err := svc.Start(ctx, apiRequest(long)); access.AsError(err).Code != "PLAN_NOT_FOUND" {
+		t.Errorf("start: got %v, want PLAN_NOT_FOUND", err)
+	}
+	if _, err := svc.Get(ctx, "acme", long); access.AsError(err).Code != "RUN_NOT_FOUND" {
+		t.Errorf("get: got %v, want RUN_NOT_FOUND", err)
+	}
+	if _, err := svc.Redrive(ctx, "acme", long); access.AsError(err).Code != "RUN_NOT_FOUND" {
+		t.Errorf("redrive: got %v, want RUN_NOT_FOUND", err)
+	}
+	if _, err := svc.List(ctx, "acme", long, 10); access.AsError(err).Code != "INVALID_SANDBOX" {
+		t.Errorf("list: got %v, want INVALID_SANDBOX", err)
+	}
+}
+
+func TestRecentRunsOfAllSandboxesAreNewestFirst(t *testing.T) {
+	svc, _ := newService(t)
+	ctx := context.Background()
+	at := time.Now()
+	clock = func() time.Time { return at }
+	older, _, _ := svc.Start(ctx, apiRequest("uat1"))
+	at = at.Add(time.Hour)
+	newer, _, err := svc.Start(ctx, apiRequest("dev2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := svc.List(ctx, "acme", "", 1)
+	if err != nil || len(list) != 1 || list[0].ID != newer.ID {
+		t.Fatalf("got %+v, %v; want the newest run %s (not %s)", list, err, newer.ID, older.ID)
+	}
+}
+
+func TestARunPastItsDeadlineIsNotRedriven(t *testing.T) {
+	svc, m := newService(t)
+	ctx := context.Background()
+	run, _, _ := svc.Start(ctx, apiRequest("uat1"))
+	m.finish(runs.StatusFailed)
+	later := time.Now().Add(73 * time.Hour)
+	clock = func() time.Time { return later }
+	if _, err := svc.Redrive(ctx, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" || m.redrives != 0 {
+		t.Fatalf("got %v after %d redrives, want RUN_NOT_REDRIVABLE and none", err, m.redrives)
 	}
 }

@@ -79,5 +79,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (access.Principal, er
 	if email == "" || tenant == "" {
 		return access.Principal{}, fmt.Errorf("%w: missing %s or %s claim", ErrInvalid, v.emailClaim, v.tenantClaim)
 	}
+	if !access.TenantPattern.MatchString(tenant) {
+		return access.Principal{}, fmt.Errorf("%w: tenant %q is not a valid tenant name", ErrInvalid, tenant)
+	}
 	return access.Principal{User: email, Tenant: tenant, AuthType: access.AuthSession}, nil
 }
