@@ -376,3 +376,28 @@ func TestAPlansScheduleStartsARunOncePerMinute(t *testing.T) {
 		t.Fatalf("got %v requested by %v, want SUCCEEDED from the schedule", run["status"], run["requestedBy"])
 	}
 }
+
+func TestARedriveAfterAFailedMaskingJobStartsANewOne(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.srv.DCS.FailJob(localserver.DemoJob, "FAILED")
+	id := s.start(t)
+	if run := s.wait(t, id); run["error"] != "MaskingFailed" {
+		t.Fatalf("got %v %v, want MaskingFailed", run["status"], run["error"])
+	}
+	s.srv.DCS.FailJob(localserver.DemoJob, "") // the job is fixed in DCS
+	if status, out := call(t, s.http, "POST", "/sandbox-refreshes/"+id+"/redrive", s.session, ""); status != 202 {
+		t.Fatalf("redrive: got %d %v", status, out)
+	}
+	time.Sleep(100 * time.Millisecond)
+	run := s.wait(t, id)
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("after the redrive: got %v %v %v, want SUCCEEDED", run["status"], run["error"], run["cause"])
+	}
+	if got := len(s.srv.DCS.Executions()); got != 2 {
+		t.Fatalf("got %d DCS executions, want 2: the failed one and the one the redrive started", got)
+	}
+	if qa, ok := s.srv.Salesforce.User("uat1", "qa.tester@acme.example.uat1"); !ok || !qa.IsActive {
+		t.Fatal("the non-production user was not recreated after the successful masking")
+	}
+}

@@ -14,6 +14,8 @@ type Masking struct {
 	Done        bool   `json:"done"`
 	WaitSeconds int    `json:"waitSeconds"`
 	Polls       int    `json:"polls"`
+	// Redrive is the execution's redrive count when this DCS execution started.
+	Redrive int `json:"redrive"`
 }
 
 func (s *Steps) dcsClient(ctx context.Context, run State) (MaskingJobs, error) {
@@ -29,21 +31,27 @@ func (s *Steps) dcsClient(ctx context.Context, run State) (MaskingJobs, error) {
 }
 
 // startMasking starts the plan's DCS compliance job on the sandbox.
-func (s *Steps) startMasking(ctx context.Context, run State) (*Masking, error) {
+func (s *Steps) startMasking(ctx context.Context, run State, redrive int) (*Masking, error) {
 	c, err := s.dcsClient(ctx, run)
 	if err != nil {
 		return nil, err
 	}
+	return s.startJob(ctx, c, run, redrive)
+}
+
+func (s *Steps) startJob(ctx context.Context, c MaskingJobs, run State, redrive int) (*Masking, error) {
 	ex, err := c.StartExecution(ctx, run.Plan.DCS.ComplianceJobID)
 	if err != nil {
 		return nil, classify("start the DCS compliance job", err)
 	}
-	return &Masking{ExecutionID: ex.ID, Status: string(ex.Status), WaitSeconds: run.Plan.PollIntervals.MaskingSeconds}, nil
+	return &Masking{ExecutionID: ex.ID, Status: string(ex.Status), WaitSeconds: run.Plan.PollIntervals.MaskingSeconds, Redrive: redrive}, nil
 }
 
 // checkMasking polls the masking execution. Only SUCCEEDED lets the run go
 // on to recreate users; FAILED and CANCELLED fail the run with users dropped.
-func (s *Steps) checkMasking(ctx context.Context, run State) (*Masking, error) {
+// A failed DCS execution cannot succeed on a second look: when the run was
+// redriven since it started (someone fixed the job), a new one is started.
+func (s *Steps) checkMasking(ctx context.Context, run State, redrive int) (*Masking, error) {
 	if err := s.pastDeadline(run); err != nil {
 		return nil, err
 	}
@@ -65,6 +73,8 @@ func (s *Steps) checkMasking(ctx context.Context, run State) (*Masking, error) {
 	switch {
 	case ex.Status.Succeeded():
 		m.Done = true
+	case ex.Status.Done() && redrive > m.Redrive:
+		return s.startJob(ctx, c, run, redrive)
 	case ex.Status.Done():
 		return nil, &MaskingFailed{Message: fmt.Sprintf("DCS masking execution %s ended %s; the sandbox's users stay dropped", ex.ID, ex.Status)}
 	}

@@ -25,6 +25,9 @@ import (
 type Request struct {
 	Step string `json:"step"`
 	Run  State  `json:"run"`
+	// RedriveCount is the execution's ($$.Execution.RedriveCount), for the
+	// masking steps: a redrive after a failed masking job starts a new one.
+	RedriveCount int `json:"redriveCount"`
 }
 
 // State is the run's state: its input and the results of the steps so far.
@@ -79,6 +82,15 @@ func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
 	if err := s.Validator.Validate(run.Tenant, run.Plan); err != nil {
 		return nil, &PermanentError{Message: "the run's plan is not valid: " + access.AsError(err).Message}
 	}
+	// Every step ends before its Task's TimeoutSeconds, so a slow Salesforce
+	// or DCS surfaces as a TransientError, which is retried, and never as
+	// States.Timeout, which is not (and would leave the call running).
+	budget := 50 * time.Second
+	if req.Step == "dropUsers" || req.Step == "recreateUsers" {
+		budget = 280 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 	switch req.Step {
 	case "startRefresh":
 		return s.startRefresh(ctx, run)
@@ -87,9 +99,9 @@ func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
 	case "dropUsers":
 		return s.dropUsers(ctx, run)
 	case "startMasking":
-		return s.startMasking(ctx, run)
+		return s.startMasking(ctx, run, req.RedriveCount)
 	case "checkMasking":
-		return s.checkMasking(ctx, run)
+		return s.checkMasking(ctx, run, req.RedriveCount)
 	case "recreateUsers":
 		return s.recreateUsers(ctx, run)
 	}

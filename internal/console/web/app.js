@@ -36,7 +36,7 @@
   };
 
   const PAGE_SIZE = 20;
-  const POLL_MS = 1500;
+  const POLL_MS = 5000; // each look at a run reads its execution history: keep it gentle
 
   class ApiError extends Error {
     constructor(status, code, message) {
