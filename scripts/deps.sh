@@ -101,33 +101,30 @@ else
   say "dynamodb-local ok ($DDB_DIR, installed from $DDB_PKG)"
 fi
 
+# npm_ci NAME DIR: node_modules installed from DIR's package-lock.json, again
+# only when the lock file changed (its hash is kept beside the modules).
+npm_ci() {
+  local name=$1 dir=$2 lock
+  lock=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ -f $dir/node_modules/.package-lock.sha256 && $(<"$dir/node_modules/.package-lock.sha256") == "$lock" ]]; then
+    say "$name ok (node_modules matches package-lock.json)"
+    return
+  fi
+  say "$name: npm ci"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed (npm registry reachable?)"
+  printf '%s\n' "$lock" >"$dir/node_modules/.package-lock.sha256"
+  say "$name ok (installed from package-lock.json)"
+}
+
 # --- Step Functions stand-in (Node) ---------------------------------------------
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
   die "node $(node --version) is too old: the Step Functions stand-in needs Node.js >= 20"
-SFN_DIR=$ROOT/scripts/stepfunctions-local
-sfn_lock=$(sha256sum "$SFN_DIR/package-lock.json" | cut -d' ' -f1)
-if [[ -f $SFN_DIR/node_modules/.package-lock.sha256 && $(<"$SFN_DIR/node_modules/.package-lock.sha256") == "$sfn_lock" ]]; then
-  say "stepfunctions-local ok (node_modules matches package-lock.json)"
-else
-  say "stepfunctions-local: npm ci"
-  (cd "$SFN_DIR" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $SFN_DIR failed (npm registry reachable?)"
-  printf '%s\n' "$sfn_lock" >"$SFN_DIR/node_modules/.package-lock.sha256"
-  say "stepfunctions-local ok (installed from package-lock.json)"
-fi
+npm_ci stepfunctions-local "$ROOT/scripts/stepfunctions-local"
 
 # --- Browser tests: Debian's Chromium driven by npm playwright-core ------------
 # Playwright's own browser download cannot work here; the tests launch /usr/bin/chromium.
 ensure_cmd chromium chromium
-BT_DIR=$ROOT/internal/console/browsertest
-bt_lock=$(sha256sum "$BT_DIR/package-lock.json" | cut -d' ' -f1)
-if [[ -f $BT_DIR/node_modules/.package-lock.sha256 && $(<"$BT_DIR/node_modules/.package-lock.sha256") == "$bt_lock" ]]; then
-  say "playwright-core ok (node_modules matches package-lock.json)"
-else
-  say "playwright-core: npm ci"
-  (cd "$BT_DIR" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $BT_DIR failed (npm registry reachable?)"
-  printf '%s\n' "$bt_lock" >"$BT_DIR/node_modules/.package-lock.sha256"
-  say "playwright-core ok (installed from package-lock.json)"
-fi
+npm_ci playwright-core "$ROOT/internal/console/browsertest"
 
 # --- Go modules ------------------------------------------------------------
 # Tests run in a namespace without network (GOPROXY=off), so the module cache must be filled now.
