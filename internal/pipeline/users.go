@@ -82,8 +82,10 @@ func (s *Steps) dropUsers(ctx context.Context, run State) (*Dropped, error) {
 	if err != nil {
 		return nil, classify("deactivate users", err)
 	}
-	result.DeactivateErrors = failed(saved, deactivate)
-	result.Deactivated = len(deactivate) - len(result.DeactivateErrors)
+	errs := failed(saved, deactivate)
+	result.Deactivated = len(deactivate) - len(errs)
+	// Only the first few: the run's state is limited to 256 KB.
+	result.DeactivateErrors = first(errs, 20)
 	result.Batches = (len(deactivate) + batchSize - 1) / batchSize
 	return result, nil
 }
