@@ -120,10 +120,18 @@ func pathTemplate(name, path, def, param string) (string, error) {
 
 // StartExecution starts an execution of the compliance job jobID.
 func (c *Client) StartExecution(ctx context.Context, jobID string) (Execution, error) {
+	return c.StartExecutionOnce(ctx, jobID, "")
+}
+
+// StartExecutionOnce starts an execution of jobID with an Idempotency-Key
+// header (when key is not empty): a retried request whose first attempt DCS
+// accepted, though its answer was lost, returns that execution instead of
+// starting a second masking job on the same data.
+func (c *Client) StartExecutionOnce(ctx context.Context, jobID, key string) (Execution, error) {
 	if err := checkID("job", jobID); err != nil {
 		return Execution{}, err
 	}
-	e, err := c.do(ctx, http.MethodPost, strings.ReplaceAll(c.startPath, jobIDParam, url.PathEscape(jobID)))
+	e, err := c.do(ctx, http.MethodPost, strings.ReplaceAll(c.startPath, jobIDParam, url.PathEscape(jobID)), key)
 	if err != nil {
 		return Execution{}, fmt.Errorf("dcs: start execution of job %q: %w", jobID, err)
 	}
@@ -135,7 +143,7 @@ func (c *Client) Execution(ctx context.Context, id string) (Execution, error) {
 	if err := checkID("execution", id); err != nil {
 		return Execution{}, err
 	}
-	e, err := c.do(ctx, http.MethodGet, strings.ReplaceAll(c.statusPath, executionIDParam, url.PathEscape(id)))
+	e, err := c.do(ctx, http.MethodGet, strings.ReplaceAll(c.statusPath, executionIDParam, url.PathEscape(id)), "")
 	if err == nil && e.ID != id {
 		err = fmt.Errorf("answer is about execution %q", e.ID)
 	}
@@ -157,10 +165,13 @@ func checkID(kind, id string) error {
 	return nil
 }
 
-func (c *Client) do(ctx context.Context, method, path string) (Execution, error) {
+func (c *Client) do(ctx context.Context, method, path, idempotencyKey string) (Execution, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
 		return Execution{}, err
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")

@@ -342,3 +342,25 @@ func TestPathsComeFromConfiguration(t *testing.T) {
 		})
 	}
 }
+
+func TestARetriedStartWithTheSameKeyStartsOneExecution(t *testing.T) {
+	s := newStack(t, "", dcssim.Options{})
+	s.sim.AddJob("acme", "job-1")
+	c := s.client(t, s.adaToken(t), nil)
+	ctx := context.Background()
+	first, err := c.StartExecutionOnce(ctx, "job-1", "uat1-run-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.StartExecutionOnce(ctx, "job-1", "uat1-run-0")
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("got %+v, %v; want execution %s again", again, err, first.ID)
+	}
+	other, err := c.StartExecutionOnce(ctx, "job-1", "uat1-run-1")
+	if err != nil || other.ID == first.ID {
+		t.Fatalf("another key: got %+v, %v; want a new execution", other, err)
+	}
+	if n := len(s.sim.Executions()); n != 2 {
+		t.Fatalf("got %d executions, want 2", n)
+	}
+}

@@ -40,7 +40,9 @@ func (s *Steps) startMasking(ctx context.Context, run State, redrive int) (*Mask
 }
 
 func (s *Steps) startJob(ctx context.Context, c MaskingJobs, run State, redrive int) (*Masking, error) {
-	ex, err := c.StartExecution(ctx, run.Plan.DCS.ComplianceJobID)
+	// One key per run and redrive: a retried start returns the job it started.
+	key := fmt.Sprintf("%s-%d", run.RunID, redrive)
+	ex, err := c.StartExecutionOnce(ctx, run.Plan.DCS.ComplianceJobID, key)
 	if err != nil {
 		return nil, classify("start the DCS compliance job", err)
 	}

@@ -55,7 +55,7 @@ type Org interface {
 
 // MaskingJobs is the DCS job API.
 type MaskingJobs interface {
-	StartExecution(ctx context.Context, jobID string) (dcs.Execution, error)
+	StartExecutionOnce(ctx context.Context, jobID, idempotencyKey string) (dcs.Execution, error)
 	Execution(ctx context.Context, id string) (dcs.Execution, error)
 }
 

@@ -91,6 +91,14 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "No compliance job with this id in your tenant.")
 		return
 	}
+	// Idempotency-Key: a repeated start returns the execution the first started.
+	key := r.Header.Get("Idempotency-Key")
+	if id, seen := s.keys[p.Tenant+"|"+jobID+"|"+key]; key != "" && seen {
+		body := view(s.execs[id].Execution)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, body)
+		return
+	}
 	s.seq++
 	id := s.newID()
 	if _, taken := s.execs[id]; taken || id == "" {
@@ -104,6 +112,9 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
 	}}
 	s.execs[id] = e
 	s.order = append(s.order, id)
+	if key != "" {
+		s.keys[p.Tenant+"|"+jobID+"|"+key] = id
+	}
 	body := view(e.Execution)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, body)

@@ -98,6 +98,7 @@ type Sim struct {
 	jobs     map[jobKey]bool
 	failures map[string]string // job id → FAILED or CANCELLED
 	execs    map[string]*execution
+	keys     map[string]string // tenant|job|Idempotency-Key → execution id
 	order    []string // execution ids in start order
 	calls    []Call
 	faults   []int // statuses of the next answers, before authentication
@@ -127,6 +128,7 @@ func New(opts Options) *Sim {
 		jobs:     map[jobKey]bool{},
 		failures: map[string]string{},
 		execs:    map[string]*execution{},
+		keys:     map[string]string{},
 	}
 	if len(opts.Progress) > 0 {
 		for _, st := range opts.Progress {
