@@ -99,7 +99,7 @@ type Sim struct {
 	failures map[string]string // job id → FAILED or CANCELLED
 	execs    map[string]*execution
 	keys     map[string]string // tenant|job|Idempotency-Key → execution id
-	order    []string // execution ids in start order
+	order    []string          // execution ids in start order
 	calls    []Call
 	faults   []int // statuses of the next answers, before authentication
 	seq      int
