@@ -52,13 +52,7 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 	client, table := testenv.Table(t)
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
-	sfn := statemachinetest.Start(t, statemachinetest.Config{
-		LambdaEndpoint: base + "/local/lambda", StatusEventsEndpoint: base + "/local/events",
-		WaitScale: 0.001, RetryScale: 0.001,
-	})
-	arn := sfn.CreateStateMachine(t, "sandbox-refresh", statemachinetest.Definition(t, map[string]string{
-		"PipelineStepsFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:PipelineStepsFunction",
-	}))
+	sfn, arn := statemachinetest.StartForLocalServer(t, base)
 	c := &clock{}
 	srv, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), key(t), localserver.Config{
 		BaseURL: base, StepFunctionsEndpoint: sfn.Endpoint, StateMachineARN: arn,

@@ -279,3 +279,22 @@ func IsError[T error](err error) bool {
 	var target T
 	return errors.As(err, &target)
 }
+
+// PipelineStepsARN is the Lambda ARN the local stacks give the definition's
+// ${PipelineStepsFunctionArn}; the stand-in invokes it by its name.
+const PipelineStepsARN = "arn:aws:lambda:us-east-1:123456789012:function:PipelineStepsFunction"
+
+// StartForLocalServer runs a stand-in for a local server that will listen at
+// base: Lambda tasks go to its /local/lambda, status changes to its
+// /local/events, and waits and retries are scaled down for tests. It creates
+// the sandbox-refresh state machine from the repository's definition and
+// returns the stand-in and the machine's ARN.
+func StartForLocalServer(t testing.TB, base string) (*Server, string) {
+	t.Helper()
+	s := Start(t, Config{
+		LambdaEndpoint: base + "/local/lambda", StatusEventsEndpoint: base + "/local/events",
+		WaitScale: 0.001, RetryScale: 0.001,
+	})
+	arn := s.CreateStateMachine(t, "sandbox-refresh", Definition(t, map[string]string{"PipelineStepsFunctionArn": PipelineStepsARN}))
+	return s, arn
+}

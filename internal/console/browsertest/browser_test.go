@@ -78,13 +78,7 @@ func startStack(t *testing.T) *stack {
 	client, table := testenv.Table(t)
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
-	sfn := statemachinetest.Start(t, statemachinetest.Config{
-		LambdaEndpoint: base + "/local/lambda", StatusEventsEndpoint: base + "/local/events",
-		WaitScale: 0.001, RetryScale: 0.001,
-	})
-	arn := sfn.CreateStateMachine(t, "sandbox-refresh", statemachinetest.Definition(t, map[string]string{
-		"PipelineStepsFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:PipelineStepsFunction",
-	}))
+	sfn, arn := statemachinetest.StartForLocalServer(t, base)
 	sessionKey := key(t)
 	srv, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), sessionKey, localserver.Config{
 		BaseURL: base, StepFunctionsEndpoint: sfn.Endpoint, StateMachineARN: arn,
