@@ -45,7 +45,8 @@ type Org interface {
 	FindSandboxInfo(ctx context.Context, name string) (salesforce.SandboxInfo, error)
 	RefreshSandbox(ctx context.Context, id, licenseType string, autoActivate bool, apexClassID string) error
 	LatestSandboxProcess(ctx context.Context, sandboxName string) (salesforce.SandboxProcess, error)
-	ActiveUsers(ctx context.Context) ([]salesforce.User, error)
+	Users(ctx context.Context) ([]salesforce.User, error)
+	AllUserLogins(ctx context.Context) (map[string]salesforce.UserLogin, error)
 	UserLogins(ctx context.Context, userIDs []string) (map[string]salesforce.UserLogin, error)
 	UsersByUsername(ctx context.Context, usernames []string) ([]salesforce.User, error)
 	ProfileIDs(ctx context.Context, names []string) (map[string]string, error)

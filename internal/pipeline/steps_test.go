@@ -7,8 +7,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +31,8 @@ type world struct {
 	sim   *sfsim.Sim
 	steps *pipeline.Steps
 	run   pipeline.State
+	// transport, when set, carries the steps' Salesforce requests (faults on the wire).
+	transport http.RoundTripper
 }
 
 func newWorld(t *testing.T, users ...sfsim.User) *world {
@@ -55,16 +60,20 @@ func newWorld(t *testing.T, users ...sfsim.User) *world {
 	}
 	plan.Defaults()
 	now := time.Now().UTC()
-	return &world{sim: sim, run: pipeline.State{Input: runs.Input{RunID: "uat1-1", Tenant: "acme", Sandbox: "uat1", RequestedAt: now, Deadline: now.Add(time.Hour), Plan: plan}},
-		steps: &pipeline.Steps{
-			Secrets: store,
-			Connect: func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) {
-				return salesforce.Connect(ctx, c)
-			},
-			NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
-			Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
-			Now:       time.Now,
-		}}
+	w := &world{sim: sim, run: pipeline.State{Input: runs.Input{RunID: "uat1-1", Tenant: "acme", Sandbox: "uat1", RequestedAt: now, Deadline: now.Add(time.Hour), Plan: plan}}}
+	w.steps = &pipeline.Steps{
+		Secrets: store,
+		Connect: func(ctx context.Context, c salesforce.Config) (pipeline.Org, error) {
+			if w.transport != nil {
+				c.HTTPClient = &http.Client{Transport: w.transport}
+			}
+			return salesforce.Connect(ctx, c)
+		},
+		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
+		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
+		Now:       time.Now,
+	}
+	return w
 }
 
 func (w *world) do(t *testing.T, step string) (any, error) {
@@ -108,8 +117,9 @@ func TestDropUsersTwiceChangesNothingTheSecondTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second := out.(*pipeline.Dropped); second.Frozen != 0 || second.Deactivated != 0 {
-		t.Fatalf("second run: got %+v, want nothing changed", second)
+	if second := out.(*pipeline.Dropped); second.Frozen != first.Frozen || second.Deactivated != first.Deactivated ||
+		second.Kept != first.Kept || second.Refused != 0 || second.Batches != 0 {
+		t.Fatalf("second run: got %+v, want the same state as after the first (%+v) and no calls", second, first)
 	}
 	if got := len(w.sim.CollectionCalls()); got != calls {
 		t.Fatalf("second run made %d collection calls, want none", got-calls)
@@ -117,6 +127,66 @@ func TestDropUsersTwiceChangesNothingTheSecondTime(t *testing.T) {
 	for _, name := range []string{"integration@acme.example.uat1", "dcs@acme.example.uat1", "keep@acme.example.uat1"} {
 		if u, _ := w.sim.User("uat1", name); !u.IsActive || u.IsFrozen {
 			t.Fatalf("got %s %+v, want it kept active", name, u)
+		}
+	}
+}
+
+// failNthSave fails the nth sObject Collections request (counting from 1)
+// as a lost connection would, once.
+type failNthSave struct {
+	mu   sync.Mutex
+	n    int
+	seen int
+}
+
+func (f *failNthSave) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/composite/sobjects") {
+		f.mu.Lock()
+		f.seen++
+		fail := f.seen == f.n
+		f.mu.Unlock()
+		if fail {
+			return nil, errors.New("connection reset by peer (simulated)")
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestDropUsersReportsWhatIsTrueAfterARetry(t *testing.T) {
+	var many []sfsim.User
+	for i := range 500 {
+		many = append(many, sfsim.User{Username: fmt.Sprintf("u%03d@acme.example", i)})
+	}
+	w := newWorld(t, many...)
+	w.refresh(t)
+	// Freezing takes three calls of 200, 200 and 100 records; the second
+	// deactivation call (the fifth) is lost, after 200 users were deactivated.
+	w.transport = &failNthSave{n: 5}
+	if _, err := w.do(t, "dropUsers"); !isType[*pipeline.TransientError](err) {
+		t.Fatalf("first attempt: got %T %v, want TransientError", err, err)
+	}
+	out, err := w.do(t, "dropUsers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*pipeline.Dropped)
+	if got.Frozen != 500 || got.Deactivated != 500 || got.Refused != 0 || got.Kept != 3 {
+		t.Fatalf("after the retry: got %+v, want 500 frozen, 500 deactivated, none refused, 3 kept", got)
+	}
+}
+
+func TestDropUsersCountsRefusedUsers(t *testing.T) {
+	w := newWorld(t, sfsim.User{Username: "a@acme.example"}, sfsim.User{Username: "owner@acme.example", CannotDeactivate: "default workflow user"})
+	w.refresh(t)
+	for attempt := 1; attempt <= 2; attempt++ {
+		out, err := w.do(t, "dropUsers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.(*pipeline.Dropped)
+		if got.Frozen != 2 || got.Deactivated != 1 || got.Refused != 1 || len(got.DeactivateErrors) != 1 ||
+			!strings.Contains(got.DeactivateErrors[0], "default workflow user") {
+			t.Fatalf("attempt %d: got %+v, want both frozen, a deactivated, owner refused with its reason", attempt, got)
 		}
 	}
 }

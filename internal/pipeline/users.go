@@ -9,18 +9,20 @@ import (
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 )
 
-// batchSize is sObject Collections' limit per call.
-const batchSize = 200
-
 // systemUserTypes cannot sign in and cannot be deactivated.
 var systemUserTypes = map[string]bool{"AutomatedProcess": true, "Guest": true, "CloudIntegrationUser": true}
 
-// Dropped is the drop-users step's result ($.dropUsers).
+// Dropped is the drop-users step's result ($.dropUsers). The counts are the
+// state of the sandbox's users when the step ended, whatever the number of
+// attempts it took: of the users the step drops (every active or frozen user
+// but the kept and system ones), how many are frozen, how many inactive, and
+// how many Salesforce refused to deactivate (frozen, but still active).
 type Dropped struct {
 	Frozen           int      `json:"frozen"`
 	Deactivated      int      `json:"deactivated"`
 	Kept             int      `json:"kept"`
-	Batches          int      `json:"batches"`
+	Refused          int      `json:"refused"`
+	Batches          int      `json:"batches"` // sObject Collections calls of this attempt
 	DeactivateErrors []string `json:"deactivateErrors,omitempty"`
 }
 
@@ -33,34 +35,32 @@ func (s *Steps) dropUsers(ctx context.Context, run State) (*Dropped, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := org.ActiveUsers(ctx)
+	users, err := org.Users(ctx)
 	if err != nil {
-		return nil, classify("list the sandbox's active users", err)
+		return nil, classify("list the sandbox's users", err)
+	}
+	logins, err := org.AllUserLogins(ctx)
+	if err != nil {
+		return nil, classify("read the users' logins", err)
 	}
 	keep := s.keptUsernames(run)
-	var drop []salesforce.User
 	result := &Dropped{}
-	for _, u := range users {
+	var drop []*salesforce.User // active or frozen: the users this step is responsible for
+	for i := range users {
+		u := &users[i]
+		if !u.IsActive && !logins[u.ID].IsFrozen {
+			continue // inactive before the copy: nobody to drop
+		}
 		if keep[strings.ToLower(u.Username)] || systemUserTypes[u.UserType] {
 			result.Kept++
 			continue
 		}
 		drop = append(drop, u)
 	}
-	if len(drop) == 0 {
-		return result, nil
-	}
-	ids := make([]string, len(drop))
-	for i, u := range drop {
-		ids[i] = u.ID
-	}
-	logins, err := org.UserLogins(ctx, ids)
-	if err != nil {
-		return nil, classify("read the users' logins", err)
-	}
+
 	var freeze []map[string]any
-	for _, id := range ids {
-		if l, ok := logins[id]; ok && !l.IsFrozen {
+	for _, u := range drop {
+		if l, ok := logins[u.ID]; ok && u.IsActive && !l.IsFrozen {
 			freeze = append(freeze, map[string]any{"Id": l.ID, "IsFrozen": true})
 		}
 	}
@@ -72,23 +72,53 @@ func (s *Steps) dropUsers(ctx context.Context, run State) (*Dropped, error) {
 		if failures := failed(saved, freeze); len(failures) > 0 {
 			return nil, &PermanentError{Message: fmt.Sprintf("%d of %d users could not be frozen: %s", len(failures), len(freeze), strings.Join(first(failures, 5), "; "))}
 		}
-		result.Frozen = len(freeze)
+		for _, u := range drop {
+			if l, ok := logins[u.ID]; ok && u.IsActive {
+				l.IsFrozen = true
+				logins[u.ID] = l
+			}
+		}
+		result.Batches += batches(len(freeze))
 	}
-	deactivate := make([]map[string]any, len(drop))
-	for i, u := range drop {
-		deactivate[i] = map[string]any{"Id": u.ID, "IsActive": false}
+
+	var deactivate []map[string]any
+	var active []*salesforce.User
+	for _, u := range drop {
+		if u.IsActive {
+			deactivate = append(deactivate, map[string]any{"Id": u.ID, "IsActive": false})
+			active = append(active, u)
+		}
 	}
-	saved, err := org.UpdateRecords(ctx, "User", deactivate)
-	if err != nil {
-		return nil, classify("deactivate users", err)
+	if len(deactivate) > 0 {
+		saved, err := org.UpdateRecords(ctx, "User", deactivate)
+		if err != nil {
+			return nil, classify("deactivate users", err)
+		}
+		for i, r := range saved {
+			if r.Err() == nil {
+				active[i].IsActive = false
+			}
+		}
+		// Only the first few: the run's state is limited to 256 KB.
+		result.DeactivateErrors = first(failed(saved, deactivate), 20)
+		result.Batches += batches(len(deactivate))
 	}
-	errs := failed(saved, deactivate)
-	result.Deactivated = len(deactivate) - len(errs)
-	// Only the first few: the run's state is limited to 256 KB.
-	result.DeactivateErrors = first(errs, 20)
-	result.Batches = (len(deactivate) + batchSize - 1) / batchSize
+
+	for _, u := range drop {
+		if logins[u.ID].IsFrozen {
+			result.Frozen++
+		}
+		if u.IsActive {
+			result.Refused++
+		} else {
+			result.Deactivated++
+		}
+	}
 	return result, nil
 }
+
+// batches is how many sObject Collections calls n records take.
+func batches(n int) int { return (n + salesforce.MaxCollectionRecords - 1) / salesforce.MaxCollectionRecords }
 
 // keptUsernames are the sandbox usernames never dropped: the plan's, the
 // integration user's (the pipeline's own) and the DCS connector's.

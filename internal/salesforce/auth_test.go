@@ -201,8 +201,8 @@ func TestTheAssertionFollowsSalesforceRules(t *testing.T) {
 	}
 
 	// The default API version is used, and the access token is never printed.
-	if _, err := c.ActiveUsers(context.Background()); err != nil {
-		t.Fatalf("ActiveUsers: %v", err)
+	if _, err := c.Users(context.Background()); err != nil {
+		t.Fatalf("Users: %v", err)
 	}
 	if got, want := rec.paths[len(rec.paths)-1], "/org/prod/services/data/v62.0/query"; got != want {
 		t.Errorf("query path = %q, want %q", got, want)

@@ -30,7 +30,7 @@ func TestAPIErrorsAreTransientOrPermanent(t *testing.T) {
 			f := newFixture(t, sfsim.Options{})
 			c := f.connect(t, integrationUser)
 			tt.fault(f.sim)
-			_, err := c.ActiveUsers(context.Background())
+			_, err := c.Users(context.Background())
 			e := apiError(t, err)
 			if e.Status != tt.wantStatus || e.Code != tt.wantCode {
 				t.Errorf("error = %d %s, want %d %s", e.Status, e.Code, tt.wantStatus, tt.wantCode)
@@ -51,7 +51,7 @@ func TestFailNextFailsOnlyTheNextCalls(t *testing.T) {
 	f.sim.FailNext(2, http.StatusServiceUnavailable)
 	var got []bool
 	for range 3 {
-		_, err := c.ActiveUsers(context.Background())
+		_, err := c.Users(context.Background())
 		got = append(got, err == nil)
 	}
 	if want := []bool{false, false, true}; fmt.Sprint(got) != fmt.Sprint(want) {
@@ -66,7 +66,7 @@ func TestTransportErrorsAreClassified(t *testing.T) {
 	t.Run("a passed deadline is transient", func(t *testing.T) {
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
-		_, err := c.ActiveUsers(ctx)
+		_, err := c.Users(ctx)
 		if err == nil || !salesforce.IsTransient(err) {
 			t.Errorf("IsTransient(%v) = false, want true", err)
 		}
@@ -74,14 +74,14 @@ func TestTransportErrorsAreClassified(t *testing.T) {
 	t.Run("a cancelled context is not transient", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := c.ActiveUsers(ctx)
+		_, err := c.Users(ctx)
 		if err == nil || salesforce.IsTransient(err) {
 			t.Errorf("IsTransient(%v) = true, want false", err)
 		}
 	})
 	t.Run("an unreachable server is transient", func(t *testing.T) {
 		f.srv.Close()
-		_, err := c.ActiveUsers(context.Background())
+		_, err := c.Users(context.Background())
 		if err == nil || !salesforce.IsTransient(err) {
 			t.Errorf("IsTransient(%v) = false, want true", err)
 		}

@@ -71,9 +71,9 @@ func TestRefreshSandboxEndToEnd(t *testing.T) {
 	if got, want := sandbox.InstanceURL(), f.srv.URL+"/org/sandbox-dev"; got != want {
 		t.Errorf("sandbox InstanceURL() = %q, want %q", got, want)
 	}
-	users, err := sandbox.ActiveUsers(ctx)
+	users, err := sandbox.Users(ctx)
 	if err != nil {
-		t.Fatalf("ActiveUsers in the sandbox: %v", err)
+		t.Fatalf("Users in the sandbox: %v", err)
 	}
 	var names []string
 	for _, u := range users {

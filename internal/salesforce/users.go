@@ -33,11 +33,11 @@ type UserLogin struct {
 	IsFrozen bool   `json:"IsFrozen"`
 }
 
-// ActiveUsers returns every active user of the org, ordered by id.
-func (c *Client) ActiveUsers(ctx context.Context) ([]User, error) {
-	users, err := queryAll[User](ctx, c, "query", "SELECT "+userFields+" FROM User WHERE IsActive = true ORDER BY Id")
+// Users returns every user of the org, active or not, ordered by id.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	users, err := queryAll[User](ctx, c, "query", "SELECT "+userFields+" FROM User ORDER BY Id")
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: active users: %w", err)
+		return nil, fmt.Errorf("salesforce: users: %w", err)
 	}
 	return users, nil
 }
@@ -68,6 +68,20 @@ func (c *Client) UserLogins(ctx context.Context, userIDs []string) (map[string]U
 		for _, l := range got {
 			logins[l.UserID] = l
 		}
+	}
+	return logins, nil
+}
+
+// AllUserLogins returns every UserLogin of the org, keyed by user id: one
+// paged query, where UserLogins of many ids takes one query per IN list.
+func (c *Client) AllUserLogins(ctx context.Context) (map[string]UserLogin, error) {
+	got, err := queryAll[UserLogin](ctx, c, "query", "SELECT Id, UserId, IsFrozen FROM UserLogin")
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: user logins: %w", err)
+	}
+	logins := make(map[string]UserLogin, len(got))
+	for _, l := range got {
+		logins[l.UserID] = l
 	}
 	return logins, nil
 }

@@ -11,17 +11,17 @@ import (
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
 )
 
-func TestActiveUsersFollowsPaging(t *testing.T) {
+func TestUsersFollowsPaging(t *testing.T) {
 	tests := []struct {
 		name     string
 		pageSize int
 		active   int
 		inactive int
 	}{
-		{"451 active users over pages of 200 are all read", 200, 450, 10},
-		{"451 active users in one page of 2000 are all read", 2000, 450, 0},
-		{"exactly one full page is read once", 51, 50, 3},
-		{"the integration user alone is one page", 200, 0, 5},
+		{"461 users over pages of 200 are all read", 200, 450, 10},
+		{"451 users in one page of 2000 are all read", 2000, 450, 0},
+		{"exactly one full page is read once", 54, 50, 3},
+		{"the integration user alone is read", 200, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -30,19 +30,29 @@ func TestActiveUsersFollowsPaging(t *testing.T) {
 			for i := range tt.inactive {
 				f.sim.AddProdUsers(sfsim.User{Username: fmt.Sprintf("former%d@acme.example", i), Inactive: true})
 			}
-			users, err := f.connect(t, integrationUser).ActiveUsers(context.Background())
+			users, err := f.connect(t, integrationUser).Users(context.Background())
 			if err != nil {
-				t.Fatalf("ActiveUsers: %v", err)
+				t.Fatalf("Users: %v", err)
 			}
-			if got, want := len(users), tt.active+1; got != want {
+			if got, want := len(users), tt.active+tt.inactive+1; got != want {
 				t.Errorf("got %d users, want %d", got, want)
 			}
 			seen := map[string]bool{}
+			inactive := 0
 			for _, u := range users {
-				if seen[u.ID] || !u.IsActive || strings.HasPrefix(u.Username, "former") {
-					t.Errorf("user %+v is repeated or not active", u)
+				if seen[u.ID] {
+					t.Errorf("user %+v is repeated", u)
 				}
 				seen[u.ID] = true
+				if !u.IsActive {
+					inactive++
+					if !strings.HasPrefix(u.Username, "former") {
+						t.Errorf("user %+v is read as inactive", u)
+					}
+				}
+			}
+			if inactive != tt.inactive {
+				t.Errorf("got %d inactive users, want %d", inactive, tt.inactive)
 			}
 			if !slices.IsSortedFunc(users, func(a, b salesforce.User) int { return strings.Compare(a.ID, b.ID) }) {
 				t.Error("users are not ordered by id")

@@ -310,8 +310,13 @@ func (s *Sim) planUserUpdate(req apiRequest, id string, fields map[string]any, s
 	if err != nil {
 		return recordPlan{err: err}
 	}
-	if active, ok := values["IsActive"].(bool); ok && !active && u.id == req.session.userID {
-		return failed("FIELD_INTEGRITY_EXCEPTION", "You can't deactivate your own user.", "IsActive")
+	if active, ok := values["IsActive"].(bool); ok && !active && u.active {
+		switch {
+		case u.id == req.session.userID:
+			return failed("FIELD_INTEGRITY_EXCEPTION", "You can't deactivate your own user.", "IsActive")
+		case u.pinnedBy != "":
+			return failed("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("You can't deactivate this user because the user is the %s.", u.pinnedBy), "IsActive")
+		}
 	}
 	if name, ok := values["Username"].(string); ok {
 		if s.usernameTaken(name, u) || staged[strings.ToLower(name)] {

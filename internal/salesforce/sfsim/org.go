@@ -23,6 +23,7 @@ type user struct {
 	timeZone, locale, encoding, language string
 	active, frozen                       bool
 	created                              time.Time
+	pinnedBy                             string // an org setting that names the user: it cannot be deactivated
 }
 
 type profile struct{ id, name string }

@@ -183,6 +183,10 @@ type User struct {
 	LanguageLocaleKey string // default en_US
 	Inactive          bool
 	Frozen            bool
+	// CannotDeactivate makes Salesforce refuse to deactivate the user, as it
+	// does for a user that a setting of the org names (the default workflow
+	// user, a default case or lead owner…); the value is that setting.
+	CannotDeactivate string
 }
 
 // AddProdUsers adds users to production and returns their ids. Like the
@@ -204,7 +208,7 @@ func (s *Sim) AddProdUsers(users ...User) []string {
 			alias: or(in.Alias, string(alias)), userType: or(in.UserType, "Standard"),
 			timeZone: or(in.TimeZoneSidKey, "America/Los_Angeles"), locale: or(in.LocaleSidKey, "en_US"),
 			encoding: or(in.EmailEncodingKey, "UTF-8"), language: or(in.LanguageLocaleKey, "en_US"),
-			active: !in.Inactive, frozen: in.Frozen, created: s.opts.Now(),
+			active: !in.Inactive, frozen: in.Frozen, created: s.opts.Now(), pinnedBy: in.CannotDeactivate,
 		}
 		p := s.prod.profileByName(or(in.Profile, "Standard User"))
 		if p == nil {
