@@ -5,6 +5,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -118,16 +119,18 @@ func (s *Steps) pastDeadline(run State) error {
 
 // production signs in to the production org, where sandboxes are refreshed.
 func (s *Steps) production(ctx context.Context, run State) (Org, error) {
-	return s.signIn(ctx, run, run.Plan.Salesforce.LoginURL, run.Plan.Salesforce.Username)
+	sf := run.Plan.Salesforce
+	return s.signIn(ctx, run, sf.LoginURL, cmp.Or(sf.Audience, salesforce.AudienceProduction), sf.Username)
 }
 
 // sandbox signs in to the refreshed sandbox, where Salesforce has appended
 // ".<sandbox>" to every username copied from production.
 func (s *Steps) sandbox(ctx context.Context, run State) (Org, error) {
-	return s.signIn(ctx, run, run.Plan.Salesforce.SandboxLoginURL, SandboxUsername(run.Plan.Salesforce.Username, run.Sandbox))
+	sf := run.Plan.Salesforce
+	return s.signIn(ctx, run, sf.SandboxLoginURL, cmp.Or(sf.SandboxAudience, salesforce.AudienceSandbox), SandboxUsername(sf.Username, run.Sandbox))
 }
 
-func (s *Steps) signIn(ctx context.Context, run State, loginURL, username string) (Org, error) {
+func (s *Steps) signIn(ctx context.Context, run State, loginURL, audience, username string) (Org, error) {
 	pemKey, err := s.Secrets.SecretString(ctx, run.Plan.Salesforce.PrivateKeySecretARN)
 	if err != nil {
 		return nil, classify("read the Salesforce private key secret", err)
@@ -137,7 +140,7 @@ func (s *Steps) signIn(ctx context.Context, run State, loginURL, username string
 		return nil, &PermanentError{Message: "the Salesforce private key secret: " + err.Error()}
 	}
 	org, err := s.Connect(ctx, salesforce.Config{
-		LoginURL: loginURL, ConsumerKey: run.Plan.Salesforce.ConsumerKey, Username: username,
+		LoginURL: loginURL, Audience: audience, ConsumerKey: run.Plan.Salesforce.ConsumerKey, Username: username,
 		PrivateKey: key, APIVersion: run.Plan.Salesforce.APIVersion, Now: s.Now,
 	})
 	if err != nil {

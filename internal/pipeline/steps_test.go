@@ -238,6 +238,22 @@ func TestAnUnknownProfileFailsTheStepAndSaysWho(t *testing.T) {
 	}
 }
 
+func TestTheAssertionAudienceIsSalesforcesNotTheLoginURL(t *testing.T) {
+	// The plan's login URLs are the simulator's, as a My Domain URL would be:
+	// the audience must still be Salesforce's generic one of each org.
+	w := newWorld(t)
+	w.refresh(t)
+	if _, err := w.do(t, "dropUsers"); err != nil {
+		t.Fatalf("sandbox sign-in with the sandbox audience: %v", err)
+	}
+	w.run.Plan.Salesforce.Audience = "https://acme.my.site.com/customers"
+	_, err := w.do(t, "startRefresh")
+	var perm *pipeline.PermanentError
+	if !errors.As(err, &perm) || !strings.Contains(perm.Message, "audience is invalid") {
+		t.Fatalf("an audience Salesforce does not know: got %v, want a PermanentError saying so", err)
+	}
+}
+
 func TestFaultsAreClassified(t *testing.T) {
 	w := newWorld(t)
 	w.sim.FailNext(1, 503)

@@ -46,8 +46,16 @@ type Plan struct {
 // Salesforce is how the pipeline signs in to production (to refresh) and to
 // the sandbox (to drop and recreate users): OAuth 2.0 JWT bearer flow.
 type Salesforce struct {
-	LoginURL            string `json:"loginUrl"`
-	SandboxLoginURL     string `json:"sandboxLoginUrl"`
+	// LoginURL and SandboxLoginURL are where tokens are requested: the
+	// generic login hosts or the orgs' My Domain URLs.
+	LoginURL        string `json:"loginUrl"`
+	SandboxLoginURL string `json:"sandboxLoginUrl"`
+	// Audience and SandboxAudience override the assertions' audience
+	// (https://login.salesforce.com and https://test.salesforce.com) for an
+	// integration user that signs in through an Experience Cloud site. They
+	// are never the My Domain URL: Salesforce refuses that audience.
+	Audience            string `json:"audience,omitempty"`
+	SandboxAudience     string `json:"sandboxAudience,omitempty"`
 	ConsumerKey         string `json:"consumerKey"`
 	Username            string `json:"username"`
 	PrivateKeySecretARN string `json:"privateKeySecretArn"`

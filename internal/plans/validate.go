@@ -72,6 +72,8 @@ func (v Validator) Validate(tenant string, p Plan) error {
 		}),
 		v.salesforceURL("salesforce.loginUrl", p.Salesforce.LoginURL),
 		v.salesforceURL("salesforce.sandboxLoginUrl", p.Salesforce.SandboxLoginURL),
+		optional(p.Salesforce.Audience, func() error { return audience("salesforce.audience", p.Salesforce.Audience) }),
+		optional(p.Salesforce.SandboxAudience, func() error { return audience("salesforce.sandboxAudience", p.Salesforce.SandboxAudience) }),
 		match("salesforce.consumerKey", p.Salesforce.ConsumerKey, consumerKeyChar, "must be the external client app's consumer key (1 to 256 printable characters)"),
 		username("salesforce.username", p.Salesforce.Username),
 		v.secret("salesforce.privateKeySecretArn", p.Salesforce.PrivateKeySecretARN, tenant),
@@ -212,6 +214,21 @@ func (v Validator) salesforceURL(field, raw string) error {
 	}
 	if strings.Trim(u.Path, "/") != "" {
 		return invalid(field, "must have no path")
+	}
+	return nil
+}
+
+// audience accepts an assertion audience: an https URL, such as an
+// Experience Cloud site's (https://acme.my.site.com/customers). It is not a
+// destination of any request, so any public https URL will do, but a My
+// Domain URL is refused as Salesforce refuses it.
+func audience(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || len(raw) > 2048 {
+		return invalid(field, "must be an https URL without credentials, query or fragment, such as an Experience Cloud site's")
+	}
+	if host := strings.ToLower(u.Hostname()); strings.HasSuffix(host, ".my.salesforce.com") {
+		return invalid(field, "must not be a My Domain URL: the audience is https://login.salesforce.com or https://test.salesforce.com (the default) or an Experience Cloud site, even when the token is requested from My Domain")
 	}
 	return nil
 }

@@ -16,8 +16,18 @@ import (
 // JWTBearerGrantType is the grant_type of the OAuth 2.0 JWT bearer flow (RFC 7523).
 const JWTBearerGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
-// AssertionLifetime is how long a signed assertion is valid: Salesforce
-// accepts an exp at most 3 minutes ahead.
+// The audiences of a JWT bearer assertion. Salesforce wants its generic login
+// URL, whichever host (a My Domain included) the token is requested from; a My
+// Domain audience is refused with invalid_grant "audience is invalid". The
+// third kind, an Experience Cloud site URL, is the site's own.
+// https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_jwt_flow.htm
+const (
+	AudienceProduction = "https://login.salesforce.com"
+	AudienceSandbox    = "https://test.salesforce.com"
+)
+
+// AssertionLifetime is how long a signed assertion is valid: the JWT bearer
+// flow documentation asks for an exp within 3 minutes.
 const AssertionLifetime = 3 * time.Minute
 
 // tokenResponse is the token endpoint's success body.
@@ -30,12 +40,12 @@ type tokenResponse struct {
 }
 
 // signAssertion builds the RS256 assertion: iss the consumer key, sub the
-// username, aud the login URL, exp 3 minutes from now.
+// username, aud the audience, exp 3 minutes from now.
 func signAssertion(cfg Config) (string, error) {
 	claims := jwt.MapClaims{
 		"iss": cfg.ConsumerKey,
 		"sub": cfg.Username,
-		"aud": cfg.LoginURL, // a string, not a one-element array
+		"aud": cfg.Audience, // a string, not a one-element array
 		"exp": jwt.NewNumericDate(cfg.Now().Add(AssertionLifetime)),
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(cfg.PrivateKey)

@@ -113,6 +113,8 @@ func TestConnectRejectsABadConfigWithoutCallingSalesforce(t *testing.T) {
 		{"a missing private key is refused", func(c *salesforce.Config) { c.PrivateKey = nil }, "private key is required"},
 		{"a missing username is refused", func(c *salesforce.Config) { c.Username = "" }, "username is required"},
 		{"a missing consumer key is refused", func(c *salesforce.Config) { c.ConsumerKey = "" }, "consumer key is required"},
+		{"a missing audience is refused", func(c *salesforce.Config) { c.Audience = "" }, "audience must be"},
+		{"an http audience is refused", func(c *salesforce.Config) { c.Audience = "http://login.salesforce.com" }, "audience must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +170,7 @@ func TestTheAssertionFollowsSalesforceRules(t *testing.T) {
 
 	now := time.Now()
 	c, err := salesforce.Connect(context.Background(), salesforce.Config{
-		LoginURL: srv.URL + "/", ConsumerKey: consumerKey, Username: integrationUser,
+		LoginURL: srv.URL + "/", Audience: salesforce.AudienceProduction, ConsumerKey: consumerKey, Username: integrationUser,
 		PrivateKey: trusted, HTTPClient: srv.Client(), Now: func() time.Time { return now },
 	})
 	if err != nil {
@@ -187,9 +189,11 @@ func TestTheAssertionFollowsSalesforceRules(t *testing.T) {
 	if got, want := token.Method.Alg(), "RS256"; got != want {
 		t.Errorf("alg = %q, want %q", got, want)
 	}
-	for claim, want := range map[string]any{"iss": consumerKey, "sub": integrationUser, "aud": srv.URL} {
+	// The token is requested from the login URL (here, as from a My Domain),
+	// but the audience is Salesforce's generic login URL.
+	for claim, want := range map[string]any{"iss": consumerKey, "sub": integrationUser, "aud": "https://login.salesforce.com"} {
 		if got := claims[claim]; got != want {
-			t.Errorf("%s = %#v, want %#v (aud a plain string, the login URL without a trailing slash)", claim, got, want)
+			t.Errorf("%s = %#v, want %#v (aud a plain string)", claim, got, want)
 		}
 	}
 	exp, err := claims.GetExpirationTime()

@@ -39,10 +39,14 @@ var apiVersionPattern = regexp.MustCompile(`^v(\d{2,3})\.(\d)$`)
 
 // Config is how to sign in to one Salesforce org.
 type Config struct {
-	// LoginURL is the authorization server, e.g. https://login.salesforce.com
-	// (production), https://test.salesforce.com (sandboxes) or a My Domain URL.
-	// It is also the assertion's audience.
+	// LoginURL is where the token is requested: https://login.salesforce.com
+	// (production), https://test.salesforce.com (sandboxes) or the org's My
+	// Domain URL.
 	LoginURL string
+	// Audience is the assertion's aud: AudienceProduction for a production
+	// user, AudienceSandbox for a sandbox user, or an Experience Cloud site
+	// URL. Never the My Domain URL, even when LoginURL is one.
+	Audience string
 	// ConsumerKey is the external client app's consumer key (the assertion's iss).
 	ConsumerKey string
 	// Username is the user to act as (the assertion's sub).
@@ -116,6 +120,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	switch {
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return cfg, errors.New("salesforce: login URL must be an absolute http(s) URL such as https://login.salesforce.com")
+	case !validAudience(cfg.Audience):
+		return cfg, errors.New("salesforce: the audience must be https://login.salesforce.com, https://test.salesforce.com or an Experience Cloud site's https URL")
 	case cfg.ConsumerKey == "":
 		return cfg, errors.New("salesforce: consumer key is required")
 	case cfg.Username == "":
@@ -140,6 +146,11 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Now = time.Now
 	}
 	return cfg, nil
+}
+
+func validAudience(aud string) bool {
+	u, err := url.Parse(aud)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == ""
 }
 
 // checkInstanceURL accepts the token response's instance URL only if it is an

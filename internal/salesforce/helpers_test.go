@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,11 +56,21 @@ func (f *fixture) config(username string) salesforce.Config {
 	trusted, _ := keys()
 	return salesforce.Config{
 		LoginURL:    f.srv.URL,
+		Audience:    audienceOf(username),
 		ConsumerKey: consumerKey,
 		Username:    username,
 		PrivateKey:  trusted,
 		HTTPClient:  f.srv.Client(),
 	}
+}
+
+// audienceOf is the assertion audience for username: the sandbox one for the
+// integration user's sandbox copies (integration@acme.example.<sandbox>).
+func audienceOf(username string) string {
+	if strings.HasPrefix(username, integrationUser+".") {
+		return salesforce.AudienceSandbox
+	}
+	return salesforce.AudienceProduction
 }
 
 func (f *fixture) connect(t *testing.T, username string) *salesforce.Client {

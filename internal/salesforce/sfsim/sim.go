@@ -35,6 +35,10 @@ var DefaultProfiles = []string{"System Administrator", "Standard User", "Read On
 
 // Options configure a Sim. The zero value is usable.
 type Options struct {
+	// ExperienceSites are Experience Cloud site URLs (such as
+	// https://acme.my.site.com/customers) that assertions may name as their
+	// audience, besides AudienceProduction and AudienceSandbox.
+	ExperienceSites []string
 	// Now is the simulator's clock; time.Now when nil.
 	Now func() time.Time
 	// PageSize is the most records one query response holds; more are
@@ -118,7 +122,7 @@ func orgKey(sandbox string) string {
 }
 
 // SetBaseURL sets the URL the Sim is reached at (e.g. httptest.Server.URL),
-// which is the audience assertions must name and the root of instance URLs.
+// the root of the instance URLs it hands out.
 // Unset, it is derived from each request's Host, which is right only when the
 // Sim is served at the root of a host.
 func (s *Sim) SetBaseURL(u string) {

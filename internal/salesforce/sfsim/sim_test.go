@@ -50,7 +50,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 // assertion signs claims with alg and key, filling in the usual claims.
 func (h *harness) assertion(t *testing.T, change func(jwt.MapClaims)) string {
 	t.Helper()
-	claims := jwt.MapClaims{"iss": testConsumer, "sub": testUser, "aud": h.srv.URL, "exp": time.Now().Add(2 * time.Minute).Unix()}
+	claims := jwt.MapClaims{"iss": testConsumer, "sub": testUser, "aud": AudienceProduction, "exp": time.Now().Add(2 * time.Minute).Unix()}
 	if change != nil {
 		change(claims)
 	}
@@ -78,7 +78,12 @@ func (h *harness) tokenRequest(t *testing.T, form url.Values) (int, map[string]s
 // signIn returns an access token and instance URL for username.
 func (h *harness) signIn(t *testing.T, username string) (token, instance string) {
 	t.Helper()
-	status, body := h.tokenRequest(t, url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["sub"] = username })}})
+	status, body := h.tokenRequest(t, url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) {
+		c["sub"] = username
+		if username != testUser { // a sandbox copy of the user
+			c["aud"] = AudienceSandbox
+		}
+	})}})
 	if status != 200 {
 		t.Fatalf("sign in as %s: %d %v", username, status, body)
 	}
@@ -116,7 +121,11 @@ func errorCode(t *testing.T, data []byte) string {
 }
 
 func TestTokenEndpointChecksTheAssertion(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, Options{ExperienceSites: []string{"https://acme.my.site.com/customers"}})
+	h.sim.AddSandbox("dev", "DEVELOPER")
+	h.sim.procs = append(h.sim.procs, &sandboxProcess{id: "0GR000000000000AAA", info: h.sim.infos[0], status: StatusCompleted})
+	h.sim.activate(h.sim.procs[0], time.Now())
+	sandboxUser := func(c jwt.MapClaims) { c["sub"] = testUser + ".dev"; c["aud"] = AudienceSandbox }
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -130,10 +139,13 @@ func TestTokenEndpointChecksTheAssertion(t *testing.T) {
 		wantDescr string
 	}{
 		{"a good assertion gets a token", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, nil)}}, "", ""},
-		{"an assertion valid for more than 3 minutes is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(10 * time.Minute).Unix() })}}, "invalid_grant", "exp is more than 3 minutes"},
-		{"an expired assertion is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })}}, "invalid_grant", "expired"},
+		{"an Experience Cloud site is an audience too", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["aud"] = "https://acme.my.site.com/customers" })}}, "", ""},
+		{"an assertion valid for more than 3 minutes is accepted, as Salesforce does", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(10 * time.Minute).Unix() })}}, "", ""},
+		{"an expired assertion is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })}}, "invalid_grant", "expired authorization code"},
 		{"an assertion without exp is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { delete(c, "exp") })}}, "invalid_grant", "invalid assertion"},
-		{"an assertion for another audience is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["aud"] = "https://login.salesforce.com" })}}, "invalid_grant", "audience"},
+		{"the My Domain (token endpoint) URL is not an audience", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["aud"] = h.srv.URL })}}, "invalid_grant", "audience is invalid"},
+		{"a production user's audience is not the sandbox one", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { c["aud"] = AudienceSandbox })}}, "invalid_grant", "audience is invalid"},
+		{"a sandbox user's audience is not the production one", url.Values{"grant_type": {jwtBearer}, "assertion": {h.assertion(t, func(c jwt.MapClaims) { sandboxUser(c); c["aud"] = AudienceProduction })}}, "invalid_grant", "audience is invalid"},
 		{"an HS256 assertion is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {hs256}}, "invalid_grant", "invalid assertion"},
 		{"an assertion signed by another key is refused", url.Values{"grant_type": {jwtBearer}, "assertion": {wrongKey}}, "invalid_grant", "invalid assertion"},
 		{"another grant type is refused", url.Values{"grant_type": {"password"}, "assertion": {h.assertion(t, nil)}}, "unsupported_grant_type", ""},
@@ -143,7 +155,8 @@ func TestTokenEndpointChecksTheAssertion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := h.tokenRequest(t, tt.form)
 			if tt.wantCode == "" {
-				if status != 200 || body["access_token"] == "" || body["instance_url"] != h.srv.URL+"/org/prod" || body["token_type"] != "Bearer" {
+				if status != 200 || body["access_token"] == "" || body["instance_url"] != h.srv.URL+"/org/prod" || body["token_type"] != "Bearer" ||
+					!strings.HasSuffix(body["id"], "/id/"+h.sim.prod.id+"/"+h.sim.prod.users[0].id) {
 					t.Errorf("response = %d %v, want 200 with a token and the production instance URL", status, body)
 				}
 				return
