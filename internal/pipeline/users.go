@@ -118,7 +118,9 @@ func (s *Steps) dropUsers(ctx context.Context, run State) (*Dropped, error) {
 }
 
 // batches is how many sObject Collections calls n records take.
-func batches(n int) int { return (n + salesforce.MaxCollectionRecords - 1) / salesforce.MaxCollectionRecords }
+func batches(n int) int {
+	return (n + salesforce.MaxCollectionRecords - 1) / salesforce.MaxCollectionRecords
+}
 
 // keptUsernames are the sandbox usernames never dropped: the plan's, the
 // integration user's (the pipeline's own) and the DCS connector's.
