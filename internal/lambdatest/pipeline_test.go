@@ -609,7 +609,7 @@ func TestPipelineStepsThroughTheBinary(t *testing.T) {
 			inTime(run)
 			run["plan"].(map[string]any)["dcs"].(map[string]any)["apiTokenSecretArn"] = badToken
 		}), "PermanentError", []string{"the DCS connection: dcs: Token must be printable ASCII without spaces"}},
-		{"a Salesforce key secret that holds no key", stepEvent(t, "startRefresh", func(run map[string]any) {
+		{"a Salesforce key secret that holds no key", stepEvent(t, "prepareRefresh", func(run map[string]any) {
 			run["plan"].(map[string]any)["salesforce"].(map[string]any)["privateKeySecretArn"] = badKey
 		}), "PermanentError", []string{"the Salesforce private key secret: not a PEM private key"}},
 		{"an unknown step", stepEvent(t, "maskSandbox", nil), "PermanentError", []string{`unknown step "maskSandbox"`}},

@@ -23,7 +23,9 @@ type PermanentError struct{ Message string }
 
 func (e *PermanentError) Error() string { return e.Message }
 
-// RefreshFailed is a sandbox copy that ended Failed or Deleted.
+// RefreshFailed is a refresh that cannot succeed: the copy was stopped,
+// suspended, discarded or deleted, another copy is in progress, or
+// Salesforce's refresh interval has not passed.
 type RefreshFailed struct{ Message string }
 
 func (e *RefreshFailed) Error() string { return e.Message }
@@ -50,6 +52,10 @@ func classify(what string, err error) error {
 		return err
 	}
 	msg := fmt.Sprintf("%s: %v", what, err)
+	var apiErr *salesforce.APIError
+	if errors.As(err, &apiErr) && apiErr.Limit() == salesforce.LimitDaily {
+		return &PermanentError{Message: fmt.Sprintf("%s: Salesforce refused the call: the org's %s is used up (%s). Calls are counted over the last 24 hours: redrive the run when the org has calls to spare", what, salesforce.LimitDaily, apiErr.Message)}
+	}
 	if salesforce.IsTransient(err) || dcs.IsTransient(err) || access.ErrorKind(err) == access.EUNAVAILABLE {
 		return &TransientError{Message: msg}
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -44,8 +45,12 @@ type State struct {
 // Org is one Salesforce org, as the steps use it.
 type Org interface {
 	FindSandboxInfo(ctx context.Context, name string) (salesforce.SandboxInfo, error)
-	RefreshSandbox(ctx context.Context, id, licenseType string, autoActivate bool, apexClassID string) error
+	ApexClassID(ctx context.Context, name string) (string, error)
+	PublicGroupID(ctx context.Context, name string) (string, error)
+	RefreshSandbox(ctx context.Context, id string, opts salesforce.RefreshOptions) error
 	LatestSandboxProcess(ctx context.Context, sandboxName string) (salesforce.SandboxProcess, error)
+	SandboxProcess(ctx context.Context, id string) (salesforce.SandboxProcess, error)
+	ActivateSandbox(ctx context.Context, processID string) error
 	Users(ctx context.Context) ([]salesforce.User, error)
 	AllUserLogins(ctx context.Context) (map[string]salesforce.UserLogin, error)
 	UserLogins(ctx context.Context, userIDs []string) (map[string]salesforce.UserLogin, error)
@@ -74,6 +79,19 @@ type Steps struct {
 	NewDCS    func(cfg dcs.Config) (MaskingJobs, error)
 	Validator plans.Validator
 	Now       func() time.Time
+	// RefreshInterval is Salesforce's wait between refreshes of a sandbox
+	// of a license; salesforce.RefreshInterval when nil. The local stack
+	// scales it as it scales the simulator's.
+	RefreshInterval func(license string) time.Duration
+	// Log defaults to slog.Default().
+	Log *slog.Logger
+}
+
+func (s *Steps) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
 }
 
 // Handle runs req's step and returns its result.
@@ -94,6 +112,8 @@ func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	switch req.Step {
+	case "prepareRefresh":
+		return s.prepareRefresh(ctx, run)
 	case "startRefresh":
 		return s.startRefresh(ctx, run)
 	case "checkRefresh":

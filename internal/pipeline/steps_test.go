@@ -8,8 +8,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
 	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 const keyARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:dcs-access/acme/sf-key"
@@ -37,7 +40,12 @@ type world struct {
 
 func newWorld(t *testing.T, users ...sfsim.User) *world {
 	t.Helper()
-	sim := sfsim.New(sfsim.Options{StepPerPoll: true})
+	return newWorldWith(t, sfsim.Options{StepPerPoll: true}, users...)
+}
+
+func newWorldWith(t *testing.T, opts sfsim.Options, users ...sfsim.User) *world {
+	t.Helper()
+	sim := sfsim.New(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	sim.SetBaseURL(srv.URL)
@@ -81,14 +89,26 @@ func (w *world) do(t *testing.T, step string) (any, error) {
 	return w.steps.Handle(context.Background(), pipeline.Request{Step: step, Run: w.run})
 }
 
+// startRefresh runs the steps that ask for a copy: prepareRefresh, then
+// startRefresh. It stops at the first error.
+func (w *world) startRefresh(t *testing.T) error {
+	t.Helper()
+	for _, step := range []string{"prepareRefresh", "startRefresh"} {
+		out, err := w.do(t, step)
+		if err != nil {
+			return err
+		}
+		w.run.Refresh = out.(*pipeline.Refresh)
+	}
+	return nil
+}
+
 // refresh runs the refresh steps until the sandbox copy is done.
 func (w *world) refresh(t *testing.T) {
 	t.Helper()
-	out, err := w.do(t, "startRefresh")
-	if err != nil {
+	if err := w.startRefresh(t); err != nil {
 		t.Fatal(err)
 	}
-	w.run.Refresh = out.(*pipeline.Refresh)
 	for i := 0; !w.run.Refresh.Done; i++ {
 		if i == 20 {
 			t.Fatalf("refresh not done after 20 polls: %+v", w.run.Refresh)
@@ -226,6 +246,25 @@ func TestUsersAreRecreatedOnlyAfterMaskingSucceeded(t *testing.T) {
 	}
 }
 
+func TestRecreatedUsersGetTheirRealAddressBack(t *testing.T) {
+	// qa is a production user too: the copy holds qa@acme.example.invalid.
+	w := newWorld(t, sfsim.User{Username: "qa@acme.example"})
+	w.refresh(t)
+	if u, _ := w.sim.User("uat1", "qa@acme.example.uat1"); u.Email != "qa@acme.example.invalid" {
+		t.Fatalf("the copy has %q, want the .invalid address Salesforce gives it", u.Email)
+	}
+	if _, err := w.do(t, "dropUsers"); err != nil {
+		t.Fatal(err)
+	}
+	w.run.Masking = &pipeline.Masking{Status: "SUCCEEDED", Done: true}
+	if _, err := w.do(t, "recreateUsers"); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := w.sim.User("uat1", "qa@acme.example.uat1"); u.Email != "qa@acme.example" || !u.IsActive || u.IsFrozen {
+		t.Fatalf("got %+v, want qa active, unfrozen, at qa@acme.example", u)
+	}
+}
+
 func TestAnUnknownProfileFailsTheStepAndSaysWho(t *testing.T) {
 	w := newWorld(t)
 	w.refresh(t)
@@ -247,7 +286,7 @@ func TestTheAssertionAudienceIsSalesforcesNotTheLoginURL(t *testing.T) {
 		t.Fatalf("sandbox sign-in with the sandbox audience: %v", err)
 	}
 	w.run.Plan.Salesforce.Audience = "https://acme.my.site.com/customers"
-	_, err := w.do(t, "startRefresh")
+	_, err := w.do(t, "prepareRefresh")
 	var perm *pipeline.PermanentError
 	if !errors.As(err, &perm) || !strings.Contains(perm.Message, "audience is invalid") {
 		t.Fatalf("an audience Salesforce does not know: got %v, want a PermanentError saying so", err)
@@ -257,16 +296,26 @@ func TestTheAssertionAudienceIsSalesforcesNotTheLoginURL(t *testing.T) {
 func TestFaultsAreClassified(t *testing.T) {
 	w := newWorld(t)
 	w.sim.FailNext(1, 503)
-	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.TransientError](err) {
+	if _, err := w.do(t, "prepareRefresh"); !isType[*pipeline.TransientError](err) {
 		t.Fatalf("503: got %T %v, want TransientError", err, err)
 	}
+	w.sim.ExceedLimitNext(1, sfsim.LimitConcurrentRequests)
+	if _, err := w.do(t, "prepareRefresh"); !isType[*pipeline.TransientError](err) {
+		t.Fatalf("the concurrent request limit: got %T %v, want TransientError", err, err)
+	}
+	w.sim.ExceedLimitNext(1, sfsim.LimitTotalRequests)
+	_, err := w.do(t, "prepareRefresh")
+	var perm *pipeline.PermanentError
+	if !errors.As(err, &perm) || !strings.Contains(perm.Message, "daily API request limit") || !strings.Contains(perm.Message, "TotalRequests") {
+		t.Fatalf("the daily request limit: got %T %v, want a PermanentError that names the limit", err, err)
+	}
 	w.run.Plan.Salesforce.ConsumerKey = "not-trusted"
-	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.PermanentError](err) {
+	if _, err := w.do(t, "prepareRefresh"); !isType[*pipeline.PermanentError](err) {
 		t.Fatalf("rejected sign-in: got %T %v, want PermanentError", err, err)
 	}
 	w.run.Plan.Salesforce.ConsumerKey = "ck"
 	w.run.Plan.Salesforce.PrivateKeySecretARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:dcs-access/globex/sf-key"
-	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.PermanentError](err) {
+	if _, err := w.do(t, "prepareRefresh"); !isType[*pipeline.PermanentError](err) {
 		t.Fatalf("another tenant's secret: got %T %v, want PermanentError", err, err)
 	}
 	w.run.Plan.Salesforce.PrivateKeySecretARN = keyARN
@@ -280,37 +329,188 @@ func TestFaultsAreClassified(t *testing.T) {
 	}
 }
 
-func TestAFailedCopyIsRefreshFailed(t *testing.T) {
+func TestACopyThatEndsWithoutASandboxFailsTheRunAtOnce(t *testing.T) {
+	for _, status := range []string{sfsim.StatusStopped, sfsim.StatusSuspended, sfsim.StatusDeleting, sfsim.StatusDeleted, sfsim.StatusDiscarding} {
+		t.Run(status, func(t *testing.T) {
+			w := newWorld(t)
+			w.sim.EndRefreshWith(status)
+			if err := w.startRefresh(t); err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				out, err := w.do(t, "checkRefresh")
+				if err != nil {
+					var failed *pipeline.RefreshFailed
+					if !errors.As(err, &failed) || !strings.Contains(failed.Message, status) {
+						t.Fatalf("got %T %v, want RefreshFailed naming %s", err, err, status)
+					}
+					return
+				}
+				w.run.Refresh = out.(*pipeline.Refresh)
+			}
+			t.Fatalf("a copy that ended %s did not fail the run, it polled on: %+v", status, w.run.Refresh)
+		})
+	}
+}
+
+func TestAnUnknownStatusIsPolledAndShown(t *testing.T) {
 	w := newWorld(t)
-	w.sim.FailRefresh(true)
-	out, err := w.do(t, "startRefresh")
+	var logs testenv.Buffer
+	w.steps.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	w.sim.EndRefreshWith("Locked") // documented, with no meaning given
+	if err := w.startRefresh(t); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		out, err := w.do(t, "checkRefresh")
+		if err != nil {
+			t.Fatalf("got %v, want the run to poll on", err)
+		}
+		w.run.Refresh = out.(*pipeline.Refresh)
+	}
+	if w.run.Refresh.Status != "Locked" || w.run.Refresh.Done {
+		t.Fatalf("got %+v, want status Locked shown and the copy not done", w.run.Refresh)
+	}
+	if !strings.Contains(logs.String(), `"status":"Locked"`) {
+		t.Fatalf("the unknown status was not logged: %s", logs.String())
+	}
+}
+
+func TestThePipelineActivatesACopyThatWaitsForIt(t *testing.T) {
+	w := newWorld(t, sfsim.User{Username: "a@acme.example"})
+	w.run.Plan.AutoActivate = false
+	w.refresh(t)
+	r := w.run.Refresh
+	if r.ActivationRequestedAt == nil || r.ActivatedAt == nil || !w.sim.SandboxExists("uat1") {
+		t.Fatalf("got %+v, want the copy activated by the pipeline", r)
+	}
+	procs := w.sim.SandboxProcesses("uat1")
+	if len(procs) != 1 || procs[0].RefreshAction != "ACTIVATE" || procs[0].AutoActivate {
+		t.Fatalf("got %+v, want one copy started without AutoActivate and activated through RefreshAction", procs)
+	}
+	// At once: the users of the activated copy are dropped next.
+	out, err := w.do(t, "dropUsers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out.(*pipeline.Dropped); d.Frozen != 1 || d.Deactivated != 1 {
+		t.Fatalf("got %+v, want a frozen and deactivated", d)
+	}
+}
+
+func TestBackToBackRunsNeverShareACopy(t *testing.T) {
+	// Salesforce's wait between refreshes is tested apart: here it is a second.
+	w := newWorldWith(t, sfsim.Options{StepPerPoll: true, IntervalScale: 1e-9})
+	w.steps.RefreshInterval = func(string) time.Duration { return 0 }
+	w.refresh(t)
+	first := w.run.Refresh.ProcessID
+	// A second run, requested right after the first one's copy was made.
+	w.run.RunID, w.run.RequestedAt, w.run.Refresh = "uat1-2", time.Now().UTC(), nil
+	w.refresh(t)
+	if second := w.run.Refresh.ProcessID; second == first || second == "" {
+		t.Fatalf("the second run reports copy %q, the first %q: want a copy of its own", second, first)
+	}
+	if n := len(w.sim.SandboxProcesses("uat1")); n != 2 {
+		t.Fatalf("got %d copies, want 2: the second run must ask for its own", n)
+	}
+}
+
+func TestARetriedStartTakesTheCopyItsFirstAttemptStarted(t *testing.T) {
+	w := newWorld(t)
+	out, err := w.do(t, "prepareRefresh")
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.run.Refresh = out.(*pipeline.Refresh)
-	for range 10 {
-		out, err := w.do(t, "checkRefresh")
-		if err != nil {
-			if !isType[*pipeline.RefreshFailed](err) {
-				t.Fatalf("got %T %v, want RefreshFailed", err, err)
-			}
-			return
-		}
-		w.run.Refresh = out.(*pipeline.Refresh)
+	// The PATCH is sent, and its answer lost: Step Functions retries the Task
+	// with the same input.
+	w.transport = &loseAnswer{path: "/tooling/sobjects/SandboxInfo/"}
+	if _, err := w.do(t, "startRefresh"); !isType[*pipeline.TransientError](err) {
+		t.Fatalf("got %T %v, want a TransientError", err, err)
 	}
-	t.Fatal("a failing copy never failed the step")
+	w.transport = nil
+	out, err = w.do(t, "startRefresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := w.sim.SandboxProcesses("uat1")
+	if r := out.(*pipeline.Refresh); len(procs) != 1 || r.ProcessID != procs[0].ID {
+		t.Fatalf("got %+v and copies %+v, want the one copy the first attempt started", r, procs)
+	}
+}
+
+// loseAnswer sends requests whose path contains path, then drops the answer.
+type loseAnswer struct{ path string }
+
+func (l *loseAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && strings.Contains(r.URL.Path, l.path) {
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer (simulated)")
+	}
+	return resp, err
+}
+
+func TestARunWaitsForSalesforcesRefreshInterval(t *testing.T) {
+	w := newWorld(t)
+	w.refresh(t)
+	w.run.RunID, w.run.Refresh = "uat1-2", nil
+	_, err := w.do(t, "prepareRefresh")
+	var failed *pipeline.RefreshFailed
+	if !errors.As(err, &failed) || !strings.Contains(failed.Message, "once every 5 days") || !strings.Contains(failed.Message, "next refresh is allowed after") {
+		t.Fatalf("got %T %v, want RefreshFailed saying when the next refresh is allowed", err, err)
+	}
+	if n := len(w.sim.SandboxProcesses("uat1")); n != 1 {
+		t.Fatalf("got %d copies, want no second one asked for", n)
+	}
+	// And Salesforce itself refuses it: the PATCH is a permanent error.
+	w.steps.RefreshInterval = func(string) time.Duration { return 0 }
+	if err := w.startRefresh(t); !isType[*pipeline.PermanentError](err) {
+		t.Fatalf("got %T %v, want Salesforce's refusal as a PermanentError", err, err)
+	}
+}
+
+func TestACopyInProgressIsNotTakenOver(t *testing.T) {
+	w := newWorld(t)
+	w.sim.StallRefresh(true)
+	if err := w.startRefresh(t); err != nil {
+		t.Fatal(err)
+	}
+	w.run.RunID, w.run.Refresh = "uat1-2", nil
+	if _, err := w.do(t, "prepareRefresh"); !isType[*pipeline.RefreshFailed](err) {
+		t.Fatalf("got %T %v, want RefreshFailed: another copy is in progress", err, err)
+	}
+}
+
+func TestThePlansNamesAreLookedUpAndSent(t *testing.T) {
+	w := newWorld(t, sfsim.User{Username: "tester@acme.example"})
+	apex := w.sim.AddApexClass("PrepareSandbox", "")
+	group := w.sim.AddPublicGroup("Sandbox testers", "tester@acme.example")
+	w.run.Plan.ApexClassName, w.run.Plan.ActivationUserGroup, w.run.Plan.Description = "PrepareSandbox", "Sandbox testers", "masked nightly"
+	w.refresh(t)
+	p := w.sim.SandboxProcesses("uat1")[0]
+	if p.ApexClassID != apex || p.ActivationUserGroupID != group || p.Description != "masked nightly" {
+		t.Fatalf("got %+v, want the class, the group and the description sent", p)
+	}
+
+	w.sim.RemoveApexClass(apex)
+	w.run.Refresh = nil
+	_, err := w.do(t, "prepareRefresh")
+	var perm *pipeline.PermanentError
+	if !errors.As(err, &perm) || !strings.Contains(perm.Message, "PrepareSandbox") || !strings.Contains(perm.Message, "apexClassName") {
+		t.Fatalf("a class gone since the plan was saved: got %v, want a PermanentError naming it", err)
+	}
 }
 
 func TestPollsBackOffUpToTheMaximum(t *testing.T) {
 	w := newWorld(t)
+	w.run.Plan.PollIntervals.RefreshSeconds, w.run.Plan.PollIntervals.MaxRefreshSeconds = 30, 600
 	w.sim.StallRefresh(true)
-	out, err := w.do(t, "startRefresh")
-	if err != nil {
+	if err := w.startRefresh(t); err != nil {
 		t.Fatal(err)
 	}
-	w.run.Refresh = out.(*pipeline.Refresh)
 	var waits []int
-	for range 6 {
+	for range 7 {
 		out, err := w.do(t, "checkRefresh")
 		if err != nil {
 			t.Fatal(err)
@@ -318,11 +518,9 @@ func TestPollsBackOffUpToTheMaximum(t *testing.T) {
 		w.run.Refresh = out.(*pipeline.Refresh)
 		waits = append(waits, w.run.Refresh.WaitSeconds)
 	}
-	want := []int{600, 600, 600, 600, 600, 600} // from 300 s, doubling, capped at 600 s
-	for i := range want {
-		if waits[i] != want[i] {
-			t.Fatalf("got waits %v, want %v", waits, want)
-		}
+	want := []int{60, 120, 240, 480, 600, 600, 600} // from 30 s, doubling, capped at 600 s
+	if !slices.Equal(waits, want) {
+		t.Fatalf("got waits %v, want %v", waits, want)
 	}
 }
 

@@ -219,8 +219,18 @@ func (s *Steps) recreateUsers(ctx context.Context, run State) (*Recreated, error
 		if found, ok := byName[strings.ToLower(u.Username)]; ok {
 			reactivated = append(reactivated, found.ID)
 			o.Outcome = "reactivated"
+			// A sandbox copy appends .invalid to every user's e-mail address,
+			// so nobody is mailed from it: the plan's address is the real one,
+			// or password resets would never arrive.
+			change := map[string]any{"Id": found.ID}
 			if !found.IsActive {
-				reactivate = append(reactivate, map[string]any{"Id": found.ID, "IsActive": true})
+				change["IsActive"] = true
+			}
+			if !strings.EqualFold(found.Email, u.Email) {
+				change["Email"] = u.Email
+			}
+			if len(change) > 1 {
+				reactivate = append(reactivate, change)
 			}
 			continue
 		}

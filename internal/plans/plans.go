@@ -10,8 +10,10 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 )
 
-// License types a sandbox can be refreshed as (SandboxInfo.LicenseType).
-var LicenseTypes = []string{"DEVELOPER", "DEVELOPER PRO", "PARTIAL", "FULL"}
+// License types a sandbox can be refreshed as (SandboxInfo.LicenseType, as
+// the Tooling API reference spells them; "DEVELOPER PRO" is read as
+// DEVELOPER_PRO).
+var LicenseTypes = []string{"DEVELOPER", "DEVELOPER_PRO", "PARTIAL", "FULL"}
 
 // Defaults for fields a plan may leave out.
 const (
@@ -28,19 +30,39 @@ const (
 
 // Plan is one sandbox's refresh plan.
 type Plan struct {
-	Sandbox       string        `json:"sandbox"`
-	LicenseType   string        `json:"licenseType"`
-	AutoActivate  bool          `json:"autoActivate"`
-	ApexClassID   string        `json:"apexClassId,omitempty"`
-	Salesforce    Salesforce    `json:"salesforce"`
-	DCS           DCS           `json:"dcs"`
-	KeepUsers     []string      `json:"keepUsers"`
-	NonProdUsers  []User        `json:"nonProdUsers"`
-	PollIntervals PollIntervals `json:"pollIntervals"`
-	TimeoutHours  int           `json:"timeoutHours"`
-	Schedule      string        `json:"schedule,omitempty"` // EventBridge cron(...) expression
-	UpdatedAt     time.Time     `json:"updatedAt"`
-	UpdatedBy     string        `json:"updatedBy"`
+	Sandbox string `json:"sandbox"`
+	// LicenseType is what the sandbox is refreshed as; empty for a clone
+	// (SourceSandbox), which takes its source's.
+	LicenseType string `json:"licenseType,omitempty"`
+	// AutoActivate lets Salesforce activate the copy itself. Without it the
+	// pipeline activates the copy, and drops its users right after.
+	AutoActivate bool `json:"autoActivate"`
+	// ApexClassName is a SandboxPostCopy class of production, run after
+	// each copy; empty leaves the sandbox's own setting as it is.
+	ApexClassName string `json:"apexClassName,omitempty"`
+	// Description replaces the sandbox's description; empty keeps it.
+	Description string `json:"description,omitempty"`
+	// HistoryDays and CopyChatter apply to Full sandboxes: days of field
+	// history to copy (-1 all, 0 Salesforce's default, 10 to 180), and
+	// whether to copy Chatter data.
+	HistoryDays int  `json:"historyDays,omitempty"`
+	CopyChatter bool `json:"copyChatter,omitempty"`
+	// SourceSandbox, when set, makes each refresh a clone of that sandbox
+	// instead of a copy of production.
+	SourceSandbox string `json:"sourceSandbox,omitempty"`
+	// ActivationUserGroup is the public group of the users who may use the
+	// sandbox (Selective Sandbox Access); Salesforce requires one for
+	// Developer and Developer Pro sandboxes, and allows none for clones.
+	ActivationUserGroup string        `json:"activationUserGroup,omitempty"`
+	Salesforce          Salesforce    `json:"salesforce"`
+	DCS                 DCS           `json:"dcs"`
+	KeepUsers           []string      `json:"keepUsers"`
+	NonProdUsers        []User        `json:"nonProdUsers"`
+	PollIntervals       PollIntervals `json:"pollIntervals"`
+	TimeoutHours        int           `json:"timeoutHours"`
+	Schedule            string        `json:"schedule,omitempty"` // EventBridge cron(...) expression
+	UpdatedAt           time.Time     `json:"updatedAt"`
+	UpdatedBy           string        `json:"updatedBy"`
 }
 
 // Salesforce is how the pipeline signs in to production (to refresh) and to
@@ -185,6 +207,9 @@ func (p *Plan) Defaults() {
 		if *v == 0 {
 			*v = d
 		}
+	}
+	if p.LicenseType == "DEVELOPER PRO" {
+		p.LicenseType = "DEVELOPER_PRO"
 	}
 	if p.Salesforce.SandboxLoginURL == "" {
 		p.Salesforce.SandboxLoginURL = DefaultSandboxLoginURL

@@ -47,6 +47,34 @@ func TestAValidPlanPassesWithItsDefaults(t *testing.T) {
 	}
 }
 
+func TestTheSandboxOptionsAnAdminExpects(t *testing.T) {
+	for name, mutate := range map[string]func(p *plans.Plan){
+		"a Full sandbox with history, Chatter, a description and a post-copy class": func(p *plans.Plan) {
+			p.LicenseType, p.HistoryDays, p.CopyChatter, p.Description, p.ApexClassName = "FULL", -1, true, "Refreshed nightly", "PrepareSandbox"
+		},
+		"a Developer Pro sandbox with its activation user group": func(p *plans.Plan) {
+			p.LicenseType, p.ActivationUserGroup = "DEVELOPER PRO", "Sandbox testers"
+		},
+		"a clone of another sandbox": func(p *plans.Plan) { p.LicenseType, p.SourceSandbox = "", "full1" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := validPlan()
+			mutate(&p)
+			p.Defaults()
+			if err := (plans.Validator{SecretPrefix: "dcs-access/"}).Validate("acme", p); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	p := validPlan()
+	p.LicenseType = "DEVELOPER PRO"
+	p.ActivationUserGroup = "Testers"
+	p.Defaults()
+	if p.LicenseType != "DEVELOPER_PRO" {
+		t.Errorf("got license type %q, want the reference's spelling DEVELOPER_PRO", p.LicenseType)
+	}
+}
+
 func TestEveryBadFieldIsA400NamingIt(t *testing.T) {
 	tests := []struct {
 		field  string
@@ -55,7 +83,17 @@ func TestEveryBadFieldIsA400NamingIt(t *testing.T) {
 		{"sandbox", func(p *plans.Plan) { p.Sandbox = "toolongname1" }},
 		{"sandbox", func(p *plans.Plan) { p.Sandbox = "uat-1" }},
 		{"licenseType", func(p *plans.Plan) { p.LicenseType = "partial" }},
-		{"apexClassId", func(p *plans.Plan) { p.ApexClassID = "not-an-id" }},
+		{"apexClassName", func(p *plans.Plan) { p.ApexClassName = "Not A Class" }},
+		{"description", func(p *plans.Plan) { p.Description = strings.Repeat("x", 1001) }},
+		{"historyDays", func(p *plans.Plan) { p.HistoryDays = 15 }},
+		{"historyDays", func(p *plans.Plan) { p.HistoryDays = 30 }}, // a Partial Copy sandbox
+		{"copyChatter", func(p *plans.Plan) { p.CopyChatter = true }},
+		{"sourceSandbox", func(p *plans.Plan) { p.SourceSandbox = "uat1" }},
+		{"sourceSandbox", func(p *plans.Plan) { p.SourceSandbox = "no-dashes" }},
+		{"licenseType", func(p *plans.Plan) { p.SourceSandbox = "full1" }}, // a clone has its source's license type
+		{"activationUserGroup", func(p *plans.Plan) { p.SourceSandbox, p.LicenseType, p.ActivationUserGroup = "full1", "", "Testers" }},
+		{"activationUserGroup", func(p *plans.Plan) { p.LicenseType = "DEVELOPER" }},
+		{"activationUserGroup", func(p *plans.Plan) { p.LicenseType = "DEVELOPER_PRO" }},
 		{"salesforce.loginUrl", func(p *plans.Plan) { p.Salesforce.LoginURL = "http://login.salesforce.com" }},
 		{"salesforce.loginUrl", func(p *plans.Plan) { p.Salesforce.LoginURL = "https://evil.example.com" }},
 		{"salesforce.loginUrl", func(p *plans.Plan) { p.Salesforce.LoginURL = "http://127.0.0.1:9000" }},

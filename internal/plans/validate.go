@@ -39,7 +39,7 @@ const (
 
 var (
 	sandboxPattern  = regexp.MustCompile(`^[A-Za-z0-9]{1,10}$`)
-	apexIDPattern   = regexp.MustCompile(`^01p[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
+	apexNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,39}$`)
 	apiVersion      = regexp.MustCompile(`^v([0-9]{2,3})\.0$`)
 	jobIDPattern    = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 	sidKeyPattern   = regexp.MustCompile(`^[A-Za-z0-9_/+-]{1,40}$`)
@@ -66,10 +66,7 @@ func (v Validator) sandboxName(s string) error {
 func (v Validator) Validate(tenant string, p Plan) error {
 	checks := []error{
 		v.sandboxName(p.Sandbox),
-		oneOf("licenseType", p.LicenseType, LicenseTypes),
-		optional(p.ApexClassID, func() error {
-			return match("apexClassId", p.ApexClassID, apexIDPattern, "must be an Apex class id (15 or 18 characters starting with 01p)")
-		}),
+		sandboxOptions(p),
 		v.salesforceURL("salesforce.loginUrl", p.Salesforce.LoginURL),
 		v.salesforceURL("salesforce.sandboxLoginUrl", p.Salesforce.SandboxLoginURL),
 		optional(p.Salesforce.Audience, func() error { return audience("salesforce.audience", p.Salesforce.Audience) }),
@@ -92,6 +89,54 @@ func (v Validator) Validate(tenant string, p Plan) error {
 		historyBudget("pollIntervals.maxRefreshSeconds", p.PollIntervals.MaxRefreshSeconds, p.TimeoutHours),
 		historyBudget("pollIntervals.maxMaskingSeconds", p.PollIntervals.MaxMaskingSeconds, p.TimeoutHours),
 		optional(p.Schedule, func() error { return schedule(p.Schedule) }),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyDays are SandboxInfo.HistoryDays' values: -1 is all, 0 Salesforce's default.
+var historyDays = []int{-1, 0, 10, 20, 30, 60, 90, 120, 150, 180}
+
+// sandboxOptions checks the SandboxInfo fields a refresh sets, with the rules
+// of the Tooling API reference: a clone has no license type of its own and
+// no activation user group; Developer and Developer Pro sandboxes need one
+// (since Spring '25); field history and Chatter are copied to Full
+// sandboxes only.
+func sandboxOptions(p Plan) error {
+	clone := p.SourceSandbox != ""
+	checks := []error{
+		optional(p.SourceSandbox, func() error {
+			if strings.EqualFold(p.SourceSandbox, p.Sandbox) {
+				return invalid("sourceSandbox", "must be another sandbox than the one refreshed")
+			}
+			return match("sourceSandbox", p.SourceSandbox, sandboxPattern, "must be a sandbox name (1 to 10 letters or digits)")
+		}),
+		optional(p.ApexClassName, func() error {
+			return match("apexClassName", p.ApexClassName, apexNamePattern, "must be an Apex class name (letters, digits and underscores, starting with a letter)")
+		}),
+		length("description", p.Description, 0, 1000),
+		length("activationUserGroup", p.ActivationUserGroup, 0, 40),
+	}
+	switch {
+	case clone && p.LicenseType != "":
+		checks = append(checks, invalid("licenseType", "must be left out when sourceSandbox is set: a clone has its source's license type"))
+	case clone && p.ActivationUserGroup != "":
+		checks = append(checks, invalid("activationUserGroup", "must be left out when sourceSandbox is set: Salesforce offers selective sandbox access only to copies of production"))
+	case !clone:
+		checks = append(checks, oneOf("licenseType", p.LicenseType, LicenseTypes))
+		if (p.LicenseType == "DEVELOPER" || p.LicenseType == "DEVELOPER_PRO") && p.ActivationUserGroup == "" {
+			checks = append(checks, invalid("activationUserGroup", "is required for a %s sandbox: Salesforce refreshes Developer and Developer Pro sandboxes only with a public group of the users who may use them", p.LicenseType))
+		}
+	}
+	if !slices.Contains(historyDays, p.HistoryDays) {
+		checks = append(checks, invalid("historyDays", "must be -1 (all), 0 (Salesforce's default), 10, 20, 30, 60, 90, 120, 150 or 180"))
+	}
+	if p.LicenseType != "FULL" && (p.HistoryDays != 0 || p.CopyChatter) {
+		checks = append(checks, invalid(map[bool]string{true: "copyChatter", false: "historyDays"}[p.CopyChatter], "applies to Full sandboxes copied from production only (licenseType FULL)"))
 	}
 	for _, err := range checks {
 		if err != nil {

@@ -35,7 +35,7 @@ var steps = []struct {
 	name, result string
 	states       []string
 }{
-	{"refreshSandbox", "refresh", []string{"StartRefresh", "WaitForRefresh", "CheckRefresh", "IsRefreshDone"}},
+	{"refreshSandbox", "refresh", []string{"PrepareRefresh", "StartRefresh", "WaitForRefresh", "CheckRefresh", "IsRefreshDone"}},
 	{"dropUsers", "dropUsers", []string{"DropUsers"}},
 	{"masking", "masking", []string{"StartMasking", "WaitForMasking", "CheckMasking", "IsMaskingDone"}},
 	{"recreateUsers", "recreateUsers", []string{"RecreateUsers"}},

@@ -30,9 +30,34 @@ func (e *APIError) Error() string {
 }
 
 // Transient reports whether the same request may succeed later: a server
-// error, a timeout or a rate limit. 400, 401, 403 and 404 are permanent.
+// error, a timeout, or the limit of concurrent long-running requests. 400,
+// 401, 403 (the daily API limit included) and 404 are permanent.
 func (e *APIError) Transient() bool {
-	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout ||
+		e.Limit() == LimitConcurrent
+}
+
+// The API limits Salesforce enforces with 403 REQUEST_LIMIT_EXCEEDED (the
+// REST API answers no 429): the org's requests in 24 hours, whose message is
+// "TotalRequests Limit exceeded.", and its concurrent long-running
+// requests, "ConcurrentPerOrgLongTxn Limit exceeded" or "ConcurrentRequests
+// (Concurrent API Requests) Limit exceeded", which clears within seconds.
+// https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+// https://help.salesforce.com/s/articleView?id=000389067
+const (
+	LimitDaily      = "daily API request limit"
+	LimitConcurrent = "concurrent long-running request limit"
+)
+
+// Limit names the API limit the error reports, or is "" when it reports none.
+func (e *APIError) Limit() string {
+	if e.Status != http.StatusForbidden || e.Code != "REQUEST_LIMIT_EXCEEDED" {
+		return ""
+	}
+	if strings.HasPrefix(e.Message, "Concurrent") {
+		return LimitConcurrent
+	}
+	return LimitDaily // TotalRequests, or a limit this client does not know: do not hammer it
 }
 
 // IsTransient reports whether err is worth retrying: a transient APIError, a

@@ -21,7 +21,11 @@ func TestAPIErrorsAreTransientOrPermanent(t *testing.T) {
 		wantTransient bool
 	}{
 		{"a 503 is transient", func(s *sfsim.Sim) { s.FailNext(1, http.StatusServiceUnavailable) }, 503, "SERVER_UNAVAILABLE", true},
-		{"a 429 is transient", func(s *sfsim.Sim) { s.FailNext(1, http.StatusTooManyRequests) }, 429, "REQUEST_LIMIT_EXCEEDED", true},
+		{"the concurrent request limit (403) is transient", func(s *sfsim.Sim) { s.ExceedLimitNext(1, sfsim.LimitConcurrentRequests) }, 403, "REQUEST_LIMIT_EXCEEDED", true},
+		{"the concurrent request limit in its other wording is transient", func(s *sfsim.Sim) {
+			s.ExceedLimitNext(1, "ConcurrentRequests (Concurrent API Requests) Limit exceeded")
+		}, 403, "REQUEST_LIMIT_EXCEEDED", true},
+		{"the daily request limit (403) is permanent", func(s *sfsim.Sim) { s.ExceedLimitNext(1, sfsim.LimitTotalRequests) }, 403, "REQUEST_LIMIT_EXCEEDED", false},
 		{"a 500 is transient", func(s *sfsim.Sim) { s.FailNext(1, http.StatusInternalServerError) }, 500, "UNKNOWN_EXCEPTION", true},
 		{"an expired session (401) is permanent", func(s *sfsim.Sim) { s.ExpireSessions() }, 401, "INVALID_SESSION_ID", false},
 	}
@@ -40,6 +44,9 @@ func TestAPIErrorsAreTransientOrPermanent(t *testing.T) {
 			}
 			if got := e.Transient(); got != tt.wantTransient {
 				t.Errorf("Transient() = %v, want %v", got, tt.wantTransient)
+			}
+			if tt.wantStatus == 403 && e.Limit() == "" {
+				t.Errorf("Limit() is empty for %v, want the limit named", e)
 			}
 		})
 	}

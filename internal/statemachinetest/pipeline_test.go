@@ -106,6 +106,9 @@ func nextWait(run map[string]any, field string) float64 {
 func happySteps(refreshPolls, maskingPolls int) map[string]step {
 	var refreshN, maskingN atomic.Int64
 	return map[string]step{
+		"prepareRefresh": func(map[string]any) (any, error) {
+			return map[string]any{"sandboxInfoId": "0GQ000000000001", "baselineProcessId": "0GR000000000001", "startedAt": "2026-01-01T00:00:00Z", "waitSeconds": 30, "done": false, "status": ""}, nil
+		},
 		"startRefresh": func(map[string]any) (any, error) {
 			return map[string]any{"sandboxInfoId": "0GQ000000000001", "startedAt": "2026-01-01T00:00:00Z", "waitSeconds": 30, "done": false, "status": "Pending"}, nil
 		},
@@ -323,7 +326,7 @@ func TestHappyPath(t *testing.T) {
 	if out.Status != types.ExecutionStatusSucceeded {
 		t.Fatalf("status = %s (%s: %s), want SUCCEEDED", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
-	want := []string{"startRefresh", "checkRefresh", "checkRefresh", "checkRefresh", "dropUsers", "startMasking", "checkMasking", "checkMasking", "recreateUsers"}
+	want := []string{"prepareRefresh", "startRefresh", "checkRefresh", "checkRefresh", "checkRefresh", "dropUsers", "startMasking", "checkMasking", "checkMasking", "recreateUsers"}
 	if got := h.steps.callOrder(); !slices.Equal(got, want) {
 		t.Errorf("steps called %v, want %v", got, want)
 	}
@@ -379,7 +382,7 @@ func TestHistoryShowsEveryStateEnteredAndExited(t *testing.T) {
 	}
 	events := h.History(t, arn)
 
-	wantStates := []string{"StartRefresh", "WaitForRefresh", "CheckRefresh", "IsRefreshDone", "WaitForRefresh", "CheckRefresh", "IsRefreshDone",
+	wantStates := []string{"PrepareRefresh", "StartRefresh", "WaitForRefresh", "CheckRefresh", "IsRefreshDone", "WaitForRefresh", "CheckRefresh", "IsRefreshDone",
 		"DropUsers", "StartMasking", "WaitForMasking", "CheckMasking", "IsMaskingDone", "RecreateUsers", "Succeeded"}
 	if got := entered(events); !slices.Equal(got, wantStates) {
 		t.Errorf("states entered %v\nwant %v", got, wantStates)
@@ -581,8 +584,8 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	if n := h.steps.count("dropUsers"); n != 3 {
 		t.Errorf("dropUsers called %d times, want 3", n)
 	}
-	if n := h.steps.count("startRefresh"); n != 1 {
-		t.Errorf("startRefresh reached %d times, want 1 (after one throttled invocation)", n)
+	if n := h.steps.count("prepareRefresh"); n != 1 {
+		t.Errorf("prepareRefresh reached %d times, want 1 (after one throttled invocation)", n)
 	}
 	history := h.History(t, arn)
 	var errs []string
@@ -679,7 +682,8 @@ func TestRefreshNeverDoneEndsInRunTimedOut(t *testing.T) {
 	}
 }
 
-// The final outcomes are caught on both poll Tasks, with the step that failed.
+// The final outcomes are caught on PrepareRefresh and both poll Tasks, with
+// the step that failed.
 func TestFinalOutcomesAreCaught(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
@@ -687,8 +691,9 @@ func TestFinalOutcomesAreCaught(t *testing.T) {
 		err         error
 		notCalled   string
 	}{
-		"RefreshFailed in CheckRefresh": {"checkRefresh", "CheckRefresh", &RefreshFailed{"SandboxProcess 0GR ended Failed"}, "dropUsers"},
-		"RunTimedOut in CheckMasking":   {"checkMasking", "CheckMasking", &RunTimedOut{"the run passed its deadline"}, "recreateUsers"},
+		"RefreshFailed in PrepareRefresh": {"prepareRefresh", "PrepareRefresh", &RefreshFailed{"the next refresh is allowed after Jan 2"}, "startRefresh"},
+		"RefreshFailed in CheckRefresh":   {"checkRefresh", "CheckRefresh", &RefreshFailed{"the copy of sandbox dev1 ended Stopped"}, "dropUsers"},
+		"RunTimedOut in CheckMasking":     {"checkMasking", "CheckMasking", &RunTimedOut{"the run passed its deadline"}, "recreateUsers"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -877,12 +882,12 @@ func TestRedriveResumesAtTheFailedTask(t *testing.T) {
 	}{
 		"PermanentError in DropUsers": {
 			step: "dropUsers", state: "DropUsers", err: &PermanentError{"Salesforce answered 403: the integration user lost Manage Users"}, failures: 1,
-			before:       map[string]int{"startRefresh": 1, "checkRefresh": 2, "dropUsers": 1},
+			before:       map[string]int{"prepareRefresh": 1, "startRefresh": 1, "checkRefresh": 2, "dropUsers": 1},
 			afterRedrive: map[string]int{"dropUsers": 1, "startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
 		},
 		"TransientError past its retries in StartMasking": {
 			step: "startMasking", state: "StartMasking", err: &TransientError{"DCS answered 503"}, failures: 7, // 1 + MaxAttempts 6
-			before:       map[string]int{"startRefresh": 1, "checkRefresh": 2, "dropUsers": 1, "startMasking": 7},
+			before:       map[string]int{"prepareRefresh": 1, "startRefresh": 1, "checkRefresh": 2, "dropUsers": 1, "startMasking": 7},
 			afterRedrive: map[string]int{"startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
 		},
 	}
@@ -988,7 +993,7 @@ func TestRedriveOfACaughtFailureFailsAgainAtOnce(t *testing.T) {
 	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "RunTimedOut" || aws.ToString(out.Cause) != aws.ToString(first.Cause) || aws.ToInt32(out.RedriveCount) != 1 {
 		t.Errorf("after redrive: %s %s redriveCount %d, want FAILED RunTimedOut again", out.Status, aws.ToString(out.Error), aws.ToInt32(out.RedriveCount))
 	}
-	if calls := h.steps.callOrder(); !slices.Equal(calls, []string{"startRefresh", "checkRefresh"}) {
+	if calls := h.steps.callOrder(); !slices.Equal(calls, []string{"prepareRefresh", "startRefresh", "checkRefresh"}) {
 		t.Errorf("steps called %v: the redrive ran steps", calls)
 	}
 	history := h.History(t, arn)

@@ -28,6 +28,31 @@ type saveResult struct {
 	Errors  []RecordError `json:"errors"`
 }
 
+// batch is what the earlier records of one request take: usernames, and
+// licences of users they make active.
+type batch struct {
+	usernames   map[string]bool
+	activations int
+}
+
+// takeLicense counts one more active user of org o, or refuses it as
+// Salesforce does when the org has no licence left.
+func (s *Sim) takeLicense(o *org, staged *batch) *RecordError {
+	if s.opts.UserLicenses > 0 {
+		active := staged.activations
+		for _, u := range o.users {
+			if u.active {
+				active++
+			}
+		}
+		if active >= s.opts.UserLicenses {
+			return failed("LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded: the org has no Salesforce user licence left for another active user.").err
+		}
+	}
+	staged.activations++
+	return nil
+}
+
 // recordPlan is what saving one record would do: fail with err, or apply.
 type recordPlan struct {
 	err   *RecordError
@@ -59,7 +84,7 @@ func (s *Sim) serveCollection(w http.ResponseWriter, req apiRequest) {
 	}
 	s.recordCall(req, body, http.StatusOK)
 
-	staged := map[string]bool{} // usernames taken by earlier records of this request
+	staged := &batch{usernames: map[string]bool{}}
 	plans := make([]recordPlan, len(body.Records))
 	anyFailed := false
 	for i, rec := range body.Records {
@@ -113,7 +138,7 @@ func (s *Sim) fault(keys ...string) *RecordError {
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$`)
 
-func (s *Sim) planRecord(req apiRequest, rec map[string]any, staged map[string]bool) recordPlan {
+func (s *Sim) planRecord(req apiRequest, rec map[string]any, staged *batch) recordPlan {
 	typ := recordType(rec)
 	fields := map[string]any{}
 	id, hasID := "", false
@@ -268,7 +293,7 @@ func duplicateUsername() recordPlan {
 	return failed("DUPLICATE_USERNAME", "Duplicate Username.<br>The username already exists in this or another Salesforce organization. Usernames must be unique across all Salesforce organizations. To resolve, use a unique username (it doesn't have to match the user's email address).", "Username")
 }
 
-func (s *Sim) planUserCreate(o *org, fields map[string]any, staged map[string]bool) recordPlan {
+func (s *Sim) planUserCreate(o *org, fields map[string]any, staged *batch) recordPlan {
 	username, _ := lookup(fields, "Username").(string)
 	if f := s.fault(username); f != nil {
 		return recordPlan{err: f}
@@ -286,10 +311,15 @@ func (s *Sim) planUserCreate(o *org, fields map[string]any, staged map[string]bo
 	if err != nil {
 		return recordPlan{err: err}
 	}
-	if s.usernameTaken(username, nil) || staged[strings.ToLower(username)] {
+	if s.usernameTaken(username, nil) || staged.usernames[strings.ToLower(username)] {
 		return duplicateUsername()
 	}
-	staged[strings.ToLower(username)] = true
+	if active, ok := values["IsActive"].(bool); !ok || active {
+		if err := s.takeLicense(o, staged); err != nil {
+			return recordPlan{err: err}
+		}
+	}
+	staged.usernames[strings.ToLower(username)] = true
 	return recordPlan{apply: func() string {
 		u := &user{id: s.newID("005"), loginID: s.newID("060"), userType: "Standard", active: true, created: s.opts.Now()}
 		setUserFields(u, values)
@@ -298,7 +328,7 @@ func (s *Sim) planUserCreate(o *org, fields map[string]any, staged map[string]bo
 	}}
 }
 
-func (s *Sim) planUserUpdate(req apiRequest, id string, fields map[string]any, staged map[string]bool) recordPlan {
+func (s *Sim) planUserUpdate(req apiRequest, id string, fields map[string]any, staged *batch) recordPlan {
 	u := req.org.byID[id]
 	if u == nil {
 		return failed("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", "Id")
@@ -315,14 +345,21 @@ func (s *Sim) planUserUpdate(req apiRequest, id string, fields map[string]any, s
 		case u.id == req.session.userID:
 			return failed("FIELD_INTEGRITY_EXCEPTION", "You can't deactivate your own user.", "IsActive")
 		case u.pinnedBy != "":
-			return failed("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("You can't deactivate this user because the user is the %s.", u.pinnedBy), "IsActive")
+			// The wording of Salesforce's help article 000384586; the error
+			// code is not documented (assumed).
+			return failed("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("You cannot deactivate this user. You cannot deactivate a user who is the %s.", u.pinnedBy), "IsActive")
+		}
+	}
+	if active, ok := values["IsActive"].(bool); ok && active && !u.active {
+		if err := s.takeLicense(req.org, staged); err != nil {
+			return recordPlan{err: err}
 		}
 	}
 	if name, ok := values["Username"].(string); ok {
-		if s.usernameTaken(name, u) || staged[strings.ToLower(name)] {
+		if s.usernameTaken(name, u) || staged.usernames[strings.ToLower(name)] {
 			return duplicateUsername()
 		}
-		staged[strings.ToLower(name)] = true
+		staged.usernames[strings.ToLower(name)] = true
 	}
 	return recordPlan{apply: func() string {
 		setUserFields(u, values)

@@ -14,6 +14,17 @@ type org struct {
 	byID     map[string]*user
 	byLogin  map[string]*user // UserLogin id → user
 	profiles []*profile
+	// apexClasses and groups: production's, copied to each sandbox.
+	apexClasses []*apexClass
+	groups      []*group
+}
+
+type apexClass struct{ id, name, namespace string }
+
+// group is a Group: a public group (Type Regular) lists its member users.
+type group struct {
+	id, name, developerName, kind string
+	members                       map[string]bool // user ids
 }
 
 type user struct {
@@ -97,20 +108,41 @@ func nullable(s string) any {
 	return s
 }
 
-// copyOf is a sandbox copy of production as Salesforce makes it: the same
-// record ids, usernames suffixed ".<sandbox>" (lower case), e-mail addresses
-// suffixed ".invalid" so the sandbox mails nobody, and nobody frozen.
-func copyOf(prod *org, key, id, sandbox string) *org {
+// sandboxAccess is who may use a new copy: the user who asked for it, and
+// the members of its activation user group when it has one.
+type sandboxAccess struct {
+	initiator string          // user id
+	group     map[string]bool // user ids; nil when the copy has no group
+}
+
+// copyOf is a sandbox copy of source (production, or the sandbox a clone is
+// made from) as Salesforce makes it: the same record ids, usernames with
+// ".<sandbox>" appended (lower case) in place of the source's suffix, and
+// e-mail addresses with ".invalid" appended so the sandbox mails nobody, but
+// for the user who asked for the copy (help article 000386507). With an
+// activation user group (Selective Sandbox Access), its members keep their
+// real addresses and everyone else starts frozen; without one nobody is.
+// https://help.salesforce.com/s/articleView?id=platform.data_sandbox_users_and_contacts.htm
+func copyOf(source *org, key, id, sandbox string, access sandboxAccess) *org {
 	o := newOrg(key, id, sandbox)
-	for _, p := range prod.profiles {
+	for _, p := range source.profiles {
 		o.profiles = append(o.profiles, &profile{id: p.id, name: p.name})
 	}
+	o.apexClasses = source.apexClasses
+	o.groups = source.groups
 	suffix := "." + strings.ToLower(sandbox)
-	for _, u := range prod.users {
+	for _, u := range source.users {
 		c := *u
+		if source.sandbox != "" {
+			c.username = strings.TrimSuffix(c.username, "."+strings.ToLower(source.sandbox))
+			c.email = strings.TrimSuffix(c.email, ".invalid")
+		}
 		c.username += suffix
-		c.email += ".invalid"
-		c.frozen = false
+		allowed := u.id == access.initiator || access.group[u.id]
+		if !allowed {
+			c.email += ".invalid"
+		}
+		c.frozen = access.group != nil && !allowed
 		o.add(&c)
 	}
 	return o

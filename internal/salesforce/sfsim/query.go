@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -14,12 +15,14 @@ const (
 	kindString
 	kindBool
 	kindNumber
-	kindTime // rendered as Salesforce dateTime strings; only null literals compare
+	kindTime   // rendered as Salesforce dateTime strings; only null literals compare
+	kindStatus // SandboxProcess.Status: rows hold the label, filters name the code
 )
 
 type fieldDef struct {
-	name string
-	kind fieldKind
+	name  string
+	kind  fieldKind
+	since int // the API version (major) that introduced the field; 0: always there
 }
 
 type objectSchema struct {
@@ -28,37 +31,61 @@ type objectSchema struct {
 	fields  []fieldDef
 }
 
-func (o objectSchema) field(name string) (fieldDef, bool) {
+// field finds a field by name, without regard to case, as the request's API
+// version (such as "v62.0") knows it.
+func (o objectSchema) field(name, version string) (fieldDef, bool) {
+	major := 0
+	if v, _, ok := strings.Cut(strings.TrimPrefix(version, "v"), "."); ok {
+		major, _ = strconv.Atoi(v)
+	}
 	for _, f := range o.fields {
-		if strings.EqualFold(f.name, name) {
+		if strings.EqualFold(f.name, name) && major >= f.since {
 			return f, true
 		}
 	}
 	return fieldDef{}, false
 }
 
+// audit are the system fields every record has.
+var audit = []fieldDef{
+	{"Id", kindID, 0}, {"IsDeleted", kindBool, 0}, {"CreatedDate", kindTime, 0}, {"CreatedById", kindID, 0},
+	{"LastModifiedDate", kindTime, 0}, {"LastModifiedById", kindID, 0}, {"SystemModstamp", kindTime, 0},
+}
+
+// The fields of SandboxInfo and SandboxProcess, as the Tooling API reference
+// lists them (PostCopyConfig, which only the newest orgs have, is left out:
+// the Salesforce CLI asks again without it on INVALID_FIELD).
+var (
+	sandboxSettingFields = []fieldDef{
+		{"SandboxName", kindString, 0}, {"LicenseType", kindString, 0}, {"AutoActivate", kindBool, 0},
+		{"ApexClassId", kindID, 0}, {"Description", kindString, 0}, {"HistoryDays", kindNumber, 0},
+		{"CopyChatter", kindBool, 0}, {"CopyArchivedActivities", kindBool, 0}, {"SourceId", kindID, 0},
+		{"ActivationUserGroupId", kindID, 60}, {"TemplateId", kindID, 0}, {"Features", kindString, 0},
+	}
+	sandboxInfoObject    = objectSchema{name: "SandboxInfo", tooling: true, fields: slices.Concat(audit, sandboxSettingFields)}
+	sandboxProcessObject = objectSchema{name: "SandboxProcess", tooling: true, fields: slices.Concat(audit, sandboxSettingFields, []fieldDef{
+		{"SandboxInfoId", kindID, 0}, {"Status", kindStatus, 0}, {"CopyProgress", kindNumber, 0},
+		{"RefreshAction", kindString, 0}, {"SandboxOrganization", kindString, 0}, {"StartDate", kindTime, 0},
+		{"EndDate", kindTime, 0}, {"ActivatedDate", kindTime, 0}, {"ActivatedById", kindID, 0},
+	})}
+)
+
 var schemas = []objectSchema{
 	{name: "User", fields: []fieldDef{
-		{"Id", kindID}, {"Username", kindString}, {"IsActive", kindBool}, {"Email", kindString},
-		{"FirstName", kindString}, {"LastName", kindString}, {"Name", kindString}, {"Alias", kindString},
-		{"ProfileId", kindID}, {"UserType", kindString}, {"TimeZoneSidKey", kindString},
-		{"LocaleSidKey", kindString}, {"EmailEncodingKey", kindString}, {"LanguageLocaleKey", kindString},
-		{"CreatedDate", kindTime},
+		{"Id", kindID, 0}, {"Username", kindString, 0}, {"IsActive", kindBool, 0}, {"Email", kindString, 0},
+		{"FirstName", kindString, 0}, {"LastName", kindString, 0}, {"Name", kindString, 0}, {"Alias", kindString, 0},
+		{"ProfileId", kindID, 0}, {"UserType", kindString, 0}, {"TimeZoneSidKey", kindString, 0},
+		{"LocaleSidKey", kindString, 0}, {"EmailEncodingKey", kindString, 0}, {"LanguageLocaleKey", kindString, 0},
+		{"CreatedDate", kindTime, 0},
 	}},
 	{name: "UserLogin", fields: []fieldDef{
-		{"Id", kindID}, {"UserId", kindID}, {"IsFrozen", kindBool}, {"IsPasswordLocked", kindBool},
+		{"Id", kindID, 0}, {"UserId", kindID, 0}, {"IsFrozen", kindBool, 0}, {"IsPasswordLocked", kindBool, 0},
 	}},
-	{name: "Profile", fields: []fieldDef{{"Id", kindID}, {"Name", kindString}}},
-	{name: "SandboxInfo", tooling: true, fields: []fieldDef{
-		{"Id", kindID}, {"SandboxName", kindString}, {"LicenseType", kindString}, {"AutoActivate", kindBool},
-		{"ApexClassId", kindID}, {"Description", kindString}, {"CreatedDate", kindTime},
-	}},
-	{name: "SandboxProcess", tooling: true, fields: []fieldDef{
-		{"Id", kindID}, {"SandboxInfoId", kindID}, {"SandboxName", kindString}, {"LicenseType", kindString},
-		{"Status", kindString}, {"CopyProgress", kindNumber}, {"AutoActivate", kindBool},
-		{"ApexClassId", kindID}, {"Description", kindString}, {"CreatedDate", kindTime},
-		{"StartDate", kindTime}, {"EndDate", kindTime}, {"ActivatedDate", kindTime},
-	}},
+	{name: "Profile", fields: []fieldDef{{"Id", kindID, 0}, {"Name", kindString, 0}}},
+	{name: "ApexClass", fields: []fieldDef{{"Id", kindID, 0}, {"Name", kindString, 0}, {"NamespacePrefix", kindString, 0}, {"Status", kindString, 0}}},
+	{name: "Group", fields: []fieldDef{{"Id", kindID, 0}, {"Name", kindString, 0}, {"DeveloperName", kindString, 0}, {"Type", kindString, 0}}},
+	sandboxInfoObject,
+	sandboxProcessObject,
 }
 
 func schemaOf(object string) (objectSchema, bool) {
@@ -78,16 +105,21 @@ type resolvedQuery struct {
 	kinds  map[string]fieldKind
 }
 
-func resolve(q soqlQuery, tooling bool) (resolvedQuery, *restError) {
+func resolve(q soqlQuery, tooling bool, version string) (resolvedQuery, *restError) {
 	s, ok := schemaOf(q.object)
 	if !ok || s.tooling != tooling {
-		return resolvedQuery{}, newRESTError(400, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", q.object))
+		return resolvedQuery{}, q.errorAt(q.objectPos, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.object))
 	}
 	r := resolvedQuery{soqlQuery: q, schema: s, kinds: map[string]fieldKind{}}
 	canon := func(name string) (string, *restError) {
-		f, ok := s.field(name)
+		if strings.Contains(name, ".") {
+			// Real SOQL has relationship fields; the simulator does not model
+			// them, and says so in Salesforce's words rather than pretend.
+			return "", q.errorAt(q.positions[name], "MALFORMED_QUERY", fmt.Sprintf("relationship field %s: this simulator does not support relationship queries", name))
+		}
+		f, ok := s.field(name, version)
 		if !ok {
-			return "", newRESTError(400, "INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'.", name, s.name))
+			return "", q.errorAt(q.positions[name], "INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, s.name))
 		}
 		r.kinds[f.name] = f.kind
 		return f.name, nil
@@ -132,7 +164,7 @@ func literalFits(l literal, k fieldKind) bool {
 	case litNull:
 		return true
 	case litString:
-		return k == kindString || k == kindID
+		return k == kindString || k == kindID || k == kindStatus
 	case litBool:
 		return k == kindBool
 	case litNumber:
@@ -148,6 +180,9 @@ func equal(v any, l literal, k fieldKind) bool {
 	switch k {
 	case kindString:
 		return strings.EqualFold(v.(string), l.s)
+	case kindStatus: // filters name the status code: Status != 'D' is "not Deleted"
+		code := statusCode(v.(string))
+		return code != "" && strings.EqualFold(code, l.s)
 	case kindID: // a 15-character id matches its 18-character form
 		s := v.(string)
 		return s == l.s || (len(l.s) == 15 && strings.HasPrefix(s, l.s))
@@ -179,7 +214,7 @@ func compareValues(a, b any, k fieldKind) int {
 		return 1
 	}
 	switch k {
-	case kindString:
+	case kindString, kindStatus:
 		return cmp.Compare(strings.ToLower(a.(string)), strings.ToLower(b.(string)))
 	case kindBool:
 		x, y := a.(bool), b.(bool)

@@ -36,6 +36,14 @@ func (s *Sim) rows(o *org, q resolvedQuery) []map[string]any {
 		for _, p := range o.profiles {
 			rows = append(rows, map[string]any{"Id": p.id, "Name": p.name})
 		}
+	case "ApexClass":
+		for _, c := range o.apexClasses {
+			rows = append(rows, map[string]any{"Id": c.id, "Name": c.name, "NamespacePrefix": nullable(c.namespace), "Status": "Active"})
+		}
+	case "Group":
+		for _, g := range o.groups {
+			rows = append(rows, map[string]any{"Id": g.id, "Name": g.name, "DeveloperName": g.developerName, "Type": g.kind})
+		}
 	case "SandboxInfo":
 		if o == s.prod {
 			for _, i := range s.infos {
@@ -101,7 +109,7 @@ func (s *Sim) serveQuery(w http.ResponseWriter, req apiRequest) {
 		writeError(w, perr)
 		return
 	}
-	q, rerr := resolve(parsed, req.tooling)
+	q, rerr := resolve(parsed, req.tooling, req.version)
 	if rerr != nil {
 		writeError(w, rerr)
 		return

@@ -42,15 +42,24 @@ type Options struct {
 	// Now is the simulator's clock; time.Now when nil.
 	Now func() time.Time
 	// PageSize is the most records one query response holds; more are
-	// served through nextRecordsUrl. Default 200 (Salesforce's is 2000).
+	// served through nextRecordsUrl. Default 2000, as Salesforce.
 	PageSize int
 	// StepPerPoll moves a refresh one status further each time a
-	// SandboxProcess query reads it (Pending → Processing → [Activating →]
-	// Completed), instead of by the clock: deterministic tests.
+	// SandboxProcess query reads it (Pending → Processing → [Sampling →]
+	// Activating → Completed, or Pending Activation until activated),
+	// instead of by the clock: deterministic tests.
 	StepPerPoll bool
 	// How long a refresh stays Pending, Processing and Activating when
-	// StepPerPoll is false. Defaults 1 s, 3 s and 1 s.
+	// StepPerPoll is false (Sampling, for Partial Copy, a quarter of
+	// Processing). Defaults 1 s, 3 s and 1 s.
 	PendingFor, ProcessingFor, ActivatingFor time.Duration
+	// IntervalScale scales RefreshIntervals, the wait Salesforce imposes
+	// between refreshes of a sandbox, as the other durations are scaled
+	// for tests and `make run`. 0 means 1: the real intervals.
+	IntervalScale float64
+	// UserLicenses, when above 0, is how many active users each org may
+	// have: more are refused with LICENSE_LIMIT_EXCEEDED.
+	UserLicenses int
 }
 
 // Sim is the simulator: an http.Handler. It is safe for concurrent use.
@@ -69,7 +78,9 @@ type Sim struct {
 	seq      int
 
 	failCount, failStatus int
-	stall, failRefresh    bool
+	failMessage           string
+	stall                 bool
+	endRefreshWith        string                 // a status copies end in after Processing
 	recordFaults          map[string]RecordError // lower-case id or username → error
 	collectionCalls       []CollectionCall
 }
@@ -80,7 +91,10 @@ func New(opts Options) *Sim {
 		opts.Now = time.Now
 	}
 	if opts.PageSize <= 0 {
-		opts.PageSize = 200
+		opts.PageSize = 2000
+	}
+	if opts.IntervalScale <= 0 {
+		opts.IntervalScale = 1
 	}
 	if opts.PendingFor <= 0 {
 		opts.PendingFor = time.Second
@@ -249,18 +263,75 @@ var sandboxNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,9}$`)
 
 // AddSandbox adds a SandboxInfo to production and returns its id. The
 // sandbox org itself exists once a refresh of it completes and is activated.
+// Its last refresh is long past: it may be refreshed at once.
 func (s *Sim) AddSandbox(name, licenseType string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !sandboxNamePattern.MatchString(name) || s.infoByName(name) != nil {
 		panic(fmt.Sprintf("sfsim: AddSandbox: %q is not a sandbox name (1 to 10 letters and digits, starting with a letter) or is taken", name))
 	}
-	if !slices.Contains(licenseTypes, licenseType) {
+	license, ok := canonicalLicense(licenseType)
+	if !ok {
 		panic(fmt.Sprintf("sfsim: AddSandbox: license type %q is not one of %v", licenseType, licenseTypes))
 	}
-	info := &sandboxInfo{id: s.newID("0GQ"), name: name, license: licenseType, created: s.opts.Now()}
+	now := s.opts.Now()
+	info := &sandboxInfo{id: s.newID("0GQ"), name: name, created: now, modified: now}
+	info.license = license
 	s.infos = append(s.infos, info)
 	return info.id
+}
+
+// AddApexClass adds an Apex class (a SandboxPostCopy one, say) to
+// production and returns its id. namespace is its managed package's
+// prefix, "" for the org's own.
+func (s *Sim) AddApexClass(name, namespace string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &apexClass{id: s.newID("01p"), name: name, namespace: namespace}
+	s.prod.apexClasses = append(s.prod.apexClasses, c)
+	return c.id
+}
+
+// RemoveApexClass deletes production's Apex class with this id.
+func (s *Sim) RemoveApexClass(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prod.apexClasses = slices.DeleteFunc(slices.Clone(s.prod.apexClasses), func(c *apexClass) bool { return c.id == id })
+}
+
+// AddPublicGroup adds a public group (Group of Type Regular) of production
+// users, by username, and returns its id: an activation user group.
+func (s *Sim) AddPublicGroup(name string, usernames ...string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &group{id: s.newID("00G"), name: name, developerName: strings.ReplaceAll(name, " ", "_"), kind: "Regular", members: map[string]bool{}}
+	for _, n := range usernames {
+		u := s.prod.userByUsername(n)
+		if u == nil {
+			panic(fmt.Sprintf("sfsim: AddPublicGroup: no production user %q", n))
+		}
+		g.members[u.id] = true
+	}
+	s.prod.groups = append(s.prod.groups, g)
+	return g.id
+}
+
+func (s *Sim) apexClassByID(id string) *apexClass {
+	for _, c := range s.prod.apexClasses {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Sim) groupByID(id string) *group {
+	for _, g := range s.prod.groups {
+		if g.id == id {
+			return g
+		}
+	}
+	return nil
 }
 
 // UserState is a user as the inspection helpers report it.
@@ -323,11 +394,28 @@ func (s *Sim) CollectionCalls() []CollectionCall {
 }
 
 // FailNext makes the next n requests (token requests included) fail with
-// status, e.g. 503 (SERVER_UNAVAILABLE) or 429 (REQUEST_LIMIT_EXCEEDED).
+// status, e.g. 503 (SERVER_UNAVAILABLE) or 500 (UNKNOWN_EXCEPTION).
 func (s *Sim) FailNext(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failCount, s.failStatus = n, status
+	s.failCount, s.failStatus, s.failMessage = n, status, ""
+}
+
+// The messages of Salesforce's API limits, all 403 REQUEST_LIMIT_EXCEEDED
+// (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm):
+// the org's daily total, which lasts until the 24-hour window frees calls,
+// and the concurrent long-running requests, which clears in seconds.
+const (
+	LimitTotalRequests      = "TotalRequests Limit exceeded."
+	LimitConcurrentRequests = "ConcurrentPerOrgLongTxn Limit exceeded"
+)
+
+// ExceedLimitNext makes the next n API requests fail as an exceeded API
+// limit does: 403 REQUEST_LIMIT_EXCEEDED with the limit's message.
+func (s *Sim) ExceedLimitNext(n int, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failCount, s.failStatus, s.failMessage = n, http.StatusForbidden, message
 }
 
 // StallRefresh, while on, keeps refreshes in Processing: they never complete.
@@ -337,11 +425,12 @@ func (s *Sim) StallRefresh(on bool) {
 	s.stall = on
 }
 
-// FailRefresh, while on, makes refreshes end Failed after Processing.
-func (s *Sim) FailRefresh(on bool) {
+// EndRefreshWith, while status is not "", makes copies end in that status
+// after Processing (Stopped, Suspended, Deleted…) instead of completing.
+func (s *Sim) EndRefreshWith(status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failRefresh = on
+	s.endRefreshWith = status
 }
 
 // RecordError is a per-record error as sObject Collections reports it.
@@ -368,30 +457,32 @@ func (s *Sim) ExpireSessions() {
 	clear(s.sessions)
 }
 
-// ClearFaults turns off FailNext, StallRefresh, FailRefresh and FailRecord.
+// ClearFaults turns off FailNext, ExceedLimitNext, StallRefresh,
+// EndRefreshWith and FailRecord.
 func (s *Sim) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failCount, s.stall, s.failRefresh = 0, false, false
+	s.failCount, s.stall, s.endRefreshWith = 0, false, ""
 	clear(s.recordFaults)
 }
 
 // takeFault answers the request with an injected failure, if one is due.
 func (s *Sim) takeFault(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
-	if s.failCount <= 0 {
+	// API limits count API requests; the token endpoint is not one.
+	if s.failCount <= 0 || (s.failMessage != "" && r.URL.Path == tokenPath) {
 		s.mu.Unlock()
 		return false
 	}
 	s.failCount--
-	status := s.failStatus
+	status, limit := s.failStatus, s.failMessage
 	s.mu.Unlock()
 	code, msg := "UNKNOWN_EXCEPTION", "An unexpected error occurred (simulated)."
-	switch status {
-	case http.StatusServiceUnavailable:
+	switch {
+	case limit != "":
+		code, msg = "REQUEST_LIMIT_EXCEEDED", limit
+	case status == http.StatusServiceUnavailable:
 		code, msg = "SERVER_UNAVAILABLE", "Server temporarily unavailable (simulated)."
-	case http.StatusTooManyRequests:
-		code, msg = "REQUEST_LIMIT_EXCEEDED", "Too many requests (simulated)."
 	}
 	if r.URL.Path == tokenPath {
 		writeOAuthError(w, status, strings.ToLower(code), msg)
@@ -458,8 +549,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.locator = resource[strings.LastIndex(resource, "/")+1:]
 		handle = s.serveNextPage
 	case strings.HasPrefix(resource, "tooling/sobjects/SandboxInfo/"):
-		req.id = strings.TrimPrefix(resource, "tooling/sobjects/SandboxInfo/")
-		handle, allowed = s.serveRefresh, []string{http.MethodPatch}
+		req.id, req.object = strings.TrimPrefix(resource, "tooling/sobjects/SandboxInfo/"), "SandboxInfo"
+		handle, allowed = s.serveRefresh, []string{http.MethodPatch, http.MethodGet}
+		if r.Method == http.MethodGet {
+			handle = s.serveRecord
+		}
+	case strings.HasPrefix(resource, "tooling/sobjects/SandboxProcess/"):
+		req.id, req.object = strings.TrimPrefix(resource, "tooling/sobjects/SandboxProcess/"), "SandboxProcess"
+		handle, allowed = s.serveSandboxProcess, []string{http.MethodPatch, http.MethodGet}
+		if r.Method == http.MethodGet {
+			handle = s.serveRecord
+		}
 	case resource == "composite/sobjects":
 		req.method = r.Method
 		handle, allowed = s.serveCollection, []string{http.MethodPatch, http.MethodPost}
@@ -485,6 +585,7 @@ type apiRequest struct {
 	soql    string
 	locator string
 	id      string
+	object  string // the sObject a record route names
 	method  string
 	body    []byte
 }

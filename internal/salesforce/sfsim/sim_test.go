@@ -239,17 +239,17 @@ func TestAllOrNoneRollsBackEveryRecord(t *testing.T) {
 }
 
 func TestARefreshReplacesTheSandboxAndItsSessions(t *testing.T) {
-	h := newHarness(t, Options{StepPerPoll: true})
-	infoID := h.sim.AddSandbox("dev", "DEVELOPER")
+	h := newHarness(t, Options{StepPerPoll: true, IntervalScale: 1e-9})
+	infoID := h.sim.AddSandbox("dev", "PARTIAL")
 	h.sim.AddProdUsers(User{Username: "a@acme.example"})
 	prodToken, prod := h.signIn(t, testUser)
 	refresh := func(autoActivate bool) {
 		t.Helper()
-		status, data := h.call(t, "PATCH", prod+"/services/data/v62.0/tooling/sobjects/SandboxInfo/"+infoID, prodToken, map[string]any{"LicenseType": "DEVELOPER", "AutoActivate": autoActivate})
+		status, data := h.call(t, "PATCH", prod+"/services/data/v62.0/tooling/sobjects/SandboxInfo/"+infoID, prodToken, map[string]any{"LicenseType": "PARTIAL", "AutoActivate": autoActivate})
 		if status != 204 {
 			t.Fatalf("refresh: %d %s", status, data)
 		}
-		for range 4 {
+		for range 5 {
 			h.call(t, "GET", prod+"/services/data/v62.0/tooling/query?q="+url.QueryEscape("SELECT Id FROM SandboxProcess WHERE SandboxName = 'dev'"), prodToken, nil)
 		}
 	}

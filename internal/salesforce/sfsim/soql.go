@@ -45,6 +45,26 @@ type soqlQuery struct {
 	orderBy string
 	desc    bool
 	limit   int // -1: none
+
+	text      string         // the query as sent, for error messages
+	objectPos int            // where the object's name starts
+	positions map[string]int // where each field name first appears
+}
+
+// errorAt is a query error as Salesforce words it: the line of the query,
+// a caret under the column, "ERROR at Row:R:Column:C" and the reason.
+func (q soqlQuery) errorAt(pos int, code, text string) *restError {
+	return queryError(q.text, pos, code, text)
+}
+
+func queryError(query string, pos int, code, text string) *restError {
+	pos = max(0, min(pos, len(query)))
+	row := 1 + strings.Count(query[:pos], "\n")
+	lineStart := strings.LastIndex(query[:pos], "\n") + 1
+	line, _, _ := strings.Cut(query[lineStart:], "\n")
+	col := pos - lineStart
+	msg := fmt.Sprintf("\n%s\n%s^\nERROR at Row:%d:Column:%d\n%s", line, strings.Repeat(" ", col), row, col+1, text)
+	return newRESTError(400, code, msg)
 }
 
 type tokKind int
@@ -63,8 +83,8 @@ type token struct {
 	pos  int
 }
 
-func malformed(format string, args ...any) *restError {
-	return newRESTError(400, "MALFORMED_QUERY", fmt.Sprintf(format, args...))
+func malformed(query string, pos int, format string, args ...any) *restError {
+	return queryError(query, pos, "MALFORMED_QUERY", fmt.Sprintf(format, args...))
 }
 
 // soqlEscapes are the escape sequences SOQL allows in string literals
@@ -88,7 +108,7 @@ func lex(q string) ([]token, *restError) {
 			i++
 			for {
 				if i >= len(q) {
-					return nil, malformed("unterminated string literal at column %d", start+1)
+					return nil, malformed(q, start, "unterminated string literal")
 				}
 				if q[i] == '\'' {
 					i++
@@ -96,11 +116,11 @@ func lex(q string) ([]token, *restError) {
 				}
 				if q[i] == '\\' {
 					if i+1 >= len(q) {
-						return nil, malformed("unterminated string literal at column %d", start+1)
+						return nil, malformed(q, start, "unterminated string literal")
 					}
 					e, ok := soqlEscapes[q[i+1]]
 					if !ok {
-						return nil, malformed("Invalid string literal '%s'. Illegal character sequence '\\%c' in string literal.", q[start:min(len(q), i+2)], q[i+1])
+						return nil, malformed(q, start, "Invalid string literal '%s'. Illegal character sequence '\\%c' in string literal.", q[start:min(len(q), i+2)], q[i+1])
 					}
 					b.WriteByte(e)
 					i += 2
@@ -130,15 +150,16 @@ func lex(q string) ([]token, *restError) {
 			toks = append(toks, token{tokPunct, string(c), i})
 			i++
 		default:
-			return nil, malformed("unexpected token: '%c' at column %d", c, i+1)
+			return nil, malformed(q, i, "unexpected token: '%c'", c)
 		}
 	}
 	return append(toks, token{tokEOF, "", len(q)}), nil
 }
 
 type parser struct {
-	toks []token
-	i    int
+	query string
+	toks  []token
+	i     int
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -153,9 +174,9 @@ func (p *parser) next() token {
 
 func (p *parser) unexpected(t token) *restError {
 	if t.kind == tokEOF {
-		return malformed("unexpected end of query")
+		return malformed(p.query, t.pos, "unexpected token: <EOF>")
 	}
-	return malformed("unexpected token: '%s' at column %d", t.text, t.pos+1)
+	return malformed(p.query, t.pos, "unexpected token: '%s'", t.text)
 }
 
 func (p *parser) isKeyword(words ...string) bool {
@@ -265,12 +286,18 @@ func parseSOQL(q string) (soqlQuery, *restError) {
 	if err != nil {
 		return soqlQuery{}, err
 	}
-	p := &parser{toks: toks}
-	out := soqlQuery{limit: -1}
+	p := &parser{query: q, toks: toks}
+	out := soqlQuery{limit: -1, text: q, positions: map[string]int{}}
+	note := func(name string, pos int) {
+		if _, ok := out.positions[name]; !ok {
+			out.positions[name] = pos
+		}
+	}
 	if err := p.keyword("SELECT"); err != nil {
 		return soqlQuery{}, err
 	}
 	for {
+		note(p.peek().text, p.peek().pos)
 		f, err := p.ident()
 		if err != nil {
 			return soqlQuery{}, err
@@ -285,12 +312,14 @@ func parseSOQL(q string) (soqlQuery, *restError) {
 	if err := p.keyword("FROM"); err != nil {
 		return soqlQuery{}, err
 	}
+	out.objectPos = p.peek().pos
 	if out.object, err = p.ident(); err != nil {
 		return soqlQuery{}, err
 	}
 	if p.isKeyword("WHERE") {
 		p.next()
 		for {
+			note(p.peek().text, p.peek().pos)
 			c, err := p.condition()
 			if err != nil {
 				return soqlQuery{}, err
@@ -305,6 +334,7 @@ func parseSOQL(q string) (soqlQuery, *restError) {
 	if p.isKeyword("ORDER", "BY") {
 		p.next()
 		p.next()
+		note(p.peek().text, p.peek().pos)
 		if out.orderBy, err = p.ident(); err != nil {
 			return soqlQuery{}, err
 		}

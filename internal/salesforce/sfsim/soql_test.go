@@ -2,6 +2,7 @@ package sfsim
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -46,6 +47,7 @@ func TestParseSOQL(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseSOQL: %v", err.Message)
 			}
+			got.text, got.objectPos, got.positions = "", 0, nil // where errors point, tested below
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("parseSOQL = %+v, want %+v", got, tt.want)
 			}
@@ -79,5 +81,29 @@ func TestParseSOQLRefusesWhatItDoesNotKnow(t *testing.T) {
 				t.Errorf("error = %d %s, want 400 MALFORMED_QUERY", err.status, err.ErrorCode)
 			}
 		})
+	}
+}
+
+func TestQueryErrorsPointAtTheTokenAsSalesforceDoes(t *testing.T) {
+	_, err := parseSOQL("SELECT Id FROM User GROUP BY Id")
+	want := "\nSELECT Id FROM User GROUP BY Id\n                    ^\nERROR at Row:1:Column:21\nunexpected token: 'GROUP'"
+	if err == nil || err.ErrorCode != "MALFORMED_QUERY" || err.Message != want {
+		t.Fatalf("got %+v, want MALFORMED_QUERY %q", err, want)
+	}
+	q, _ := parseSOQL("SELECT Id,\n  Nope FROM User")
+	_, err = resolve(q, false, "v62.0")
+	if err == nil || err.ErrorCode != "INVALID_FIELD" || !strings.HasPrefix(err.Message, "\n  Nope FROM User\n  ^\nERROR at Row:2:Column:3\nNo such column 'Nope' on entity 'User'.") {
+		t.Fatalf("got %+v, want INVALID_FIELD pointing at row 2, column 3", err)
+	}
+	q, _ = parseSOQL("SELECT Id, Profile.Name FROM User")
+	if _, err = resolve(q, false, "v62.0"); err == nil || err.ErrorCode != "MALFORMED_QUERY" {
+		t.Fatalf("a relationship query: got %+v, want MALFORMED_QUERY (not modelled, said in Salesforce's shape)", err)
+	}
+	q, _ = parseSOQL("SELECT ActivationUserGroupId FROM SandboxInfo")
+	if _, err = resolve(q, true, "v59.0"); err == nil || err.ErrorCode != "INVALID_FIELD" {
+		t.Fatalf("a field of API version 60.0 in version 59.0: got %+v, want INVALID_FIELD", err)
+	}
+	if _, err = resolve(q, true, "v60.0"); err != nil {
+		t.Fatalf("the same field in version 60.0: %+v", err)
 	}
 }
