@@ -115,7 +115,8 @@ func validClaims(overrides map[string]any) jwt.MapClaims {
 }
 
 // forge signs claims with any golang-jwt method and key; header entries that
-// are nil are removed.
+// are nil are removed. An ES256 signature is given in its low-S form, so that
+// a forged token is refused for what the test changed, never for a high S.
 func forge(t testing.TB, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, claims)
@@ -129,6 +130,9 @@ func forge(t testing.TB, method jwt.SigningMethod, key any, header map[string]an
 	raw, err := tok.SignedString(key)
 	if err != nil {
 		t.Fatalf("forge: %v", err)
+	}
+	if sig := segment(t, raw, 2); method == jwt.SigningMethodES256 && !isLowS(sig) {
+		raw = replaceSegment(raw, 2, base64.RawURLEncoding.EncodeToString(mirrorS(sig)))
 	}
 	return raw
 }
@@ -254,7 +258,7 @@ func TestMintPadsShortRAndSWithLeadingZeros(t *testing.T) {
 		name string
 		r, s *big.Int
 	}{
-		{name: "a one-byte R is right-aligned in the first half", r: big.NewInt(1), s: new(big.Int).Lsh(big.NewInt(1), 255)},
+		{name: "a one-byte R is right-aligned in the first half", r: big.NewInt(1), s: new(big.Int).Lsh(big.NewInt(1), 254)},
 		{name: "a one-byte S is right-aligned in the second half", r: new(big.Int).Lsh(big.NewInt(1), 255), s: big.NewInt(7)},
 		{name: "a 31-byte R and S are padded by one zero byte", r: new(big.Int).Lsh(big.NewInt(0xab), 240), s: new(big.Int).Lsh(big.NewInt(0xcd), 240)},
 	}
@@ -330,7 +334,14 @@ func TestJoseSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	one := big.NewInt(1)
-	max256 := new(big.Int).Sub(new(big.Int).Lsh(one, 256), one)
+	nMinus1 := new(big.Int).Sub(p256N, one)
+	halfN := new(big.Int).Rsh(p256N, 1)
+	fill := func(r, s *big.Int) []byte {
+		out := make([]byte, 64)
+		r.FillBytes(out[:32])
+		s.FillBytes(out[32:])
+		return out
+	}
 	tests := []struct {
 		name    string
 		der     []byte
@@ -339,7 +350,12 @@ func TestJoseSignature(t *testing.T) {
 	}{
 		{name: "a real signature converts to 64 bytes that verify", der: realDER},
 		{name: "R and S of one byte are padded to 32 bytes each", der: derSignature(t, one, big.NewInt(2)), want: append(append(make([]byte, 31), 1), append(make([]byte, 31), 2)...)},
-		{name: "R and S of exactly 256 bits fill their halves", der: derSignature(t, max256, max256), want: bytes.Repeat([]byte{0xff}, 64)},
+		{name: "the largest R and the largest low S fill their halves", der: derSignature(t, nMinus1, halfN), want: fill(nMinus1, halfN)},
+		{name: "a high S is replaced by n−S", der: derSignature(t, one, nMinus1), want: fill(one, one)},
+		{name: "S just above n/2 becomes S just below it", der: derSignature(t, one, new(big.Int).Add(halfN, one)), want: fill(one, halfN)},
+		{name: "an R of n is rejected", der: derSignature(t, p256N, one), wantErr: true},
+		{name: "an S of n is rejected", der: derSignature(t, one, p256N), wantErr: true},
+		{name: "an R of 256 bits above n is rejected", der: derSignature(t, new(big.Int).Sub(new(big.Int).Lsh(one, 256), one), one), wantErr: true},
 		{name: "empty input is rejected", der: nil, wantErr: true},
 		{name: "garbage is rejected", der: []byte("not a signature"), wantErr: true},
 		{name: "a truncated sequence is rejected", der: realDER[:len(realDER)-1], wantErr: true},
@@ -378,6 +394,9 @@ func TestJoseSignature(t *testing.T) {
 			r, s := new(big.Int).SetBytes(got[:32]), new(big.Int).SetBytes(got[32:])
 			if !ecdsa.Verify(&key.PublicKey, digest[:], r, s) {
 				t.Errorf("got R||S %x that does not verify", got)
+			}
+			if !isLowS(got) {
+				t.Errorf("got R||S %x with a high S", got)
 			}
 		})
 	}
