@@ -1,6 +1,7 @@
 package apitoken
 
 import (
+	"bytes"
 	"crypto/elliptic"
 	"encoding/asn1"
 	"errors"
@@ -36,12 +37,17 @@ func checkLowS(sig []byte) error {
 
 // joseSignature converts an ASN.1 DER ECDSA signature, as a Signer returns
 // it, to the fixed-size low-S R||S form that JWS requires for ES256 (RFC 7518
-// section 3.4).
+// section 3.4). Only canonical DER is taken: encoding/asn1 ignores elements
+// after the last field of a SEQUENCE (for extensibility), so the input must
+// be exactly what asn1.Marshal makes of the two integers it holds.
 func joseSignature(der []byte) ([]byte, error) {
 	var sig struct{ R, S *big.Int }
 	rest, err := asn1.Unmarshal(der, &sig)
 	if err != nil || len(rest) != 0 || sig.R == nil || sig.S == nil || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
 		return nil, errors.New("signer returned a malformed ECDSA signature")
+	}
+	if canonical, err := asn1.Marshal(sig); err != nil || !bytes.Equal(canonical, der) {
+		return nil, errors.New("signer returned an ECDSA signature that is not canonical DER")
 	}
 	if sig.R.Cmp(p256Order) >= 0 || sig.S.Cmp(p256Order) >= 0 {
 		return nil, errors.New("signer returned a signature that is not P-256")
