@@ -68,6 +68,7 @@ func (m Minter) Mint(ctx context.Context, g Grant) (string, error) {
 		claims.ExpiresAt = jwt.NewNumericDate(*g.ExpiresAt)
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	t.Header["typ"] = HeaderType // golang-jwt's default too; set here, as the verifier requires it
 	t.Header["kid"] = m.Signer.KeyID()
 	signingString, err := t.SigningString()
 	if err != nil {

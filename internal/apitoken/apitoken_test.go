@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"strings"
@@ -422,6 +423,12 @@ func TestVerifyRejects(t *testing.T) {
 	es256 := func(overrides map[string]any) string {
 		return forge(t, jwt.SigningMethodES256, signer.key, map[string]any{"kid": kid}, validClaims(overrides))
 	}
+	withHeader := func(header map[string]any) string {
+		header["kid"] = kid
+		return forge(t, jwt.SigningMethodES256, signer.key, header, validClaims(nil))
+	}
+	future := t0.Add(time.Hour).Unix()
+	past := t0.Add(-time.Hour).Unix()
 
 	pkix, err := x509.MarshalPKIXPublicKey(signer.Public())
 	if err != nil {
@@ -490,6 +497,23 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "an iat far in the future", raw: es256(map[string]any{"iat": t0.Add(365 * 24 * time.Hour).Unix()})},
 		{name: "no iat", raw: es256(map[string]any{"iat": nil})},
 		{name: "an nbf in the future beyond the leeway", raw: es256(map[string]any{"nbf": t0.Add(time.Hour).Unix()})},
+		{name: "an exp that is a string holding a number", raw: es256(map[string]any{"exp": fmt.Sprint(future)})},
+		{name: "an iat that is a string holding a number", raw: es256(map[string]any{"iat": fmt.Sprint(past)})},
+		{name: "an nbf that is a string holding a number", raw: es256(map[string]any{"nbf": fmt.Sprint(past)})},
+		{name: "an exp spelled Exp, a string holding a number", raw: es256(map[string]any{"Exp": fmt.Sprint(future)})},
+		{name: "an exp of null", raw: es256(map[string]any{"exp": json.RawMessage("null")})},
+		{name: "an nbf of null", raw: es256(map[string]any{"nbf": json.RawMessage("null")})},
+		{name: "an iat that is an object", raw: es256(map[string]any{"iat": map[string]any{"n": past}})},
+		{name: "a crit header naming a registered header", raw: withHeader(map[string]any{"crit": []string{"exp"}, "exp": future})},
+		{name: "a crit header naming an extension", raw: withHeader(map[string]any{"crit": []string{"b64"}, "b64": false})},
+		{name: "an empty crit header", raw: withHeader(map[string]any{"crit": []string{}})},
+		{name: "a crit header that is not a list", raw: withHeader(map[string]any{"crit": "b64"})},
+		{name: "a crit header of null", raw: withHeader(map[string]any{"crit": json.RawMessage("null")})},
+		{name: "no typ header", raw: withHeader(map[string]any{"typ": nil})},
+		{name: "a typ header of another type", raw: withHeader(map[string]any{"typ": "at+jwt"})},
+		{name: "a typ header in lower case", raw: withHeader(map[string]any{"typ": "jwt"})},
+		{name: "a typ header as a media type", raw: withHeader(map[string]any{"typ": "application/jwt"})},
+		{name: "a typ header that is not a string", raw: withHeader(map[string]any{"typ": 1})},
 		{name: "no token_type", raw: es256(map[string]any{"token_type": nil})},
 		{name: "token_type session", raw: es256(map[string]any{"token_type": "session"})},
 		{name: "token_type in another case", raw: es256(map[string]any{"token_type": "API_TOKEN"})},
@@ -523,6 +547,18 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
+// TestGolangJWTNumericDatesTakeAStringOrNull records why Claims checks the
+// type of exp, iat and nbf itself: golang-jwt v5's NumericDate reads a JSON
+// string that holds a number as that number, and null as no date. If an
+// upgrade makes this fail, golang-jwt became strict; Claims' check can stay.
+func TestGolangJWTNumericDatesTakeAStringOrNull(t *testing.T) {
+	var c jwt.RegisteredClaims
+	err := json.Unmarshal([]byte(`{"exp":"1700000000","iat":"1.6e9","nbf":null}`), &c)
+	if err != nil || c.ExpiresAt == nil || c.ExpiresAt.Unix() != 1700000000 || c.IssuedAt == nil || c.IssuedAt.Unix() != 1600000000 || c.NotBefore != nil {
+		t.Fatalf("got %+v, %v; want exp 1700000000, iat 1600000000 and no nbf", c, err)
+	}
+}
+
 func TestVerifyAccepts(t *testing.T) {
 	signer := newSigner(t)
 	v := verifierFor(signer)
@@ -538,6 +574,8 @@ func TestVerifyAccepts(t *testing.T) {
 		{name: "an exp passed by less than the 30 s leeway", raw: es256(map[string]any{"exp": t0.Add(-29 * time.Second).Unix()})},
 		{name: "an iat ahead by less than the 30 s leeway", raw: es256(map[string]any{"iat": t0.Add(29 * time.Second).Unix()})},
 		{name: "extra claims it does not know", raw: es256(map[string]any{"scope": "everything"})},
+		{name: "an exp that is a number with a fraction", raw: es256(map[string]any{"exp": float64(t0.Add(time.Minute).Unix()) + 0.5})},
+		{name: "a claim whose name only contains exp, holding a string", raw: es256(map[string]any{"expiry_note": "never"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
