@@ -8,3 +8,5 @@ export GOFLAGS=-mod=readonly GOPROXY=off
 go test -count=1 ./...
 # The verifier's fuzz target runs for a few seconds on every test run.
 go test -run='^$' -fuzz=FuzzVerify -fuzztime="${FUZZTIME:-5s}" ./internal/apitoken
+# So does the strict JSON walk, which reads every request body.
+go test -run='^$' -fuzz=FuzzUnmarshal -fuzztime="${FUZZTIME:-5s}" ./internal/strictjson

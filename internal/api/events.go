@@ -1,28 +1,21 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/strictjson"
 )
 
+// decodeDetail reads an event's detail as strictly as Decode reads a body:
+// whoever may put events on the bus is no more trusted than a caller.
 func decodeDetail(raw json.RawMessage, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
+	return strictjson.Unmarshal(raw, v)
 }
 
 func logDropped(ctx context.Context, e events.EventBridgeEvent, why string) {

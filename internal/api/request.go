@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"unicode/utf8"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/strictjson"
 )
 
 // MaxBodyBytes bounds request bodies.
@@ -53,8 +53,9 @@ func invalidBody(format string, args ...any) *access.Error {
 }
 
 // Decode reads a JSON object body into v strictly: at most 64 KiB of valid
-// UTF-8, one object, no unknown fields, no trailing data. An empty body
-// decodes as {}.
+// UTF-8, one object, every member name exactly one of v's fields (at any
+// depth: "DESCRIPTION" is not "description"), no name twice in an object, no
+// trailing data. An empty body decodes as {}.
 func Decode(req events.APIGatewayProxyRequest, v any) error {
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
@@ -78,21 +79,25 @@ func Decode(req events.APIGatewayProxyRequest, v any) error {
 	if bytes.TrimSpace(body)[0] != '{' {
 		return invalidBody("The request body must be a JSON object.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(body, v); err != nil {
 		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return invalidBody("The request body must hold a single JSON object.")
 	}
 	return nil
 }
 
 func decodeError(err error) error {
+	var memberErr *strictjson.MemberError
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.As(err, &memberErr) && memberErr.Duplicate:
+		return invalidBody("Field %q appears more than once.", memberErr.Path)
+	case errors.As(err, &memberErr) && memberErr.Want != "":
+		return invalidBody("Unknown field %q: field names are case-sensitive (did you mean %q?).", memberErr.Path, memberErr.Want)
+	case errors.As(err, &memberErr):
+		return invalidBody("Unknown field %q.", memberErr.Path)
+	case errors.Is(err, strictjson.ErrTrailingData):
+		return invalidBody("The request body must hold a single JSON object.")
 	case errors.As(err, &typeErr):
 		return invalidBody("Field %q has the wrong type: expected %s.", typeErr.Field, typeErr.Type)
 	case errors.As(err, &syntaxErr):
@@ -100,11 +105,6 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return invalidBody("The request body is not valid JSON (it ends too early).")
 	default:
-		// DisallowUnknownFields reports `json: unknown field "x"`; keep only the field.
-		var field string
-		if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &field); scanErr == nil {
-			return invalidBody("Unknown field %q.", field)
-		}
 		return invalidBody("The request body is not valid JSON.")
 	}
 }

@@ -6,11 +6,8 @@ package apitoken
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/asn1"
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,6 +29,7 @@ type Claims struct {
 
 // Signer signs a SHA-256 digest with an ECDSA P-256 private key and returns
 // the ASN.1 DER signature, which is what both AWS KMS and crypto/ecdsa give.
+// S may be high or low; Mint turns it into the one form the verifier accepts.
 type Signer interface {
 	KeyID() string
 	SignDigest(ctx context.Context, digest []byte) ([]byte, error)
@@ -70,6 +68,7 @@ func (m Minter) Mint(ctx context.Context, g Grant) (string, error) {
 		claims.ExpiresAt = jwt.NewNumericDate(*g.ExpiresAt)
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	t.Header["typ"] = HeaderType // golang-jwt's default too; set here, as the verifier requires it
 	t.Header["kid"] = m.Signer.KeyID()
 	signingString, err := t.SigningString()
 	if err != nil {
@@ -85,21 +84,4 @@ func (m Minter) Mint(ctx context.Context, g Grant) (string, error) {
 		return "", err
 	}
 	return signingString + "." + base64.RawURLEncoding.EncodeToString(sig), nil
-}
-
-// joseSignature converts an ASN.1 DER ECDSA signature to the fixed-size R||S
-// form that JWS requires for ES256 (RFC 7518 section 3.4).
-func joseSignature(der []byte) ([]byte, error) {
-	var sig struct{ R, S *big.Int }
-	rest, err := asn1.Unmarshal(der, &sig)
-	if err != nil || len(rest) != 0 || sig.R == nil || sig.S == nil || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 {
-		return nil, errors.New("signer returned a malformed ECDSA signature")
-	}
-	if sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
-		return nil, errors.New("signer returned a signature that is not P-256")
-	}
-	out := make([]byte, 64)
-	sig.R.FillBytes(out[:32])
-	sig.S.FillBytes(out[32:])
-	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"strings"
@@ -115,7 +116,8 @@ func validClaims(overrides map[string]any) jwt.MapClaims {
 }
 
 // forge signs claims with any golang-jwt method and key; header entries that
-// are nil are removed.
+// are nil are removed. An ES256 signature is given in its low-S form, so that
+// a forged token is refused for what the test changed, never for a high S.
 func forge(t testing.TB, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, claims)
@@ -129,6 +131,9 @@ func forge(t testing.TB, method jwt.SigningMethod, key any, header map[string]an
 	raw, err := tok.SignedString(key)
 	if err != nil {
 		t.Fatalf("forge: %v", err)
+	}
+	if sig := segment(t, raw, 2); method == jwt.SigningMethodES256 && !isLowS(sig) {
+		raw = replaceSegment(raw, 2, base64.RawURLEncoding.EncodeToString(mirrorS(sig)))
 	}
 	return raw
 }
@@ -254,7 +259,7 @@ func TestMintPadsShortRAndSWithLeadingZeros(t *testing.T) {
 		name string
 		r, s *big.Int
 	}{
-		{name: "a one-byte R is right-aligned in the first half", r: big.NewInt(1), s: new(big.Int).Lsh(big.NewInt(1), 255)},
+		{name: "a one-byte R is right-aligned in the first half", r: big.NewInt(1), s: new(big.Int).Lsh(big.NewInt(1), 254)},
 		{name: "a one-byte S is right-aligned in the second half", r: new(big.Int).Lsh(big.NewInt(1), 255), s: big.NewInt(7)},
 		{name: "a 31-byte R and S are padded by one zero byte", r: new(big.Int).Lsh(big.NewInt(0xab), 240), s: new(big.Int).Lsh(big.NewInt(0xcd), 240)},
 	}
@@ -330,7 +335,14 @@ func TestJoseSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	one := big.NewInt(1)
-	max256 := new(big.Int).Sub(new(big.Int).Lsh(one, 256), one)
+	nMinus1 := new(big.Int).Sub(p256N, one)
+	halfN := new(big.Int).Rsh(p256N, 1)
+	fill := func(r, s *big.Int) []byte {
+		out := make([]byte, 64)
+		r.FillBytes(out[:32])
+		s.FillBytes(out[32:])
+		return out
+	}
 	tests := []struct {
 		name    string
 		der     []byte
@@ -339,12 +351,20 @@ func TestJoseSignature(t *testing.T) {
 	}{
 		{name: "a real signature converts to 64 bytes that verify", der: realDER},
 		{name: "R and S of one byte are padded to 32 bytes each", der: derSignature(t, one, big.NewInt(2)), want: append(append(make([]byte, 31), 1), append(make([]byte, 31), 2)...)},
-		{name: "R and S of exactly 256 bits fill their halves", der: derSignature(t, max256, max256), want: bytes.Repeat([]byte{0xff}, 64)},
+		{name: "the largest R and the largest low S fill their halves", der: derSignature(t, nMinus1, halfN), want: fill(nMinus1, halfN)},
+		{name: "a high S is replaced by n−S", der: derSignature(t, one, nMinus1), want: fill(one, one)},
+		{name: "S just above n/2 becomes S just below it", der: derSignature(t, one, new(big.Int).Add(halfN, one)), want: fill(one, halfN)},
+		{name: "an R of n is rejected", der: derSignature(t, p256N, one), wantErr: true},
+		{name: "an S of n is rejected", der: derSignature(t, one, p256N), wantErr: true},
+		{name: "an R of 256 bits above n is rejected", der: derSignature(t, new(big.Int).Sub(new(big.Int).Lsh(one, 256), one), one), wantErr: true},
 		{name: "empty input is rejected", der: nil, wantErr: true},
 		{name: "garbage is rejected", der: []byte("not a signature"), wantErr: true},
 		{name: "a truncated sequence is rejected", der: realDER[:len(realDER)-1], wantErr: true},
 		{name: "trailing bytes after the sequence are rejected", der: append(append([]byte{}, realDER...), 0), wantErr: true},
 		{name: "a sequence with one integer is rejected", der: mustMarshal(t, struct{ R *big.Int }{one}), wantErr: true},
+		{name: "a third integer inside the sequence is rejected", der: mustMarshal(t, struct{ R, S, X *big.Int }{one, one, one}), wantErr: true},
+		{name: "a null after S inside the sequence is rejected", der: []byte{0x30, 0x08, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x05, 0x00}, wantErr: true},
+		{name: "a long-form sequence length is rejected", der: []byte{0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01}, wantErr: true},
 		{name: "a zero R is rejected", der: derSignature(t, big.NewInt(0), one), wantErr: true},
 		{name: "a zero S is rejected", der: derSignature(t, one, big.NewInt(0)), wantErr: true},
 		{name: "a negative R is rejected", der: derSignature(t, big.NewInt(-1), one), wantErr: true},
@@ -379,6 +399,9 @@ func TestJoseSignature(t *testing.T) {
 			if !ecdsa.Verify(&key.PublicKey, digest[:], r, s) {
 				t.Errorf("got R||S %x that does not verify", got)
 			}
+			if !isLowS(got) {
+				t.Errorf("got R||S %x with a high S", got)
+			}
 		})
 	}
 }
@@ -400,6 +423,12 @@ func TestVerifyRejects(t *testing.T) {
 	es256 := func(overrides map[string]any) string {
 		return forge(t, jwt.SigningMethodES256, signer.key, map[string]any{"kid": kid}, validClaims(overrides))
 	}
+	withHeader := func(header map[string]any) string {
+		header["kid"] = kid
+		return forge(t, jwt.SigningMethodES256, signer.key, header, validClaims(nil))
+	}
+	future := t0.Add(time.Hour).Unix()
+	past := t0.Add(-time.Hour).Unix()
 
 	pkix, err := x509.MarshalPKIXPublicKey(signer.Public())
 	if err != nil {
@@ -468,6 +497,23 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "an iat far in the future", raw: es256(map[string]any{"iat": t0.Add(365 * 24 * time.Hour).Unix()})},
 		{name: "no iat", raw: es256(map[string]any{"iat": nil})},
 		{name: "an nbf in the future beyond the leeway", raw: es256(map[string]any{"nbf": t0.Add(time.Hour).Unix()})},
+		{name: "an exp that is a string holding a number", raw: es256(map[string]any{"exp": fmt.Sprint(future)})},
+		{name: "an iat that is a string holding a number", raw: es256(map[string]any{"iat": fmt.Sprint(past)})},
+		{name: "an nbf that is a string holding a number", raw: es256(map[string]any{"nbf": fmt.Sprint(past)})},
+		{name: "an exp spelled Exp, a string holding a number", raw: es256(map[string]any{"Exp": fmt.Sprint(future)})},
+		{name: "an exp of null", raw: es256(map[string]any{"exp": json.RawMessage("null")})},
+		{name: "an nbf of null", raw: es256(map[string]any{"nbf": json.RawMessage("null")})},
+		{name: "an iat that is an object", raw: es256(map[string]any{"iat": map[string]any{"n": past}})},
+		{name: "a crit header naming a registered header", raw: withHeader(map[string]any{"crit": []string{"exp"}, "exp": future})},
+		{name: "a crit header naming an extension", raw: withHeader(map[string]any{"crit": []string{"b64"}, "b64": false})},
+		{name: "an empty crit header", raw: withHeader(map[string]any{"crit": []string{}})},
+		{name: "a crit header that is not a list", raw: withHeader(map[string]any{"crit": "b64"})},
+		{name: "a crit header of null", raw: withHeader(map[string]any{"crit": json.RawMessage("null")})},
+		{name: "no typ header", raw: withHeader(map[string]any{"typ": nil})},
+		{name: "a typ header of another type", raw: withHeader(map[string]any{"typ": "at+jwt"})},
+		{name: "a typ header in lower case", raw: withHeader(map[string]any{"typ": "jwt"})},
+		{name: "a typ header as a media type", raw: withHeader(map[string]any{"typ": "application/jwt"})},
+		{name: "a typ header that is not a string", raw: withHeader(map[string]any{"typ": 1})},
 		{name: "no token_type", raw: es256(map[string]any{"token_type": nil})},
 		{name: "token_type session", raw: es256(map[string]any{"token_type": "session"})},
 		{name: "token_type in another case", raw: es256(map[string]any{"token_type": "API_TOKEN"})},
@@ -480,6 +526,9 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "an invalid base64 character in the header", raw: replaceSegment(valid, 0, "!"+strings.Split(valid, ".")[0][1:])},
 		{name: "an invalid base64 character in the payload", raw: replaceSegment(valid, 1, strings.Split(valid, ".")[1][1:]+"*")},
 		{name: "an invalid base64 character in the signature", raw: replaceSegment(valid, 2, "$"+strings.Split(valid, ".")[2][1:])},
+		{name: "a line feed inside the signature", raw: valid[:len(valid)-10] + "\n" + valid[len(valid)-10:]},
+		{name: "a carriage return and line feed inside the signature", raw: valid[:len(valid)-10] + "\r\n" + valid[len(valid)-10:]},
+		{name: "a line feed ending the token", raw: valid + "\n"},
 		{name: "standard base64 characters in the signature", raw: replaceSegment(valid, 2, strings.NewReplacer("-", "+", "_", "/").Replace(strings.Split(valid, ".")[2])+"+/")},
 		{name: "a header that is not JSON", raw: replaceSegment(valid, 0, enc([]byte("not json")))},
 		{name: "a payload that is not JSON", raw: replaceSegment(valid, 1, enc([]byte("[1,2,3]")))},
@@ -501,6 +550,18 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
+// TestGolangJWTNumericDatesTakeAStringOrNull records why Claims checks the
+// type of exp, iat and nbf itself: golang-jwt v5's NumericDate reads a JSON
+// string that holds a number as that number, and null as no date. If an
+// upgrade makes this fail, golang-jwt became strict; Claims' check can stay.
+func TestGolangJWTNumericDatesTakeAStringOrNull(t *testing.T) {
+	var c jwt.RegisteredClaims
+	err := json.Unmarshal([]byte(`{"exp":"1700000000","iat":"1.6e9","nbf":null}`), &c)
+	if err != nil || c.ExpiresAt == nil || c.ExpiresAt.Unix() != 1700000000 || c.IssuedAt == nil || c.IssuedAt.Unix() != 1600000000 || c.NotBefore != nil {
+		t.Fatalf("got %+v, %v; want exp 1700000000, iat 1600000000 and no nbf", c, err)
+	}
+}
+
 func TestVerifyAccepts(t *testing.T) {
 	signer := newSigner(t)
 	v := verifierFor(signer)
@@ -516,6 +577,8 @@ func TestVerifyAccepts(t *testing.T) {
 		{name: "an exp passed by less than the 30 s leeway", raw: es256(map[string]any{"exp": t0.Add(-29 * time.Second).Unix()})},
 		{name: "an iat ahead by less than the 30 s leeway", raw: es256(map[string]any{"iat": t0.Add(29 * time.Second).Unix()})},
 		{name: "extra claims it does not know", raw: es256(map[string]any{"scope": "everything"})},
+		{name: "an exp that is a number with a fraction", raw: es256(map[string]any{"exp": float64(t0.Add(time.Minute).Unix()) + 0.5})},
+		{name: "a claim whose name only contains exp, holding a string", raw: es256(map[string]any{"expiry_note": "never"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -147,7 +148,26 @@ func forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]an
 	if err != nil {
 		t.Fatal(err)
 	}
+	if method == jwt.SigningMethodES256 {
+		raw = lowS(t, raw)
+	}
 	return raw
+}
+
+// lowS gives an ES256 token its low-S signature, the only form the API token
+// verifier accepts, so that each forgery is refused for what the test changed.
+func lowS(t *testing.T, raw string) string {
+	t.Helper()
+	cut := strings.LastIndexByte(raw, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(raw[cut+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %q", raw[cut+1:])
+	}
+	n := elliptic.P256().Params().N
+	if s := new(big.Int).SetBytes(sig[32:]); s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+		s.Sub(n, s).FillBytes(sig[32:])
+	}
+	return raw[:cut+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 func publicPEM(t *testing.T, key *ecdsa.PrivateKey) []byte {
