@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/localserver"
+	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
 )
 
 func main() {
@@ -30,7 +31,11 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
 	cfg := localserver.Config{DynamoDBEndpoint: *ddb, Table: *table, DataDir: *data, Log: log,
-		StepFunctionsEndpoint: *sfnEndpoint, StateMachineARN: *machine}
+		StepFunctionsEndpoint: *sfnEndpoint, StateMachineARN: *machine,
+		// The simulated copy takes seconds where a real one takes hours, so
+		// Salesforce's wait between refreshes of a sandbox is scaled too:
+		// 5 days for a Partial Copy sandbox such as the demo's is a minute.
+		Salesforce: sfsim.Options{IntervalScale: 1.0 / 7200}}
 	if err := run(*addr, cfg); err != nil {
 		log.Error("local server stopped", "error", err)
 		os.Exit(1)

@@ -158,12 +158,14 @@ func Plans(ctx context.Context) (api.Router, error) {
 		API:   scheduler.NewFromConfig(cfg, func(o *scheduler.Options) { o.BaseEndpoint = awsconfig.Endpoint("Scheduler") }),
 		Group: vars["SCHEDULE_GROUP"], RoleARN: vars["SCHEDULER_ROLE_ARN"], BusARN: vars["EVENT_BUS_ARN"],
 	}
-	return PlanRoutes(st, sched, plans.Validator{SecretPrefix: plans.SecretPrefix}), nil
+	steps := pipelineSteps(cfg)
+	return PlanRoutes(st, sched, steps.Validator, steps), nil
 }
 
-// PlanRoutes serves plans on store. The local stack shares it.
-func PlanRoutes(st *dynamo.Store, sched plans.Schedules, v plans.Validator) api.Router {
-	h := &api.Plans{Service: &plans.Service{Store: st, Schedules: sched, Validator: v, Now: time.Now}}
+// PlanRoutes serves plans on store, each checked against Salesforce by
+// checker before it is stored. The local stack shares it.
+func PlanRoutes(st *dynamo.Store, sched plans.Schedules, v plans.Validator, checker plans.Checker) api.Router {
+	h := &api.Plans{Service: &plans.Service{Store: st, Schedules: sched, Validator: v, Checker: checker, Now: time.Now}}
 	return api.Router{
 		"PUT /sandbox-plans/{sandbox}":    h.Put,
 		"GET /sandbox-plans/{sandbox}":    h.Get,
@@ -214,6 +216,12 @@ func PipelineSteps(_ context.Context) (*pipeline.Steps, error) {
 	if err != nil {
 		return nil, err
 	}
+	return pipelineSteps(cfg), nil
+}
+
+// pipelineSteps are the steps on Secrets Manager and the real Salesforce and
+// DCS: the pipeline's, and the plans function's checks.
+func pipelineSteps(cfg aws.Config) *pipeline.Steps {
 	client := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = awsconfig.Endpoint("Secrets Manager") })
 	return &pipeline.Steps{
 		Secrets: secrets.Manager{API: client},
@@ -223,5 +231,5 @@ func PipelineSteps(_ context.Context) (*pipeline.Steps, error) {
 		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
 		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix},
 		Now:       time.Now,
-	}, nil
+	}
 }

@@ -418,6 +418,30 @@ func TestSandboxPlansThroughTheBinary(t *testing.T) {
 			}
 		})
 	}
+	// Each plan is checked against the org it names, through the function's
+	// own HTTPS client: what Salesforce refuses is a 400 naming the field.
+	refused := []struct {
+		name, says string
+		event      []byte
+	}{
+		{"a plan for a sandbox production does not have is refused", "sandbox: production has no sandbox named uat9", planEvent(t, "uat9", nil)},
+		{"a plan naming an Apex class production does not have is refused", `apexClassName names the Apex class \"NoSuchClass\"`,
+			planEvent(t, "uat2", func(p map[string]any) { p["apexClassName"] = "NoSuchClass" })},
+		{"a plan whose key secret does not exist is refused", "salesforce.privateKeySecretArn: the secret cannot be read",
+			planEvent(t, "uat2", func(p map[string]any) {
+				p["salesforce"].(map[string]any)["privateKeySecretArn"] = sampleSecrets + "no-such-key-AbCdEf"
+			})},
+		{"a plan whose user production refuses to sign in is refused", "user hasn't approved this consumer",
+			planEvent(t, "uat2", func(p map[string]any) { p["salesforce"].(map[string]any)["username"] = "nobody@acme.com" })},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			resp := s.call(t, "SandboxPlansFunction", c.event)
+			if resp.StatusCode != http.StatusBadRequest || errorCode(t, resp) != "INVALID_PLAN" || !strings.Contains(resp.Body, c.says) {
+				t.Fatalf("got %d %s, want 400 INVALID_PLAN saying %s", resp.StatusCode, resp.Body, c.says)
+			}
+		})
+	}
 	t.Run("the plan is the replaced one, with its schedule", func(t *testing.T) {
 		resp := s.call(t, "SandboxPlansFunction", editEvent(t, "get-sandbox-plan.json", func(e map[string]any) { setSandbox(e, "uat2") }))
 		if got := decode[plans.Plan](t, resp.Body); resp.StatusCode != http.StatusOK || got.TimeoutHours != 24 || got.Sandbox != "uat2" {

@@ -95,6 +95,7 @@ type stack struct {
 	kms        *kms.Client
 	idp        *idp
 	pipeline   *motoPipeline
+	salesforce *salesforceWorld
 	fns        map[string]*Function
 }
 
@@ -104,11 +105,13 @@ func newStack(t testing.TB) *stack {
 	_, table := testenv.Table(t) // first: without the services, fail before building
 	client := testenv.KMS(t)
 	emulator, paths := bootstraps(t)
-	return &stack{
+	s := &stack{
 		emulator: emulator, bootstraps: paths, table: table,
 		keyARN: createSigningKey(t, client), kms: client, idp: newIDP(t), pipeline: newMotoPipeline(t),
-		fns: map[string]*Function{},
+		salesforce: newSalesforceWorld(t), fns: map[string]*Function{},
 	}
+	s.pipeline.putSampleKey(t)
+	return s
 }
 
 // startAll runs every function with its template environment.
@@ -187,6 +190,8 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
 	case "SandboxPlansFunction":
+		s.salesforce.env(env) // plans are checked against the org they name
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "20" // its Timeout
 		env["TABLE_NAME"] = s.table
 		env["SCHEDULE_GROUP"] = s.pipeline.scheduleGroup
 		env["SCHEDULER_ROLE_ARN"] = s.pipeline.schedulerRoleARN
@@ -196,6 +201,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["STATE_MACHINE_ARN"] = s.pipeline.machineARN
 		env["EVENT_BUS_NAME"] = s.pipeline.busName
 	case "PipelineStepsFunction":
+		s.salesforce.env(env)
 		// No variables of its own: a run's plan names everything it uses.
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
 	case "ConsoleFunction":

@@ -30,6 +30,7 @@ const (
 	DemoIntegrationUser = "integration@acme.example"
 	DemoConnectorUser   = "dcs@acme.example"
 	DemoJob             = "job-1"
+	DemoApexClass       = "PrepareSandbox" // a SandboxPostCopy class of the simulated production org
 	demoSecretARN       = "arn:aws:secretsmanager:us-east-1:000000000000:secret:" + plans.SecretPrefix
 )
 
@@ -56,6 +57,7 @@ func newDemo(s *Server, tokenService *tokens.Service, baseURL string) (*demo, er
 	}
 	s.Salesforce.AddProdUsers(users...)
 	s.Salesforce.AddSandbox(DemoSandbox, "PARTIAL")
+	s.Salesforce.AddApexClass(DemoApexClass, "")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	return &demo{s: s, tokens: tokenService, baseURL: baseURL, keyPEM: string(keyPEM)}, nil
 }
@@ -76,8 +78,11 @@ func (d *demo) handle(ctx context.Context, req events.APIGatewayProxyRequest) (a
 	d.s.Secrets.Put(base+"salesforce-key", d.keyPEM)
 	d.s.Secrets.Put(base+"dcs-token", created.Secret)
 	d.s.DCS.AddJob(p.Tenant, DemoJob)
+	// The pipeline activates the copy (autoActivate false) and drops its
+	// users right after: nobody works on the unmasked copy in between.
 	plan := plans.Plan{
-		Sandbox: DemoSandbox, LicenseType: "PARTIAL", AutoActivate: true,
+		Sandbox: DemoSandbox, LicenseType: "PARTIAL", AutoActivate: false,
+		Description: "UAT: refreshed, then masked by DCS", ApexClassName: DemoApexClass,
 		Salesforce: plans.Salesforce{
 			LoginURL: d.baseURL + "/local/salesforce", SandboxLoginURL: d.baseURL + "/local/salesforce",
 			ConsumerKey: DemoConsumerKey, Username: DemoIntegrationUser, PrivateKeySecretARN: base + "salesforce-key",

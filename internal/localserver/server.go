@@ -1,6 +1,7 @@
 package localserver
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -167,17 +168,20 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		return nil, err
 	}
 	g.Public("/", page)
-	// Local plans may point at the simulators on loopback.
 	sched := &schedules.Memory{}
-	for route, handler := range app.PlanRoutes(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}) {
-		method, resource, _ := strings.Cut(route, " ")
-		g.Route(method, resource, handler)
-	}
 	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
-		if err := srv.pipeline(g, auth, tokenService, cfg); err != nil {
+		steps, err := srv.pipeline(g, auth, tokenService, cfg)
+		if err != nil {
 			return nil, err
 		}
+		checker = steps
+	}
+	// Local plans may point at the simulators on loopback.
+	for route, handler := range app.PlanRoutes(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker) {
+		method, resource, _ := strings.Cut(route, " ")
+		g.Route(method, resource, handler)
 	}
 	return srv, nil
 }
@@ -185,7 +189,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 // pipeline serves the run routes on the Step Functions stand-in, the
 // simulators of Salesforce and DCS, and the Lambda Invoke endpoint through
 // which the stand-in runs the pipeline's steps in this process.
-func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService *tokens.Service, cfg Config) error {
+func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService *tokens.Service, cfg Config) (*pipeline.Steps, error) {
 	sf := sfsim.New(cfg.Salesforce)
 	sf.SetBaseURL(cfg.BaseURL + "/local/salesforce")
 	s.Salesforce = sf
@@ -215,6 +219,10 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
 		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
 		Now:       now,
+		// The simulator's refresh intervals are scaled: so are the steps'.
+		RefreshInterval: func(license string) time.Duration {
+			return time.Duration(float64(salesforce.RefreshInterval(license)) * cmp.Or(cfg.Salesforce.IntervalScale, 1))
+		},
 	}
 	g.Public("POST /local/lambda/2015-03-31/functions/{name}/invocations", invokeRoute(map[string]func(context.Context, pipeline.Request) (any, error){
 		"PipelineStepsFunction": steps.Handle,
@@ -222,10 +230,10 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 
 	demo, err := newDemo(s, tokenService, cfg.BaseURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g.Route("POST", "/local/sandbox-demo", demo.handle)
-	return nil
+	return steps, nil
 }
 
 // sessionRoute is the local sign-in: POST {"email","tenant"} → {"token"}.

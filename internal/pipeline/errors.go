@@ -14,14 +14,22 @@ import (
 // distinct named type, returned unwrapped.
 
 // TransientError is a fault worth retrying: 5xx, 429, timeouts, connection failures.
-type TransientError struct{ Message string }
+type TransientError struct {
+	Message string
+	cause   error // what classify classified, for callers in this process
+}
 
 func (e *TransientError) Error() string { return e.Message }
+func (e *TransientError) Unwrap() error { return e.cause }
 
 // PermanentError is a fault a retry cannot fix: 400/401/403/404, a bad plan, a missing secret.
-type PermanentError struct{ Message string }
+type PermanentError struct {
+	Message string
+	cause   error
+}
 
 func (e *PermanentError) Error() string { return e.Message }
+func (e *PermanentError) Unwrap() error { return e.cause }
 
 // RefreshFailed is a refresh that cannot succeed: the copy was stopped,
 // suspended, discarded or deleted, another copy is in progress, or
@@ -54,10 +62,10 @@ func classify(what string, err error) error {
 	msg := fmt.Sprintf("%s: %v", what, err)
 	var apiErr *salesforce.APIError
 	if errors.As(err, &apiErr) && apiErr.Limit() == salesforce.LimitDaily {
-		return &PermanentError{Message: fmt.Sprintf("%s: Salesforce refused the call: the org's %s is used up (%s). Calls are counted over the last 24 hours: redrive the run when the org has calls to spare", what, salesforce.LimitDaily, apiErr.Message)}
+		return &PermanentError{Message: fmt.Sprintf("%s: Salesforce refused the call: the org's %s is used up (%s). Calls are counted over the last 24 hours: redrive the run when the org has calls to spare", what, salesforce.LimitDaily, apiErr.Message), cause: err}
 	}
 	if salesforce.IsTransient(err) || dcs.IsTransient(err) || access.ErrorKind(err) == access.EUNAVAILABLE {
-		return &TransientError{Message: msg}
+		return &TransientError{Message: msg, cause: err}
 	}
-	return &PermanentError{Message: msg}
+	return &PermanentError{Message: msg, cause: err}
 }

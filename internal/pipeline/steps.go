@@ -151,13 +151,9 @@ func (s *Steps) sandbox(ctx context.Context, run State) (Org, error) {
 }
 
 func (s *Steps) signIn(ctx context.Context, run State, loginURL, audience, username string) (Org, error) {
-	pemKey, err := s.Secrets.SecretString(ctx, run.Plan.Salesforce.PrivateKeySecretARN)
+	key, err := s.privateKey(ctx, run.Plan)
 	if err != nil {
-		return nil, classify("read the Salesforce private key secret", err)
-	}
-	key, err := parseRSAKey(pemKey)
-	if err != nil {
-		return nil, &PermanentError{Message: "the Salesforce private key secret: " + err.Error()}
+		return nil, err
 	}
 	org, err := s.Connect(ctx, salesforce.Config{
 		LoginURL: loginURL, Audience: audience, ConsumerKey: run.Plan.Salesforce.ConsumerKey, Username: username,
@@ -167,6 +163,19 @@ func (s *Steps) signIn(ctx context.Context, run State, loginURL, audience, usern
 		return nil, classify("sign in to Salesforce as "+username, err)
 	}
 	return org, nil
+}
+
+// privateKey reads the integration user's private key from the plan's secret.
+func (s *Steps) privateKey(ctx context.Context, p plans.Plan) (*rsa.PrivateKey, error) {
+	pemKey, err := s.Secrets.SecretString(ctx, p.Salesforce.PrivateKeySecretARN)
+	if err != nil {
+		return nil, classify("read the Salesforce private key secret", err)
+	}
+	key, err := parseRSAKey(pemKey)
+	if err != nil {
+		return nil, &PermanentError{Message: "the Salesforce private key secret: " + err.Error()}
+	}
+	return key, nil
 }
 
 // SandboxUsername is a production username as it is in the sandbox.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/pipeline"
 	"github.com/dcs-access/dcs-access/internal/plans"
@@ -539,4 +540,38 @@ func TestSandboxUsername(t *testing.T) {
 func isType[T error](err error) bool {
 	var target T
 	return errors.As(err, &target)
+}
+
+func TestCheckPlanSaysWhatTheOrgRefuses(t *testing.T) {
+	w := newWorld(t)
+	w.sim.AddApexClass("PrepareSandbox", "")
+	ok := w.run.Plan
+	ok.ApexClassName = "PrepareSandbox"
+	if err := w.steps.CheckPlan(context.Background(), "acme", ok); err != nil {
+		t.Fatalf("a plan the org can run: %v", err)
+	}
+	for name, c := range map[string]struct {
+		change func(p *plans.Plan)
+		says   string
+	}{
+		"a sandbox production does not have": {func(p *plans.Plan) { p.Sandbox = "uat9" }, "sandbox: production has no sandbox named uat9"},
+		"a missing Apex class":                {func(p *plans.Plan) { p.ApexClassName = "Nope" }, `apexClassName names the Apex class "Nope"`},
+		"a missing source sandbox":            {func(p *plans.Plan) { p.SourceSandbox, p.LicenseType = "full9", "" }, `sourceSandbox names the sandbox "full9"`},
+		"a missing public group":              {func(p *plans.Plan) { p.ActivationUserGroup = "Nobody" }, `activationUserGroup names the public group "Nobody"`},
+		"a sign-in production refuses":        {func(p *plans.Plan) { p.Salesforce.ConsumerKey = "other" }, "invalid_client_id"},
+		"a key secret that does not exist":    {func(p *plans.Plan) { p.Salesforce.PrivateKeySecretARN += "-gone" }, "salesforce.privateKeySecretArn"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := w.run.Plan
+			c.change(&p)
+			err := w.steps.CheckPlan(context.Background(), "acme", p)
+			if e := access.AsError(err); e.Kind != access.EINVALID || e.Code != "INVALID_PLAN" || !strings.Contains(e.Message, c.says) {
+				t.Fatalf("got %v, want INVALID_PLAN saying %s", err, c.says)
+			}
+		})
+	}
+	w.sim.FailNext(1, 503)
+	if err := w.steps.CheckPlan(context.Background(), "acme", ok); access.ErrorKind(err) != access.EUNAVAILABLE {
+		t.Fatalf("Salesforce unavailable: got %v, want EUNAVAILABLE", err)
+	}
 }

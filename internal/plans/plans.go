@@ -131,12 +131,22 @@ type Schedules interface {
 	Delete(ctx context.Context, tenant, sandbox string) error
 }
 
+// Checker checks a plan against the org it names: that the pipeline can
+// sign in to production, and that the sandbox and the records the plan
+// names by name (Apex class, source sandbox, public group) exist there.
+type Checker interface {
+	CheckPlan(ctx context.Context, tenant string, p Plan) error
+}
+
 // Service applies the plan rules.
 type Service struct {
 	Store     Store
 	Schedules Schedules
 	Validator Validator
-	Now       func() time.Time
+	// Checker, when set, checks each plan against Salesforce before it is
+	// stored (every deployed and local stack sets it; domain tests need not).
+	Checker Checker
+	Now     func() time.Time
 }
 
 // Put validates and stores p as the plan of sandbox. created reports whether
@@ -149,6 +159,11 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 	p.Defaults()
 	if err := s.Validator.Validate(caller.Tenant, p); err != nil {
 		return Plan{}, false, err
+	}
+	if s.Checker != nil {
+		if err := s.Checker.CheckPlan(ctx, caller.Tenant, p); err != nil {
+			return Plan{}, false, err
+		}
 	}
 	p.UpdatedAt, p.UpdatedBy = s.Now().UTC().Truncate(time.Second), caller.User
 	// The schedule first: Scheduler may refuse the expression, and then

@@ -260,3 +260,42 @@ func (refusingSchedules) Put(context.Context, string, string, string) error {
 	return access.Errorf(access.EINVALID, "INVALID_PLAN", "schedule is not an expression EventBridge Scheduler accepts")
 }
 func (refusingSchedules) Delete(context.Context, string, string) error { return nil }
+
+// checkerFunc is a Checker of one function.
+type checkerFunc func(ctx context.Context, tenant string, p plans.Plan) error
+
+func (f checkerFunc) CheckPlan(ctx context.Context, tenant string, p plans.Plan) error { return f(ctx, tenant, p) }
+
+func TestAPlanTheOrgRefusesIsNeitherStoredNorScheduled(t *testing.T) {
+	sched := &fakeSchedules{}
+	stored := 0
+	var checked []string
+	refusal := access.Errorf(access.EINVALID, "INVALID_PLAN", "apexClassName: production has no such class.")
+	svc := &plans.Service{
+		Store:     fakeStore{PutPlanFn: func(context.Context, string, plans.Plan) (bool, error) { stored++; return true, nil }},
+		Schedules: sched, Validator: plans.Validator{SecretPrefix: "dcs-access/"}, Now: time.Now,
+		Checker: checkerFunc(func(_ context.Context, tenant string, p plans.Plan) error {
+			checked = append(checked, tenant+"/"+p.Sandbox)
+			if p.ApexClassName == "Missing" {
+				return refusal
+			}
+			return nil
+		}),
+	}
+	ada := access.Principal{User: "ada@acme.com", Tenant: "acme", AuthType: access.AuthSession}
+	p := validPlan()
+	p.Schedule, p.ApexClassName = "cron(0 2 ? * SUN *)", "Missing"
+	if _, _, err := svc.Put(context.Background(), ada, "uat1", p); err != refusal {
+		t.Fatalf("got %v, want the checker's refusal", err)
+	}
+	if stored != 0 || len(sched.calls) != 0 {
+		t.Fatalf("a refused plan was stored %d times, scheduled %q", stored, sched.calls)
+	}
+	p.ApexClassName = "PrepareSandbox"
+	if _, _, err := svc.Put(context.Background(), ada, "uat1", p); err != nil || stored != 1 {
+		t.Fatalf("got %v and %d stores, want the plan stored", err, stored)
+	}
+	if strings.Join(checked, ",") != "acme/uat1,acme/uat1" {
+		t.Fatalf("checked %q, want each put checked for the caller's tenant", checked)
+	}
+}

@@ -92,6 +92,9 @@ var iamAllowlist = map[string][]grant{
 		// Creating or updating a schedule passes the role it runs as: that
 		// role only, and to EventBridge Scheduler only.
 		{"iam:PassRole", "!GetAtt SandboxRefreshSchedulerRole.Arn", passToScheduler},
+		// A plan is checked against Salesforce before it is stored: the
+		// plan's Salesforce key, by the names plans may give.
+		{"secretsmanager:GetSecretValue", tenantSecretsARN, ""},
 	},
 	"SandboxRefreshesFunction": {
 		// Plan, active-run lock and run items; listing runs; claiming a run

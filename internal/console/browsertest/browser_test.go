@@ -82,7 +82,7 @@ func startStack(t *testing.T) *stack {
 	sessionKey := key(t)
 	srv, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), sessionKey, localserver.Config{
 		BaseURL: base, StepFunctionsEndpoint: sfn.Endpoint, StateMachineARN: arn,
-		Salesforce: sfsim.Options{StepPerPoll: true},
+		Salesforce: sfsim.Options{StepPerPoll: true, IntervalScale: 1e-9}, // runs back to back: Salesforce's wait between refreshes is tested elsewhere
 	})
 	if err != nil {
 		t.Fatal(err)
