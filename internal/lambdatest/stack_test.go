@@ -190,7 +190,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
 	case "SandboxPlansFunction":
-		s.salesforce.env(env) // plans are checked against the org they name
+		s.salesforce.env(env)                     // plans are checked against the org they name
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "20" // its Timeout
 		env["TABLE_NAME"] = s.table
 		env["SCHEDULE_GROUP"] = s.pipeline.scheduleGroup

@@ -555,11 +555,11 @@ func TestCheckPlanSaysWhatTheOrgRefuses(t *testing.T) {
 		says   string
 	}{
 		"a sandbox production does not have": {func(p *plans.Plan) { p.Sandbox = "uat9" }, "sandbox: production has no sandbox named uat9"},
-		"a missing Apex class":                {func(p *plans.Plan) { p.ApexClassName = "Nope" }, `apexClassName names the Apex class "Nope"`},
-		"a missing source sandbox":            {func(p *plans.Plan) { p.SourceSandbox, p.LicenseType = "full9", "" }, `sourceSandbox names the sandbox "full9"`},
-		"a missing public group":              {func(p *plans.Plan) { p.ActivationUserGroup = "Nobody" }, `activationUserGroup names the public group "Nobody"`},
-		"a sign-in production refuses":        {func(p *plans.Plan) { p.Salesforce.ConsumerKey = "other" }, "invalid_client_id"},
-		"a key secret that does not exist":    {func(p *plans.Plan) { p.Salesforce.PrivateKeySecretARN += "-gone" }, "salesforce.privateKeySecretArn"},
+		"a missing Apex class":               {func(p *plans.Plan) { p.ApexClassName = "Nope" }, `apexClassName names the Apex class "Nope"`},
+		"a missing source sandbox":           {func(p *plans.Plan) { p.SourceSandbox, p.LicenseType = "full9", "" }, `sourceSandbox names the sandbox "full9"`},
+		"a missing public group":             {func(p *plans.Plan) { p.ActivationUserGroup = "Nobody" }, `activationUserGroup names the public group "Nobody"`},
+		"a sign-in production refuses":       {func(p *plans.Plan) { p.Salesforce.ConsumerKey = "other" }, "invalid_client_id"},
+		"a key secret that does not exist":   {func(p *plans.Plan) { p.Salesforce.PrivateKeySecretARN += "-gone" }, "salesforce.privateKeySecretArn"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := w.run.Plan

@@ -264,7 +264,9 @@ func (refusingSchedules) Delete(context.Context, string, string) error { return 
 // checkerFunc is a Checker of one function.
 type checkerFunc func(ctx context.Context, tenant string, p plans.Plan) error
 
-func (f checkerFunc) CheckPlan(ctx context.Context, tenant string, p plans.Plan) error { return f(ctx, tenant, p) }
+func (f checkerFunc) CheckPlan(ctx context.Context, tenant string, p plans.Plan) error {
+	return f(ctx, tenant, p)
+}
 
 func TestAPlanTheOrgRefusesIsNeitherStoredNorScheduled(t *testing.T) {
 	sched := &fakeSchedules{}
