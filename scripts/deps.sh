@@ -126,6 +126,9 @@ npm_ci stepfunctions-local "$ROOT/scripts/stepfunctions-local"
 ensure_cmd chromium chromium
 npm_ci playwright-core "$ROOT/internal/console/browsertest"
 
+# --- A real Salesforce client (npm jsforce) drives the Salesforce simulator ----
+npm_ci jsforce "$ROOT/internal/salesforce/sfsim/jsforcetest"
+
 # --- Go modules ------------------------------------------------------------
 # Tests run in a namespace without network (GOPROXY=off), so the module cache must be filled now.
 go mod download || die "go mod download failed (Go module proxy reachable?)"
