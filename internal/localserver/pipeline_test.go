@@ -49,6 +49,11 @@ type pipelineStack struct {
 
 func newPipelineStack(t *testing.T) *pipelineStack {
 	t.Helper()
+	return newPipelineStackWith(t, sfsim.Options{StepPerPoll: true})
+}
+
+func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
+	t.Helper()
 	client, table := testenv.Table(t)
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
@@ -56,7 +61,7 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 	c := &clock{}
 	srv, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), key(t), localserver.Config{
 		BaseURL: base, StepFunctionsEndpoint: sfn.Endpoint, StateMachineARN: arn,
-		Salesforce: sfsim.Options{StepPerPoll: true}, PipelineNow: c.now,
+		Salesforce: sf, PipelineNow: c.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +187,46 @@ func TestARefreshRunsEndToEnd(t *testing.T) {
 	}
 	if got := s.published(1); len(got) != 1 || got[0] != "Sandbox Refresh Succeeded" {
 		t.Fatalf("got published events %v, want one Sandbox Refresh Succeeded", got)
+	}
+	// The demo plan leaves activation to the pipeline, which drops users
+	// right after it.
+	procs := s.srv.Salesforce.SandboxProcesses("uat1")
+	if s.plan["autoActivate"] != false || len(procs) != 1 || procs[0].AutoActivate || procs[0].RefreshAction != "ACTIVATE" || !procs[0].Activated {
+		t.Fatalf("got copies %+v (plan autoActivate %v), want one copy the pipeline activated", procs, s.plan["autoActivate"])
+	}
+}
+
+func TestRunsBackToBackEachRefreshTheirOwnCopy(t *testing.T) {
+	// Salesforce's wait between refreshes, scaled to a millisecond.
+	s := newPipelineStackWith(t, sfsim.Options{StepPerPoll: true, IntervalScale: 1e-8})
+	s.putPlan(t)
+	var copies []string
+	for range 2 {
+		run := s.wait(t, s.start(t))
+		if run["status"] != "SUCCEEDED" {
+			t.Fatalf("got %v %v %v, want SUCCEEDED", run["status"], run["error"], run["cause"])
+		}
+		detail := run["steps"].([]any)[0].(map[string]any)["detail"].(map[string]any)
+		copies = append(copies, fmt.Sprint(detail["processId"]))
+	}
+	procs := s.srv.Salesforce.SandboxProcesses("uat1")
+	if len(procs) != 2 || copies[0] == copies[1] || copies[0] != procs[0].ID || copies[1] != procs[1].ID {
+		t.Fatalf("the runs report copies %v, Salesforce has %+v: want each run its own", copies, procs)
+	}
+}
+
+func TestARefreshTooSoonFailsSayingWhenTheNextIsAllowed(t *testing.T) {
+	s := newPipelineStack(t) // real intervals: a Partial Copy sandbox again after 5 days
+	s.putPlan(t)
+	if run := s.wait(t, s.start(t)); run["status"] != "SUCCEEDED" {
+		t.Fatalf("first run: got %v %v", run["status"], run["cause"])
+	}
+	run := s.wait(t, s.start(t))
+	if run["status"] != "FAILED" || run["error"] != "RefreshFailed" || !strings.Contains(fmt.Sprint(run["cause"]), "next refresh is allowed after") {
+		t.Fatalf("second run: got %v %v %v, want FAILED RefreshFailed saying when the next refresh is allowed", run["status"], run["error"], run["cause"])
+	}
+	if n := len(s.srv.Salesforce.SandboxProcesses("uat1")); n != 1 {
+		t.Fatalf("got %d copies, want the second run to ask for none", n)
 	}
 }
 

@@ -437,6 +437,11 @@ try {
     await page.locator('#plans-empty').waitFor();
     await page.getByRole('button', { name: 'Create the local demo plan (uat1)' }).click(); // POST /local/sandbox-demo, PUT /sandbox-plans/uat1
     await page.locator('#plans-body tr[data-sandbox="uat1"]').waitFor();
+    assert.equal(
+      await page.locator('#plans-body tr[data-sandbox="uat1"] td').first().textContent(),
+      'Partial Copy · the pipeline activates · runs PrepareSandbox after the copy',
+      'the plan says how it copies the sandbox',
+    );
     await page.getByRole('button', { name: 'Start run of uat1' }).click();
     await page.locator('#run-detail').waitFor();
     await page.locator('#run-status', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 60_000 });

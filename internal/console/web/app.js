@@ -760,7 +760,7 @@
           'tr',
           { 'data-sandbox': p.sandbox },
           el('th', { scope: 'row', text: p.sandbox }),
-          el('td', { text: p.licenseType || '—' }),
+          el('td', { text: planCopy(p) }),
           el('td', { text: p.schedule || 'On request' }),
           el('td', { text: p.updatedAt && !p.updatedAt.startsWith('0001') ? `${formatSecond(p.updatedAt)} by ${p.updatedBy}` : '—' }),
           el(
@@ -773,6 +773,20 @@
     );
     show($('plans-table'), items.length > 0);
     show($('plans-empty'), items.length === 0);
+  }
+
+  const LICENSES = { DEVELOPER: 'Developer', DEVELOPER_PRO: 'Developer Pro', PARTIAL: 'Partial Copy', FULL: 'Full' };
+
+  // planCopy says in a line how a plan refreshes its sandbox: what is copied,
+  // who activates the copy, and the options an admin set.
+  function planCopy(p) {
+    const parts = [p.sourceSandbox ? 'Clone of ' + p.sourceSandbox : LICENSES[p.licenseType] || p.licenseType || '—'];
+    parts.push(p.autoActivate ? 'Salesforce activates' : 'the pipeline activates');
+    if (p.activationUserGroup) parts.push('access: ' + p.activationUserGroup);
+    if (p.apexClassName) parts.push('runs ' + p.apexClassName + ' after the copy');
+    if (p.historyDays) parts.push(p.historyDays < 0 ? 'all field history' : p.historyDays + ' days of field history');
+    if (p.copyChatter) parts.push('Chatter');
+    return parts.join(' · ');
   }
 
   async function createDemoPlan(e) {
