@@ -29,7 +29,7 @@ type saveResult struct {
 }
 
 // batch is what the earlier records of one request take: usernames, and
-// licences of users they make active.
+// licences of users they make active (less those they deactivate).
 type batch struct {
 	usernames   map[string]bool
 	activations int
@@ -354,6 +354,8 @@ func (s *Sim) planUserUpdate(req apiRequest, id string, fields map[string]any, s
 		if err := s.takeLicense(req.org, staged); err != nil {
 			return recordPlan{err: err}
 		}
+	} else if ok && !active && u.active {
+		staged.activations-- // a deactivation earlier in the request frees its licence
 	}
 	if name, ok := values["Username"].(string); ok {
 		if s.usernameTaken(name, u) || staged.usernames[strings.ToLower(name)] {

@@ -316,3 +316,41 @@ func TestTheSimIsSafeForConcurrentUse(t *testing.T) {
 		t.Errorf("%d active users, want %d", got, want)
 	}
 }
+
+func TestActiveUsersAreLimitedByTheOrgsLicences(t *testing.T) {
+	h := newHarness(t, Options{UserLicenses: 3}) // the integration user holds one
+	ids := h.sim.AddProdUsers(User{Username: "a@acme.example"}, User{Username: "gone@acme.example", Inactive: true})
+	token, instance := h.signIn(t, testUser)
+	user := func(name string) map[string]any {
+		return map[string]any{"attributes": map[string]string{"type": "User"}, "Username": name, "Email": name, "LastName": "X", "Alias": "x",
+			"ProfileId": h.sim.prod.profiles[1].id, "TimeZoneSidKey": "Europe/Paris", "LocaleSidKey": "fr_FR", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "fr"}
+	}
+	save := func(method string, records ...map[string]any) []string {
+		t.Helper()
+		status, data := h.call(t, method, instance+"/services/data/v62.0/composite/sobjects", token, map[string]any{"allOrNone": false, "records": records})
+		var results []saveResult
+		if status != 200 || json.Unmarshal(data, &results) != nil {
+			t.Fatalf("got %d %s", status, data)
+		}
+		var out []string
+		for _, r := range results {
+			if r.Success {
+				out = append(out, "ok")
+			} else {
+				out = append(out, r.Errors[0].StatusCode)
+			}
+		}
+		return out
+	}
+	if got := save("POST", user("b@acme.example"), user("c@acme.example")); fmt.Sprint(got) != "[ok LICENSE_LIMIT_EXCEEDED]" {
+		t.Fatalf("two new users with one licence left: got %v, want the first created, the second refused", got)
+	}
+	reactivate := map[string]any{"attributes": map[string]string{"type": "User"}, "id": ids[1], "IsActive": true}
+	if got := save("PATCH", reactivate); fmt.Sprint(got) != "[LICENSE_LIMIT_EXCEEDED]" {
+		t.Fatalf("reactivating with no licence left: got %v", got)
+	}
+	// A deactivated user frees its licence.
+	if got := save("PATCH", map[string]any{"attributes": map[string]string{"type": "User"}, "id": ids[0], "IsActive": false}, reactivate); fmt.Sprint(got) != "[ok ok]" {
+		t.Fatalf("deactivate one, reactivate another: got %v", got)
+	}
+}
