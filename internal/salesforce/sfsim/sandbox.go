@@ -130,7 +130,7 @@ func (s *Sim) latestProcess(info *sandboxInfo) *sandboxProcess {
 }
 
 // sandboxInfoWrite is how a field of SandboxInfo is written by a PATCH.
-type sandboxInfoWrite func(s *Sim, req apiRequest, u *sandboxSettings, raw json.RawMessage) *restError
+type sandboxInfoWrite func(s *Sim, u *sandboxSettings, raw json.RawMessage) *restError
 
 func fieldType(name string) *restError {
 	return newRESTError(400, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize the value of field %s.", name))
@@ -148,8 +148,23 @@ func nullableID(raw json.RawMessage, name string) (string, *restError) {
 	return *id, nil
 }
 
+// reference writes a reference field: an id of a record that exists, or null.
+func reference(label string, exists func(s *Sim, id string) bool, set func(u *sandboxSettings, id string)) sandboxInfoWrite {
+	return func(s *Sim, u *sandboxSettings, raw json.RawMessage) *restError {
+		id, err := nullableID(raw, label)
+		if err != nil {
+			return err
+		}
+		if id != "" && !exists(s, id) {
+			return newRESTError(400, "INVALID_CROSS_REFERENCE_KEY", label+": id value of incorrect type: "+id)
+		}
+		set(u, id)
+		return nil
+	}
+}
+
 var sandboxInfoWrites = map[string]sandboxInfoWrite{
-	"LicenseType": func(_ *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
+	"LicenseType": func(_ *Sim, u *sandboxSettings, raw json.RawMessage) *restError {
 		var v *string
 		if json.Unmarshal(raw, &v) != nil {
 			return fieldType("LicenseType")
@@ -165,19 +180,19 @@ var sandboxInfoWrites = map[string]sandboxInfoWrite{
 		u.license = license
 		return nil
 	},
-	"AutoActivate": func(_ *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
+	"AutoActivate": func(_ *Sim, u *sandboxSettings, raw json.RawMessage) *restError {
 		if json.Unmarshal(raw, &u.autoActivate) != nil {
 			return fieldType("AutoActivate")
 		}
 		return nil
 	},
-	"CopyChatter": func(_ *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
+	"CopyChatter": func(_ *Sim, u *sandboxSettings, raw json.RawMessage) *restError {
 		if json.Unmarshal(raw, &u.copyChatter) != nil {
 			return fieldType("CopyChatter")
 		}
 		return nil
 	},
-	"HistoryDays": func(_ *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
+	"HistoryDays": func(_ *Sim, u *sandboxSettings, raw json.RawMessage) *restError {
 		if json.Unmarshal(raw, &u.historyDays) != nil {
 			return fieldType("HistoryDays")
 		}
@@ -186,7 +201,7 @@ var sandboxInfoWrites = map[string]sandboxInfoWrite{
 		}
 		return nil
 	},
-	"Description": func(_ *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
+	"Description": func(_ *Sim, u *sandboxSettings, raw json.RawMessage) *restError {
 		var d *string
 		if json.Unmarshal(raw, &d) != nil {
 			return fieldType("Description")
@@ -200,43 +215,27 @@ var sandboxInfoWrites = map[string]sandboxInfoWrite{
 		}
 		return nil
 	},
-	"ApexClassId": func(s *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
-		id, err := nullableID(raw, "ApexClassId")
-		if err != nil {
-			return err
-		}
-		if id != "" && s.apexClassByID(id) == nil {
-			return newRESTError(400, "INVALID_CROSS_REFERENCE_KEY", "Apex Class ID: id value of incorrect type: "+id)
-		}
-		u.apexClassID = id
-		return nil
-	},
-	"SourceId": func(s *Sim, _ apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
-		id, err := nullableID(raw, "SourceId")
-		if err != nil {
-			return err
-		}
-		if id != "" && s.infoByID(id) == nil {
-			return newRESTError(400, "INVALID_CROSS_REFERENCE_KEY", "Source ID: id value of incorrect type: "+id)
-		}
-		u.sourceID = id
-		return nil
-	},
+	"ApexClassId": reference("Apex Class ID", func(s *Sim, id string) bool { return s.apexClassByID(id) != nil },
+		func(u *sandboxSettings, id string) { u.apexClassID = id }),
+	"SourceId": reference("Source ID", func(s *Sim, id string) bool { return s.infoByID(id) != nil },
+		func(u *sandboxSettings, id string) { u.sourceID = id }),
+	"ActivationUserGroupId": reference("Activation User Group ID", func(s *Sim, id string) bool { g := s.groupByID(id); return g != nil && g.kind == "Regular" },
+		func(u *sandboxSettings, id string) { u.groupID = id }),
 	// Sandbox templates are not modelled: only null names none.
-	"TemplateId": func(_ *Sim, _ apiRequest, _ *sandboxSettings, raw json.RawMessage) *restError {
+	"TemplateId": func(_ *Sim, _ *sandboxSettings, raw json.RawMessage) *restError {
 		if id, err := nullableID(raw, "TemplateId"); err != nil || id != "" {
 			return newRESTError(400, "INVALID_CROSS_REFERENCE_KEY", "Template ID: id value of incorrect type: "+string(raw))
 		}
 		return nil
 	},
-	"Features": func(_ *Sim, _ apiRequest, _ *sandboxSettings, raw json.RawMessage) *restError {
+	"Features": func(_ *Sim, _ *sandboxSettings, raw json.RawMessage) *restError {
 		var f *string
 		if json.Unmarshal(raw, &f) != nil {
 			return fieldType("Features")
 		}
 		return nil
 	},
-	"CopyArchivedActivities": func(_ *Sim, _ apiRequest, _ *sandboxSettings, raw json.RawMessage) *restError {
+	"CopyArchivedActivities": func(_ *Sim, _ *sandboxSettings, raw json.RawMessage) *restError {
 		var b bool
 		if json.Unmarshal(raw, &b) != nil {
 			return fieldType("CopyArchivedActivities")
@@ -244,17 +243,6 @@ var sandboxInfoWrites = map[string]sandboxInfoWrite{
 		if b {
 			return newRESTError(400, "FIELD_INTEGRITY_EXCEPTION", "Copy Archived Activities requires an option this org has not purchased.")
 		}
-		return nil
-	},
-	"ActivationUserGroupId": func(s *Sim, req apiRequest, u *sandboxSettings, raw json.RawMessage) *restError {
-		id, err := nullableID(raw, "ActivationUserGroupId")
-		if err != nil {
-			return err
-		}
-		if g := s.groupByID(id); id != "" && (g == nil || g.kind != "Regular") {
-			return newRESTError(400, "INVALID_CROSS_REFERENCE_KEY", "Activation User Group ID: id value of incorrect type: "+id)
-		}
-		u.groupID = id
 		return nil
 	},
 }
@@ -292,7 +280,7 @@ func (s *Sim) serveRefresh(w http.ResponseWriter, req apiRequest) {
 			writeError(w, newRESTError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", f.name)))
 			return
 		}
-		if err := write(s, req, &update, raw); err != nil {
+		if err := write(s, &update, raw); err != nil {
 			writeError(w, err)
 			return
 		}
