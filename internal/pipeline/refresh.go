@@ -71,7 +71,11 @@ func (s *Steps) prepareRefresh(ctx context.Context, run State) (*Refresh, error)
 		return nil, classify("read the sandbox's copies", err)
 	}
 	r.BaselineProcessID = latest.ID
-	if inProgress(latest.Status) {
+	switch {
+	case latest.Status == salesforce.StatusPendingActivation:
+		return nil, &RefreshFailed{Message: fmt.Sprintf("sandbox %s has a copy waiting for activation (requested %s) that this run did not start: activate or discard it in Setup, then start a new run",
+			run.Sandbox, latest.CreatedDate.UTC().Format(time.RFC3339))}
+	case inProgress(latest.Status):
 		return nil, &RefreshFailed{Message: fmt.Sprintf("sandbox %s is already being copied (status %s, requested %s): a run never takes over a copy it did not start; start a new run when that copy has ended",
 			run.Sandbox, latest.Status, latest.CreatedDate.UTC().Format(time.RFC3339))}
 	}
