@@ -60,7 +60,7 @@ func run(addr string, cfg localserver.Config) error {
 The console (API Tokens, Sandbox refreshes): open %[1]s/ in a browser.
 
 Sign in (a local session for 12 hours):
-  SESSION=$(curl -s -X POST %[1]s/local/sessions -d '{"email":"ada@example.com","tenant":"acme"}' | jq -r .token)
+  SESSION=$(curl -s -X POST %[1]s/local/sessions -H 'Content-Type: application/json' -d '{"email":"ada@example.com","tenant":"acme"}' | jq -r .token)
 Create an API token:
   curl -s -X POST %[1]s/api-tokens -H "Authorization: Bearer $SESSION" -d '{"description":"nightly masking","lifespanDays":30}'
 Then:
@@ -84,7 +84,7 @@ func pipelineHelp(base string, cfg localserver.Config) string {
 		return ""
 	}
 	return fmt.Sprintf(`A sandbox refresh against the simulated Salesforce and DCS:
-  curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" > plan.json
+  curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" -H 'Content-Type: application/json' > plan.json
   curl -s -X PUT %[1]s/sandbox-plans/uat1 -H "Authorization: Bearer $SESSION" -d @plan.json
   curl -s -X POST %[1]s/sandbox-refreshes -H "Authorization: Bearer $SESSION" -d '{"sandbox":"uat1"}'
   curl -s %[1]s/sandbox-refreshes/<id> -H "Authorization: Bearer $SESSION"

@@ -29,8 +29,9 @@ type AuthorizeFunc func(context.Context, events.APIGatewayCustomAuthorizerReques
 
 // Gateway routes requests like a REST API with a default TOKEN authorizer.
 type Gateway struct {
-	Authorize AuthorizeFunc
-	mux       *http.ServeMux
+	Authorize  AuthorizeFunc
+	mux        *http.ServeMux
+	simulators []string // path prefixes of the simulated outside APIs
 }
 
 // NewGateway returns a gateway with no routes.
@@ -49,7 +50,17 @@ func (g *Gateway) Route(method, resource string, handler api.Handler) {
 // Public serves an http.Handler without the authorizer (local-only routes).
 func (g *Gateway) Public(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
 
+// Simulator serves a simulated outside API under prefix ("/local/dcs/"),
+// which h sees stripped. It speaks that API's own content types.
+func (g *Gateway) Simulator(prefix string, h http.Handler) {
+	g.simulators = append(g.simulators, prefix)
+	g.mux.Handle(prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), h))
+}
+
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.guard(w, r) {
+		return
+	}
 	if _, pattern := g.mux.Handler(r); pattern == "" {
 		gatewayResponse(w, http.StatusNotFound, "NOT_FOUND", "No such route.")
 		return

@@ -190,8 +190,8 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 	sf.SetBaseURL(cfg.BaseURL + "/local/salesforce")
 	s.Salesforce = sf
 	s.DCS = dcssim.New(dcssim.Options{Auth: auth})
-	g.Public("/local/salesforce/", http.StripPrefix("/local/salesforce", sf))
-	g.Public("/local/dcs/", http.StripPrefix("/local/dcs", s.DCS))
+	g.Simulator("/local/salesforce/", sf)
+	g.Simulator("/local/dcs/", s.DCS)
 
 	sfnClient := sfn.NewFromConfig(awsconfig.Local(cfg.StepFunctionsEndpoint))
 	routes, onEvent := app.RunRoutes(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
