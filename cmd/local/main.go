@@ -38,8 +38,18 @@ func main() {
 }
 
 func run(addr string, cfg localserver.Config) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Started with SIGINT ignored, as a script's background job is (make
+	// run), Ctrl-C is for the script, which stops us with SIGTERM; asking for
+	// SIGINT would undo that.
+	stopOn := []os.Signal{syscall.SIGTERM}
+	if !signal.Ignored(os.Interrupt) {
+		stopOn = append(stopOn, os.Interrupt)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	defer stop()
+	if err := loopbackOnly(addr); err != nil {
+		return err
+	}
 	// Listen first: the simulators are served under the server's own URL.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -75,6 +85,20 @@ Then:
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// loopbackOnly refuses an address that other machines could reach: the
+// local stack signs anyone in (POST /local/sessions) and must never be on a
+// network.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-addr %q: listen on a loopback address such as 127.0.0.1:3000; the local stack must not be reachable from other machines", addr)
 	}
 	return nil
 }
