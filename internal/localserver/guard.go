@@ -73,11 +73,11 @@ func isJSON(r *http.Request) bool {
 func (g *Gateway) guard(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case !addressedToUs(r):
-		gatewayResponse(w, http.StatusMisdirectedRequest, "MISDIRECTED_REQUEST",
+		writeError(w, http.StatusMisdirectedRequest, "MISDIRECTED_REQUEST",
 			"This local server answers only requests addressed to 127.0.0.1, localhost or [::1] with its own port.")
 		return true
 	case g.needsJSON(r) && !isJSON(r):
-		gatewayResponse(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
 			"Send this request with Content-Type: application/json.")
 		return true
 	}

@@ -238,22 +238,22 @@ func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 		dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_BODY", `The body must be {"email": "...", "tenant": "..."}.`)
+			writeError(w, http.StatusBadRequest, "INVALID_BODY", `The body must be {"email": "...", "tenant": "..."}.`)
 			return
 		}
 		addr, err := mail.ParseAddress(in.Email)
 		if err != nil || addr.Address != in.Email {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_EMAIL", "email must be a plain e-mail address such as ada@example.com.")
+			writeError(w, http.StatusBadRequest, "INVALID_EMAIL", "email must be a plain e-mail address such as ada@example.com.")
 			return
 		}
 		in.Tenant = strings.TrimSpace(in.Tenant)
 		if !access.TenantPattern.MatchString(in.Tenant) {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'.")
+			writeError(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'.")
 			return
 		}
 		tok, err := issuer.Issue(in.Email, in.Tenant, sessionLifetime)
 		if err != nil {
-			gatewayResponse(w, http.StatusInternalServerError, "INTERNAL", "Could not sign a session.")
+			writeError(w, http.StatusInternalServerError, "INTERNAL", "Could not sign a session.")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
