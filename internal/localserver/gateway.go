@@ -27,9 +27,10 @@ import (
 const maxRequestBytes = 1 << 20
 
 // AuthorizeFunc is the Lambda authorizer's entry point.
-type AuthorizeFunc func(context.Context, events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+type AuthorizeFunc func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
 
-// Gateway routes requests like a REST API with a default TOKEN authorizer.
+// Gateway routes requests like a REST API with a default REQUEST authorizer
+// whose identity source is the Authorization header (template.yaml).
 type Gateway struct {
 	Authorize  AuthorizeFunc
 	mux        *http.ServeMux
@@ -84,14 +85,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	}
 	event := proxyEvent(r, resource, body, requestID)
 
-	// A TOKEN authorizer is not even called without its identity source.
-	header := event.Headers["Authorization"]
-	if header == "" {
+	// The authorizer is not even called without its identity source: an
+	// Authorization header that is present and not empty.
+	if event.Headers["Authorization"] == "" {
 		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
 		return
 	}
 	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
-	policy, err := g.Authorize(ctx, events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: header, MethodArn: methodARN})
+	policy, err := g.Authorize(ctx, authorizerRequest(event, methodARN))
 	switch {
 	case err != nil && err.Error() == "Unauthorized":
 		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
@@ -158,6 +159,23 @@ func authorizerContext(p events.APIGatewayCustomAuthorizerResponse) (map[string]
 		}
 	}
 	return out, nil
+}
+
+// authorizerRequest is the REQUEST authorizer event API Gateway sends for
+// the request whose proxy event is e.
+func authorizerRequest(e events.APIGatewayProxyRequest, methodARN string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	rc := e.RequestContext
+	return events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: methodARN, Resource: e.Resource, Path: e.Path, HTTPMethod: e.HTTPMethod,
+		Headers: e.Headers, MultiValueHeaders: e.MultiValueHeaders,
+		QueryStringParameters: e.QueryStringParameters, MultiValueQueryStringParameters: e.MultiValueQueryStringParameters,
+		PathParameters: e.PathParameters, StageVariables: e.StageVariables,
+		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+			Path: rc.Path, AccountID: rc.AccountID, ResourceID: rc.ResourceID, Stage: rc.Stage, RequestID: rc.RequestID,
+			Identity:     events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: rc.Identity.SourceIP},
+			ResourcePath: rc.ResourcePath, HTTPMethod: rc.HTTPMethod, APIID: rc.APIID,
+		},
+	}
 }
 
 // proxyEvent builds the REST API proxy event API Gateway would send: a

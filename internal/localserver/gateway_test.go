@@ -22,13 +22,18 @@ import (
 	"github.com/dcs-access/dcs-access/internal/api"
 )
 
-// fakeAuthorizer answers as the authorizer Lambda would, from a table.
+// fakeAuthorizer answers as the authorizer Lambda would, from a table, and
+// records the event it got.
 type fakeAuthorizer struct {
 	policy events.APIGatewayCustomAuthorizerResponse
 	err    error
+	got    *events.APIGatewayCustomAuthorizerRequestTypeRequest
 }
 
-func (f fakeAuthorizer) authorize(_ context.Context, req events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+func (f fakeAuthorizer) authorize(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	if f.got != nil {
+		*f.got = req
+	}
 	if f.err != nil {
 		return events.APIGatewayCustomAuthorizerResponse{}, f.err
 	}
@@ -92,7 +97,8 @@ func do(t *testing.T, srv *httptest.Server, method, path string, header http.Hea
 var withBearer = http.Header{"Authorization": {"Bearer a.b.c"}}
 
 func TestTheHandlersGetTheEventAPIGatewayWouldSend(t *testing.T) {
-	srv, got := gatewayWith(t, fakeAuthorizer{policy: policy("Allow", map[string]any{
+	var authEvent events.APIGatewayCustomAuthorizerRequestTypeRequest
+	srv, got := gatewayWith(t, fakeAuthorizer{got: &authEvent, policy: policy("Allow", map[string]any{
 		"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "",
 		"count": 3, "ratio": 1.5, "admin": false,
 	})}, nil)
@@ -135,6 +141,21 @@ func TestTheHandlersGetTheEventAPIGatewayWouldSend(t *testing.T) {
 	t.Run("a repeated query parameter is its last value in queryStringParameters", func(t *testing.T) {
 		if q := got.QueryStringParameters["q"]; q != "2" || !slices.Equal(got.MultiValueQueryStringParameters["q"], []string{"1", "2"}) {
 			t.Errorf("got %q and %q", q, got.MultiValueQueryStringParameters["q"])
+		}
+	})
+	t.Run("the authorizer gets the REQUEST event, with every header value", func(t *testing.T) {
+		if authEvent.Type != "REQUEST" || authEvent.MethodArn != "arn:aws:execute-api:us-east-1:000000000000:local/local/GET/things/t1" {
+			t.Errorf("got type %q, methodArn %q", authEvent.Type, authEvent.MethodArn)
+		}
+		if !slices.Equal(authEvent.MultiValueHeaders["X-Repeated"], []string{"first", "second", "last"}) || authEvent.Headers["Authorization"] != "Bearer a.b.c" {
+			t.Errorf("got headers %v and %v", authEvent.Headers, authEvent.MultiValueHeaders)
+		}
+		raw, err := json.Marshal(authEvent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range shapeDiff("authorizer event", decode(t, raw), decode(t, sample(t, "apigw-custom-auth-request-type-request.json"))) {
+			t.Error(p)
 		}
 	})
 	t.Run("the event has the shape of aws-lambda-go's sample REST API event", func(t *testing.T) {
