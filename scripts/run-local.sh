@@ -8,7 +8,10 @@
 # the stand-in listen on 127.0.0.1 only, and DynamoDB Local, which has no
 # bind-address flag and listens on every interface, runs in a private network
 # namespace of its own, reached through a loopback-only port that
-# cmd/netns-forward forwards into it (internal/runlocaltest checks all this).
+# cmd/netns-forward forwards into it. Web pages the developer visits are
+# turned away too: the local server and the stand-in check Host, and
+# netns-forward refuses requests with an Origin header or a foreign Host
+# (internal/runlocaltest checks all this; see docs/security.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -72,9 +75,11 @@ ddb=$!
 name[$!]="the Step Functions stand-in" log[$!]=$LOGS/stepfunctions-local.log
 sfn=$!
 
-wait_for() { # PID URL
+wait_for() { # PID URL: any answer but netns-forward's 502 (nothing listening inside yet)
+  local code
   for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$2" && return 0
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$2" || true)
+    [[ $code != 000 && $code != 502 ]] && return 0
     kill -0 "$1" 2>/dev/null || { cat "${log[$1]}" >&2; die "${name[$1]} exited during startup; its log is ${log[$1]}"; }
     sleep 0.2
   done

@@ -1,6 +1,6 @@
-// Command netns-forward runs a command in a private network namespace, where
-// nothing outside the machine can reach it, and forwards one loopback port
-// of this machine to the same port inside:
+// Command netns-forward runs an HTTP service in a private network namespace,
+// where nothing outside the machine can reach it, and forwards one loopback
+// port of this machine to the same port inside:
 //
 //	netns-forward -listen 127.0.0.1:8765 -- java -jar DynamoDBLocal.jar -port 8765
 //
@@ -9,23 +9,31 @@
 // this machine's network namespace and on a loopback address only, and
 // handed to a child started in new network and PID namespaces (and a user
 // namespace, for a user other than root). The child brings up its own lo,
-// starts the command, and copies each connection to the port inside. The
+// starts the command, and proxies each HTTP request to the port inside. The
 // command's namespace has no interface but lo, and the only way in is the
 // loopback socket.
 //
+// Loopback is still open to the web pages a developer visits: DynamoDB
+// Local grants CORS to any origin and ignores the Host header. The proxy
+// therefore forwards only what a local program sends: no Origin header (a
+// browser sends one on every cross-site request and preflight) and a Host
+// that names this port on a loopback name (a page after DNS rebinding sends
+// its own name); anything else is a 403 (docs/security.md).
+//
 // When the command exits, netns-forward exits with its status; SIGTERM (or
-// SIGINT, unless it was ignored at start) stops the command (SIGTERM, then SIGKILL after 5 s). As the PID
-// namespace's first process, the child takes the command down with it
-// whatever happens.
+// SIGINT, unless it was ignored at start) stops the command (SIGTERM, then
+// SIGKILL after 5 s). As the PID namespace's first process, the child takes
+// the command down with it whatever happens.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -41,7 +49,7 @@ const childEnv = "NETNS_FORWARD_CHILD"
 const listenerFD = 3
 
 func main() {
-	listen := flag.String("listen", "", "loopback address to listen on, such as 127.0.0.1:8765; connections go to the same port inside")
+	listen := flag.String("listen", "", "loopback address to listen on, such as 127.0.0.1:8765; requests go to the same port inside")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: netns-forward -listen 127.0.0.1:PORT -- COMMAND [ARGS...]")
 		flag.PrintDefaults()
@@ -130,8 +138,8 @@ func userNamespaceHint() string {
 	return " (a user other than root needs unprivileged user namespaces: check that `unshare -rn true` works)"
 }
 
-// child runs inside the namespaces: lo up, the command started, connections
-// on the inherited listener copied to the command's port.
+// child runs inside the namespaces: lo up, the command started, requests on
+// the inherited listener proxied to the command's port.
 func child(listen string, command []string) error {
 	_, port, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -154,35 +162,44 @@ func child(listen string, command []string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	go forward(ln, net.JoinHostPort("127.0.0.1", port))
+	go forward(ln, port)
 	go relaySignals(cmd.Process)
 	return wait(cmd)
 }
 
-// forward copies each accepted connection to and from target.
-func forward(ln net.Listener, target string) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
+// forward proxies the HTTP requests that local programs send on ln to the
+// same port on this namespace's loopback.
+func forward(ln net.Listener, port string) {
+	target := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", port)}
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+	}}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fromLocalProgram(r, port) {
+			http.Error(w, "netns-forward: only local programs may call this service: no Origin header, and Host 127.0.0.1, localhost or [::1] with port "+port, http.StatusForbidden)
 			return
 		}
-		go func() {
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			var d net.Dialer
-			up, err := d.DialContext(ctx, "tcp", target)
-			if err != nil {
-				return // not listening yet, or gone: the client sees the connection close
-			}
-			defer up.Close()
-			done := make(chan struct{}, 2)
-			go func() { _, _ = io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
-			go func() { _, _ = io.Copy(c, up); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
-			<-done
-			<-done
-		}()
+		proxy.ServeHTTP(w, r)
+	})}
+	_ = srv.Serve(ln)
+}
+
+// fromLocalProgram reports whether r carries no Origin header and names
+// port on a loopback name in its Host.
+func fromLocalProgram(r *http.Request, port string) bool {
+	if _, ok := r.Header["Origin"]; ok {
+		return false
 	}
+	host, p, err := net.SplitHostPort(r.Host)
+	if err != nil || p != port {
+		return false
+	}
+	switch strings.ToLower(host) {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	}
+	return false
 }
 
 // relaySignals stops p on SIGTERM, or SIGINT unless that was ignored when

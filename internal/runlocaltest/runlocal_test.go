@@ -115,6 +115,38 @@ func postJSON(t *testing.T, path, bearer, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// awsCall is one AWS JSON protocol request, as the SDKs send it.
+type awsCall struct {
+	port   int
+	target string
+}
+
+func (c awsCall) do(t *testing.T, method, host, origin string) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, "http://127.0.0.1:"+strconv.Itoa(c.port)+"/", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,x-amz-target")
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", c.target)
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=local/20261201/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s on port %d: %v", method, c.target, c.port, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header
+}
+
 // ourNetns is the network namespace the test (and so make run) runs in.
 func ourNetns(t *testing.T) string {
 	t.Helper()
@@ -194,6 +226,33 @@ func TestMakeRunServesLoopbackOnly(t *testing.T) {
 		}
 		if status, out := postJSON(t, "/api-tokens", session, `{"description":"through the forwarder"}`); status != http.StatusCreated {
 			t.Fatalf("create a token (a DynamoDB transaction): got %d %v, want 201", status, out)
+		}
+	})
+
+	t.Run("no web page can reach DynamoDB Local or the Step Functions stand-in", func(t *testing.T) {
+		// DynamoDB Local grants CORS to any origin and ignores Host: a page the
+		// developer visits could read and write the table by a cross-site
+		// fetch, or after DNS rebinding.
+		// Both answer a refused request 403; the service's own answers are
+		// 200, or 400 for a bad input.
+		ddb := awsCall{port: ddbPort, target: "DynamoDB_20120810.ListTables"}
+		sfn := awsCall{port: sfnPort, target: "AWSStepFunctions.DescribeStateMachine"}
+		for _, c := range []awsCall{ddb, sfn} {
+			if status, _ := c.do(t, "POST", "", ""); status != http.StatusOK && status != http.StatusBadRequest {
+				t.Fatalf("the positive control: %s on 127.0.0.1:%d: got %d, want the service's own answer (200 or 400)", c.target, c.port, status)
+			}
+			for _, tc := range []struct{ method, host, origin string }{
+				{"OPTIONS", "", "http://evil.example"}, // a CORS preflight
+				{"POST", "", "http://evil.example"},
+				{"POST", "evil.example:" + strconv.Itoa(c.port), ""}, // DNS rebinding
+				{"POST", "evil.example:" + strconv.Itoa(c.port), "http://evil.example:" + strconv.Itoa(c.port)},
+			} {
+				status, header := c.do(t, tc.method, tc.host, tc.origin)
+				if status != http.StatusForbidden || header.Get("Access-Control-Allow-Origin") != "" {
+					t.Errorf("%s %s on port %d with Host %q and Origin %q: got %d, Access-Control-Allow-Origin %q; want it refused",
+						tc.method, c.target, c.port, tc.host, tc.origin, status, header.Get("Access-Control-Allow-Origin"))
+				}
+			}
 		}
 	})
 
