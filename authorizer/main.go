@@ -1,4 +1,4 @@
-// Command authorizer is the API Gateway Lambda (TOKEN) authorizer of every route.
+// Command authorizer is the API Gateway Lambda (REQUEST) authorizer of every route.
 package main
 
 import (

@@ -43,8 +43,18 @@ func main() {
 }
 
 func run(addr string, cfg localserver.Config) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Started with SIGINT ignored, as a script's background job is (make
+	// run), Ctrl-C is for the script, which stops us with SIGTERM; asking for
+	// SIGINT would undo that.
+	stopOn := []os.Signal{syscall.SIGTERM}
+	if !signal.Ignored(os.Interrupt) {
+		stopOn = append(stopOn, os.Interrupt)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	defer stop()
+	if err := loopbackOnly(addr); err != nil {
+		return err
+	}
 	// Listen first: the simulators are served under the server's own URL.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -65,7 +75,7 @@ func run(addr string, cfg localserver.Config) error {
 The console (API Tokens, Sandbox refreshes): open %[1]s/ in a browser.
 
 Sign in (a local session for 12 hours):
-  SESSION=$(curl -s -X POST %[1]s/local/sessions -d '{"email":"ada@example.com","tenant":"acme"}' | jq -r .token)
+  SESSION=$(curl -s -X POST %[1]s/local/sessions -H 'Content-Type: application/json' -d '{"email":"ada@example.com","tenant":"acme"}' | jq -r .token)
 Create an API token:
   curl -s -X POST %[1]s/api-tokens -H "Authorization: Bearer $SESSION" -d '{"description":"nightly masking","lifespanDays":30}'
 Then:
@@ -84,12 +94,26 @@ Then:
 	return nil
 }
 
+// loopbackOnly refuses an address that other machines could reach: the
+// local stack signs anyone in (POST /local/sessions) and must never be on a
+// network.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-addr %q: listen on a loopback address such as 127.0.0.1:3000; the local stack must not be reachable from other machines", addr)
+	}
+	return nil
+}
+
 func pipelineHelp(base string, cfg localserver.Config) string {
 	if cfg.StepFunctionsEndpoint == "" {
 		return ""
 	}
 	return fmt.Sprintf(`A sandbox refresh against the simulated Salesforce and DCS:
-  curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" > plan.json
+  curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" -H 'Content-Type: application/json' > plan.json
   curl -s -X PUT %[1]s/sandbox-plans/uat1 -H "Authorization: Bearer $SESSION" -d @plan.json
   curl -s -X POST %[1]s/sandbox-refreshes -H "Authorization: Bearer $SESSION" -d '{"sandbox":"uat1"}'
   curl -s %[1]s/sandbox-refreshes/<id> -H "Authorization: Bearer $SESSION"

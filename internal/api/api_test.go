@@ -193,6 +193,10 @@ func TestRequestsWithoutAnAuthorizerContextAre401(t *testing.T) {
 		if resp.StatusCode != 401 {
 			t.Errorf("%s: got %d, want 401", name, resp.StatusCode)
 		}
+		// A function's 401 reads as API Gateway's own (the UNAUTHORIZED Gateway Response).
+		if want := api.GatewayResponses["UNAUTHORIZED"]; resp.Body != want.Body() || resp.Headers["WWW-Authenticate"] != "Bearer" {
+			t.Errorf("%s: got %s with WWW-Authenticate %q, want %s with Bearer", name, resp.Body, resp.Headers["WWW-Authenticate"], want.Body())
+		}
 	}
 }
 

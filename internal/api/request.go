@@ -30,7 +30,7 @@ func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
 		AuthType: access.AuthType(str(authorizer.ContextAuthType)), TokenID: str(authorizer.ContextTokenID),
 	}
 	if p.User == "" || p.Tenant == "" || (p.AuthType != access.AuthSession && p.AuthType != access.AuthAPIToken) {
-		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", "A valid bearer token is required.")
+		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", MissingBearerMessage)
 	}
 	return p, nil
 }

@@ -4,10 +4,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -70,10 +72,23 @@ func Error(ctx context.Context, err error) Response {
 	if status >= 500 {
 		slog.ErrorContext(ctx, "request failed", "code", e.Code, "error", err)
 	}
+	h := headers()
+	if status == http.StatusUnauthorized {
+		h["WWW-Authenticate"] = "Bearer" // as API Gateway's own 401 (GatewayResponses)
+	}
+	return Response{StatusCode: status, Headers: h, Body: errorJSON(e.Code, e.Message)}
+}
+
+// errorJSON is the project's error body, written as the template's Gateway
+// Responses write it (no HTML escaping: "<token>" stays as it is).
+func errorJSON(code, message string) string {
 	var body errorBody
-	body.Error.Code, body.Error.Message = e.Code, e.Message
-	b, _ := json.Marshal(body)
-	return Response{StatusCode: status, Headers: headers(), Body: string(b)}
+	body.Error.Code, body.Error.Message = code, message
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // StatusOf maps an error kind to its HTTP status.

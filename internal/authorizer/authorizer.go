@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -92,8 +93,12 @@ func (a *Authorizer) deny(ctx context.Context, why error) error {
 	return &access.Error{Kind: access.EUNAUTHORIZED, Code: "UNAUTHORIZED", Message: "A valid bearer token is required.", Err: errUnauthorized}
 }
 
-// bearer extracts the token from "Bearer <token>", rejecting oversized
-// headers and anything that cannot be a compact JWS before it is parsed.
+// compactJWS is the form of a bearer: three base64url segments, nothing else.
+var compactJWS = regexp.MustCompile(`^[-_A-Za-z0-9]+\.[-_A-Za-z0-9]+\.[-_A-Za-z0-9]+$`)
+
+// bearer extracts the token from "Bearer <token>": the scheme in any case
+// (RFC 7235), one space, a compact JWS. Oversized headers and anything else
+// are rejected before the token is parsed, so each token has one spelling.
 func bearer(header string) (string, error) {
 	if len(header) > MaxHeaderBytes {
 		return "", errors.New("authorization header too large")
@@ -102,11 +107,39 @@ func bearer(header string) (string, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", errors.New("not a bearer authorization")
 	}
-	raw = strings.TrimSpace(raw)
-	if strings.Count(raw, ".") != 2 {
+	if !compactJWS.MatchString(raw) {
 		return "", errors.New("bearer is not a compact JWS")
 	}
 	return raw, nil
+}
+
+// authorization returns the request's one Authorization header. API Gateway
+// passes header names as the client spelled them, the last value of each in
+// headers and every value in multiValueHeaders: any spelling of the name
+// counts, and more than one value (or two that disagree) is no answer.
+func authorization(req events.APIGatewayCustomAuthorizerRequestTypeRequest) (string, error) {
+	var multi, single []string
+	for k, vs := range req.MultiValueHeaders {
+		if strings.EqualFold(k, "Authorization") {
+			multi = append(multi, vs...)
+		}
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			single = append(single, v)
+		}
+	}
+	switch {
+	case len(multi) > 1 || len(single) > 1:
+		return "", fmt.Errorf("%d Authorization headers", max(len(multi), len(single)))
+	case len(multi) == 1 && len(single) == 1 && multi[0] != single[0]:
+		return "", errors.New("headers and multiValueHeaders disagree on Authorization")
+	case len(multi) == 1:
+		return multi[0], nil
+	case len(single) == 1:
+		return single[0], nil
+	}
+	return "", errors.New("no Authorization header")
 }
 
 // Context keys passed to the functions through API Gateway.
@@ -117,11 +150,18 @@ const (
 	ContextTokenID  = "tokenId"
 )
 
-// Handle is the Lambda entry point for a REST API TOKEN authorizer. A bad
-// bearer returns the error "Unauthorized", which API Gateway turns into 401;
-// a failure to decide returns another error, which API Gateway turns into 500.
-func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	p, err := a.Authenticate(ctx, req.AuthorizationToken)
+// Handle is the Lambda entry point for a REST API REQUEST authorizer (a
+// TOKEN authorizer sees one Authorization value, so it could not refuse
+// two; see docs/security.md). A bad bearer returns the error "Unauthorized",
+// which API Gateway turns into 401; a failure to decide returns another
+// error, which API Gateway turns into 500.
+func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	header, err := authorization(req)
+	if err != nil {
+		_ = a.deny(ctx, err)
+		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+	}
+	p, err := a.Authenticate(ctx, header)
 	if err != nil {
 		if access.ErrorKind(err) == access.EUNAUTHORIZED {
 			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")

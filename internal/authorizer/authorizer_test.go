@@ -297,6 +297,10 @@ func TestBadBearersAreUnauthorized(t *testing.T) {
 		{name: "the Bearer scheme and a space", header: "Bearer "},
 		{name: "an empty header", header: ""},
 		{name: "two tokens", header: "Bearer " + valid + " " + validSession},
+		{name: "two spaces after the scheme", header: "Bearer  " + valid},
+		{name: "a trailing space", header: "Bearer " + valid + " "},
+		{name: "a leading space", header: " Bearer " + valid},
+		{name: "two tokens joined by a comma, as a proxy joins repeated headers", header: "Bearer " + valid + ", Bearer " + validSession},
 		{name: "a non-UTF-8 token", header: "Bearer \xff\xfe.\xff.\xff"},
 	}
 	for _, tt := range tests {
@@ -316,9 +320,7 @@ func TestBadBearersAreUnauthorized(t *testing.T) {
 				t.Errorf("Authenticate: got (%+v, %v), want (zero principal, EUNAUTHORIZED)", p, err)
 			}
 
-			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequest{
-				Type: "TOKEN", AuthorizationToken: tt.header, MethodArn: methodARN,
-			})
+			resp, err := a.Handle(context.Background(), request(tt.header))
 			if err == nil || err.Error() != "Unauthorized" {
 				t.Errorf("Handle: got error %v, want exactly Unauthorized", err)
 			}
@@ -363,9 +365,7 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 			var log bytes.Buffer
 			a := newAuthorizer(k, store, &log)
 
-			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequest{
-				Type: "TOKEN", AuthorizationToken: tt.header, MethodArn: methodARN,
-			})
+			resp, err := a.Handle(context.Background(), request(tt.header))
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
@@ -416,9 +416,7 @@ func TestStoreFailuresAreNeverAnAllowNorA401(t *testing.T) {
 				t.Errorf("Authenticate: got (%+v, %v), want (zero principal, an error that is not EUNAUTHORIZED)", p, err)
 			}
 
-			resp, err := a.Handle(context.Background(), events.APIGatewayCustomAuthorizerRequest{
-				Type: "TOKEN", AuthorizationToken: header, MethodArn: methodARN,
-			})
+			resp, err := a.Handle(context.Background(), request(header))
 			if err == nil || err.Error() == "Unauthorized" {
 				t.Errorf("Handle: got error %v, want an error other than Unauthorized", err)
 			}
@@ -430,5 +428,77 @@ func TestStoreFailuresAreNeverAnAllowNorA401(t *testing.T) {
 			}
 			assertNoTokenInLog(t, log.String(), header)
 		})
+	}
+}
+
+// request is the REQUEST authorizer event API Gateway sends for a request
+// with one Authorization header, or none for "".
+func request(header string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	if header == "" {
+		return requestWith(nil, nil)
+	}
+	return requestWith(map[string]string{"Authorization": header}, map[string][]string{"Authorization": {header}})
+}
+
+func requestWith(headers map[string]string, multi map[string][]string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	h := map[string]string{"Host": "abcdef1234.execute-api.eu-west-1.amazonaws.com"}
+	m := map[string][]string{"Host": {h["Host"]}}
+	for k, v := range headers {
+		h[k] = v
+	}
+	for k, v := range multi {
+		m[k] = v
+	}
+	return events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: methodARN, Resource: "/whoami", Path: "/whoami", HTTPMethod: "GET",
+		Headers: h, MultiValueHeaders: m,
+	}
+}
+
+// Two Authorization headers are two answers to "who is calling": neither
+// wins, the request is refused, before any token is looked at. API Gateway
+// puts the last value in headers and every value in multiValueHeaders, and
+// passes header names as the client spelled them.
+func TestTwoAuthorizationHeadersAreUnauthorized(t *testing.T) {
+	k := newKeys(t)
+	token := "Bearer " + mint(t, k, nil)
+	session := "Bearer " + issue(t, k.sessionIssuer(), time.Hour)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		multi   map[string][]string
+	}{
+		{"two valid bearers", map[string]string{"Authorization": session}, map[string][]string{"Authorization": {token, session}}},
+		{"the same bearer twice", map[string]string{"Authorization": token}, map[string][]string{"Authorization": {token, token}}},
+		{"a garbage header then a valid one", map[string]string{"Authorization": token}, map[string][]string{"Authorization": {"Basic x", token}}},
+		{"two spellings of the header name", map[string]string{"Authorization": token, "authorization": session},
+			map[string][]string{"Authorization": {token}, "authorization": {session}}},
+		{"headers and multiValueHeaders that disagree", map[string]string{"Authorization": token}, map[string][]string{"Authorization": {session}}},
+		{"no value at all", map[string]string{}, map[string][]string{"Authorization": {}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			a := newAuthorizer(k, &fakeStore{GetFunc: func(context.Context, string, string) (access.Token, error) {
+				t.Error("got a store read, want the request refused before any token is looked at")
+				return record(nil), nil
+			}}, &log)
+			resp, err := a.Handle(context.Background(), requestWith(tt.headers, tt.multi))
+			if err == nil || err.Error() != "Unauthorized" || !reflect.DeepEqual(resp, events.APIGatewayCustomAuthorizerResponse{}) {
+				t.Errorf("got (%+v, %v), want exactly Unauthorized", resp, err)
+			}
+			assertNoTokenInLog(t, log.String(), token)
+			assertNoTokenInLog(t, log.String(), session)
+		})
+	}
+	// The positive control: each of those bearers alone is allowed, under any
+	// spelling of the header name.
+	for _, name := range []string{"Authorization", "authorization", "AUTHORIZATION"} {
+		a := newAuthorizer(k, &fakeStore{GetFunc: returns(record(nil), nil)}, &bytes.Buffer{})
+		for _, h := range []string{token, session} {
+			if _, err := a.Handle(context.Background(), requestWith(map[string]string{name: h}, map[string][]string{name: {h}})); err != nil {
+				t.Errorf("one %s header: got %v, want an allow", name, err)
+			}
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -292,7 +293,8 @@ func errNotFound() *access.Error {
 }
 
 // storeError turns a DynamoDB failure into an application error: throttling,
-// conflicts and timeouts are worth retrying (503); anything else is internal.
+// conflicts, timeouts and a store that cannot be reached are worth retrying
+// (503 UNAVAILABLE); anything else is internal.
 func storeError(err error) error {
 	if err == nil {
 		return nil
@@ -309,7 +311,7 @@ func storeError(err error) error {
 	if errors.As(err, &cancelled) && hasReason(cancelled.CancellationReasons, "TransactionConflict") {
 		return access.Unavailable(err) // still contended after retries
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if awsconfig.Transient(err) { // unreachable, dropped, timed out, 5xx
 		return access.Unavailable(err)
 	}
 	return access.Internal(err)

@@ -84,7 +84,7 @@ func ids(toks []createdToken) []string {
 	return out
 }
 
-// authorizeEvent feeds a TOKEN authorizer event to the authorizer binary.
+// authorizeEvent feeds a REQUEST authorizer event to the authorizer binary.
 func authorizeEvent(t *testing.T, f *Function, event []byte) (events.APIGatewayCustomAuthorizerResponse, error) {
 	t.Helper()
 	out, err := invoke(t, f, event)
@@ -100,7 +100,10 @@ func authorizeEvent(t *testing.T, f *Function, event []byte) (events.APIGatewayC
 
 func authorize(t *testing.T, f *Function, authorization, arn string) (events.APIGatewayCustomAuthorizerResponse, error) {
 	t.Helper()
-	event, err := json.Marshal(events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: authorization, MethodArn: arn})
+	event, err := json.Marshal(events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: arn,
+		Headers: map[string]string{"Authorization": authorization}, MultiValueHeaders: map[string][]string{"Authorization": {authorization}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +137,16 @@ func wantUnauthorized(t *testing.T, resp events.APIGatewayCustomAuthorizerRespon
 	var fe *FunctionError
 	if !errors.As(err, &fe) || fe.Message != "Unauthorized" {
 		t.Fatalf("got %+v, %v; want the function error \"Unauthorized\"", resp, err)
+	}
+}
+
+// setAuthorization sets a REQUEST authorizer event's Authorization
+// header(s) as API Gateway passes them: the last value in headers, every
+// value in multiValueHeaders.
+func setAuthorization(values ...string) func(e map[string]any) {
+	return func(e map[string]any) {
+		e["headers"].(map[string]any)["Authorization"] = values[len(values)-1]
+		e["multiValueHeaders"].(map[string]any)["Authorization"] = values
 	}
 }
 
@@ -194,24 +207,26 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		}
 	})
 
-	t.Run("authorizer-token.json as written (a placeholder) is denied", func(t *testing.T) {
-		resp, err := authorizeEvent(t, authz, readEvent(t, feed("authorizer-token.json")))
+	t.Run("authorizer-request.json as written (a placeholder) is denied", func(t *testing.T) {
+		resp, err := authorizeEvent(t, authz, readEvent(t, feed("authorizer-request.json")))
 		wantUnauthorized(t, resp, err)
 	})
 
-	t.Run("authorizer-token.json with the created API token is allowed", func(t *testing.T) {
-		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-token.json", func(e map[string]any) {
-			e["authorizationToken"] = "Bearer " + created.Token
-		}))
+	t.Run("authorizer-request.json with the created API token is allowed", func(t *testing.T) {
+		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-request.json", setAuthorization("Bearer "+created.Token)))
 		wantAllow(t, resp, err, methodARN+"GET/whoami", principal("ada@example.com", "acme", "api_token", created.ID))
 	})
 
-	t.Run("authorizer-token.json with a session is allowed", func(t *testing.T) {
+	t.Run("authorizer-request.json with a session is allowed", func(t *testing.T) {
 		session := s.idp.session(t, "ada@example.com", "acme", nil)
-		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-token.json", func(e map[string]any) {
-			e["authorizationToken"] = "Bearer " + session
-		}))
+		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-request.json", setAuthorization("Bearer "+session)))
 		wantAllow(t, resp, err, methodARN+"GET/whoami", principal("ada@example.com", "acme", "session", ""))
+	})
+
+	t.Run("authorizer-request.json with two Authorization headers, each valid, is denied", func(t *testing.T) {
+		session := s.idp.session(t, "ada@example.com", "acme", nil)
+		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-request.json", setAuthorization("Bearer "+created.Token, "Bearer "+session)))
+		wantUnauthorized(t, resp, err)
 	})
 
 	t.Run("authorizer-no-bearer.json is denied", func(t *testing.T) {

@@ -110,7 +110,7 @@ func eventRoute(bus *eventbus.Memory, onEvent func(context.Context, events.Event
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var e events.EventBridgeEvent
 		if err := json.NewDecoder(io.LimitReader(r.Body, 512<<10)).Decode(&e); err != nil || e.DetailType == "" {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_EVENT", `The body must be an event such as {"detail-type": "Sandbox Refresh Requested", "detail": {"tenant": "acme", "sandbox": "uat1"}}.`)
+			writeError(w, http.StatusBadRequest, "INVALID_EVENT", `The body must be an event such as {"detail-type": "Sandbox Refresh Requested", "detail": {"tenant": "acme", "sandbox": "uat1"}}.`)
 			return
 		}
 		if e.ID == "" {
@@ -124,7 +124,7 @@ func eventRoute(bus *eventbus.Memory, onEvent func(context.Context, events.Event
 		}
 		bus.Record(eventbus.Event{ID: e.ID, DetailType: e.DetailType, Source: e.Source, Time: e.Time, Detail: e.Detail})
 		if err := onEvent(r.Context(), e); err != nil {
-			gatewayResponse(w, http.StatusServiceUnavailable, access.AsError(err).Code, "The event could not be handled; send it again.")
+			writeError(w, http.StatusServiceUnavailable, access.AsError(err).Code, "The event could not be handled; send it again.")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

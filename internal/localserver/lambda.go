@@ -19,7 +19,7 @@ func invokeRoute[In any](functions map[string]func(context.Context, In) (any, er
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fn, ok := functions[r.PathValue("name")]
 		if !ok {
-			gatewayResponse(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+r.PathValue("name"))
+			writeError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+r.PathValue("name"))
 			return
 		}
 		var in In

@@ -194,8 +194,8 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 	sf.SetBaseURL(cfg.BaseURL + "/local/salesforce")
 	s.Salesforce = sf
 	s.DCS = dcssim.New(dcssim.Options{Auth: auth})
-	g.Public("/local/salesforce/", http.StripPrefix("/local/salesforce", sf))
-	g.Public("/local/dcs/", http.StripPrefix("/local/dcs", s.DCS))
+	g.Simulator("/local/salesforce/", sf)
+	g.Simulator("/local/dcs/", s.DCS)
 
 	sfnClient := sfn.NewFromConfig(awsconfig.Local(cfg.StepFunctionsEndpoint))
 	routes, onEvent := app.RunRoutes(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
@@ -246,22 +246,22 @@ func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 		dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_BODY", `The body must be {"email": "...", "tenant": "..."}.`)
+			writeError(w, http.StatusBadRequest, "INVALID_BODY", `The body must be {"email": "...", "tenant": "..."}.`)
 			return
 		}
 		addr, err := mail.ParseAddress(in.Email)
 		if err != nil || addr.Address != in.Email {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_EMAIL", "email must be a plain e-mail address such as ada@example.com.")
+			writeError(w, http.StatusBadRequest, "INVALID_EMAIL", "email must be a plain e-mail address such as ada@example.com.")
 			return
 		}
 		in.Tenant = strings.TrimSpace(in.Tenant)
 		if !access.TenantPattern.MatchString(in.Tenant) {
-			gatewayResponse(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'.")
+			writeError(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'.")
 			return
 		}
 		tok, err := issuer.Issue(in.Email, in.Tenant, sessionLifetime)
 		if err != nil {
-			gatewayResponse(w, http.StatusInternalServerError, "INTERNAL", "Could not sign a session.")
+			writeError(w, http.StatusInternalServerError, "INTERNAL", "Could not sign a session.")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

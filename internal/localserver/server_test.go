@@ -55,6 +55,9 @@ func call(t *testing.T, srv *httptest.Server, method, path, bearer, body string)
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +199,52 @@ func TestLocalSignInRefusesBadInput(t *testing.T) {
 	for _, body := range []string{`{}`, `{"email":"not an address","tenant":"acme"}`, `{"email":"a@b.c","tenant":""}`, `{"email":"a@b.c","tenant":"a#b"}`, `{"email":"a@b.c","tenant":"x","admin":true}`} {
 		if status, _ := call(t, srv, "POST", "/local/sessions", "", body); status != 400 {
 			t.Errorf("%s: got %d, want 400", body, status)
+		}
+	}
+}
+
+// The scheme is case-insensitive (RFC 7235); two Authorization headers are
+// refused, whichever comes first, as the deployed REQUEST authorizer does.
+func TestTwoAuthorizationHeadersAre401(t *testing.T) {
+	srv, _ := stack(t)
+	session := signIn(t, srv, "ada@example.com", "acme")
+	_, created := call(t, srv, "POST", "/api-tokens", session, `{}`)
+	token := created["token"].(string)
+	whoami := func(values ...string) (int, http.Header) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(context.Background(), "GET", srv.URL+"/whoami", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range values {
+			req.Header.Add("Authorization", v)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	for _, tc := range []struct {
+		name   string
+		values []string
+		want   int
+	}{
+		{"one bearer", []string{"Bearer " + token}, 200},
+		{"an upper-case scheme", []string{"BEARER " + token}, 200},
+		{"a lower-case scheme", []string{"bearer " + session}, 200},
+		{"two valid bearers", []string{"Bearer " + token, "Bearer " + session}, 401},
+		{"the same bearer twice", []string{"Bearer " + token, "Bearer " + token}, 401},
+		{"a bad bearer, then a valid one", []string{"Bearer x.y.z", "Bearer " + token}, 401},
+		{"a valid bearer, then an empty header", []string{"Bearer " + token, ""}, 401},
+	} {
+		status, header := whoami(tc.values...)
+		if status != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.name, status, tc.want)
+		}
+		if status == 401 && header.Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("%s: got WWW-Authenticate %q, want Bearer", tc.name, header.Get("WWW-Authenticate"))
 		}
 	}
 }

@@ -28,9 +28,10 @@ func apiAuth(tpl *cfnTemplate, api resource, path string) *yaml.Node {
 }
 
 // checkAuthorizers checks every Lambda authorizer in the template: each
-// runs a function of the template and never caches a result (revocation
-// must take effect on the next request), and the API's default authorizer is
-// one of them.
+// runs a function of the template, is a REQUEST authorizer on the
+// Authorization header (what the local gateway runs) and never caches a
+// result (revocation must take effect on the next request), and the API's
+// default authorizer is one of them.
 func checkAuthorizers(tpl *cfnTemplate) []string {
 	var problems []string
 	lambdaAuthorizers := map[string]bool{}
@@ -51,6 +52,14 @@ func checkAuthorizers(tpl *cfnTemplate) []string {
 			name := src.where + "." + e.Key
 			if fnID, _, ok := getAtt(at(e.Value, "FunctionArn")); !ok || !isFunction(tpl, fnID) {
 				problems = append(problems, fmt.Sprintf("%s: FunctionArn is %s, want !GetAtt <Function>.Arn of a function in this template", name, render(at(e.Value, "FunctionArn"))))
+			}
+			// The local gateway is this authorizer's: REQUEST, identity source
+			// the Authorization header (internal/localserver).
+			if got := render(at(e.Value, "FunctionPayloadType")); got != "REQUEST" {
+				problems = append(problems, fmt.Sprintf("%s: FunctionPayloadType is %s, want REQUEST: a TOKEN authorizer sees one Authorization value and cannot refuse a request with two", name, got))
+			}
+			if got := render(at(e.Value, "Identity.Headers")); got != "[Authorization]" {
+				problems = append(problems, fmt.Sprintf("%s: Identity.Headers is %s, want [Authorization] (API Gateway answers 401 without it, as the local gateway does)", name, got))
 			}
 			switch ttl := at(e.Value, "Identity.ReauthorizeEvery"); {
 			case ttl == nil:

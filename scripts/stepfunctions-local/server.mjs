@@ -530,11 +530,24 @@ async function readBody(req) {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// Only local programs may call: a request with an Origin header comes from a
+// web page (a cross-site fetch), and one whose Host is not this server's
+// loopback address from a page after DNS rebinding (docs/security.md).
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+function fromLocalProgram(req) {
+  const host = String(req.headers.host ?? '').toLowerCase();
+  const port = server.address().port;
+  return req.headers.origin === undefined && LOOPBACK_NAMES.some((name) => host === `${name}:${port}`);
+}
+
 const server = createServer(async (req, res) => {
   const send = (status, body, contentType = 'application/x-amz-json-1.0') => {
     res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': randomUUID() });
     res.end(JSON.stringify(body));
   };
+  if (!fromLocalProgram(req)) {
+    return send(403, { __type: 'AccessDeniedException', message: 'Only local programs may call the Step Functions stand-in: no Origin header, and Host 127.0.0.1, localhost or [::1] with its port.' });
+  }
   try {
     const url = new URL(req.url, `http://${HOST}`);
     if (req.method !== 'POST' || url.pathname !== '/') return send(404, { message: 'not found' }, 'application/json');

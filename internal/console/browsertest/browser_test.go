@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,7 +100,10 @@ func startStack(t *testing.T) *stack {
 func mountConsole(t *testing.T, srv *localserver.Server) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	// The local server answers only requests addressed to itself on loopback.
+	req := httptest.NewRequest("GET", "http://127.0.0.1:3000/", nil)
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3000}))
+	srv.ServeHTTP(rec, req)
 	if rec.Code == http.StatusOK && strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 		return
 	}

@@ -56,7 +56,8 @@ async function shot(name) {
 async function call(method, route, bearer, body) {
   const headers = {};
   if (bearer) headers.Authorization = 'Bearer ' + bearer;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // The local server requires JSON on every state-changing /local/ route, with or without a body.
+  if (body !== undefined || method !== 'GET') headers['Content-Type'] = 'application/json';
   const resp = await fetch(BASE + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await resp.text();
   return { status: resp.status, body: text ? JSON.parse(text) : null };

@@ -793,7 +793,7 @@
     const button = e.currentTarget;
     button.disabled = true;
     try {
-      const plan = await api('POST', 'local/sandbox-demo');
+      const plan = await api('POST', 'local/sandbox-demo', {}); // a body, so that it is sent as JSON (the server requires it)
       await api('PUT', 'sandbox-plans/' + encodeURIComponent(plan.sandbox), plan);
       announce($('refreshes-status'), `Plan ${plan.sandbox} created.`);
       await loadPlans();
