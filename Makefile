@@ -1,6 +1,9 @@
 # dcs-access: `make run` serves the local stack, `make test` runs every check.
 # SAM builds each function through its build-<LogicalId> target (BuildMethod: makefile).
 
+# moto and cfn-lint live in .local/venv when scripts/deps.sh installed them (see there).
+export PATH := $(CURDIR)/.local/venv/bin:$(PATH)
+
 GO       ?= go
 GOOS     ?= linux
 GOARCH   ?= arm64

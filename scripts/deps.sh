@@ -43,17 +43,30 @@ ensure_cmd() {
   say "$cmd ok ($(command -v "$cmd"))"
 }
 
-# ensure_pip CMD: python tools come from pip (moto server extras, cfn-lint).
-ensure_pip() {
-  local cmd=$1
-  if ! have "$cmd"; then
-    say "$cmd missing, installing moto[server] and cfn-lint with pip"
-    have python3 || die "python3 is needed to install $cmd"
-    python3 -m pip install --quiet 'moto[server]' cfn-lint || die "pip install 'moto[server]' cfn-lint failed"
-    hash -r
-    have "$cmd" || die "$cmd still missing after pip install (is pip's bin dir on PATH?)"
+# Python tools (moto's server, cfn-lint) come from PyPI into a virtual environment under
+# .local/venv, never into the system's Python: Debian 12 and Ubuntu 24.04 refuse a plain
+# `pip install` there (PEP 668, "externally-managed-environment"). The Makefile and
+# with-services.sh put .local/venv/bin first on PATH. Pinned: scripts/moto_server.py patches
+# moto's KMS, checked against these versions.
+VENV=$ROOT/.local/venv
+PYTHON_TOOLS=("moto[server]==5.2.1" "cfn-lint==1.51.0")
+export PATH="$VENV/bin:$PATH"
+ensure_python_tools() {
+  if have moto_server && have cfn-lint && python3 -c 'import moto' 2>/dev/null; then
+    say "moto_server ok ($(command -v moto_server)), cfn-lint ok ($(command -v cfn-lint))"
+    return
   fi
-  say "$cmd ok ($(command -v "$cmd"))"
+  say "moto_server or cfn-lint missing: installing ${PYTHON_TOOLS[*]} into $VENV"
+  have python3 || apt_install python3
+  if [[ ! -x $VENV/bin/pip ]]; then
+    python3 -m venv "$VENV" 2>/dev/null || { rm -rf "$VENV"; apt_install python3-venv && python3 -m venv "$VENV"; } ||
+      die "cannot create a Python virtual environment in $VENV (Debian: apt-get install -y python3-venv)"
+  fi
+  "$VENV/bin/pip" install --quiet "${PYTHON_TOOLS[@]}" ||
+    die "pip install ${PYTHON_TOOLS[*]} into $VENV failed (is PyPI reachable?)"
+  hash -r
+  have moto_server && have cfn-lint || die "moto_server or cfn-lint still missing after installing them into $VENV"
+  say "moto_server and cfn-lint ok (installed into $VENV)"
 }
 
 # --- tools ---------------------------------------------------------------
@@ -61,8 +74,7 @@ ensure_cmd java openjdk-17-jre-headless
 ensure_cmd curl curl              # readiness polling in with-services.sh
 ensure_cmd ip iproute2            # bring lo up inside the private netns
 ensure_cmd unshare util-linux     # private network namespace
-ensure_pip moto_server
-ensure_pip cfn-lint
+ensure_python_tools
 # Node/npm: Debian's nodejs is older than the Node 20+ the JS test tools want, so no auto-install.
 have node || die "node missing: install Node.js >= 20 (with npm)"
 have npm || die "npm missing: install Node.js >= 20 (with npm)"

@@ -11,6 +11,7 @@ set -euo pipefail
 
 SELF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 ROOT=$(cd "$(dirname "$SELF")/.." && pwd)
+export PATH="$ROOT/.local/venv/bin:$PATH" # moto, when scripts/deps.sh installed it there
 MARKER=DCS_ACCESS_IN_NETNS
 
 die() { printf 'with-services: ERROR: %s\n' "$*" >&2; exit 1; }

@@ -113,8 +113,8 @@ func pipelineHelp(base string, cfg localserver.Config) string {
 		return ""
 	}
 	return fmt.Sprintf(`A sandbox refresh against the simulated Salesforce and DCS:
-  curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" -H 'Content-Type: application/json' > plan.json
-  curl -s -X PUT %[1]s/sandbox-plans/uat1 -H "Authorization: Bearer $SESSION" -d @plan.json
+  PLAN=$(curl -s -X POST %[1]s/local/sandbox-demo -H "Authorization: Bearer $SESSION" -H 'Content-Type: application/json')
+  curl -s -X PUT %[1]s/sandbox-plans/uat1 -H "Authorization: Bearer $SESSION" -d "$PLAN"
   curl -s -X POST %[1]s/sandbox-refreshes -H "Authorization: Bearer $SESSION" -d '{"sandbox":"uat1"}'
   curl -s %[1]s/sandbox-refreshes/<id> -H "Authorization: Bearer $SESSION"
 `, base)

@@ -61,8 +61,8 @@ type Plan struct {
 	PollIntervals       PollIntervals `json:"pollIntervals"`
 	TimeoutHours        int           `json:"timeoutHours"`
 	Schedule            string        `json:"schedule,omitempty"` // EventBridge cron(...) expression
-	UpdatedAt           time.Time     `json:"updatedAt"`
-	UpdatedBy           string        `json:"updatedBy"`
+	UpdatedAt           time.Time     `json:"updatedAt,omitzero"` // stamped when stored: absent from a plan not saved yet
+	UpdatedBy           string        `json:"updatedBy,omitempty"`
 }
 
 // Salesforce is how the pipeline signs in to production (to refresh) and to
