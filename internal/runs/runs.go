@@ -293,11 +293,11 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	events, err := s.Machine.History(ctx, run.ExecutionARN)
+	steps, err := s.Machine.Steps(ctx, run.ExecutionARN)
 	if err != nil {
 		return Status{}, err
 	}
-	return statusOf(run, ex, events), nil
+	return statusOf(run, ex, steps), nil
 }
 
 // List returns the sandbox's recent runs, newest first, with live statuses.

@@ -24,7 +24,7 @@ type fakeMachine struct {
 	starts      int
 	redrives    int
 	startErr    error
-	history     []runs.Event
+	steps       []runs.Step
 	published   []string
 	redriveHook func() // runs inside Redrive, before it takes effect
 }
@@ -66,7 +66,7 @@ func (m *fakeMachine) Describe(_ context.Context, arn string) (runs.Execution, e
 	return *ex, nil
 }
 
-func (m *fakeMachine) History(context.Context, string) ([]runs.Event, error) { return m.history, nil }
+func (m *fakeMachine) Steps(context.Context, string) ([]runs.Step, error) { return m.steps, nil }
 
 func (m *fakeMachine) Redrive(_ context.Context, arn string) error {
 	if m.redriveHook != nil {
@@ -286,11 +286,12 @@ func TestNotifyAnnouncesHowARunEnded(t *testing.T) {
 	svc, m := newService(t)
 	input := `{"runId":"uat1-1","tenant":"acme","sandbox":"uat1"}`
 	t0 := time.Now()
-	m.history = []runs.Event{
-		{Type: "TaskStateEntered", State: "StartRefresh", Timestamp: t0},
-		{Type: "TaskStateEntered", State: "DropUsers", Timestamp: t0.Add(time.Minute)},
-		{Type: "TaskStateEntered", State: "StartMasking", Timestamp: t0.Add(2 * time.Minute)},
-		{Type: "TaskStateEntered", State: "CheckMasking", Timestamp: t0.Add(3 * time.Minute)},
+	ended := func(d time.Duration) *time.Time { at := t0.Add(d); return &at }
+	// The history ends in masking: the execution's end decides how it ended.
+	m.steps = []runs.Step{
+		{Name: "refreshSandbox", StartedAt: t0, EndedAt: ended(time.Minute), Outcome: runs.OutcomeSucceeded},
+		{Name: "dropUsers", StartedAt: t0.Add(time.Minute), EndedAt: ended(2 * time.Minute), Outcome: runs.OutcomeSucceeded},
+		{Name: "masking", StartedAt: t0.Add(2 * time.Minute), Outcome: runs.OutcomeRunning},
 	}
 	ctx := context.Background()
 	for _, change := range []runs.StatusChange{
