@@ -33,8 +33,8 @@ func idempotencyKey(sandbox, key string) string {
 	return "IDEMPOTENCY#" + strings.ToLower(sandbox) + "#" + hex.EncodeToString(h[:])
 }
 
-
-// RunIDForKey returns the run an Idempotency-Key started, or "".
+// RunIDForKey returns the run an Idempotency-Key started within
+// runs.IdempotencyWindow, or "".
 func (s *Store) RunIDForKey(ctx context.Context, tenant, sandbox, k string) (string, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), idempotencyKey(sandbox, k)), ConsistentRead: aws.Bool(true),
