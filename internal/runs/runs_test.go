@@ -16,6 +16,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/runs/runstest"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // fakeMachine is a hand-written Step Functions: executions by ARN, with
@@ -128,9 +129,9 @@ func (f fakePlans) ListPlans(_ context.Context, tenant string) ([]plans.Plan, er
 // newService is the service on an in-memory store (held to the same
 // contract as DynamoDB's, runstest.CheckStore), with plans for uat1 and dev2
 // and a clock that the test moves.
-func newService(t *testing.T) (*runs.Service, *fakeMachine, *runstest.Clock) {
+func newService(t *testing.T) (*runs.Service, *fakeMachine, *testenv.Clock) {
 	t.Helper()
-	clock := runstest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	clock := testenv.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	planned := fakePlans{}
 	for _, sandbox := range []string{"uat1", "dev2"} {
 		p := plans.Plan{Sandbox: sandbox, LicenseType: "PARTIAL"}

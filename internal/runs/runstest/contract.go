@@ -10,33 +10,8 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
-
-// Clock is a test's clock: it stands still until the test moves it.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock standing at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// Add moves the clock by d.
-func (c *Clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // CheckStore holds a runs.Store to what the runs service relies on. open
 // returns an empty store whose clock is now.
@@ -47,8 +22,8 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		return runs.Run{ID: id, Tenant: tenant, Sandbox: id[:4], ExecutionARN: "arn:aws:states:us-east-1:123456789012:execution:sandbox-refresh:" + id,
 			RequestedAt: t0, RequestedBy: "ada@acme.com", Source: "api", Input: `{"runId":"` + id + `"}`}
 	}
-	newStore := func(t *testing.T) (runs.Store, *Clock) {
-		clock := NewClock(t0)
+	newStore := func(t *testing.T) (runs.Store, *testenv.Clock) {
+		clock := testenv.NewClock(t0)
 		return open(t, clock.Now), clock
 	}
 	wantConflict := func(t *testing.T, err error) {
