@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export GOFLAGS=-mod=readonly GOPROXY=off
 
-go test -count=1 ./...
+# -race: the tests start goroutines (concurrent claims, servers, stand-ins); a race fails them.
+go test -race -count=1 ./...
 # The verifier's fuzz target runs for a few seconds on every test run.
 go test -run='^$' -fuzz=FuzzVerify -fuzztime="${FUZZTIME:-5s}" ./internal/apitoken
 # So does the strict JSON walk, which reads every request body.

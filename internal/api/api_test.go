@@ -18,6 +18,8 @@ import (
 
 var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
+// memStore holds the tokens created through it; a delete removes one of the
+// tenant's, and any other id is NOT_FOUND, as in DynamoDB.
 type memStore struct{ created []access.Token }
 
 func (m *memStore) Create(_ context.Context, t access.Token) error {
@@ -38,6 +40,12 @@ func (m *memStore) List(_ context.Context, tenant string, limit int, cursor stri
 }
 
 func (m *memStore) Delete(_ context.Context, tenant, id string) error {
+	for i, c := range m.created {
+		if c.Tenant == tenant && c.ID == id {
+			m.created = append(m.created[:i], m.created[i+1:]...)
+			return nil
+		}
+	}
 	return access.Errorf(access.ENOTFOUND, "NOT_FOUND", "no such token")
 }
 
@@ -235,12 +243,31 @@ func TestListRefusesABadLimitOrCursor(t *testing.T) {
 }
 
 func TestDeleteOfAnUnknownTokenIs404(t *testing.T) {
-	h, _ := handlers()
-	req := request("session", "")
-	req.PathParameters = map[string]string{"id": "0192-unknown"}
-	resp, _ := h.Delete(context.Background(), req)
-	if resp.StatusCode != 404 || decodeError(t, resp).Error.Code != "NOT_FOUND" {
-		t.Fatalf("got %d %s, want 404", resp.StatusCode, resp.Body)
+	h, st := handlers()
+	if resp, _ := h.Create(context.Background(), request("session", `{"description":"CI"}`)); resp.StatusCode != 201 {
+		t.Fatalf("create: got %d %s", resp.StatusCode, resp.Body)
+	}
+	del := func(tenant, id string) api.Response {
+		req := request("session", "")
+		req.RequestContext.Authorizer["tenant"] = tenant
+		req.PathParameters = map[string]string{"id": id}
+		resp, _ := h.Delete(context.Background(), req)
+		return resp
+	}
+	for _, c := range []struct{ name, tenant, id string }{
+		{"an unknown id", "acme", "0192-unknown"},
+		{"another tenant's token", "globex", "id-1"},
+	} {
+		if resp := del(c.tenant, c.id); resp.StatusCode != 404 || decodeError(t, resp).Error.Code != "NOT_FOUND" {
+			t.Fatalf("%s: got %d %s, want 404", c.name, resp.StatusCode, resp.Body)
+		}
+	}
+	// The control: a known id is deleted, once.
+	if resp := del("acme", "id-1"); resp.StatusCode != 204 || len(st.created) != 0 {
+		t.Fatalf("the tenant's own token: got %d %s with %d tokens left, want 204 and none", resp.StatusCode, resp.Body, len(st.created))
+	}
+	if resp := del("acme", "id-1"); resp.StatusCode != 404 {
+		t.Fatalf("a deleted token: got %d %s, want 404", resp.StatusCode, resp.Body)
 	}
 }
 

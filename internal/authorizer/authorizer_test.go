@@ -210,9 +210,14 @@ func returns(tok access.Token, err error) func(context.Context, string, string) 
 
 func at(t time.Time) *time.Time { return &t }
 
-// assertNoTokenInLog fails when the log holds the bearer or its signature.
-func assertNoTokenInLog(t *testing.T, log, header string) {
+// assertNoTokenInLog fails when the log holds the bearer or its signature,
+// or when it does not hold logged, the control that the decision was logged
+// there at all (else the check would pass with logging off).
+func assertNoTokenInLog(t *testing.T, log, header, logged string) {
 	t.Helper()
+	if !strings.Contains(log, logged) {
+		t.Errorf("got log %q, want it to hold %q", log, logged)
+	}
 	_, raw, _ := strings.Cut(header, " ")
 	secrets := []string{strings.TrimSpace(raw)}
 	if parts := strings.Split(secrets[0], "."); len(parts) == 3 {
@@ -327,7 +332,7 @@ func TestBadBearersAreUnauthorized(t *testing.T) {
 			if !reflect.DeepEqual(resp, events.APIGatewayCustomAuthorizerResponse{}) {
 				t.Errorf("Handle: got response %+v, want an empty one", resp)
 			}
-			assertNoTokenInLog(t, log.String(), tt.header)
+			assertNoTokenInLog(t, log.String(), tt.header, `msg="request denied"`)
 		})
 	}
 }
@@ -389,7 +394,12 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 			if !reflect.DeepEqual(reads, wantReads) {
 				t.Errorf("got store reads %q, want %q", reads, wantReads)
 			}
-			assertNoTokenInLog(t, log.String(), tt.header)
+			// An allow logs nothing; the control is a denial of the same
+			// bearer, tampered with, through the same logger.
+			if _, err := a.Authenticate(context.Background(), tt.header+"x"); access.ErrorKind(err) != access.EUNAUTHORIZED {
+				t.Errorf("a tampered bearer: got %v, want EUNAUTHORIZED", err)
+			}
+			assertNoTokenInLog(t, log.String(), tt.header, `msg="request denied"`)
 		})
 	}
 }
@@ -426,7 +436,7 @@ func TestStoreFailuresAreNeverAnAllowNorA401(t *testing.T) {
 			if err != nil && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "GetItem")) {
 				t.Errorf("Handle: got error %q, want no internal detail", err)
 			}
-			assertNoTokenInLog(t, log.String(), header)
+			assertNoTokenInLog(t, log.String(), header, `msg="token lookup failed: denying"`)
 		})
 	}
 }

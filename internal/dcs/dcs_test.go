@@ -109,6 +109,9 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 		wantHTTP int
 		wantCode string
 		wantMsg  string // part of the message, when it tells cases apart
+		// denied: the authorizer denied the bearer, so its log says so (the
+		// control for newStack's check that no bearer reaches that log).
+		denied bool
 	}{
 		{
 			name: "a token deleted before the start is refused with 401",
@@ -118,7 +121,7 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				_, err := c.StartExecution(context.Background(), "job-1")
 				return err
 			},
-			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED",
+			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
 		},
 		{
 			name: "a token deleted while the job runs makes the next poll fail with 401",
@@ -132,7 +135,7 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				_, err = c.Execution(context.Background(), e.ID)
 				return err
 			},
-			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED",
+			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
 		},
 		{
 			name: "an expired token is refused with 401",
@@ -141,7 +144,7 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				_, err := s.client(t, tok, nil).StartExecution(context.Background(), "job-1")
 				return err
 			},
-			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED",
+			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
 		},
 		{
 			name: "a token whose stored record has expired is refused with 401 though its claim has no exp",
@@ -151,7 +154,7 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				_, err := s.client(t, tok, nil).StartExecution(context.Background(), "job-1")
 				return err
 			},
-			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED",
+			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
 		},
 		{
 			name: "a valid user session is refused with 401 because DCS takes API tokens",
@@ -167,7 +170,7 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				_, err := s.client(t, "garbage", nil).StartExecution(context.Background(), "job-1")
 				return err
 			},
-			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED",
+			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
 		},
 		{
 			name: "a token signed by an unknown key is refused with 401",
@@ -176,7 +179,7 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				_, err := s.client(t, other.adaToken(t), nil).StartExecution(context.Background(), "job-1")
 				return err
 			},
-			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED",
+			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
 		},
 		{
 			name: "a job of another tenant is not found",
@@ -223,6 +226,9 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 			}
 			if dcs.IsTransient(err) {
 				t.Errorf("IsTransient(%v): got true, want false", err)
+			}
+			if logged := strings.Contains(s.log.String(), `msg="request denied"`); logged != tt.denied {
+				t.Errorf("got the authorizer's log %q, want a denial logged: %v", s.log.String(), tt.denied)
 			}
 			s.assertNoSecret(t, err)
 		})

@@ -33,10 +33,8 @@ func idempotencyKey(sandbox, key string) string {
 	return "IDEMPOTENCY#" + strings.ToLower(sandbox) + "#" + hex.EncodeToString(h[:])
 }
 
-// idempotencyTTL is how long a run answers for its Idempotency-Key.
-const idempotencyTTL = 24 * time.Hour
-
-// RunIDForKey returns the run an Idempotency-Key started, or "".
+// RunIDForKey returns the run an Idempotency-Key started within
+// runs.IdempotencyWindow, or "".
 func (s *Store) RunIDForKey(ctx context.Context, tenant, sandbox, k string) (string, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), idempotencyKey(sandbox, k)), ConsistentRead: aws.Bool(true),
@@ -101,7 +99,7 @@ func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) err
 	if run.IdempotencyKey != "" {
 		remember := key(tenantKey(run.Tenant), idempotencyKey(run.Sandbox, run.IdempotencyKey))
 		remember["runId"] = &types.AttributeValueMemberS{Value: run.ID}
-		remember["ttl"] = &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Add(idempotencyTTL).Unix())}
+		remember["ttl"] = &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Add(runs.IdempotencyWindow).Unix())}
 		in.TransactItems = append(in.TransactItems, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: remember}})
 	}
 	err = s.transact(ctx, in)

@@ -21,6 +21,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
+	"github.com/dcs-access/dcs-access/internal/workflow"
 )
 
 // Request is the payload of every Task state.
@@ -102,32 +103,44 @@ func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
 	if err := s.Validator.Validate(run.Tenant, run.Plan); err != nil {
 		return nil, &PermanentError{Message: "the run's plan is not valid: " + access.AsError(err).Message}
 	}
-	// Every step ends before its Task's TimeoutSeconds, so a slow Salesforce
-	// or DCS surfaces as a TransientError, which is retried, and never as
-	// States.Timeout, which is not (and would leave the call running).
-	budget := 50 * time.Second
-	if req.Step == "dropUsers" || req.Step == "recreateUsers" {
-		budget = 280 * time.Second
+	step, known := workflow.StepNamed(req.Step)
+	handle := handlers[step.Name]
+	if !known || handle == nil {
+		return nil, &PermanentError{Message: fmt.Sprintf("unknown step %q", req.Step)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	// The step's budget ends before its Task's TimeoutSeconds (see
+	// workflow.Step.Budget).
+	ctx, cancel := context.WithTimeout(ctx, step.Budget)
 	defer cancel()
-	switch req.Step {
-	case "prepareRefresh":
-		return s.prepareRefresh(ctx, run)
-	case "startRefresh":
-		return s.startRefresh(ctx, run)
-	case "checkRefresh":
-		return s.checkRefresh(ctx, run)
-	case "dropUsers":
-		return s.dropUsers(ctx, run)
-	case "startMasking":
-		return s.startMasking(ctx, run, req.RedriveCount)
-	case "checkMasking":
-		return s.checkMasking(ctx, run, req.RedriveCount)
-	case "recreateUsers":
-		return s.recreateUsers(ctx, run)
+	return handle(s, ctx, req)
+}
+
+// handler runs one step.
+type handler func(s *Steps, ctx context.Context, req Request) (any, error)
+
+// handlers are the handlers of workflow.Steps, by step name.
+var handlers = map[string]handler{
+	workflow.PrepareRefresh: ofRun((*Steps).prepareRefresh),
+	workflow.StartRefresh:   ofRun((*Steps).startRefresh),
+	workflow.CheckRefresh:   ofRun((*Steps).checkRefresh),
+	workflow.DropUsers:      ofRun((*Steps).dropUsers),
+	workflow.StartMasking:   ofRedrive((*Steps).startMasking),
+	workflow.CheckMasking:   ofRedrive((*Steps).checkMasking),
+	workflow.RecreateUsers:  ofRun((*Steps).recreateUsers),
+}
+
+// ofRun is the handler of a step that needs only the run's state.
+func ofRun[T any](step func(*Steps, context.Context, State) (T, error)) handler {
+	return func(s *Steps, ctx context.Context, req Request) (any, error) {
+		return step(s, ctx, req.Run)
 	}
-	return nil, &PermanentError{Message: fmt.Sprintf("unknown step %q", req.Step)}
+}
+
+// ofRedrive is the handler of a step that also needs the execution's redrive count.
+func ofRedrive[T any](step func(*Steps, context.Context, State, int) (T, error)) handler {
+	return func(s *Steps, ctx context.Context, req Request) (any, error) {
+		return step(s, ctx, req.Run, req.RedriveCount)
+	}
 }
 
 func (s *Steps) pastDeadline(run State) error {

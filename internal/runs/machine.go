@@ -31,22 +31,15 @@ type Execution struct {
 	RedriveCount int
 }
 
-// Event is one history event, reduced to what the step timeline needs.
-type Event struct {
-	Type      string // e.g. TaskStateEntered, LambdaFunctionFailed, ExecutionRedriven
-	Timestamp time.Time
-	State     string // the state's name, for state entered/exited events
-	Input     string // state entered input
-	Output    string // state exited output
-	Error     string // failed events
-	Cause     string
-}
-
 // Machine is the sandbox-refresh state machine (Step Functions).
 type Machine interface {
 	ExecutionARN(name string) string
 	Start(ctx context.Context, name, input string) error // ErrExecutionExists when the name is taken by another input or a closed execution
 	Describe(ctx context.Context, executionARN string) (Execution, error)
-	History(ctx context.Context, executionARN string) ([]Event, error)
+	// Steps returns the run's steps as its execution's history tells them,
+	// in the order the run reached them. The step the run is in, or stopped
+	// in without recording a failure, is OutcomeRunning: how the execution
+	// stopped is Describe's to say.
+	Steps(ctx context.Context, executionARN string) ([]Step, error)
 	Redrive(ctx context.Context, executionARN string) error
 }

@@ -73,10 +73,10 @@ func (s *Service) Notify(ctx context.Context, change StatusChange) error {
 		return s.Publisher.Publish(ctx, DetailSucceeded, who)
 	case StatusFailed, StatusTimedOut, StatusAborted:
 		failed := Failed{Succeeded: who, Status: change.Status, Error: change.Error, Cause: change.Cause}
-		if events, err := s.Machine.History(ctx, change.ExecutionARN); err == nil {
+		if steps, err := s.Machine.Steps(ctx, change.ExecutionARN); err == nil {
 			ex := Execution{Status: change.Status, Error: change.Error, Cause: change.Cause}
-			for _, step := range statusOf(Run{}, ex, events).Steps {
-				if step.Outcome == "FAILED" {
+			for _, step := range statusOf(Run{}, ex, steps).Steps {
+				if step.Outcome == OutcomeFailed {
 					failed.FailedStep = step.Name
 				}
 			}

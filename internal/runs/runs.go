@@ -30,10 +30,13 @@ type Run struct {
 	RequestedBy  string    `json:"requestedBy"`
 	Source       string    `json:"source"` // api, event or schedule
 	Input        string    `json:"input"`  // the execution input, kept so a retried start sends the same
-	// IdempotencyKey is the client's Idempotency-Key, remembered for a day so
-	// that a retried request returns this run.
+	// IdempotencyKey is the client's Idempotency-Key, remembered for
+	// IdempotencyWindow so that a retried request returns this run.
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
+
+// IdempotencyWindow is how long a run answers for its Idempotency-Key.
+const IdempotencyWindow = 24 * time.Hour
 
 // Input is the execution's input: the state every step receives.
 type Input struct {
@@ -73,7 +76,8 @@ type Store interface {
 	// writes run, atomically; ECONFLICT when someone else took it first.
 	ClaimRun(ctx context.Context, run Run, previous string) error
 	GetRun(ctx context.Context, tenant, id string) (Run, error) // ENOTFOUND when missing
-	// RunIDForKey returns the run an API request's Idempotency-Key started ("" when none).
+	// RunIDForKey returns the run an API request's Idempotency-Key started
+	// within IdempotencyWindow ("" when none).
 	RunIDForKey(ctx context.Context, tenant, sandbox, key string) (string, error)
 	ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error)
 }
@@ -293,11 +297,11 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	events, err := s.Machine.History(ctx, run.ExecutionARN)
+	steps, err := s.Machine.Steps(ctx, run.ExecutionARN)
 	if err != nil {
 		return Status{}, err
 	}
-	return statusOf(run, ex, events), nil
+	return statusOf(run, ex, steps), nil
 }
 
 // List returns the sandbox's recent runs, newest first, with live statuses.

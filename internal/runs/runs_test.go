@@ -3,15 +3,19 @@ package runs_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
-	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/runs/runstest"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
@@ -24,7 +28,7 @@ type fakeMachine struct {
 	starts      int
 	redrives    int
 	startErr    error
-	history     []runs.Event
+	steps       []runs.Step
 	published   []string
 	redriveHook func() // runs inside Redrive, before it takes effect
 }
@@ -66,7 +70,11 @@ func (m *fakeMachine) Describe(_ context.Context, arn string) (runs.Execution, e
 	return *ex, nil
 }
 
-func (m *fakeMachine) History(context.Context, string) ([]runs.Event, error) { return m.history, nil }
+func (m *fakeMachine) Steps(context.Context, string) ([]runs.Step, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.steps), nil
+}
 
 func (m *fakeMachine) Redrive(_ context.Context, arn string) error {
 	if m.redriveHook != nil {
@@ -100,28 +108,40 @@ func (m *fakeMachine) Publish(_ context.Context, detailType string, detail any) 
 	return nil
 }
 
-var seq int
+// fakePlans are acme's plans, by sandbox in lower case.
+type fakePlans map[string]plans.Plan
 
-// clock is the store's and the service's clock; a test may move it.
-var clock = time.Now
+func (f fakePlans) GetPlan(_ context.Context, tenant, sandbox string) (plans.Plan, error) {
+	p, ok := f[strings.ToLower(sandbox)]
+	if !ok || tenant != "acme" {
+		return plans.Plan{}, plans.ErrNotFound()
+	}
+	return p, nil
+}
 
-func now() time.Time { return clock() }
+func (f fakePlans) ListPlans(_ context.Context, tenant string) ([]plans.Plan, error) {
+	if tenant != "acme" {
+		return nil, nil
+	}
+	return slices.SortedFunc(maps.Values(f), func(a, b plans.Plan) int { return strings.Compare(a.Sandbox, b.Sandbox) }), nil
+}
 
-func newService(t *testing.T) (*runs.Service, *fakeMachine) {
+// newService is the service on an in-memory store (held to the same
+// contract as DynamoDB's, runstest.CheckStore), with plans for uat1 and dev2
+// and a clock that the test moves.
+func newService(t *testing.T) (*runs.Service, *fakeMachine, *testenv.Clock) {
 	t.Helper()
-	client, table := testenv.Table(t)
-	clock = time.Now
-	st := dynamo.New(client, table, now)
+	clock := testenv.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	planned := fakePlans{}
 	for _, sandbox := range []string{"uat1", "dev2"} {
 		p := plans.Plan{Sandbox: sandbox, LicenseType: "PARTIAL"}
 		p.Defaults()
-		if _, err := st.PutPlan(context.Background(), "acme", p); err != nil {
-			t.Fatal(err)
-		}
+		planned[sandbox] = p
 	}
+	var ids atomic.Int64
 	m := newFakeMachine()
-	return &runs.Service{Store: st, Plans: st, Machine: m, Publisher: m, Now: now,
-		RandomID: func() string { seq++; return fmt.Sprintf("r%05d", seq) }}, m
+	return &runs.Service{Store: runstest.NewStore(clock.Now), Plans: planned, Machine: m, Publisher: m, Now: clock.Now,
+		RandomID: func() string { return fmt.Sprintf("r%05d", ids.Add(1)) }}, m, clock
 }
 
 func apiRequest(sandbox string) runs.Request {
@@ -129,7 +149,7 @@ func apiRequest(sandbox string) runs.Request {
 }
 
 func TestASecondStartWhileRunningIsRunInProgress(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, _ := newService(t)
 	ctx := context.Background()
 	first, created, err := svc.Start(ctx, apiRequest("uat1"))
 	if err != nil || !created {
@@ -155,7 +175,7 @@ func TestASecondStartWhileRunningIsRunInProgress(t *testing.T) {
 }
 
 func TestConcurrentStartsStartOneRun(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, _ := newService(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 10)
 	for i := range errs {
@@ -180,7 +200,7 @@ func TestConcurrentStartsStartOneRun(t *testing.T) {
 }
 
 func TestARedeliveredEventStartsNothingNew(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, _ := newService(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 	ev := runs.Request{Tenant: "acme", Sandbox: "uat1", By: "aws.events", Source: "event", Key: "event-123", At: at}
@@ -208,7 +228,7 @@ func TestARedeliveredEventStartsNothingNew(t *testing.T) {
 }
 
 func TestAStartThatNeverReachedStepFunctionsDoesNotHoldTheSandbox(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, clock := newService(t)
 	m.startErr = access.Unavailable(fmt.Errorf("throttled"))
 	if _, _, err := svc.Start(context.Background(), apiRequest("uat1")); access.ErrorKind(err) != access.EUNAVAILABLE {
 		t.Fatalf("got %v, want EUNAVAILABLE", err)
@@ -218,22 +238,21 @@ func TestAStartThatNeverReachedStepFunctionsDoesNotHoldTheSandbox(t *testing.T) 
 	if _, _, err := svc.Start(context.Background(), apiRequest("uat1")); access.AsError(err).Code != "RUN_IN_PROGRESS" {
 		t.Fatalf("during the lease: got %v, want RUN_IN_PROGRESS", err)
 	}
-	later := time.Now().Add(3 * time.Minute)
-	clock = func() time.Time { return later }
+	clock.Add(3 * time.Minute)
 	if _, created, err := svc.Start(context.Background(), apiRequest("uat1")); err != nil || !created {
 		t.Fatalf("got %v, created=%v; want the next start to take over the lock", err, created)
 	}
 }
 
 func TestStartWithoutAPlanIsNotFound(t *testing.T) {
-	svc, _ := newService(t)
+	svc, _, _ := newService(t)
 	if _, _, err := svc.Start(context.Background(), apiRequest("nope")); access.AsError(err).Code != "PLAN_NOT_FOUND" {
 		t.Fatalf("got %v, want PLAN_NOT_FOUND", err)
 	}
 }
 
 func TestRunsAreScopedToTheTenant(t *testing.T) {
-	svc, _ := newService(t)
+	svc, _, _ := newService(t)
 	run, _, err := svc.Start(context.Background(), apiRequest("uat1"))
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +270,7 @@ func TestRunsAreScopedToTheTenant(t *testing.T) {
 }
 
 func TestRedriveOnlyFailedRuns(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, _ := newService(t)
 	ctx := context.Background()
 	run, _, err := svc.Start(ctx, apiRequest("uat1"))
 	if err != nil {
@@ -270,7 +289,7 @@ func TestRedriveOnlyFailedRuns(t *testing.T) {
 }
 
 func TestAnotherRunMayNotBeRedrivenWhileOneIsRunning(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, _ := newService(t)
 	ctx := context.Background()
 	old, _, _ := svc.Start(ctx, apiRequest("uat1"))
 	m.finish(runs.StatusFailed)
@@ -283,14 +302,15 @@ func TestAnotherRunMayNotBeRedrivenWhileOneIsRunning(t *testing.T) {
 }
 
 func TestNotifyAnnouncesHowARunEnded(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, _ := newService(t)
 	input := `{"runId":"uat1-1","tenant":"acme","sandbox":"uat1"}`
 	t0 := time.Now()
-	m.history = []runs.Event{
-		{Type: "TaskStateEntered", State: "StartRefresh", Timestamp: t0},
-		{Type: "TaskStateEntered", State: "DropUsers", Timestamp: t0.Add(time.Minute)},
-		{Type: "TaskStateEntered", State: "StartMasking", Timestamp: t0.Add(2 * time.Minute)},
-		{Type: "TaskStateEntered", State: "CheckMasking", Timestamp: t0.Add(3 * time.Minute)},
+	ended := func(d time.Duration) *time.Time { at := t0.Add(d); return &at }
+	// The history ends in masking: the execution's end decides how it ended.
+	m.steps = []runs.Step{
+		{Name: "refreshSandbox", StartedAt: t0, EndedAt: ended(time.Minute), Outcome: runs.OutcomeSucceeded},
+		{Name: "dropUsers", StartedAt: t0.Add(time.Minute), EndedAt: ended(2 * time.Minute), Outcome: runs.OutcomeSucceeded},
+		{Name: "masking", StartedAt: t0.Add(2 * time.Minute), Outcome: runs.OutcomeRunning},
 	}
 	ctx := context.Background()
 	for _, change := range []runs.StatusChange{
@@ -315,23 +335,21 @@ func TestNotifyAnnouncesHowARunEnded(t *testing.T) {
 }
 
 func TestAnIdempotencyKeyReturnsItsRunWhenRetriedLater(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, clock := newService(t)
 	ctx := context.Background()
-	at := time.Now()
-	clock = func() time.Time { return at }
 	req := apiRequest("uat1")
 	req.Key = "nightly-2026-11-27"
 	first, created, err := svc.Start(ctx, req)
 	if err != nil || !created {
 		t.Fatalf("got %v, created=%v", err, created)
 	}
-	at = at.Add(2 * time.Second)
+	clock.Add(2 * time.Second)
 	again, created, err := svc.Start(ctx, req)
 	if err != nil || created || again.ID != first.ID {
 		t.Fatalf("retry 2 s later: got %s, created=%v, %v; want run %s again", again.ID, created, err, first.ID)
 	}
 	m.finish(runs.StatusSucceeded)
-	at = at.Add(time.Hour)
+	clock.Add(time.Hour)
 	if later, created, err := svc.Start(ctx, req); err != nil || created || later.ID != first.ID {
 		t.Fatalf("retry after the run ended: got %s, created=%v, %v; want run %s, nothing new", later.ID, created, err, first.ID)
 	}
@@ -343,7 +361,7 @@ func TestAnIdempotencyKeyReturnsItsRunWhenRetriedLater(t *testing.T) {
 	if next, created, err := svc.Start(ctx, other); err != nil || !created || next.ID == first.ID {
 		t.Fatalf("another key: got %s, created=%v, %v; want a new run", next.ID, created, err)
 	}
-	at = at.Add(25 * time.Hour)
+	clock.Add(25 * time.Hour)
 	m.finish(runs.StatusSucceeded)
 	if fresh, created, err := svc.Start(ctx, req); err != nil || !created || fresh.ID == first.ID {
 		t.Fatalf("the key a day later: got %s, created=%v, %v; want a new run", fresh.ID, created, err)
@@ -351,19 +369,20 @@ func TestAnIdempotencyKeyReturnsItsRunWhenRetriedLater(t *testing.T) {
 }
 
 func TestAStartDuringARedriveIsRunInProgress(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, clock := newService(t)
 	ctx := context.Background()
 	run, _, err := svc.Start(ctx, apiRequest("uat1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopped := time.Now()
+	stopped := clock.Now()
 	m.finish(runs.StatusFailed)
 	m.mu.Lock()
 	for _, ex := range m.execs {
 		ex.StoppedAt = &stopped
 	}
 	m.mu.Unlock()
+	clock.Add(time.Minute)
 	// The redrive has claimed the lock but Step Functions still says FAILED.
 	m.redriveHook = func() {
 		if _, _, err := svc.Start(ctx, apiRequest("uat1")); access.AsError(err).Code != "RUN_IN_PROGRESS" {
@@ -379,7 +398,7 @@ func TestAStartDuringARedriveIsRunInProgress(t *testing.T) {
 }
 
 func TestImpossibleIDsAreNotFoundNotErrors(t *testing.T) {
-	svc, _ := newService(t)
+	svc, _, _ := newService(t)
 	ctx := context.Background()
 	long := strings.Repeat("a", 1100)
 	if _, _, err := svc.Start(ctx, apiRequest(long)); access.AsError(err).Code != "PLAN_NOT_FOUND" {
@@ -397,12 +416,10 @@ func TestImpossibleIDsAreNotFoundNotErrors(t *testing.T) {
 }
 
 func TestRecentRunsOfAllSandboxesAreNewestFirst(t *testing.T) {
-	svc, _ := newService(t)
+	svc, _, clock := newService(t)
 	ctx := context.Background()
-	at := time.Now()
-	clock = func() time.Time { return at }
 	older, _, _ := svc.Start(ctx, apiRequest("uat1"))
-	at = at.Add(time.Hour)
+	clock.Add(time.Hour)
 	newer, _, err := svc.Start(ctx, apiRequest("dev2"))
 	if err != nil {
 		t.Fatal(err)
@@ -414,13 +431,58 @@ func TestRecentRunsOfAllSandboxesAreNewestFirst(t *testing.T) {
 }
 
 func TestARunPastItsDeadlineIsNotRedriven(t *testing.T) {
-	svc, m := newService(t)
+	svc, m, clock := newService(t)
 	ctx := context.Background()
 	run, _, _ := svc.Start(ctx, apiRequest("uat1"))
 	m.finish(runs.StatusFailed)
-	later := time.Now().Add(73 * time.Hour)
-	clock = func() time.Time { return later }
+	clock.Add(73 * time.Hour)
 	if _, err := svc.Redrive(ctx, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" || m.redrives != 0 {
 		t.Fatalf("got %v after %d redrives, want RUN_NOT_REDRIVABLE and none", err, m.redrives)
+	}
+}
+
+func TestTheStepARunStoppedInEndsAsItsExecutionDid(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
+	refreshed := t0.Add(time.Hour)
+	stopped := t0.Add(2 * time.Hour)
+	for _, c := range []struct {
+		status, cause, current, outcome, error string
+		endedAt                                *time.Time
+	}{
+		{status: runs.StatusRunning, current: "dropUsers", outcome: runs.OutcomeRunning},
+		{status: runs.StatusSucceeded, outcome: runs.OutcomeSucceeded, endedAt: &stopped},
+		{status: runs.StatusTimedOut, cause: "the execution timed out", outcome: runs.OutcomeFailed, error: runs.StatusTimedOut, endedAt: &stopped},
+		{status: runs.StatusAborted, outcome: runs.OutcomeFailed, error: runs.StatusAborted, endedAt: &stopped},
+	} {
+		t.Run(c.status, func(t *testing.T) {
+			svc, m, _ := newService(t)
+			run, _, err := svc.Start(context.Background(), apiRequest("uat1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.steps = []runs.Step{
+				{Name: "refreshSandbox", StartedAt: t0, EndedAt: &refreshed, Outcome: runs.OutcomeSucceeded},
+				{Name: "dropUsers", StartedAt: refreshed, Outcome: runs.OutcomeRunning},
+			}
+			m.mu.Lock()
+			for _, ex := range m.execs {
+				ex.Status, ex.Cause = c.status, c.cause
+				if c.status != runs.StatusRunning {
+					ex.StoppedAt = &stopped
+				}
+			}
+			m.mu.Unlock()
+			st, err := svc.Get(context.Background(), "acme", run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, last := st.Steps[0], st.Steps[1]
+			if st.Status != c.status || st.CurrentStep != c.current || first.Outcome != runs.OutcomeSucceeded || !first.EndedAt.Equal(refreshed) {
+				t.Fatalf("got status %s, current step %q, first step %+v; want %s, %q, and the first step as it was", st.Status, st.CurrentStep, first, c.status, c.current)
+			}
+			if last.Outcome != c.outcome || last.Error != c.error || last.Cause != c.cause || !reflect.DeepEqual(last.EndedAt, c.endedAt) {
+				t.Fatalf("got the last step %+v, want outcome %s, error %q, cause %q, ended %v", last, c.outcome, c.error, c.cause, c.endedAt)
+			}
+		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
@@ -99,22 +98,4 @@ func apiError(t *testing.T, err error) *salesforce.APIError {
 		t.Fatalf("error %v (%T) is not an *APIError", err, err)
 	}
 	return e
-}
-
-// clock is a settable clock shared by the simulator and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // pollStatuses polls the latest refresh of sandbox at most n times, until it
@@ -192,7 +193,7 @@ func TestACopyWaitingForActivationIsActivatedThroughRefreshAction(t *testing.T) 
 
 func TestRefreshMovesWithTheClock(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)) // the simulator's and the client's
 	f := newFixture(t, sfsim.Options{Now: clk.Now, PendingFor: time.Minute, ProcessingFor: time.Hour, ActivatingFor: time.Minute})
 	id := f.sim.AddSandbox("uat", "FULL")
 	apex := f.sim.AddApexClass("PrepareSandbox", "")
@@ -217,7 +218,7 @@ func TestRefreshMovesWithTheClock(t *testing.T) {
 		{time.Minute, "Completed", 100},
 	}
 	for _, s := range steps {
-		clk.Advance(s.after)
+		clk.Add(s.after)
 		p, err := c.LatestSandboxProcess(ctx, "uat")
 		if err != nil {
 			t.Fatalf("LatestSandboxProcess: %v", err)
@@ -238,7 +239,7 @@ func TestRefreshMovesWithTheClock(t *testing.T) {
 	if e := apiError(t, err); e.Status != 400 || salesforce.IsTransient(err) {
 		t.Errorf("a refresh the next minute: %v, want a permanent 400", err)
 	}
-	clk.Advance(salesforce.RefreshInterval("FULL"))
+	clk.Add(salesforce.RefreshInterval("FULL"))
 	if err := c.RefreshSandbox(ctx, id, salesforce.RefreshOptions{LicenseType: "FULL", AutoActivate: true}); err != nil {
 		t.Errorf("a refresh 29 days later: %v", err)
 	}

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/session"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 const (
@@ -116,6 +119,22 @@ func (s *jwksServer) fetchCount() int {
 	return s.fetches
 }
 
+// settled waits until go-oidc has no JWKS fetch in flight. Its RemoteKeySet
+// answers the callers of a fetch before it stores the keys and forgets the
+// fetch (jwks.go, keysFromRemote), so a verification that starts at once can
+// read the cache from before or join the finished fetch, and see the old key
+// set: tests that count fetches step by step wait for it between steps.
+func settled(t *testing.T) {
+	t.Helper()
+	fetching := []byte("(*RemoteKeySet).keysFromRemote.func")
+	stacks := make([]byte, 1<<20)
+	if !testenv.Eventually(5*time.Second, func() bool {
+		return !bytes.Contains(stacks[:runtime.Stack(stacks, true)], fetching)
+	}) {
+		t.Fatal("go-oidc's JWKS fetch did not finish within 5 s")
+	}
+}
+
 // remoteVerifier verifies against the server's JWKS the way the authorizer
 // does in AWS.
 func remoteVerifier(s *jwksServer, cfg session.Config) *session.Verifier {
@@ -179,6 +198,7 @@ func TestSessionsVerifyAcrossKeyRotation(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
+			settled(t)
 			srv.serve(t, s.serve...)
 			p, err := v.Verify(context.Background(), sign(t, s.signer, claims(nil)))
 			if got := err == nil; got != s.ok {
@@ -202,6 +222,7 @@ func TestRotatingStraightToANewKeyNeedsNoRestart(t *testing.T) {
 	if _, err := v.Verify(context.Background(), sign(t, a, claims(nil))); err != nil {
 		t.Fatalf("key A: got error %v, want none", err)
 	}
+	settled(t)
 	srv.serve(t, b)
 	p, err := v.Verify(context.Background(), sign(t, b, claims(nil)))
 	if err != nil || p != grace {

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/uuid"
+
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // The error types of the pipeline steps: Retry/Catch match their Go type names.
@@ -145,13 +147,16 @@ type harness struct {
 	status  *StatusEventReceiver // the status change events the stand-in sent
 	// throttle answers this many invocations with HTTP 429 before they reach a step.
 	throttle atomic.Int64
+
+	mu         sync.Mutex
+	wantEvents map[string]int // by execution: the status events the test expected last
 }
 
 // newHarness starts a stand-in whose Lambda tasks go to fake steps, with the
 // real definition (or a variant of it, see edit) created as a state machine.
 func newHarness(t *testing.T, steps map[string]step, cfg Config, edit func(map[string]any)) *harness {
 	t.Helper()
-	h := &harness{steps: &fakeSteps{steps: steps, runs: map[string]map[string]any{}}}
+	h := &harness{steps: &fakeSteps{steps: steps, runs: map[string]map[string]any{}}, wantEvents: map[string]int{}}
 	invoke := LambdaInvokeHandler(h.steps.invoke)
 	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.throttle.Add(-1) >= 0 {
@@ -221,6 +226,22 @@ func (h *harness) statusEvents(t *testing.T, arn string, n int) []StatusEvent {
 	events := h.status.WaitFor(t, arn, n)
 	if len(events) != n {
 		t.Fatalf("%d status events, want %d: %+v", len(events), n, events)
+	}
+	// A duplicate would come late: look again when the test is over (before
+	// the stand-in stops), with the count the test expected last.
+	h.mu.Lock()
+	_, watched := h.wantEvents[arn]
+	h.wantEvents[arn] = n
+	h.mu.Unlock()
+	if !watched {
+		t.Cleanup(func() {
+			h.mu.Lock()
+			want := h.wantEvents[arn]
+			h.mu.Unlock()
+			if later := h.status.Events(arn); len(later) != want {
+				t.Errorf("%d status events for %s by the end of the test, want %d: %+v", len(later), arn, want, later)
+			}
+		})
 	}
 	ids := map[string]bool{}
 	for _, e := range events {
@@ -800,10 +821,7 @@ func TestStatusEventDelivery(t *testing.T) {
 		if d := time.Since(began); d > 5*time.Second {
 			t.Errorf("two runs took %v with a stuck status endpoint", d)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for posts.Load() < 2 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testenv.Eventually(5*time.Second, func() bool { return posts.Load() >= 2 })
 		if n := posts.Load(); n != 2 {
 			t.Errorf("%d POSTs to the stuck endpoint, want one per execution so far", n)
 		}

@@ -36,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // Paths relative to the repository root.
@@ -188,20 +189,19 @@ func (s *Server) CreateStateMachine(t testing.TB, name, definition string) strin
 // WaitForEnd polls DescribeExecution until the execution is no longer RUNNING.
 func (s *Server) WaitForEnd(t testing.TB, executionArn string, timeout time.Duration) *sfn.DescribeExecutionOutput {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		out, err := s.Client.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionArn)})
-		if err != nil {
-			t.Fatalf("DescribeExecution: %v", err)
-		}
-		if out.Status != types.ExecutionStatusRunning {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("execution %s still RUNNING after %v", executionArn, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var out *sfn.DescribeExecutionOutput
+	var err error
+	ended := testenv.Eventually(timeout, func() bool {
+		out, err = s.Client.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(executionArn)})
+		return err != nil || out.Status != types.ExecutionStatusRunning
+	})
+	switch {
+	case err != nil:
+		t.Fatalf("DescribeExecution: %v", err)
+	case !ended:
+		t.Fatalf("execution %s still RUNNING after %v", executionArn, timeout)
 	}
+	return out
 }
 
 // History returns the whole execution history, page by page.

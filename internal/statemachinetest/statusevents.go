@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // StatusEvent is a "Step Functions Execution Status Change" event as
@@ -113,17 +115,13 @@ func (r *StatusEventReceiver) Events(executionArn string) []StatusEvent {
 }
 
 // WaitFor waits until n events for the execution have arrived (delivery is
-// asynchronous: it may follow DescribeExecution's final status by a moment),
-// then briefly for any unexpected extra one, and returns them all.
+// asynchronous: it may follow DescribeExecution's final status by a moment)
+// and returns the events received by then. An extra one may still be on
+// its way: callers that want exactly n check again when the test ends.
 func (r *StatusEventReceiver) WaitFor(t testing.TB, executionArn string, n int) []StatusEvent {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(r.Events(executionArn)) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d status events for %s after 10 s, want %d: %+v", len(r.Events(executionArn)), executionArn, n, r.Events(executionArn))
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testenv.Eventually(10*time.Second, func() bool { return len(r.Events(executionArn)) >= n }) {
+		t.Fatalf("%d status events for %s after 10 s, want %d: %+v", len(r.Events(executionArn)), executionArn, n, r.Events(executionArn))
 	}
-	time.Sleep(50 * time.Millisecond)
 	return r.Events(executionArn)
 }

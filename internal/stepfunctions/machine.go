@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
@@ -62,43 +61,6 @@ func (m *Machine) Describe(ctx context.Context, executionARN string) (runs.Execu
 		Status: string(out.Status), StartedAt: aws.ToTime(out.StartDate), StoppedAt: out.StopDate,
 		Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause), RedriveCount: int(aws.ToInt32(out.RedriveCount)),
 	}, nil
-}
-
-// History returns every event of the execution, oldest first.
-func (m *Machine) History(ctx context.Context, executionARN string) ([]runs.Event, error) {
-	var list []runs.Event
-	p := sfn.NewGetExecutionHistoryPaginator(m.api, &sfn.GetExecutionHistoryInput{
-		ExecutionArn: &executionARN, IncludeExecutionData: aws.Bool(true), MaxResults: 1000,
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err)
-		}
-		for _, e := range out.Events {
-			list = append(list, event(e))
-		}
-	}
-	return list, nil
-}
-
-func event(e types.HistoryEvent) runs.Event {
-	ev := runs.Event{Type: string(e.Type), Timestamp: aws.ToTime(e.Timestamp)}
-	if d := e.StateEnteredEventDetails; d != nil {
-		ev.State, ev.Input = aws.ToString(d.Name), aws.ToString(d.Input)
-	}
-	if d := e.StateExitedEventDetails; d != nil {
-		ev.State, ev.Output = aws.ToString(d.Name), aws.ToString(d.Output)
-	}
-	switch {
-	case e.LambdaFunctionFailedEventDetails != nil:
-		ev.Error, ev.Cause = aws.ToString(e.LambdaFunctionFailedEventDetails.Error), aws.ToString(e.LambdaFunctionFailedEventDetails.Cause)
-	case e.TaskFailedEventDetails != nil:
-		ev.Error, ev.Cause = aws.ToString(e.TaskFailedEventDetails.Error), aws.ToString(e.TaskFailedEventDetails.Cause)
-	case e.ExecutionFailedEventDetails != nil:
-		ev.Error, ev.Cause = aws.ToString(e.ExecutionFailedEventDetails.Error), aws.ToString(e.ExecutionFailedEventDetails.Cause)
-	}
-	return ev
 }
 
 // Redrive resumes a failed execution from its failed state.

@@ -1,6 +1,8 @@
 // Package testenv gives tests the real local stand-ins that `make test`
 // starts: DynamoDB Local and moto (for KMS). A test that needs one and does
-// not find it fails with instructions; it never skips.
+// not find it fails with instructions; it never skips. It also holds what
+// any test may need: a Buffer for concurrent writers, and Eventually, to wait
+// for a condition instead of sleeping.
 package testenv
 
 import (

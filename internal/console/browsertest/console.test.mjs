@@ -325,9 +325,12 @@ try {
     assert.ok(await page.locator('#token-result').isHidden(), 'no token shown');
     await assertContrast('#add-token-dialog');
     await shot('05-duplicate-description.png');
+    // Closing the dialog reloads the list: mark the rows shown now, and wait
+    // until the reload has replaced them (no fixed pause), then count.
+    await rows().evaluateAll((trs) => trs.forEach((tr) => tr.setAttribute('data-before-close', '')));
     await page.keyboard.press('Escape');
     await addDialog().waitFor({ state: 'hidden' });
-    await page.waitForTimeout(300);
+    await page.locator('#tokens-body tr[data-before-close]').first().waitFor({ state: 'detached' });
     assert.equal(await rows().count(), 1, 'nothing was added');
   });
 

@@ -25,6 +25,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // setup names what to install when something the suite needs is missing.
@@ -208,10 +209,8 @@ func (o *org) refreshAndActivate(t *testing.T, sb fixtureSandbox) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("seeding: PATCH SandboxInfo %s: status %d, want 204", sb.Name, resp.StatusCode)
 	}
-	for deadline := time.Now().Add(15 * time.Second); !o.sim.SandboxExists(sb.Name); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("seeding: sandbox %s was not activated within 15 s: %+v", sb.Name, o.sim.SandboxProcesses(sb.Name))
-		}
+	if !testenv.Eventually(15*time.Second, func() bool { return o.sim.SandboxExists(sb.Name) }) {
+		t.Fatalf("seeding: sandbox %s was not activated within 15 s: %+v", sb.Name, o.sim.SandboxProcesses(sb.Name))
 	}
 }
 

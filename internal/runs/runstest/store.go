@@ -1,0 +1,107 @@
+// Package runstest is an in-memory runs.Store for the runs service's tests,
+// and the contract (CheckStore) that it and internal/dynamo's store are both
+// held to: the semantics the service relies on, written once.
+package runstest
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/runs"
+)
+
+// Store keeps runs, locks and idempotency keys in maps, behind one mutex:
+// a claim is atomic, as DynamoDB's transaction is.
+type Store struct {
+	now   func() time.Time
+	mu    sync.Mutex
+	runs  map[string]runs.Run  // by tenant and run id
+	locks map[string]runs.Lock // by tenant and sandbox
+	keys  map[string]key       // by tenant, sandbox and Idempotency-Key
+}
+
+type key struct {
+	runID string
+	until time.Time
+}
+
+var _ runs.Store = (*Store)(nil)
+
+// NewStore returns an empty store whose clock is now.
+func NewStore(now func() time.Time) *Store {
+	return &Store{now: now, runs: map[string]runs.Run{}, locks: map[string]runs.Lock{}, keys: map[string]key{}}
+}
+
+// Sandbox names are case-insensitive: they name the lock and the key in
+// lower case.
+func lockKey(tenant, sandbox string) string { return tenant + "|" + strings.ToLower(sandbox) }
+
+func runKey(tenant, id string) string { return tenant + "|" + id }
+
+func idempotencyKey(tenant, sandbox, k string) string { return lockKey(tenant, sandbox) + "|" + k }
+
+// ActiveRun returns the sandbox's lock.
+func (s *Store) ActiveRun(_ context.Context, tenant, sandbox string) (runs.Lock, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.locks[lockKey(tenant, sandbox)], nil
+}
+
+// ClaimRun takes the lock from previous and writes run, or writes nothing.
+func (s *Store) ClaimRun(_ context.Context, run runs.Run, previous string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lock, held := s.locks[lockKey(run.Tenant, run.Sandbox)]
+	if held != (previous != "") || lock.RunID != previous {
+		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
+	}
+	now := s.now()
+	s.locks[lockKey(run.Tenant, run.Sandbox)] = runs.Lock{RunID: run.ID, ClaimedAt: now}
+	s.runs[runKey(run.Tenant, run.ID)] = run
+	if run.IdempotencyKey != "" {
+		s.keys[idempotencyKey(run.Tenant, run.Sandbox, run.IdempotencyKey)] = key{runID: run.ID, until: now.Add(runs.IdempotencyWindow)}
+	}
+	return nil
+}
+
+// GetRun reads one run of the tenant.
+func (s *Store) GetRun(_ context.Context, tenant, id string) (runs.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run, ok := s.runs[runKey(tenant, id)]
+	if !ok {
+		return runs.Run{}, runs.ErrRunNotFound()
+	}
+	return run, nil
+}
+
+// RunIDForKey returns the run an Idempotency-Key started within the window.
+func (s *Store) RunIDForKey(_ context.Context, tenant, sandbox, k string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	remembered, ok := s.keys[idempotencyKey(tenant, sandbox, k)]
+	if !ok || s.now().After(remembered.until) {
+		return "", nil
+	}
+	return remembered.runID, nil
+}
+
+// ListRuns returns the sandbox's newest runs (every sandbox's when sandbox
+// is ""): run ids start with the sandbox and sort by time within it.
+func (s *Store) ListRuns(_ context.Context, tenant, sandbox string, limit int) ([]runs.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []runs.Run
+	for _, run := range s.runs {
+		if run.Tenant == tenant && (sandbox == "" || strings.HasPrefix(run.ID, strings.ToLower(sandbox)+"-")) {
+			list = append(list, run)
+		}
+	}
+	slices.SortFunc(list, func(a, b runs.Run) int { return cmp.Compare(b.ID, a.ID) })
+	return list[:min(limit, len(list))], nil
+}

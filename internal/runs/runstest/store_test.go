@@ -1,0 +1,13 @@
+package runstest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/runs/runstest"
+)
+
+func TestTheMemoryStoreKeepsTheStoreContract(t *testing.T) {
+	runstest.CheckStore(t, func(_ *testing.T, now func() time.Time) runs.Store { return runstest.NewStore(now) })
+}
