@@ -497,8 +497,8 @@ func TestTwoAuthorizationHeadersAreUnauthorized(t *testing.T) {
 			if err == nil || err.Error() != "Unauthorized" || !reflect.DeepEqual(resp, events.APIGatewayCustomAuthorizerResponse{}) {
 				t.Errorf("got (%+v, %v), want exactly Unauthorized", resp, err)
 			}
-			assertNoTokenInLog(t, log.String(), token)
-			assertNoTokenInLog(t, log.String(), session)
+			assertNoTokenInLog(t, log.String(), token, `msg="request denied"`)
+			assertNoTokenInLog(t, log.String(), session, `msg="request denied"`)
 		})
 	}
 	// The positive control: each of those bearers alone is allowed, under any

@@ -99,19 +99,33 @@ func (s *pipelineStack) start(t *testing.T) string {
 // wait polls the run until it is no longer RUNNING.
 func (s *pipelineStack) wait(t *testing.T, id string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		status, run := call(t, s.http, "GET", "/sandbox-refreshes/"+id, s.session, "")
-		if status != 200 {
+	return s.waitFor(t, id, "to end", func(run map[string]any) bool {
+		return run["status"] != "RUNNING" && run["status"] != "NOT_STARTED"
+	})
+}
+
+// waitRedriven polls the run until its redrive has ended.
+func (s *pipelineStack) waitRedriven(t *testing.T, id string) map[string]any {
+	t.Helper()
+	return s.waitFor(t, id, "to end after its redrive", func(run map[string]any) bool {
+		return run["redriveCount"] == float64(1) && run["status"] != "RUNNING"
+	})
+}
+
+// waitFor polls the run until done holds, for at most a minute.
+func (s *pipelineStack) waitFor(t *testing.T, id, what string, done func(run map[string]any) bool) map[string]any {
+	t.Helper()
+	var run map[string]any
+	if !testenv.Eventually(time.Minute, func() bool {
+		var status int
+		if status, run = call(t, s.http, "GET", "/sandbox-refreshes/"+id, s.session, ""); status != 200 {
 			t.Fatalf("get run: got %d %v", status, run)
 		}
-		if run["status"] != "RUNNING" && run["status"] != "NOT_STARTED" {
-			return run
-		}
-		time.Sleep(50 * time.Millisecond)
+		return done(run)
+	}) {
+		t.Fatalf("run %s did not come %s within a minute: %v", id, what, run)
 	}
-	t.Fatalf("run %s still running after 60 s", id)
-	return nil
+	return run
 }
 
 // steps returns "name=outcome" for each step of a run.
@@ -297,8 +311,7 @@ func TestADeletedDCSTokenFailsTheRunAtOnceAndARedriveResumesAfterTheFix(t *testi
 	if status, out := call(t, s.http, "POST", "/sandbox-refreshes/"+id+"/redrive", s.session, ""); status != 202 {
 		t.Fatalf("redrive: got %d %v", status, out)
 	}
-	time.Sleep(100 * time.Millisecond)
-	run = s.wait(t, id)
+	run = s.waitRedriven(t, id)
 	if run["status"] != "SUCCEEDED" {
 		t.Fatalf("after redrive: got %v %v %v, want SUCCEEDED", run["status"], run["error"], run["cause"])
 	}
@@ -332,7 +345,15 @@ func TestARefreshThatNeverCompletesTimesOut(t *testing.T) {
 	s.srv.Salesforce.StallRefresh(true)
 	id := s.start(t)
 	// Let it poll a few times, then move the steps' clock past the deadline.
-	time.Sleep(500 * time.Millisecond)
+	s.waitFor(t, id, "to poll the copy twice", func(run map[string]any) bool {
+		steps, _ := run["steps"].([]any)
+		if len(steps) == 0 {
+			return false
+		}
+		detail, _ := steps[0].(map[string]any)["detail"].(map[string]any)
+		polls, _ := detail["polls"].(float64)
+		return polls >= 2
+	})
 	s.clock.advance(2 * time.Hour)
 	run := s.wait(t, id)
 	if run["status"] != "FAILED" || run["error"] != "RunTimedOut" {
@@ -428,8 +449,7 @@ func TestARedriveAfterAFailedMaskingJobStartsANewOne(t *testing.T) {
 	if status, out := call(t, s.http, "POST", "/sandbox-refreshes/"+id+"/redrive", s.session, ""); status != 202 {
 		t.Fatalf("redrive: got %d %v", status, out)
 	}
-	time.Sleep(100 * time.Millisecond)
-	run := s.wait(t, id)
+	run := s.waitRedriven(t, id)
 	if run["status"] != "SUCCEEDED" {
 		t.Fatalf("after the redrive: got %v %v %v, want SUCCEEDED", run["status"], run["error"], run["cause"])
 	}

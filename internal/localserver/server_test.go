@@ -120,6 +120,10 @@ func TestCreateUseDeleteThenDenyOverHTTP(t *testing.T) {
 		t.Fatalf("list with the deleted token: got %d, want 401", status)
 	}
 
+	// The positive control: the refused requests were logged, without the token.
+	if !strings.Contains(logs.String(), "request denied") {
+		t.Fatalf("the logs do not hold the denials, so they prove nothing about the token: %s", logs.String())
+	}
 	if strings.Contains(logs.String(), token) || strings.Contains(logs.String(), token[strings.LastIndex(token, ".")+1:]) {
 		t.Fatal("the logs contain the token")
 	}
