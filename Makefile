@@ -18,6 +18,7 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             AuthorizerFunction:./authorizer \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
+            SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \
             PipelineStepsFunction:./functions/pipeline-steps
 
 .PHONY: run test unit lint bench build deps clean screenshots

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// coldStartEvent is a request each function answers without side effects.
+// coldStartEvent is a request each function answers without changing what
+// the next run sees.
 var coldStartEvent = map[string]string{
 	"AuthorizerFunction":       "authorizer-no-bearer.json",
 	"CreateTokenFunction":      "whoami.json", // an API-token caller: refused (403) before any signing
@@ -20,8 +21,10 @@ var coldStartEvent = map[string]string{
 	"WhoAmIFunction":           "whoami.json",
 	"SandboxPlansFunction":     "get-sandbox-plan.json",    // no such plan: 404
 	"SandboxRefreshesFunction": "get-sandbox-refresh.json", // no such run: 404, before any Step Functions call
-	"PipelineStepsFunction":    "pipeline-step.json",       // past its run's deadline: RunTimedOut, before any secret is read
-	"ConsoleFunction":          "console-config.json",
+	// No plan in the bench's table: a DynamoDB read, then "Sandbox Refresh Skipped" on moto's bus.
+	"SandboxRefreshEventsFunction": "sandbox-refresh-requested.json",
+	"PipelineStepsFunction":        "pipeline-step.json", // past its run's deadline: RunTimedOut, before any secret is read
+	"ConsoleFunction":              "console-config.json",
 }
 
 // BenchmarkColdStart is, per function, the time from starting the emulator

@@ -143,7 +143,7 @@ func appendAt(path, snippet string) func(*testing.T, *cfnTemplate) {
 }
 
 func TestEnvironmentCheckCatchesMutations(t *testing.T) {
-	reads := functionReads(t, repoRoot(t), loadTemplate(t))
+	reads := functionReads(t, repoRoot(t), loadTemplate(t)).reads
 	env := func(fnID string) func(*cfnTemplate) []string {
 		return func(tpl *cfnTemplate) []string { return checkEnvironment(tpl, fnID, reads[fnID]) }
 	}
@@ -167,21 +167,28 @@ func TestEnvironmentCheckCatchesMutations(t *testing.T) {
 		{"a variable the code does not read is unused",
 			setTo("Resources.CreateTokenFunction."+vars+".LOG_LEVEL", "debug"), env("CreateTokenFunction"), "unused: the template sets [LOG_LEVEL]"},
 		{"a Globals variable a function does not read is unused",
-			setTo("Globals.Function.Environment.Variables.STAGE", "v1"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
-		{"the console origin dropped from Globals is missing in a function that sets nothing itself",
-			removeAt("Globals.Function.Environment.Variables.CONSOLE_ORIGIN"), env("WhoAmIFunction"), "WhoAmIFunction: missing: the code reads [CONSOLE_ORIGIN]"},
-		{"the console origin dropped from Globals is missing in the authorizer too",
-			removeAt("Globals.Function.Environment.Variables.CONSOLE_ORIGIN"), env("AuthorizerFunction"), "AuthorizerFunction: missing: the code reads [CONSOLE_ORIGIN]"},
+			setTo("Globals.Function.Environment", "{Variables: {STAGE: v1}}"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
+		{"the console origin dropped from a function that answers browsers is missing",
+			removeAt("Resources.WhoAmIFunction.Properties.Environment"), env("WhoAmIFunction"), "WhoAmIFunction: missing: the code reads [CONSOLE_ORIGIN]"},
+		{"the console origin given to every function is unused in the authorizer, which answers no browser",
+			setTo("Globals.Function.Environment", "{Variables: {CONSOLE_ORIGIN: !Ref ConsoleOrigin}}"), env("AuthorizerFunction"), "AuthorizerFunction: unused: the template sets [CONSOLE_ORIGIN]"},
+		{"the console origin given to every function is unused in the event function too",
+			setTo("Globals.Function.Environment", "{Variables: {CONSOLE_ORIGIN: !Ref ConsoleOrigin}}"), env("SandboxRefreshEventsFunction"), "SandboxRefreshEventsFunction: unused: the template sets [CONSOLE_ORIGIN]"},
 		{"a function setting a Globals variable to AWS::NoValue is missing it",
-			setTo("Resources.ListTokensFunction."+vars+".CONSOLE_ORIGIN", "!Ref AWS::NoValue"), env("ListTokensFunction"), "missing: the code reads [CONSOLE_ORIGIN]"},
+			func(t *testing.T, tpl *cfnTemplate) {
+				set(t, tpl, "Globals.Function.Environment", "{Variables: {CONSOLE_ORIGIN: !Ref ConsoleOrigin}}")
+				set(t, tpl, "Resources.ListTokensFunction."+vars+".CONSOLE_ORIGIN", "!Ref AWS::NoValue")
+			}, env("ListTokensFunction"), "missing: the code reads [CONSOLE_ORIGIN]"},
 		{"a required variable set only under a condition is caught",
 			setTo("Resources.AuthorizerFunction."+vars+".TOKEN_ISSUER", "!If [HasOidcJwksUrl, x, !Ref AWS::NoValue]"), env("AuthorizerFunction"), "TOKEN_ISSUER is set only when HasOidcJwksUrl holds"},
 		{"a required variable set to an empty string is caught",
 			setTo("Resources.DeleteTokenFunction."+vars+".TABLE_NAME", `""`), env("DeleteTokenFunction"), "TABLE_NAME is set to an empty string"},
 		{"environment variables the check cannot read are caught",
 			setTo("Resources.ListTokensFunction."+vars, "!If [HasOidcJwksUrl, {TABLE_NAME: x}, {TABLE_NAME: y}]"), env("ListTokensFunction"), "not a mapping of names to values"},
-		{"the event bus dropped from the runs function is missing",
-			removeAt("Resources.SandboxRefreshesFunction." + vars + ".EVENT_BUS_NAME"), env("SandboxRefreshesFunction"), "missing: the code reads [EVENT_BUS_NAME]"},
+		{"the event bus dropped from the event function is missing",
+			removeAt("Resources.SandboxRefreshEventsFunction." + vars + ".EVENT_BUS_NAME"), env("SandboxRefreshEventsFunction"), "missing: the code reads [EVENT_BUS_NAME]"},
+		{"an event bus given to the API function, which announces nothing, is unused",
+			setTo("Resources.SandboxRefreshesFunction."+vars+".EVENT_BUS_NAME", "!Ref SandboxRefreshEventBus"), env("SandboxRefreshesFunction"), "unused: the template sets [EVENT_BUS_NAME]"},
 		{"the state machine set only under a condition is caught",
 			setTo("Resources.SandboxRefreshesFunction."+vars+".STATE_MACHINE_ARN", "!If [HasAlarmEmail, !Ref SandboxRefreshStateMachine, !Ref AWS::NoValue]"), env("SandboxRefreshesFunction"),
 			"STATE_MACHINE_ARN is set only when HasAlarmEmail holds"},
@@ -321,7 +328,8 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 		secrets     = "Resources.PipelineStepsFunctionRole.Properties.Policies.1.PolicyDocument.Statement.0"
 		start       = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.2.PolicyDocument.Statement.0"
 		executions  = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
-		publish     = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.3.PolicyDocument.Statement.0"
+		publish     = "Resources.SandboxRefreshEventsFunctionRole.Properties.Policies.3.PolicyDocument.Statement.0"
+		followed    = "Resources.SandboxRefreshEventsFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
 		invoke      = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.0.PolicyDocument.Statement.0"
 		logDelivery = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.1.PolicyDocument.Statement.0"
 		allSecrets  = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
@@ -349,8 +357,15 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 			setTo(executions+".Action", "[states:DescribeExecution, states:GetExecutionHistory]"), grants("SandboxRefreshesFunction"),
 			"SandboxRefreshesFunction lacks states:RedriveExecution on " + executionsARN},
 		{"publishing on the default bus is caught",
-			setTo(publish+".Resource", "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), grants("SandboxRefreshesFunction"),
-			"SandboxRefreshesFunction is granted events:PutEvents on !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
+			setTo(publish+".Resource", "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), grants("SandboxRefreshEventsFunction"),
+			"SandboxRefreshEventsFunction is granted events:PutEvents on !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
+		{"publishing from the API function is caught",
+			appendAt("Resources.SandboxRefreshesFunctionRole.Properties.Policies",
+				"{PolicyName: event-bus, PolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: events:PutEvents, Resource: !GetAtt SandboxRefreshEventBus.Arn}]}}"),
+			grants("SandboxRefreshesFunction"), "SandboxRefreshesFunction is granted events:PutEvents on !GetAtt SandboxRefreshEventBus.Arn, which its allowlist does not have"},
+		{"a redrive granted to the event function is caught",
+			setTo(followed+".Action", "[states:DescribeExecution, states:GetExecutionHistory, states:RedriveExecution]"), grants("SandboxRefreshEventsFunction"),
+			"SandboxRefreshEventsFunction is granted states:RedriveExecution on " + executionsARN + ", which its allowlist does not have"},
 		{"a state machine invoking any function is caught",
 			setTo(invoke+".Resource", `"*"`), machine, "SandboxRefreshStateMachine is granted lambda:InvokeFunction on *"},
 		{"a state machine putting events is caught (the definition sends none)",
@@ -398,7 +413,7 @@ func TestScheduleChecksCatchMutations(t *testing.T) {
 		trustStmt   = "Resources." + role + ".Properties.AssumeRolePolicyDocument.Statement.0"
 		put         = "Resources." + role + ".Properties.Policies.0.PolicyDocument.Statement.0"
 		vars        = "Resources.SandboxPlansFunction.Properties.Environment.Variables"
-		requested   = "Resources.SandboxRefreshesFunction.Properties.Events.RefreshRequested.Properties"
+		requested   = "Resources.SandboxRefreshEventsFunction.Properties.Events.RefreshRequested.Properties"
 		anyGroup    = "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*/*"
 		roleARN     = "!GetAtt " + role + ".Arn"
 		defaultBus  = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
@@ -493,19 +508,19 @@ func TestScheduleChecksCatchMutations(t *testing.T) {
 func TestEventRuleChecksCatchMutations(t *testing.T) {
 	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable) }
 	const (
-		requested = "Resources.SandboxRefreshesFunction.Properties.Events.RefreshRequested.Properties"
-		ended     = "Resources.SandboxRefreshesFunction.Properties.Events.RunEnded.Properties"
+		requested = "Resources.SandboxRefreshEventsFunction.Properties.Events.RefreshRequested.Properties"
+		ended     = "Resources.SandboxRefreshEventsFunction.Properties.Events.RunEnded.Properties"
 		dlqPolicy = "Resources.SandboxRefreshEventsDeadLetterQueuePolicy.Properties.PolicyDocument.Statement.0"
 	)
 	runMutations(t, []mutation{
 		{"a request rule on the default bus is caught",
-			removeAt(requested + ".EventBusName"), rules, `rule "Sandbox Refresh Requested" → SandboxRefreshesFunction is on bus default, want !Ref SandboxRefreshEventBus`},
+			removeAt(requested + ".EventBusName"), rules, `rule "Sandbox Refresh Requested" → SandboxRefreshEventsFunction is on bus default, want !Ref SandboxRefreshEventBus`},
 		{"a request rule on a bus outside the template is caught",
 			setTo(requested+".EventBusName", "someone-elses-bus"), rules, "EventBusName is someone-elses-bus, want !Ref of an AWS::Events::EventBus of the template"},
 		{"a status rule any source can trigger is caught",
-			removeAt(ended + ".Pattern.source"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshesFunction matches {detail: {stateMachineArn`},
+			removeAt(ended + ".Pattern.source"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshEventsFunction matches {detail: {stateMachineArn`},
 		{"a status rule for every state machine is caught",
-			removeAt(ended + ".Pattern.detail.stateMachineArn"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshesFunction matches {detail: {status`},
+			removeAt(ended + ".Pattern.detail.stateMachineArn"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshEventsFunction matches {detail: {status`},
 		{"a status rule for running executions too is caught",
 			appendAt(ended+".Pattern.detail.status", "RUNNING"), rules, "RUNNING, SUCCEEDED"},
 		{"a rule matching several detail-types is caught",
@@ -520,8 +535,8 @@ func TestEventRuleChecksCatchMutations(t *testing.T) {
 			setTo("Resources.WhoAmIFunction.Properties.Events.Hourly", "{Type: EventBridgeRule, Properties: {Pattern: {detail-type: [Scheduled Event]}, DeadLetterConfig: {Type: SQS}}}"),
 			rules, `rule "Scheduled Event" → WhoAmIFunction is not in the rule table`},
 		{"a rule the template lost is caught",
-			removeAt("Resources.SandboxRefreshesFunction.Properties.Events.RunEnded"), rules,
-			`rule "Step Functions Execution Status Change" → SandboxRefreshesFunction is in the rule table but not in the template`},
+			removeAt("Resources.SandboxRefreshEventsFunction.Properties.Events.RunEnded"), rules,
+			`rule "Step Functions Execution Status Change" → SandboxRefreshEventsFunction is in the rule table but not in the template`},
 		{"another kind of event source is caught",
 			setTo("Resources.WhoAmIFunction.Properties.Events.Queue", "{Type: SQS, Properties: {Queue: !GetAtt SandboxRefreshEventsDeadLetterQueue.Arn}}"),
 			rules, "WhoAmIFunction event Queue is a SQS event, which no check reads"},
@@ -625,7 +640,7 @@ func TestAlarmChecksCatchMutations(t *testing.T) {
 	const throttles = "Resources.LambdaThrottlesAlarm.Properties.Metrics"
 	runMutations(t, []mutation{
 		{"a function's throttles left out of the alarm's expression are caught",
-			setTo(throttles+".8.Expression", "SUM([createToken, listTokens, deleteToken, whoAmI, authorizer, sandboxPlans, sandboxRefreshes])"), checkAlarms,
+			setTo(throttles+".9.Expression", "SUM([createToken, listTokens, deleteToken, whoAmI, authorizer, sandboxPlans, sandboxRefreshes])"), checkAlarms,
 			"PipelineStepsFunction: no alarm on its throttles"},
 		{"a function's throttles left out of the alarm are caught",
 			removeAt(throttles + ".5"), checkAlarms, "SandboxPlansFunction: no alarm on its throttles"},
