@@ -1,6 +1,7 @@
 package templatecheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -637,20 +638,67 @@ Resources:
 }
 
 func TestAlarmChecksCatchMutations(t *testing.T) {
-	const throttles = "Resources.LambdaThrottlesAlarm.Properties.Metrics"
+	// manyMetrics is a metric-math alarm on the throttles of n functions,
+	// the one alarm this template had for them all.
+	manyMetrics := func(n int) func(*testing.T, *cfnTemplate) {
+		return func(t *testing.T, tpl *cfnTemplate) {
+			t.Helper()
+			var ids, queries []string
+			for i := range n {
+				id := fmt.Sprintf("fn%d", i)
+				ids = append(ids, id)
+				queries = append(queries, "{Id: "+id+", ReturnData: false, MetricStat: {Metric: {Namespace: AWS/Lambda, MetricName: Throttles, "+
+					"Dimensions: [{Name: FunctionName, Value: !Ref WhoAmIFunction}]}, Period: 300, Stat: Sum}}")
+			}
+			queries = append(queries, "{Id: all, Expression: 'SUM(["+strings.Join(ids, ", ")+"])', ReturnData: true}")
+			set(t, tpl, "Resources.AllThrottlesAlarm", "{Type: AWS::CloudWatch::Alarm, Properties: {Metrics: ["+strings.Join(queries, ", ")+
+				"], EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: GreaterThanOrEqualToThreshold}}")
+		}
+	}
+	manyExpressions := func(t *testing.T, tpl *cfnTemplate) {
+		t.Helper()
+		for i := range maxAlarmExpressions {
+			appendTo(t, tpl, "Resources.SandboxRefreshFailuresAlarm.Properties.Metrics", fmt.Sprintf("{Id: e%d, Expression: 'failed * %d', ReturnData: false}", i, i))
+		}
+	}
 	runMutations(t, []mutation{
-		{"a function's throttles left out of the alarm's expression are caught",
-			setTo(throttles+".9.Expression", "SUM([createToken, listTokens, deleteToken, whoAmI, authorizer, sandboxPlans, sandboxRefreshes])"), checkAlarms,
+		{"a function's throttles alarm on another function is caught",
+			setTo("Resources.PipelineStepsThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref WhoAmIFunction"), checkAlarms,
 			"PipelineStepsFunction: no alarm on its throttles"},
-		{"a function's throttles left out of the alarm are caught",
-			removeAt(throttles + ".5"), checkAlarms, "SandboxPlansFunction: no alarm on its throttles"},
+		{"a function's throttles alarm dropped is caught",
+			removeAt("Resources.SandboxPlansThrottlesAlarm"), checkAlarms, "SandboxPlansFunction: no alarm on its throttles"},
 		{"a new function without a throttles alarm is caught",
 			setTo("Resources.ExtraFunction", "{Type: AWS::Serverless::Function, Properties: {CodeUri: .}}"), checkAlarms, "ExtraFunction: no alarm on its throttles"},
+		{"a new function without its own throttles alarm is caught, even when another alarm covers it",
+			func(t *testing.T, tpl *cfnTemplate) {
+				set(t, tpl, "Resources.ExtraFunction", "{Type: AWS::Serverless::Function, Properties: {CodeUri: .}}")
+				set(t, tpl, "Resources.WhoAmIThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref ExtraFunction")
+			}, checkThrottleAlarms, "ExtraFunction: no alarm ExtraThrottlesAlarm on its throttles"},
+		{"a throttles alarm unlike the others is caught",
+			setTo("Resources.AuthorizerThrottlesAlarm.Properties.Threshold", "5"), checkThrottleAlarms, "AuthorizerThrottlesAlarm: Threshold is 5, want 1"},
+		{"a throttles alarm that notifies no one is caught",
+			removeAt("Resources.ConsoleThrottlesAlarm.Properties.AlarmActions"), checkThrottleAlarms, "ConsoleThrottlesAlarm: AlarmActions is <unset>, want [!Ref AlarmTopic]"},
+		{"a throttles alarm with settings of its own is caught",
+			setTo("Resources.ConsoleThrottlesAlarm.Properties.DatapointsToAlarm", "1"), checkThrottleAlarms, "ConsoleThrottlesAlarm: sets DatapointsToAlarm"},
+		{"a throttles alarm on another function's metric is caught by name",
+			setTo("Resources.ListTokensThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref DeleteTokenFunction"), checkThrottleAlarms,
+			"ListTokensThrottlesAlarm: Dimensions is [FunctionName=!Ref DeleteTokenFunction], want [FunctionName=!Ref ListTokensFunction]"},
+		{"an alarm on the throttles of 11 functions, one over CloudWatch's limit, is caught",
+			manyMetrics(11), checkAlarmLimits, "AllThrottlesAlarm queries 11 metrics; CloudWatch allows at most 10"},
+		{"an alarm with 11 expressions is caught",
+			manyExpressions, checkAlarmLimits, "SandboxRefreshFailuresAlarm has 11 expressions; CloudWatch allows at most 10"},
 		{"a state machine's timeouts left out of its alarm are caught",
 			setTo("Resources.SandboxRefreshFailuresAlarm.Properties.Metrics.2.Expression", "SUM([failed])"), checkAlarms,
 			"SandboxRefreshStateMachine: no alarm on its ExecutionsTimedOut"},
 		{"a state machine without a failures alarm is caught",
 			removeAt("Resources.SandboxRefreshFailuresAlarm"), checkAlarms, "SandboxRefreshStateMachine: no alarm on its ExecutionsFailed"},
+	})
+	t.Run("an alarm on the throttles of 10 functions is within the limit", func(t *testing.T) {
+		tpl := loadTemplate(t)
+		manyMetrics(10)(t, tpl)
+		if got := checkAlarmLimits(tpl); len(got) != 0 {
+			t.Errorf("got problems %q, want none", got)
+		}
 	})
 }
 

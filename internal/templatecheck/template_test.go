@@ -538,6 +538,12 @@ func TestAlarms(t *testing.T) {
 	t.Run("every function's throttles and every state machine's failed and timed-out runs raise an alarm", func(t *testing.T) {
 		report(t, checkAlarms(tpl))
 	})
+	t.Run("every function has its own throttles alarm, and they are all alike", func(t *testing.T) {
+		report(t, checkThrottleAlarms(tpl))
+	})
+	t.Run("no alarm queries more metrics or expressions than CloudWatch allows", func(t *testing.T) {
+		report(t, checkAlarmLimits(tpl))
+	})
 }
 
 func TestAPI(t *testing.T) {
