@@ -1,6 +1,7 @@
 // Package templatecheck holds tests, and nothing else, that read template.yaml
 // and check what cfn-lint cannot: that the root Makefile builds every function
-// from its own package with the Lambda build flags; that each function's
+// from its own package with the Lambda build flags, and that `sam build`
+// runs those builds in source in every config env (copying nothing); that each function's
 // environment is exactly what its code reads; that each function links
 // exactly the AWS SDK services (and go-oidc) of an allowlist written in the
 // tests, and a client of every service its grants name; that each function's and each
