@@ -800,18 +800,19 @@ func TestTableGlobalsAndBuildChecksCatchMutations(t *testing.T) {
 }
 
 func TestBuildCommandCheck(t *testing.T) {
-	const good = `CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' -o /x/bootstrap ./functions/whoami`
+	const good = `CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc,nethttpomithttp2 -trimpath -ldflags='-s -w -buildid=' -o /x/bootstrap ./functions/whoami`
 	for _, tc := range []struct {
 		name  string
 		lines []string
 		want  string // part of a problem; "" for none
 	}{
 		{"the Lambda build of a function package passes", []string{good}, ""},
-		{"the same flags in another order pass", []string{`GOARCH=arm64 CGO_ENABLED=0 GOOS=linux go build -o /x/bootstrap -trimpath -ldflags "-s -w -buildid=" -tags=lambda.norpc ./authorizer`}, ""},
+		{"the same flags in another order pass", []string{`GOARCH=arm64 CGO_ENABLED=0 GOOS=linux go build -o /x/bootstrap -trimpath -ldflags "-s -w -buildid=" -tags=lambda.norpc,nethttpomithttp2 ./authorizer`}, ""},
 		{"an amd64 build is caught", []string{strings.Replace(good, "GOARCH=arm64", "GOARCH=amd64", 1)}, "builds with environment"},
 		{"cgo is caught", []string{strings.Replace(good, "CGO_ENABLED=0 ", "", 1)}, "builds with environment"},
 		{"a build without -trimpath is caught", []string{strings.Replace(good, " -trimpath", "", 1)}, "builds with flags"},
-		{"a build with the RPC shim is caught", []string{strings.Replace(good, "-tags lambda.norpc ", "", 1)}, "builds with flags"},
+		{"a build with the RPC shim is caught", []string{strings.Replace(good, "-tags lambda.norpc,nethttpomithttp2 ", "-tags nethttpomithttp2 ", 1)}, "builds with flags"},
+		{"a build with net/http's HTTP/2 is caught", []string{strings.Replace(good, "-tags lambda.norpc,nethttpomithttp2 ", "-tags lambda.norpc ", 1)}, "builds with flags"},
 		{"a build that keeps the build id is caught", []string{strings.Replace(good, " -buildid=", "", 1)}, "builds with flags"},
 		{"an artifact elsewhere is caught", []string{strings.Replace(good, "/x/bootstrap", "/x/main", 1)}, `writes "/x/main"`},
 		{"a package outside functions/ and authorizer/ is caught", []string{strings.Replace(good, "./functions/whoami", "./cmd/local", 1)}, "builds packages"},
