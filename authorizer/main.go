@@ -3,14 +3,55 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
-	"github.com/dcs-access/dcs-access/internal/app"
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/kmskey"
+	"github.com/dcs-access/dcs-access/internal/session"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	a, err := app.Authorizer(context.Background())
+	a, err := wire(context.Background())
+	start.Lambda(a.Handle, err)
+}
+
+// wire fetches the trusted public keys from KMS once, after every setting
+// has been read; the OIDC issuer's JWKS is fetched lazily, on first use.
+func wire(ctx context.Context) (*authorizer.Authorizer, error) {
+	store, err := dynamo.FromEnv()
 	if err != nil {
-		app.Start(nil, err)
+		return nil, err
 	}
-	app.Start(a.Handle, nil)
+	vars := map[string]string{}
+	for _, name := range []string{"TOKEN_ISSUER", "OIDC_ISSUER", "OIDC_AUDIENCE"} {
+		if vars[name], err = env.Must(name); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := kmskey.TrustedKeysFromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jwksURL := env.Or("OIDC_JWKS_URL", vars["OIDC_ISSUER"]+"/.well-known/jwks.json")
+	sessions := session.NewVerifier(session.Config{
+		Issuer:      vars["OIDC_ISSUER"],
+		Audience:    vars["OIDC_AUDIENCE"],
+		EmailClaim:  env.Or("OIDC_EMAIL_CLAIM", "email"),
+		TenantClaim: env.Or("OIDC_TENANT_CLAIM", "custom:tenant"),
+	}, oidc.NewRemoteKeySet(context.Background(), jwksURL), time.Now)
+	return &authorizer.Authorizer{
+		TokenIssuer: vars["TOKEN_ISSUER"],
+		APITokens:   apitoken.NewVerifier(vars["TOKEN_ISSUER"], keys, time.Now),
+		Sessions:    sessions,
+		Store:       store,
+		Now:         time.Now,
+		Log:         slog.Default(),
+	}, nil
 }

@@ -4,14 +4,13 @@
 package main
 
 import (
-	"github.com/dcs-access/dcs-access/internal/app"
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	handler, err := wire()
-	app.Start(handler, err)
+	start.Lambda(wire())
 }
 
 // wire reads the console's configuration here, in main, so the template

@@ -1,16 +1,24 @@
-// Command create-token is the Lambda function behind the matching /api-tokens route.
+// Command create-token is the Lambda function behind POST /api-tokens: the
+// only function that mints tokens, so the only one with the issuer and the
+// KMS key.
 package main
 
 import (
-	"context"
+	"errors"
 
-	"github.com/dcs-access/dcs-access/internal/app"
+	"github.com/dcs-access/dcs-access/internal/api"
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/kmskey"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	h, err := app.CreateToken(context.Background())
-	if err != nil {
-		app.Start(nil, err)
-	}
-	app.Start(h.Create, nil)
+	api.AllowOrigin(env.Or("CONSOLE_ORIGIN", ""))
+	store, storeErr := dynamo.FromEnv()
+	issuer, issuerErr := env.Must("TOKEN_ISSUER")
+	signer, signerErr := kmskey.SignerFromEnv()
+	minter := apitoken.Minter{Issuer: issuer, Signer: signer}
+	start.Lambda(api.NewTokens(store, minter).Create, errors.Join(storeErr, issuerErr, signerErr))
 }

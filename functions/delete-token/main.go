@@ -1,16 +1,15 @@
-// Command delete-token is the Lambda function behind the matching /api-tokens route.
+// Command delete-token is the Lambda function behind DELETE /api-tokens/{id}.
 package main
 
 import (
-	"context"
-
-	"github.com/dcs-access/dcs-access/internal/app"
+	"github.com/dcs-access/dcs-access/internal/api"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	h, err := app.DeleteToken(context.Background())
-	if err != nil {
-		app.Start(nil, err)
-	}
-	app.Start(h.Delete, nil)
+	api.AllowOrigin(env.Or("CONSOLE_ORIGIN", ""))
+	store, err := dynamo.FromEnv()
+	start.Lambda(api.NewTokens(store, nil).Delete, err)
 }

@@ -3,15 +3,12 @@
 package main
 
 import (
-	"context"
-
-	"github.com/dcs-access/dcs-access/internal/app"
+	"github.com/dcs-access/dcs-access/internal/pipeline"
+	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	steps, err := app.PipelineSteps(context.Background())
-	if err != nil {
-		app.Start(nil, err)
-	}
-	app.Start(steps.Handle, nil)
+	sm, err := secrets.FromEnv()
+	start.Lambda(pipeline.New(sm).Handle, err)
 }

@@ -1,16 +1,25 @@
-// Command sandbox-plans is the Lambda function behind the /sandbox-plans routes.
+// Command sandbox-plans is the Lambda function behind the /sandbox-plans
+// routes. It checks each plan against Salesforce with the pipeline's own
+// steps before storing it, so it reads the plan's Salesforce key too.
 package main
 
 import (
-	"context"
+	"errors"
 
-	"github.com/dcs-access/dcs-access/internal/app"
+	"github.com/dcs-access/dcs-access/internal/api"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/pipeline"
+	"github.com/dcs-access/dcs-access/internal/schedules"
+	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	routes, err := app.Plans(context.Background())
-	if err != nil {
-		app.Start(nil, err)
-	}
-	app.Start(routes.Handle, nil)
+	api.AllowOrigin(env.Or("CONSOLE_ORIGIN", ""))
+	store, storeErr := dynamo.FromEnv()
+	sched, schedErr := schedules.FromEnv()
+	sm, smErr := secrets.FromEnv()
+	steps := pipeline.New(sm)
+	start.Lambda(api.NewPlans(store, sched, steps.Validator, steps).Routes().Handle, errors.Join(storeErr, schedErr, smErr))
 }

@@ -1,11 +1,14 @@
-// Command whoami is the Lambda function behind GET /whoami.
+// Command whoami is the Lambda function behind GET /whoami: it answers from
+// the authorizer context alone, so it has no client at all.
 package main
 
 import (
 	"github.com/dcs-access/dcs-access/internal/api"
-	"github.com/dcs-access/dcs-access/internal/app"
+	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	app.Start(api.WhoAmI, nil)
+	api.AllowOrigin(env.Or("CONSOLE_ORIGIN", ""))
+	start.Lambda(api.WhoAmI, nil)
 }

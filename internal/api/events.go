@@ -36,27 +36,3 @@ func (r Router) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (
 	}
 	return Error(ctx, access.Errorf(access.ENOTFOUND, "NOT_FOUND", "No such route.")), nil
 }
-
-// EventOrRequest serves a function that API Gateway and EventBridge both
-// invoke: an event (it has a detail-type) goes to onEvent, anything else is
-// an API Gateway proxy request for routes.
-func EventOrRequest(routes Router, onEvent func(context.Context, events.EventBridgeEvent) error) func(context.Context, json.RawMessage) (any, error) {
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var probe struct {
-			DetailType string `json:"detail-type"`
-		}
-		_ = json.Unmarshal(raw, &probe)
-		if probe.DetailType != "" {
-			var e events.EventBridgeEvent
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return nil, err
-			}
-			return nil, onEvent(ctx, e)
-		}
-		var req events.APIGatewayProxyRequest
-		if err := json.Unmarshal(raw, &req); err != nil {
-			return nil, err
-		}
-		return routes.Handle(ctx, req)
-	}
-}

@@ -11,22 +11,35 @@ import (
 	"time"
 )
 
-// coldStartEvent is a request each function answers without side effects.
-var coldStartEvent = map[string]string{
-	"AuthorizerFunction":       "authorizer-no-bearer.json",
-	"CreateTokenFunction":      "whoami.json", // an API-token caller: refused (403) before any signing
-	"ListTokensFunction":       "list-tokens.json",
-	"DeleteTokenFunction":      "delete-token.json",
-	"WhoAmIFunction":           "whoami.json",
-	"SandboxPlansFunction":     "get-sandbox-plan.json",    // no such plan: 404
-	"SandboxRefreshesFunction": "get-sandbox-refresh.json", // no such run: 404, before any Step Functions call
-	"PipelineStepsFunction":    "pipeline-step.json",       // past its run's deadline: RunTimedOut, before any secret is read
-	"ConsoleFunction":          "console-config.json",
+// coldStartEvent is, for each function, a request it answers without
+// changing what the next run sees.
+var coldStartEvent = map[string]func(testing.TB) []byte{
+	"AuthorizerFunction":       sample("authorizer-no-bearer.json"),
+	"CreateTokenFunction":      sample("whoami.json"), // an API-token caller: refused (403) before any signing
+	"ListTokensFunction":       sample("list-tokens.json"),
+	"DeleteTokenFunction":      sample("delete-token.json"),
+	"WhoAmIFunction":           sample("whoami.json"),
+	"SandboxPlansFunction":     sample("get-sandbox-plan.json"),    // no such plan: 404
+	"SandboxRefreshesFunction": sample("get-sandbox-refresh.json"), // no such run: 404, before any Step Functions call
+	// A status change of a run still running: announced nothing, so no call.
+	// (An event that publishes would time moto's PutEvents, some 150 ms.)
+	"SandboxRefreshEventsFunction": func(t testing.TB) []byte {
+		return editEvent(t, "execution-status-change.json", func(e map[string]any) { e["detail"].(map[string]any)["status"] = "RUNNING" })
+	},
+	"PipelineStepsFunction": sample("pipeline-step.json"), // past its run's deadline: RunTimedOut, before any secret is read
+	"ConsoleFunction":       sample("console-config.json"),
+}
+
+// sample is events/<name> as written.
+func sample(name string) func(testing.TB) []byte {
+	return func(t testing.TB) []byte { return readEvent(t, name) }
 }
 
 // BenchmarkColdStart is, per function, the time from starting the emulator
 // process to the first response (median of the runs), and the size of the
-// arm64 bootstrap that is deployed. Goals: under 50 ms, under 10 MB.
+// arm64 bootstrap that is deployed, in MB (10^6 bytes) and MiB (2^20).
+// Goals (issue 10): cold starts under 50 ms; every bootstrap under 8 MB,
+// WhoAmIFunction's and ConsoleFunction's under 6.5 MB.
 func BenchmarkColdStart(b *testing.B) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -42,7 +55,7 @@ func BenchmarkColdStart(b *testing.B) {
 	s := newStack(b)
 	for _, name := range Functions {
 		b.Run(name, func(b *testing.B) {
-			event := readEvent(b, coldStartEvent[name])
+			event := coldStartEvent[name](b)
 			env := s.env(b, name)
 			var starts []time.Duration
 			for b.Loop() {
@@ -63,7 +76,8 @@ func BenchmarkColdStart(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(info.Size())/(1<<20), "arm64-MB")
+			b.ReportMetric(float64(info.Size())/1e6, "arm64-MB")
+			b.ReportMetric(float64(info.Size())/(1<<20), "arm64-MiB")
 		})
 	}
 }

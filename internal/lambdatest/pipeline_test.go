@@ -20,7 +20,8 @@ import (
 
 // The sandbox-refresh pipeline's functions through their binaries:
 // SandboxPlansFunction on DynamoDB Local, SandboxRefreshesFunction on DynamoDB
-// Local and moto (Step Functions, EventBridge), PipelineStepsFunction on moto
+// Local and moto (Step Functions), SandboxRefreshEventsFunction on both and
+// moto's EventBridge, PipelineStepsFunction on moto
 // (Secrets Manager). Salesforce and DCS are out of reach here (no network, and
 // a plan may only name public https hosts), so the step cases are those that
 // end before any call to them.
@@ -122,11 +123,11 @@ func requestedEvent(t testing.TB, id string, detail map[string]any) []byte {
 	})
 }
 
-// deliver hands an EventBridge event to the refreshes function as the rule's
+// deliver hands an EventBridge event to the event function as the rule's
 // asynchronous invoke does; a handled event answers null.
 func (s *stack) deliver(t testing.TB, event []byte) {
 	t.Helper()
-	out, err := invoke(t, s.fns["SandboxRefreshesFunction"], event)
+	out, err := invoke(t, s.fns["SandboxRefreshEventsFunction"], event)
 	if err != nil {
 		t.Fatalf("deliver the event: %v", err)
 	}
@@ -490,7 +491,7 @@ func TestSandboxPlansThroughTheBinary(t *testing.T) {
 
 func TestSandboxRefreshesThroughTheBinaries(t *testing.T) {
 	s := newStack(t)
-	for _, name := range []string{"SandboxPlansFunction", "SandboxRefreshesFunction"} {
+	for _, name := range []string{"SandboxPlansFunction", "SandboxRefreshesFunction", "SandboxRefreshEventsFunction"} {
 		s.fns[name] = s.start(t, name, s.env(t, name))
 	}
 	for _, sandbox := range []string{"uat1", "uat2"} {
@@ -537,6 +538,24 @@ func TestSandboxRefreshesThroughTheBinaries(t *testing.T) {
 			s.deliver(t, requestedEvent(t, fmt.Sprintf("b1f0c3d2-7e6a-4f5b-8c9d-%012d", i), detail))
 		}
 		s.deliver(t, editEvent(t, "sandbox-refresh-requested.json", func(e map[string]any) { e["detail-type"] = "Sandbox Refresh Wanted" }))
+		if n := len(s.pipeline.executions(t)); n != 1 {
+			t.Fatalf("moto holds %d executions, want only the API's run", n)
+		}
+	})
+
+	t.Run("a refresh request sent to the API function starts nothing", func(t *testing.T) {
+		event := requestedEvent(t, "3c9d2e1f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", map[string]any{"tenant": "acme", "sandbox": "uat2"})
+		resp := s.call(t, "SandboxRefreshesFunction", event)
+		if resp.StatusCode != http.StatusNotFound || errorCode(t, resp) != "NOT_FOUND" {
+			t.Fatalf("got %d %s, want 404 NOT_FOUND (an event is no route)", resp.StatusCode, resp.Body)
+		}
+		if n := len(s.pipeline.executions(t)); n != 1 {
+			t.Fatalf("moto holds %d executions, want only the API's run", n)
+		}
+	})
+
+	t.Run("an API request sent to the event function starts nothing", func(t *testing.T) {
+		s.deliver(t, startEvent(t, "uat2"))
 		if n := len(s.pipeline.executions(t)); n != 1 {
 			t.Fatalf("moto holds %d executions, want only the API's run", n)
 		}

@@ -39,6 +39,7 @@ var Functions = []string{
 	"AuthorizerFunction",
 	"SandboxPlansFunction",
 	"SandboxRefreshesFunction",
+	"SandboxRefreshEventsFunction",
 	"PipelineStepsFunction",
 	"ConsoleFunction",
 }

@@ -454,7 +454,9 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"SandboxPlansFunction", "EVENT_BUS_ARN"},
 		{"SandboxRefreshesFunction", "TABLE_NAME"},
 		{"SandboxRefreshesFunction", "STATE_MACHINE_ARN"},
-		{"SandboxRefreshesFunction", "EVENT_BUS_NAME"},
+		{"SandboxRefreshEventsFunction", "TABLE_NAME"},
+		{"SandboxRefreshEventsFunction", "STATE_MACHINE_ARN"},
+		{"SandboxRefreshEventsFunction", "EVENT_BUS_NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.function+" without "+c.unset, func(t *testing.T) {

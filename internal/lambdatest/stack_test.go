@@ -168,8 +168,12 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		"AWS_LAMBDA_FUNCTION_NAME":         name,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE":  "256",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":      "10", // the emulator's invoke timeout, as Globals.Timeout
-		// Globals.Environment: every function.
-		"CONSOLE_ORIGIN": consoleOrigin,
+	}
+	switch name {
+	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
+		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction":
+		// The functions that answer browsers.
+		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
 	switch name {
 	case "CreateTokenFunction":
@@ -197,6 +201,9 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["SCHEDULER_ROLE_ARN"] = s.pipeline.schedulerRoleARN
 		env["EVENT_BUS_ARN"] = s.pipeline.busARN
 	case "SandboxRefreshesFunction":
+		env["TABLE_NAME"] = s.table
+		env["STATE_MACHINE_ARN"] = s.pipeline.machineARN
+	case "SandboxRefreshEventsFunction":
 		env["TABLE_NAME"] = s.table
 		env["STATE_MACHINE_ARN"] = s.pipeline.machineARN
 		env["EVENT_BUS_NAME"] = s.pipeline.busName

@@ -22,7 +22,6 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
-	"github.com/dcs-access/dcs-access/internal/app"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/console"
@@ -152,7 +151,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		Now:         time.Now,
 		Log:         log,
 	}
-	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: app.NewID}
+	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID}
 	h := &api.Tokens{Service: tokenService, Now: time.Now}
 	g := NewGateway(auth.Handle)
 	g.Route("POST", "/api-tokens", h.Create)
@@ -179,7 +178,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		checker = steps
 	}
 	// Local plans may point at the simulators on loopback.
-	for route, handler := range app.PlanRoutes(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker) {
+	for route, handler := range api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker).Routes() {
 		method, resource, _ := strings.Cut(route, " ")
 		g.Route(method, resource, handler)
 	}
@@ -198,8 +197,9 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 	g.Simulator("/local/dcs/", s.DCS)
 
 	sfnClient := sfn.NewFromConfig(awsconfig.Local(cfg.StepFunctionsEndpoint))
-	routes, onEvent := app.RunRoutes(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
-	for route, handler := range routes {
+	refreshes := api.NewRuns(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
+	onEvent := refreshes.HandleEvent
+	for route, handler := range refreshes.Routes() {
 		method, resource, _ := strings.Cut(route, " ")
 		g.Route(method, resource, handler)
 	}

@@ -276,7 +276,7 @@ func (h *harness) statusEvents(t *testing.T, arn string, n int) []StatusEvent {
 			"redriveCount", "redriveDate", "redriveStatus", "redriveStatusReason", "startDate", "stateMachineArn", "status", "stopDate"}; !slices.Equal(got, want) {
 			t.Errorf("status event detail fields %v, want %v", got, want)
 		}
-		// What the sandbox-refreshes function decodes it with.
+		// What the sandbox-refresh-events function decodes it with.
 		var lambdaEvent lambdaevents.EventBridgeEvent
 		if err := json.Unmarshal(e.Raw, &lambdaEvent); err != nil || lambdaEvent.DetailType != e.DetailType || lambdaEvent.Time.IsZero() {
 			t.Errorf("as events.EventBridgeEvent: %+v (%v)", lambdaEvent, err)

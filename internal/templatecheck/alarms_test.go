@@ -2,10 +2,50 @@ package templatecheck
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
+
+// CloudWatch's hard limits on a metric-math alarm: "Alarms based on metric
+// math expressions can reference a maximum of 10 metrics. This is a hard
+// limit that cannot be increased." (Amazon CloudWatch User Guide, "Limits
+// that apply to alarms based on metric math expressions",
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html),
+// and PutMetricAlarm takes "as many as 10 structures that contain a
+// MetricStat parameter ... and as many as 10 structures that contain the
+// Expression parameter" (CloudWatch API Reference, PutMetricAlarm, Metrics).
+// A template over them fails to deploy.
+const (
+	maxAlarmMetrics     = 10
+	maxAlarmExpressions = 10
+)
+
+// throttleAlarm is every function's throttles alarm but its description:
+// one alarm per function, so that adding functions never reaches the
+// limits above, all alike. "%s" is the function's logical id.
+var throttleAlarm = map[string]string{
+	"Namespace":          "AWS/Lambda",
+	"MetricName":         "Throttles",
+	"Dimensions":         "[FunctionName=!Ref %s]",
+	"Statistic":          "Sum",
+	"Period":             "300",
+	"EvaluationPeriods":  "1",
+	"Threshold":          "1",
+	"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+	"TreatMissingData":   "notBreaching",
+	"AlarmActions":       "[!Ref AlarmTopic]",
+	"OKActions":          "[!Ref AlarmTopic]",
+}
+
+// throttleAlarmID is the logical id of fnID's throttles alarm:
+// CreateTokenFunction's is CreateTokenThrottlesAlarm.
+func throttleAlarmID(fnID string) string {
+	return strings.TrimSuffix(fnID, "Function") + "ThrottlesAlarm"
+}
 
 // identifier is a metric id in a metric-math expression.
 var identifier = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
@@ -76,4 +116,70 @@ func checkAlarms(tpl *cfnTemplate) []string {
 		}
 	}
 	return problems
+}
+
+// checkAlarmLimits checks that no alarm queries more metrics or expressions
+// than CloudWatch allows.
+func checkAlarmLimits(tpl *cfnTemplate) []string {
+	var problems []string
+	for _, a := range tpl.ofType("AWS::CloudWatch::Alarm") {
+		metrics, expressions := 0, 0
+		for _, q := range items(a.prop("Metrics")) {
+			if at(q, "MetricStat") != nil {
+				metrics++
+			}
+			if at(q, "Expression") != nil {
+				expressions++
+			}
+		}
+		if metrics > maxAlarmMetrics {
+			problems = append(problems, fmt.Sprintf("%s queries %d metrics; CloudWatch allows at most %d in an alarm (a hard limit): alarm on fewer, or one alarm each", a.ID, metrics, maxAlarmMetrics))
+		}
+		if expressions > maxAlarmExpressions {
+			problems = append(problems, fmt.Sprintf("%s has %d expressions; CloudWatch allows at most %d in an alarm", a.ID, expressions, maxAlarmExpressions))
+		}
+	}
+	return problems
+}
+
+// checkThrottleAlarms checks that each function has its own throttles
+// alarm, named after it, and that all of them are throttleAlarm.
+func checkThrottleAlarms(tpl *cfnTemplate) []string {
+	var problems []string
+	for _, fn := range tpl.functions() {
+		id := throttleAlarmID(fn.ID)
+		a, ok := tpl.resource(id)
+		if !ok || a.Type != "AWS::CloudWatch::Alarm" {
+			problems = append(problems, fmt.Sprintf("%s: no alarm %s on its throttles", fn.ID, id))
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(throttleAlarm)) {
+			want := throttleAlarm[name]
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, fn.ID)
+			}
+			got := render(a.prop(name))
+			if name == "Dimensions" {
+				got = renderDimensions(a.prop(name))
+			}
+			if got != want {
+				problems = append(problems, fmt.Sprintf("%s: %s is %s, want %s (as every function's throttles alarm)", id, name, got, want))
+			}
+		}
+		for _, e := range entries(at(a.Node, "Properties")) {
+			if _, known := throttleAlarm[e.Key]; !known && e.Key != "AlarmDescription" {
+				problems = append(problems, fmt.Sprintf("%s: sets %s, which no other function's throttles alarm does", id, e.Key))
+			}
+		}
+	}
+	return problems
+}
+
+// renderDimensions writes a metric's dimensions as [Name=value, ...].
+func renderDimensions(n *yaml.Node) string {
+	var parts []string
+	for _, d := range items(n) {
+		parts = append(parts, render(at(d, "Name"))+"="+render(at(d, "Value")))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -22,10 +22,11 @@ type goBuild struct {
 }
 
 // lambdaBuild is the build every function's target must run (issue 3):
-// static, no RPC shim for provided.al2023, reproducible and small.
+// static, no RPC shim for provided.al2023, no HTTP/2 in net/http (issue 10:
+// nothing the functions call needs it), reproducible and small.
 var lambdaBuild = goBuild{
 	Env:   map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "arm64"},
-	Flags: map[string]string{"-tags": "lambda.norpc", "-trimpath": "", "-ldflags": "-s -w -buildid="},
+	Flags: map[string]string{"-tags": "lambda.norpc,nethttpomithttp2", "-trimpath": "", "-ldflags": "-s -w -buildid="},
 }
 
 // sourceDir is where a function's package may live.

@@ -1,7 +1,10 @@
 // Package templatecheck holds tests, and nothing else, that read template.yaml
 // and check what cfn-lint cannot: that the root Makefile builds every function
-// from its own package with the Lambda build flags; that each function's
-// environment is exactly what its code reads; that each function's and each
+// from its own package with the Lambda build flags, and that `sam build`
+// runs those builds in source in every config env (copying nothing); that each function's
+// environment is exactly what its code reads; that each function links
+// exactly the AWS SDK services (and go-oidc) of an allowlist written in the
+// tests, and a client of every service its grants name; that each function's and each
 // state machine's permissions, IAM and key policy alike, are an allowlist
 // written in the tests, in every combination of the parameters that choose
 // the signing keys, with "*" only for actions AWS cannot scope, and so are
@@ -12,7 +15,8 @@
 // every EventBridge rule invoking a function is in a rule table (bus,
 // pattern, dead-letter queue) and nothing else may invoke one; that each
 // state machine matches its definition file (substitutions, task timeouts)
-// and logs and traces; that throttles and failed runs raise alarms; and that
+// and logs and traces; that throttles (one alarm per function, all alike)
+// and failed runs raise alarms, within CloudWatch's limits; and that
 // the token table is the one the DynamoDB store expects.
 //
 // Each check is a function from the parsed template to a list of problems,

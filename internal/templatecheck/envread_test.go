@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,6 +32,8 @@ func (r envReads) all() map[string]bool {
 
 // goPackage is one package's non-test files.
 type goPackage struct {
+	path   string // import path ("" for a package parsed from text and not loaded by path)
+	name   string // package name
 	fset   *token.FileSet
 	files  []*ast.File
 	funcs  map[string][]decl // top-level functions by name
@@ -82,7 +85,7 @@ func parsePackage(fset *token.FileSet, sources map[string]string) (*goPackage, e
 }
 
 func newPackage(fset *token.FileSet, files []*ast.File) *goPackage {
-	p := &goPackage{fset: fset, files: files, funcs: map[string][]decl{}, meths: map[string][]decl{}, consts: map[string]string{}}
+	p := &goPackage{name: files[0].Name.Name, fset: fset, files: files, funcs: map[string][]decl{}, meths: map[string][]decl{}, consts: map[string]string{}}
 	for _, f := range files {
 		for _, d := range f.Decls {
 			switch d := d.(type) {
@@ -134,31 +137,88 @@ func stringLit(e ast.Expr) (string, bool) {
 	return s, err == nil
 }
 
+// notFollowed are the packages of this module whose reads the environment
+// checks do not count: the reading itself, and Lambda's own variables
+// (region, role credentials, endpoint overrides), which the runtime sets
+// and the template never does.
+var notFollowed = map[string]bool{"internal/env": true, "internal/awsconfig": true}
+
+// loader parses this module's packages by import path, once each.
+type loader struct {
+	fset   *token.FileSet
+	module string
+	dirs   map[string]string // import path → directory
+	parsed map[string]*goPackage
+	// sources, when set, stands in for the directories: import path →
+	// file name → source (the reader's own tests).
+	sources map[string]map[string]string
+}
+
+func (l *loader) load(path string) (*goPackage, error) {
+	if p, ok := l.parsed[path]; ok {
+		return p, nil
+	}
+	var p *goPackage
+	var err error
+	if l.sources != nil {
+		src, ok := l.sources[path]
+		if !ok {
+			return nil, fmt.Errorf("no package %s", path)
+		}
+		p, err = parsePackage(l.fset, src)
+	} else {
+		dir, ok := l.dirs[path]
+		if !ok {
+			return nil, fmt.Errorf("no package %s among those the functions link", path)
+		}
+		p, err = loadPackage(l.fset, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.path = path
+	if l.parsed == nil {
+		l.parsed = map[string]*goPackage{}
+	}
+	l.parsed[path] = p
+	return p, nil
+}
+
+// followed reports whether path is a package of this module whose reads count.
+func (l *loader) followed(path string) bool {
+	rel, ok := strings.CutPrefix(path, l.module+"/")
+	return ok && !notFollowed[rel]
+}
+
 // envReader finds the environment variables a main package reads: through
 // internal/env (Must, Or) or os (Getenv, LookupEnv), in the main package
-// itself and in the functions of internal/app it reaches, transitively.
+// itself and in the functions of this module's other packages that it
+// reaches, transitively (a constructor such as dynamo.FromEnv reads its own
+// variables), plus the package-level variables and init functions of every
+// package of this module that it links. Methods are followed by name within
+// a package only, so outside main packages the environment may be read in
+// functions, not methods (envReadsOf checks that).
 type envReader struct {
-	module   string // module path, for the internal/app and internal/env import paths
-	main     *goPackage
-	app      *goPackage
+	loader   *loader
 	reads    envReads
+	at       map[token.Position]bool // where each read was found
 	done     map[*ast.FuncDecl]bool
 	problems []string
 }
 
-// codeEnvReads returns what main reads from the environment, following its
-// references into package app. A call the reader does not understand (a
-// variable name it cannot resolve, another env or os function that reads
-// the environment) is an error, so nothing passes unseen.
-func codeEnvReads(module string, main, app *goPackage) (envReads, error) {
+// codeEnvReads returns what main reads from the environment, and where. linked
+// are the import paths of this module's packages that main links. A call the
+// reader does not understand (a variable name it cannot resolve, another env
+// or os function that reads the environment) is an error, so nothing passes
+// unseen.
+func codeEnvReads(l *loader, main *goPackage, linked []string) (envReads, map[token.Position]bool, error) {
 	r := &envReader{
-		module: module, main: main, app: app,
-		reads: envReads{Required: map[string]bool{}, Optional: map[string]bool{}},
-		done:  map[*ast.FuncDecl]bool{},
+		loader: l,
+		reads:  envReads{Required: map[string]bool{}, Optional: map[string]bool{}},
+		at:     map[token.Position]bool{},
+		done:   map[*ast.FuncDecl]bool{},
 	}
-	usesApp := false
 	for _, f := range main.files {
-		usesApp = usesApp || importName(f, module+"/internal/app") != ""
 		r.scanPackageLevel(main, f)
 		for _, d := range f.Decls {
 			if fn, ok := d.(*ast.FuncDecl); ok {
@@ -166,20 +226,27 @@ func codeEnvReads(module string, main, app *goPackage) (envReads, error) {
 			}
 		}
 	}
-	if usesApp {
-		// Package-level variables and init functions run whenever the
-		// package is linked.
-		for _, f := range app.files {
-			r.scanPackageLevel(app, f)
+	// Package-level variables and init functions run whenever the package
+	// is linked.
+	for _, path := range linked {
+		if !l.followed(path) {
+			continue
 		}
-		for _, d := range app.funcs["init"] {
-			r.scanFunc(app, d)
+		p, err := l.load(path)
+		if err != nil {
+			return r.reads, r.at, err
+		}
+		for _, f := range p.files {
+			r.scanPackageLevel(p, f)
+		}
+		for _, d := range p.funcs["init"] {
+			r.scanFunc(p, d)
 		}
 	}
 	if len(r.problems) > 0 {
-		return r.reads, fmt.Errorf("%s", strings.Join(r.problems, "; "))
+		return r.reads, r.at, fmt.Errorf("%s", strings.Join(r.problems, "; "))
 	}
-	return r.reads, nil
+	return r.reads, r.at, nil
 }
 
 func (r *envReader) scanPackageLevel(p *goPackage, f *ast.File) {
@@ -198,22 +265,31 @@ func (r *envReader) scanFunc(p *goPackage, d decl) {
 	r.scan(p, d.file, d.fn)
 }
 
+// follow scans the functions called name in the package at path.
+func (r *envReader) follow(from *goPackage, pos token.Pos, path, name string) {
+	p, err := r.loader.load(path)
+	if err != nil {
+		r.problem(from, pos, err.Error())
+		return
+	}
+	for _, d := range p.funcs[name] {
+		r.scanFunc(p, d)
+	}
+}
+
 // scan walks one declaration, recording reads and following references to
-// other functions of the same package and, from main, of package app.
+// other functions of the same package and of this module's packages.
 func (r *envReader) scan(p *goPackage, f *ast.File, root ast.Node) {
-	envName := importName(f, r.module+"/internal/env")
+	envName := importName(f, r.loader.module+"/internal/env")
 	osName := importName(f, "os")
-	appName := ""
-	if p == r.main {
-		appName = importName(f, r.module+"/internal/app")
-	}
-	if envName == "." || appName == "." {
-		r.problem(p, f.Package, "a dot import of internal/env or internal/app is not understood by this check")
-	}
-	imported := map[string]bool{}
+	imported := map[string]string{} // name in this file → import path
 	for _, imp := range f.Imports {
 		path, _ := strconv.Unquote(imp.Path.Value)
-		imported[importName(f, path)] = true
+		name := importName(f, path)
+		if name == "." && (r.loader.followed(path) || path == r.loader.module+"/internal/env") {
+			r.problem(p, imp.Pos(), "a dot import of "+path+" is not understood by this check")
+		}
+		imported[name] = path
 	}
 	notRefs := map[*ast.Ident]bool{} // selector names and struct literal keys
 	var stack []ast.Node
@@ -235,13 +311,16 @@ func (r *envReader) scan(p *goPackage, f *ast.File, root ast.Node) {
 		case *ast.SelectorExpr:
 			notRefs[n.Sel] = true
 			x, ok := n.X.(*ast.Ident)
+			path, isImport := "", false
+			if ok {
+				path, isImport = imported[x.Name]
+			}
 			switch {
-			case ok && appName != "" && x.Name == appName:
-				for _, d := range r.app.funcs[n.Sel.Name] {
-					r.scanFunc(r.app, d)
-				}
-			case ok && imported[x.Name]:
-				// Another package: only env, os and app matter.
+			case isImport && r.loader.followed(path):
+				r.follow(p, n.Pos(), path, n.Sel.Name)
+			case isImport:
+				// Another module's package, the standard library, or
+				// env and os themselves (their calls are read above).
 			default:
 				for _, d := range p.meths[n.Sel.Name] {
 					r.scanFunc(p, d)
@@ -291,6 +370,7 @@ func (r *envReader) osCall(p *goPackage, name string, call *ast.CallExpr, stack 
 // literal, a string constant, or the variable of an enclosing
 // `for _, name := range []string{"A", "B"}` loop.
 func (r *envReader) addNames(p *goPackage, call *ast.CallExpr, stack []ast.Node, into map[string]bool) {
+	r.at[p.fset.Position(call.Pos())] = true
 	if len(call.Args) == 0 {
 		r.problem(p, call.Pos(), "an environment read without a name")
 		return
@@ -356,60 +436,98 @@ func (r *envReader) problem(p *goPackage, pos token.Pos, msg string) {
 	r.problems = append(r.problems, fmt.Sprintf("%s: %s", p.fset.Position(pos), msg))
 }
 
-// envReadersElsewhere returns the files, among the packages in dirs, that
-// read the environment: only package app (through internal/env) and the
-// main packages may, or the function environments checked here would be
-// incomplete.
-func envReadersElsewhere(module string, dirs []string) ([]string, error) {
-	var found []string
-	for _, dir := range dirs {
-		fset := token.NewFileSet()
-		p, err := loadPackage(fset, dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range p.files {
-			name := fset.Position(f.Package).Filename
-			if importName(f, module+"/internal/env") != "" {
-				found = append(found, name+" imports internal/env")
+// envRead is one place where a package reads the environment.
+type envRead struct {
+	At     token.Position
+	What   string // "env.Must", "os.Getenv"…
+	Method string // the method it is in ("" outside methods)
+}
+
+// envReadsOf lists every place p reads the environment: calls of internal/env
+// (but env.List, which reads nothing) and of os's environment functions.
+func envReadsOf(module string, p *goPackage) []envRead {
+	var found []envRead
+	for _, f := range p.files {
+		envName, osName := importName(f, module+"/internal/env"), importName(f, "os")
+		for _, d := range f.Decls {
+			method := ""
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv != nil {
+				method = fn.Name.Name
 			}
-			osName := importName(f, "os")
-			if osName == "" {
-				continue
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				if sel, ok := n.(*ast.SelectorExpr); ok && isIdent(sel.X, osName) {
-					switch sel.Sel.Name {
-					case "Getenv", "LookupEnv", "Environ", "ExpandEnv", "Expand":
-						found = append(found, fmt.Sprintf("%s uses os.%s", fset.Position(sel.Pos()), sel.Sel.Name))
-					}
+			ast.Inspect(d, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
 				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				switch {
+				case envName != "" && isIdent(sel.X, envName) && sel.Sel.Name != "List":
+				case osName != "" && isIdent(sel.X, osName) && slices.Contains([]string{"Getenv", "LookupEnv", "Environ", "ExpandEnv", "Expand"}, sel.Sel.Name):
+				default:
+					return true
+				}
+				found = append(found, envRead{At: p.fset.Position(call.Pos()), What: sel.X.(*ast.Ident).Name + "." + sel.Sel.Name, Method: method})
 				return true
 			})
 		}
 	}
-	return found, nil
+	return found
 }
 
-// moduleDirs returns the directories of this module's packages that the
-// given main packages link, by `go list -deps`.
-func moduleDirs(root, module string, mains ...string) ([]string, error) {
-	cmd := exec.Command("go", append([]string{"list", "-deps", "-f", "{{.ImportPath}}\t{{.Dir}}"}, mains...)...)
+// checkEnvReadsReached checks that every environment read in pkgs (the
+// followed packages the functions link) is one that the readings reached
+// (reached), and that none outside a main package is in a method, which the
+// readings cannot follow across packages: otherwise a function could read
+// a variable that TestEnvironmentIsWhatTheCodeReads never sees.
+func checkEnvReadsReached(module string, pkgs []*goPackage, reached map[token.Position]bool) []string {
+	var problems []string
+	for _, p := range pkgs {
+		for _, read := range envReadsOf(module, p) {
+			switch {
+			case read.Method != "" && p.name != "main":
+				problems = append(problems, fmt.Sprintf("%s: %s in method %s: read the environment in a function (a constructor such as FromEnv), which the check follows from each main package", read.At, read.What, read.Method))
+			case !reached[read.At]:
+				problems = append(problems, fmt.Sprintf("%s: %s is reached from no function's main package as far as the check can follow (by name): call it directly from main or from a function main calls", read.At, read.What))
+			}
+		}
+	}
+	return problems
+}
+
+// listedPackage is a package as `go list` shows it.
+type listedPackage struct {
+	ImportPath string
+	Dir        string
+	Deps       []string
+	Standard   bool
+}
+
+// goList lists the given main packages and every package they link, as the
+// Makefile's Lambda build sees them (its GOOS, GOARCH and build tags).
+func goList(root string, mains ...string) (map[string]listedPackage, error) {
+	args := append([]string{"list", "-deps", "-tags", lambdaBuild.Flags["-tags"], "-f",
+		"{{.ImportPath}}\t{{.Dir}}\t{{.Standard}}\t{{join .Deps \" \"}}"}, mains...)
+	cmd := exec.Command("go", args...)
 	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS="+lambdaBuild.Env["GOOS"], "GOARCH="+lambdaBuild.Env["GOARCH"], "CGO_ENABLED="+lambdaBuild.Env["CGO_ENABLED"])
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list -deps: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	var dirs []string
+	pkgs := map[string]listedPackage{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		path, dir, _ := strings.Cut(line, "\t")
-		if path == module || strings.HasPrefix(path, module+"/") {
-			dirs = append(dirs, dir)
+		fields := strings.Split(line, "\t")
+		if len(fields) != 4 {
+			return nil, fmt.Errorf("go list printed %q", line)
 		}
+		pkgs[fields[0]] = listedPackage{ImportPath: fields[0], Dir: fields[1], Standard: fields[2] == "true", Deps: strings.Fields(fields[3])}
 	}
-	return dirs, nil
+	return pkgs, nil
 }
 
 // modulePath reads the module path from go.mod.

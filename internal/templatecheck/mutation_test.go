@@ -1,6 +1,7 @@
 package templatecheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -143,7 +144,7 @@ func appendAt(path, snippet string) func(*testing.T, *cfnTemplate) {
 }
 
 func TestEnvironmentCheckCatchesMutations(t *testing.T) {
-	reads := functionReads(t, repoRoot(t), loadTemplate(t))
+	reads := functionReads(t, repoRoot(t), loadTemplate(t)).reads
 	env := func(fnID string) func(*cfnTemplate) []string {
 		return func(tpl *cfnTemplate) []string { return checkEnvironment(tpl, fnID, reads[fnID]) }
 	}
@@ -167,21 +168,28 @@ func TestEnvironmentCheckCatchesMutations(t *testing.T) {
 		{"a variable the code does not read is unused",
 			setTo("Resources.CreateTokenFunction."+vars+".LOG_LEVEL", "debug"), env("CreateTokenFunction"), "unused: the template sets [LOG_LEVEL]"},
 		{"a Globals variable a function does not read is unused",
-			setTo("Globals.Function.Environment.Variables.STAGE", "v1"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
-		{"the console origin dropped from Globals is missing in a function that sets nothing itself",
-			removeAt("Globals.Function.Environment.Variables.CONSOLE_ORIGIN"), env("WhoAmIFunction"), "WhoAmIFunction: missing: the code reads [CONSOLE_ORIGIN]"},
-		{"the console origin dropped from Globals is missing in the authorizer too",
-			removeAt("Globals.Function.Environment.Variables.CONSOLE_ORIGIN"), env("AuthorizerFunction"), "AuthorizerFunction: missing: the code reads [CONSOLE_ORIGIN]"},
+			setTo("Globals.Function.Environment", "{Variables: {STAGE: v1}}"), env("WhoAmIFunction"), "unused: the template sets [STAGE]"},
+		{"the console origin dropped from a function that answers browsers is missing",
+			removeAt("Resources.WhoAmIFunction.Properties.Environment"), env("WhoAmIFunction"), "WhoAmIFunction: missing: the code reads [CONSOLE_ORIGIN]"},
+		{"the console origin given to every function is unused in the authorizer, which answers no browser",
+			setTo("Globals.Function.Environment", "{Variables: {CONSOLE_ORIGIN: !Ref ConsoleOrigin}}"), env("AuthorizerFunction"), "AuthorizerFunction: unused: the template sets [CONSOLE_ORIGIN]"},
+		{"the console origin given to every function is unused in the event function too",
+			setTo("Globals.Function.Environment", "{Variables: {CONSOLE_ORIGIN: !Ref ConsoleOrigin}}"), env("SandboxRefreshEventsFunction"), "SandboxRefreshEventsFunction: unused: the template sets [CONSOLE_ORIGIN]"},
 		{"a function setting a Globals variable to AWS::NoValue is missing it",
-			setTo("Resources.ListTokensFunction."+vars+".CONSOLE_ORIGIN", "!Ref AWS::NoValue"), env("ListTokensFunction"), "missing: the code reads [CONSOLE_ORIGIN]"},
+			func(t *testing.T, tpl *cfnTemplate) {
+				set(t, tpl, "Globals.Function.Environment", "{Variables: {CONSOLE_ORIGIN: !Ref ConsoleOrigin}}")
+				set(t, tpl, "Resources.ListTokensFunction."+vars+".CONSOLE_ORIGIN", "!Ref AWS::NoValue")
+			}, env("ListTokensFunction"), "missing: the code reads [CONSOLE_ORIGIN]"},
 		{"a required variable set only under a condition is caught",
 			setTo("Resources.AuthorizerFunction."+vars+".TOKEN_ISSUER", "!If [HasOidcJwksUrl, x, !Ref AWS::NoValue]"), env("AuthorizerFunction"), "TOKEN_ISSUER is set only when HasOidcJwksUrl holds"},
 		{"a required variable set to an empty string is caught",
 			setTo("Resources.DeleteTokenFunction."+vars+".TABLE_NAME", `""`), env("DeleteTokenFunction"), "TABLE_NAME is set to an empty string"},
 		{"environment variables the check cannot read are caught",
 			setTo("Resources.ListTokensFunction."+vars, "!If [HasOidcJwksUrl, {TABLE_NAME: x}, {TABLE_NAME: y}]"), env("ListTokensFunction"), "not a mapping of names to values"},
-		{"the event bus dropped from the runs function is missing",
-			removeAt("Resources.SandboxRefreshesFunction." + vars + ".EVENT_BUS_NAME"), env("SandboxRefreshesFunction"), "missing: the code reads [EVENT_BUS_NAME]"},
+		{"the event bus dropped from the event function is missing",
+			removeAt("Resources.SandboxRefreshEventsFunction." + vars + ".EVENT_BUS_NAME"), env("SandboxRefreshEventsFunction"), "missing: the code reads [EVENT_BUS_NAME]"},
+		{"an event bus given to the API function, which announces nothing, is unused",
+			setTo("Resources.SandboxRefreshesFunction."+vars+".EVENT_BUS_NAME", "!Ref SandboxRefreshEventBus"), env("SandboxRefreshesFunction"), "unused: the template sets [EVENT_BUS_NAME]"},
 		{"the state machine set only under a condition is caught",
 			setTo("Resources.SandboxRefreshesFunction."+vars+".STATE_MACHINE_ARN", "!If [HasAlarmEmail, !Ref SandboxRefreshStateMachine, !Ref AWS::NoValue]"), env("SandboxRefreshesFunction"),
 			"STATE_MACHINE_ARN is set only when HasAlarmEmail holds"},
@@ -321,7 +329,8 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 		secrets     = "Resources.PipelineStepsFunctionRole.Properties.Policies.1.PolicyDocument.Statement.0"
 		start       = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.2.PolicyDocument.Statement.0"
 		executions  = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
-		publish     = "Resources.SandboxRefreshesFunctionRole.Properties.Policies.3.PolicyDocument.Statement.0"
+		publish     = "Resources.SandboxRefreshEventsFunctionRole.Properties.Policies.3.PolicyDocument.Statement.0"
+		followed    = "Resources.SandboxRefreshEventsFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
 		invoke      = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.0.PolicyDocument.Statement.0"
 		logDelivery = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.1.PolicyDocument.Statement.0"
 		allSecrets  = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
@@ -349,8 +358,15 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 			setTo(executions+".Action", "[states:DescribeExecution, states:GetExecutionHistory]"), grants("SandboxRefreshesFunction"),
 			"SandboxRefreshesFunction lacks states:RedriveExecution on " + executionsARN},
 		{"publishing on the default bus is caught",
-			setTo(publish+".Resource", "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), grants("SandboxRefreshesFunction"),
-			"SandboxRefreshesFunction is granted events:PutEvents on !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
+			setTo(publish+".Resource", "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"), grants("SandboxRefreshEventsFunction"),
+			"SandboxRefreshEventsFunction is granted events:PutEvents on !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
+		{"publishing from the API function is caught",
+			appendAt("Resources.SandboxRefreshesFunctionRole.Properties.Policies",
+				"{PolicyName: event-bus, PolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: events:PutEvents, Resource: !GetAtt SandboxRefreshEventBus.Arn}]}}"),
+			grants("SandboxRefreshesFunction"), "SandboxRefreshesFunction is granted events:PutEvents on !GetAtt SandboxRefreshEventBus.Arn, which its allowlist does not have"},
+		{"a redrive granted to the event function is caught",
+			setTo(followed+".Action", "[states:DescribeExecution, states:GetExecutionHistory, states:RedriveExecution]"), grants("SandboxRefreshEventsFunction"),
+			"SandboxRefreshEventsFunction is granted states:RedriveExecution on " + executionsARN + ", which its allowlist does not have"},
 		{"a state machine invoking any function is caught",
 			setTo(invoke+".Resource", `"*"`), machine, "SandboxRefreshStateMachine is granted lambda:InvokeFunction on *"},
 		{"a state machine putting events is caught (the definition sends none)",
@@ -398,7 +414,7 @@ func TestScheduleChecksCatchMutations(t *testing.T) {
 		trustStmt   = "Resources." + role + ".Properties.AssumeRolePolicyDocument.Statement.0"
 		put         = "Resources." + role + ".Properties.Policies.0.PolicyDocument.Statement.0"
 		vars        = "Resources.SandboxPlansFunction.Properties.Environment.Variables"
-		requested   = "Resources.SandboxRefreshesFunction.Properties.Events.RefreshRequested.Properties"
+		requested   = "Resources.SandboxRefreshEventsFunction.Properties.Events.RefreshRequested.Properties"
 		anyGroup    = "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*/*"
 		roleARN     = "!GetAtt " + role + ".Arn"
 		defaultBus  = "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
@@ -493,19 +509,19 @@ func TestScheduleChecksCatchMutations(t *testing.T) {
 func TestEventRuleChecksCatchMutations(t *testing.T) {
 	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable) }
 	const (
-		requested = "Resources.SandboxRefreshesFunction.Properties.Events.RefreshRequested.Properties"
-		ended     = "Resources.SandboxRefreshesFunction.Properties.Events.RunEnded.Properties"
+		requested = "Resources.SandboxRefreshEventsFunction.Properties.Events.RefreshRequested.Properties"
+		ended     = "Resources.SandboxRefreshEventsFunction.Properties.Events.RunEnded.Properties"
 		dlqPolicy = "Resources.SandboxRefreshEventsDeadLetterQueuePolicy.Properties.PolicyDocument.Statement.0"
 	)
 	runMutations(t, []mutation{
 		{"a request rule on the default bus is caught",
-			removeAt(requested + ".EventBusName"), rules, `rule "Sandbox Refresh Requested" → SandboxRefreshesFunction is on bus default, want !Ref SandboxRefreshEventBus`},
+			removeAt(requested + ".EventBusName"), rules, `rule "Sandbox Refresh Requested" → SandboxRefreshEventsFunction is on bus default, want !Ref SandboxRefreshEventBus`},
 		{"a request rule on a bus outside the template is caught",
 			setTo(requested+".EventBusName", "someone-elses-bus"), rules, "EventBusName is someone-elses-bus, want !Ref of an AWS::Events::EventBus of the template"},
 		{"a status rule any source can trigger is caught",
-			removeAt(ended + ".Pattern.source"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshesFunction matches {detail: {stateMachineArn`},
+			removeAt(ended + ".Pattern.source"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshEventsFunction matches {detail: {stateMachineArn`},
 		{"a status rule for every state machine is caught",
-			removeAt(ended + ".Pattern.detail.stateMachineArn"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshesFunction matches {detail: {status`},
+			removeAt(ended + ".Pattern.detail.stateMachineArn"), rules, `rule "Step Functions Execution Status Change" → SandboxRefreshEventsFunction matches {detail: {status`},
 		{"a status rule for running executions too is caught",
 			appendAt(ended+".Pattern.detail.status", "RUNNING"), rules, "RUNNING, SUCCEEDED"},
 		{"a rule matching several detail-types is caught",
@@ -520,8 +536,8 @@ func TestEventRuleChecksCatchMutations(t *testing.T) {
 			setTo("Resources.WhoAmIFunction.Properties.Events.Hourly", "{Type: EventBridgeRule, Properties: {Pattern: {detail-type: [Scheduled Event]}, DeadLetterConfig: {Type: SQS}}}"),
 			rules, `rule "Scheduled Event" → WhoAmIFunction is not in the rule table`},
 		{"a rule the template lost is caught",
-			removeAt("Resources.SandboxRefreshesFunction.Properties.Events.RunEnded"), rules,
-			`rule "Step Functions Execution Status Change" → SandboxRefreshesFunction is in the rule table but not in the template`},
+			removeAt("Resources.SandboxRefreshEventsFunction.Properties.Events.RunEnded"), rules,
+			`rule "Step Functions Execution Status Change" → SandboxRefreshEventsFunction is in the rule table but not in the template`},
 		{"another kind of event source is caught",
 			setTo("Resources.WhoAmIFunction.Properties.Events.Queue", "{Type: SQS, Properties: {Queue: !GetAtt SandboxRefreshEventsDeadLetterQueue.Arn}}"),
 			rules, "WhoAmIFunction event Queue is a SQS event, which no check reads"},
@@ -622,20 +638,67 @@ Resources:
 }
 
 func TestAlarmChecksCatchMutations(t *testing.T) {
-	const throttles = "Resources.LambdaThrottlesAlarm.Properties.Metrics"
+	// manyMetrics is a metric-math alarm on the throttles of n functions,
+	// the one alarm this template had for them all.
+	manyMetrics := func(n int) func(*testing.T, *cfnTemplate) {
+		return func(t *testing.T, tpl *cfnTemplate) {
+			t.Helper()
+			var ids, queries []string
+			for i := range n {
+				id := fmt.Sprintf("fn%d", i)
+				ids = append(ids, id)
+				queries = append(queries, "{Id: "+id+", ReturnData: false, MetricStat: {Metric: {Namespace: AWS/Lambda, MetricName: Throttles, "+
+					"Dimensions: [{Name: FunctionName, Value: !Ref WhoAmIFunction}]}, Period: 300, Stat: Sum}}")
+			}
+			queries = append(queries, "{Id: all, Expression: 'SUM(["+strings.Join(ids, ", ")+"])', ReturnData: true}")
+			set(t, tpl, "Resources.AllThrottlesAlarm", "{Type: AWS::CloudWatch::Alarm, Properties: {Metrics: ["+strings.Join(queries, ", ")+
+				"], EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: GreaterThanOrEqualToThreshold}}")
+		}
+	}
+	manyExpressions := func(t *testing.T, tpl *cfnTemplate) {
+		t.Helper()
+		for i := range maxAlarmExpressions {
+			appendTo(t, tpl, "Resources.SandboxRefreshFailuresAlarm.Properties.Metrics", fmt.Sprintf("{Id: e%d, Expression: 'failed * %d', ReturnData: false}", i, i))
+		}
+	}
 	runMutations(t, []mutation{
-		{"a function's throttles left out of the alarm's expression are caught",
-			setTo(throttles+".8.Expression", "SUM([createToken, listTokens, deleteToken, whoAmI, authorizer, sandboxPlans, sandboxRefreshes])"), checkAlarms,
+		{"a function's throttles alarm on another function is caught",
+			setTo("Resources.PipelineStepsThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref WhoAmIFunction"), checkAlarms,
 			"PipelineStepsFunction: no alarm on its throttles"},
-		{"a function's throttles left out of the alarm are caught",
-			removeAt(throttles + ".5"), checkAlarms, "SandboxPlansFunction: no alarm on its throttles"},
+		{"a function's throttles alarm dropped is caught",
+			removeAt("Resources.SandboxPlansThrottlesAlarm"), checkAlarms, "SandboxPlansFunction: no alarm on its throttles"},
 		{"a new function without a throttles alarm is caught",
 			setTo("Resources.ExtraFunction", "{Type: AWS::Serverless::Function, Properties: {CodeUri: .}}"), checkAlarms, "ExtraFunction: no alarm on its throttles"},
+		{"a new function without its own throttles alarm is caught, even when another alarm covers it",
+			func(t *testing.T, tpl *cfnTemplate) {
+				set(t, tpl, "Resources.ExtraFunction", "{Type: AWS::Serverless::Function, Properties: {CodeUri: .}}")
+				set(t, tpl, "Resources.WhoAmIThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref ExtraFunction")
+			}, checkThrottleAlarms, "ExtraFunction: no alarm ExtraThrottlesAlarm on its throttles"},
+		{"a throttles alarm unlike the others is caught",
+			setTo("Resources.AuthorizerThrottlesAlarm.Properties.Threshold", "5"), checkThrottleAlarms, "AuthorizerThrottlesAlarm: Threshold is 5, want 1"},
+		{"a throttles alarm that notifies no one is caught",
+			removeAt("Resources.ConsoleThrottlesAlarm.Properties.AlarmActions"), checkThrottleAlarms, "ConsoleThrottlesAlarm: AlarmActions is <unset>, want [!Ref AlarmTopic]"},
+		{"a throttles alarm with settings of its own is caught",
+			setTo("Resources.ConsoleThrottlesAlarm.Properties.DatapointsToAlarm", "1"), checkThrottleAlarms, "ConsoleThrottlesAlarm: sets DatapointsToAlarm"},
+		{"a throttles alarm on another function's metric is caught by name",
+			setTo("Resources.ListTokensThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref DeleteTokenFunction"), checkThrottleAlarms,
+			"ListTokensThrottlesAlarm: Dimensions is [FunctionName=!Ref DeleteTokenFunction], want [FunctionName=!Ref ListTokensFunction]"},
+		{"an alarm on the throttles of 11 functions, one over CloudWatch's limit, is caught",
+			manyMetrics(11), checkAlarmLimits, "AllThrottlesAlarm queries 11 metrics; CloudWatch allows at most 10"},
+		{"an alarm with 11 expressions is caught",
+			manyExpressions, checkAlarmLimits, "SandboxRefreshFailuresAlarm has 11 expressions; CloudWatch allows at most 10"},
 		{"a state machine's timeouts left out of its alarm are caught",
 			setTo("Resources.SandboxRefreshFailuresAlarm.Properties.Metrics.2.Expression", "SUM([failed])"), checkAlarms,
 			"SandboxRefreshStateMachine: no alarm on its ExecutionsTimedOut"},
 		{"a state machine without a failures alarm is caught",
 			removeAt("Resources.SandboxRefreshFailuresAlarm"), checkAlarms, "SandboxRefreshStateMachine: no alarm on its ExecutionsFailed"},
+	})
+	t.Run("an alarm on the throttles of 10 functions is within the limit", func(t *testing.T) {
+		tpl := loadTemplate(t)
+		manyMetrics(10)(t, tpl)
+		if got := checkAlarmLimits(tpl); len(got) != 0 {
+			t.Errorf("got problems %q, want none", got)
+		}
 	})
 }
 
@@ -741,18 +804,19 @@ func TestTableGlobalsAndBuildChecksCatchMutations(t *testing.T) {
 }
 
 func TestBuildCommandCheck(t *testing.T) {
-	const good = `CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' -o /x/bootstrap ./functions/whoami`
+	const good = `CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc,nethttpomithttp2 -trimpath -ldflags='-s -w -buildid=' -o /x/bootstrap ./functions/whoami`
 	for _, tc := range []struct {
 		name  string
 		lines []string
 		want  string // part of a problem; "" for none
 	}{
 		{"the Lambda build of a function package passes", []string{good}, ""},
-		{"the same flags in another order pass", []string{`GOARCH=arm64 CGO_ENABLED=0 GOOS=linux go build -o /x/bootstrap -trimpath -ldflags "-s -w -buildid=" -tags=lambda.norpc ./authorizer`}, ""},
+		{"the same flags in another order pass", []string{`GOARCH=arm64 CGO_ENABLED=0 GOOS=linux go build -o /x/bootstrap -trimpath -ldflags "-s -w -buildid=" -tags=lambda.norpc,nethttpomithttp2 ./authorizer`}, ""},
 		{"an amd64 build is caught", []string{strings.Replace(good, "GOARCH=arm64", "GOARCH=amd64", 1)}, "builds with environment"},
 		{"cgo is caught", []string{strings.Replace(good, "CGO_ENABLED=0 ", "", 1)}, "builds with environment"},
 		{"a build without -trimpath is caught", []string{strings.Replace(good, " -trimpath", "", 1)}, "builds with flags"},
-		{"a build with the RPC shim is caught", []string{strings.Replace(good, "-tags lambda.norpc ", "", 1)}, "builds with flags"},
+		{"a build with the RPC shim is caught", []string{strings.Replace(good, "-tags lambda.norpc,nethttpomithttp2 ", "-tags nethttpomithttp2 ", 1)}, "builds with flags"},
+		{"a build with net/http's HTTP/2 is caught", []string{strings.Replace(good, "-tags lambda.norpc,nethttpomithttp2 ", "-tags lambda.norpc ", 1)}, "builds with flags"},
 		{"a build that keeps the build id is caught", []string{strings.Replace(good, " -buildid=", "", 1)}, "builds with flags"},
 		{"an artifact elsewhere is caught", []string{strings.Replace(good, "/x/bootstrap", "/x/main", 1)}, `writes "/x/main"`},
 		{"a package outside functions/ and authorizer/ is caught", []string{strings.Replace(good, "./functions/whoami", "./cmd/local", 1)}, "builds packages"},

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -51,7 +52,7 @@ var ruleTable = map[string]eventRule{
 	// from any source (docs/pipeline.md), the plans' schedules
 	// (schedules.Source) among them; the default bus is not enough.
 	"Sandbox Refresh Requested": {
-		Function: "SandboxRefreshesFunction",
+		Function: "SandboxRefreshEventsFunction",
 		Bus:      "!Ref SandboxRefreshEventBus",
 		Pattern:  "{detail-type: [Sandbox Refresh Requested]}",
 	},
@@ -59,7 +60,7 @@ var ruleTable = map[string]eventRule{
 	// can put an aws.* source), only this state machine's executions (no
 	// other execution's input reaches the function), only final statuses.
 	"Step Functions Execution Status Change": {
-		Function: "SandboxRefreshesFunction",
+		Function: "SandboxRefreshEventsFunction",
 		Bus:      "default",
 		Pattern: "{detail: {stateMachineArn: [!Ref SandboxRefreshStateMachine], status: [ABORTED, FAILED, SUCCEEDED, TIMED_OUT]}, " +
 			"detail-type: [Step Functions Execution Status Change], source: [aws.states]}",
@@ -97,8 +98,8 @@ var iamAllowlist = map[string][]grant{
 		{"secretsmanager:GetSecretValue", tenantSecretsARN, ""},
 	},
 	"SandboxRefreshesFunction": {
-		// Plan, active-run lock and run items; listing runs; claiming a run
-		// (both puts of one transaction).
+		// Plan, active-run lock, run and Idempotency-Key items; listing
+		// runs; claiming a run (the puts of one transaction).
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""}, {"dynamodb:Query", tableARN, ""},
 		// Runs are executions of the one state machine: started on it, and
 		// followed and redriven on its executions only.
@@ -106,7 +107,18 @@ var iamAllowlist = map[string][]grant{
 		{"states:DescribeExecution", executionsARN, ""},
 		{"states:GetExecutionHistory", executionsARN, ""},
 		{"states:RedriveExecution", executionsARN, ""},
-		// Announces how runs ended on the stack's bus.
+	},
+	"SandboxRefreshEventsFunction": {
+		// Plan, active-run lock and run items; claiming a run (both puts of
+		// one transaction). A requested run is named by its event, so no
+		// Idempotency-Key and no listing.
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
+		// Starts requested runs; reads whether the sandbox's last run still
+		// runs, and an ended run's history for its failed step.
+		{"states:StartExecution", "!Ref SandboxRefreshStateMachine", ""},
+		{"states:DescribeExecution", executionsARN, ""},
+		{"states:GetExecutionHistory", executionsARN, ""},
+		// Announces how runs ended, and requests that started nothing, on the stack's bus.
 		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
 		// The on-failure destination of its EventBridge (asynchronous) invocations.
 		{"sqs:SendMessage", "!GetAtt SandboxRefreshEventsDeadLetterQueue.Arn", ""},
@@ -316,37 +328,64 @@ func buildPackage(root, fnID string) (string, error) {
 	return pkg, nil
 }
 
+// codeReading is what the functions' code reads from the environment.
+type codeReading struct {
+	reads   map[string]envReads     // by function
+	reached map[token.Position]bool // every read some function's reading reached
+	linked  []*goPackage            // this module's followed packages that some function links
+}
+
 // functionReads returns, for each function of tpl, what the package its
-// make target builds reads from the environment.
-func functionReads(t *testing.T, root string, tpl *cfnTemplate) map[string]envReads {
+// make target builds reads from the environment, following it into this
+// module's packages.
+func functionReads(t *testing.T, root string, tpl *cfnTemplate) codeReading {
 	t.Helper()
 	module, err := modulePath(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fset := token.NewFileSet()
-	app, err := loadPackage(fset, filepath.Join(root, "internal", "app"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]envReads{}
+	mains := map[string]string{} // function → import path of its package
 	for _, fn := range tpl.functions() {
 		pkg, err := buildPackage(root, fn.ID)
 		if err != nil {
 			t.Errorf("%s: no package to read (see TestFunctionsAreBuiltByTheMakefile): %v", fn.ID, err)
 			continue
 		}
-		main, err := loadPackage(fset, filepath.Join(root, pkg))
+		mains[fn.ID] = module + "/" + strings.TrimPrefix(pkg, "./")
+	}
+	listed, err := goList(root, slices.Sorted(maps.Values(mains))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &loader{fset: token.NewFileSet(), module: module, dirs: map[string]string{}}
+	for path, p := range listed {
+		if path == module || strings.HasPrefix(path, module+"/") {
+			l.dirs[path] = p.Dir
+		}
+	}
+	out := codeReading{reads: map[string]envReads{}, reached: map[token.Position]bool{}}
+	for _, id := range slices.Sorted(maps.Keys(mains)) {
+		main, err := l.load(mains[id])
 		if err != nil {
-			t.Errorf("%s: %v", fn.ID, err)
+			t.Errorf("%s: %v", id, err)
 			continue
 		}
-		reads, err := codeEnvReads(module, main, app)
+		reads, at, err := codeEnvReads(l, main, listed[mains[id]].Deps)
 		if err != nil {
-			t.Errorf("%s: %v", fn.ID, err)
+			t.Errorf("%s: %v", id, err)
 			continue
 		}
-		out[fn.ID] = reads
+		out.reads[id] = reads
+		maps.Copy(out.reached, at)
+	}
+	for _, path := range slices.Sorted(maps.Keys(l.dirs)) {
+		if l.followed(path) {
+			p, err := l.load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.linked = append(out.linked, p)
+		}
 	}
 	return out
 }
@@ -406,47 +445,22 @@ func TestGlobals(t *testing.T) {
 
 func TestEnvironmentIsWhatTheCodeReads(t *testing.T) {
 	root, tpl := repoRoot(t), loadTemplate(t)
-	reads := functionReads(t, root, tpl)
+	code := functionReads(t, root, tpl)
 	for _, fn := range tpl.functions() {
 		t.Run(fn.ID+" sets exactly the environment variables its code reads", func(t *testing.T) {
-			r, ok := reads[fn.ID]
+			r, ok := code.reads[fn.ID]
 			if !ok {
 				t.Skip("its code could not be read (reported above)")
 			}
 			report(t, checkEnvironment(tpl, fn.ID, r))
 		})
 	}
-	t.Run("no other package the functions link reads the environment", func(t *testing.T) {
+	t.Run("every environment read in the packages the functions link is one the check follows from a function", func(t *testing.T) {
 		module, err := modulePath(root)
 		if err != nil {
 			t.Fatal(err)
 		}
-		skip := map[string]bool{
-			filepath.Join(root, "internal", "app"): true, // read above
-			filepath.Join(root, "internal", "env"): true, // the reading itself
-			// Lambda's own variables (region, role credentials, endpoint
-			// overrides): the runtime sets them, never the template.
-			filepath.Join(root, "internal", "awsconfig"): true,
-		}
-		var mains []string
-		for _, fn := range tpl.functions() {
-			if pkg, err := buildPackage(root, fn.ID); err == nil {
-				mains = append(mains, pkg)
-				skip[filepath.Join(root, pkg)] = true
-			}
-		}
-		dirs, err := moduleDirs(root, module, mains...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dirs = slices.DeleteFunc(dirs, func(d string) bool { return skip[d] })
-		found, err := envReadersElsewhere(module, dirs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range found {
-			t.Errorf("%s: only internal/app may read the environment (through internal/env), or this test misses what the function needs", f)
-		}
+		report(t, checkEnvReadsReached(module, code.linked, code.reached))
 	})
 }
 
@@ -523,6 +537,12 @@ func TestAlarms(t *testing.T) {
 	tpl := loadTemplate(t)
 	t.Run("every function's throttles and every state machine's failed and timed-out runs raise an alarm", func(t *testing.T) {
 		report(t, checkAlarms(tpl))
+	})
+	t.Run("every function has its own throttles alarm, and they are all alike", func(t *testing.T) {
+		report(t, checkThrottleAlarms(tpl))
+	})
+	t.Run("no alarm queries more metrics or expressions than CloudWatch allows", func(t *testing.T) {
+		report(t, checkAlarmLimits(tpl))
 	})
 }
 

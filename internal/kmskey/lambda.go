@@ -1,0 +1,49 @@
+package kmskey
+
+import (
+	"context"
+	"crypto/ecdsa"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/env"
+)
+
+// SignerFromEnv returns the signer of the create function: the key
+// SIGNING_KEY_ID, on KMS in the function's region (or AWS_ENDPOINT_URL_KMS's
+// stand-in).
+func SignerFromEnv() (*Signer, error) {
+	keyARN, err := env.Must("SIGNING_KEY_ID")
+	if err != nil {
+		return nil, err
+	}
+	client, err := newClient()
+	if err != nil {
+		return nil, err
+	}
+	return NewSigner(client, keyARN), nil
+}
+
+// TrustedKeysFromEnv fetches the public keys of TRUSTED_KEY_IDS (a
+// comma-separated list of key ARNs), by kid: what the authorizer verifies
+// API tokens with.
+func TrustedKeysFromEnv(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	ids, err := env.Must("TRUSTED_KEY_IDS")
+	if err != nil {
+		return nil, err
+	}
+	client, err := newClient()
+	if err != nil {
+		return nil, err
+	}
+	return PublicKeys(ctx, client, env.List(ids))
+}
+
+func newClient() (*kms.Client, error) {
+	cfg, err := awsconfig.Load()
+	if err != nil {
+		return nil, err
+	}
+	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = awsconfig.Endpoint("KMS") }), nil
+}
