@@ -277,7 +277,9 @@ func TestAPurgeableReservationDoesNotBlockItsDescription(t *testing.T) {
 		t.Fatalf("got %v, want the description free once its token is past purge time", err)
 	}
 	// Deleting the old token must not free the name that now belongs to the new one.
-	if err := st.Delete(ctx, "acme", old.ID); err != nil {
+	// (DynamoDB Local's TTL may have purged the old token already: its expiry is
+	// past by the real clock, which TTL reads. Either way the name stays taken.)
+	if err := st.Delete(ctx, "acme", old.ID); err != nil && kindOf(err) != access.ENOTFOUND {
 		t.Fatal(err)
 	}
 	if err := st.Create(ctx, token("acme", "recycled", t0)); access.AsError(err).Code != "DESCRIPTION_TAKEN" {
