@@ -17,20 +17,6 @@ type Runs struct {
 	Service *runs.Service
 }
 
-// runView is a run as the API shows it.
-type runView struct {
-	ID          string `json:"id"`
-	Sandbox     string `json:"sandbox"`
-	RequestedAt string `json:"requestedAt"`
-	RequestedBy string `json:"requestedBy"`
-	Source      string `json:"source"`
-	*runs.Status
-}
-
-func viewRun(r runs.Run, st *runs.Status) runView {
-	return runView{ID: r.ID, Sandbox: r.Sandbox, RequestedAt: r.RequestedAt.UTC().Format("2006-01-02T15:04:05Z"),
-		RequestedBy: r.RequestedBy, Source: r.Source, Status: st}
-}
 
 // Start handles POST /sandbox-refreshes {"sandbox"}: 202 with the run. An
 // Idempotency-Key header makes a retried request return the same run.
@@ -53,7 +39,7 @@ func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Re
 		if err != nil {
 			return Response{}, err
 		}
-		resp := JSON(http.StatusAccepted, viewRun(run, &runs.Status{Status: runs.StatusRunning, StartedAt: run.RequestedAt, Steps: []runs.Step{}}))
+		resp := JSON(http.StatusAccepted, run.View(h.Service.Now()))
 		resp.Headers["Location"] = "/sandbox-refreshes/" + run.ID
 		return resp, nil
 	})
@@ -62,34 +48,35 @@ func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Re
 // Get handles GET /sandbox-refreshes/{id}.
 func (h *Runs) Get(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
 	return serve(ctx, req, func(p access.Principal) (Response, error) {
-		st, err := h.Service.Get(ctx, p.Tenant, req.PathParameters["id"])
+		run, err := h.Service.Get(ctx, p.Tenant, req.PathParameters["id"])
 		if err != nil {
 			return Response{}, err
 		}
-		return JSON(http.StatusOK, viewRun(st.Run, &st)), nil
+		return JSON(http.StatusOK, run.View(h.Service.Now())), nil
 	})
 }
 
 // List handles GET /sandbox-refreshes?sandbox=&limit=.
 func (h *Runs) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
 	return serve(ctx, req, func(p access.Principal) (Response, error) {
-		limit := 20
+		limit := runs.DefaultListLimit
 		if s, ok := req.QueryStringParameters["limit"]; ok {
 			var err error
 			if limit, err = strconv.Atoi(s); err != nil {
-				return Response{}, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to 50.")
+				limit = 0 // not a number: the service's limit check says why
 			}
 		}
 		list, err := h.Service.List(ctx, p.Tenant, req.QueryStringParameters["sandbox"], limit)
 		if err != nil {
 			return Response{}, err
 		}
-		items := make([]runView, 0, len(list))
-		for i := range list {
-			items = append(items, viewRun(list[i].Run, &list[i]))
+		now := h.Service.Now()
+		items := make([]runs.View, 0, len(list))
+		for _, run := range list {
+			items = append(items, run.View(now))
 		}
 		return JSON(http.StatusOK, struct {
-			Items []runView `json:"items"`
+			Items []runs.View `json:"items"`
 		}{items}), nil
 	})
 }
@@ -101,7 +88,7 @@ func (h *Runs) Redrive(ctx context.Context, req events.APIGatewayProxyRequest) (
 		if err != nil {
 			return Response{}, err
 		}
-		return JSON(http.StatusAccepted, viewRun(run, &runs.Status{Status: runs.StatusRunning, StartedAt: run.RequestedAt, Steps: []runs.Step{}})), nil
+		return JSON(http.StatusAccepted, run.View(h.Service.Now())), nil
 	})
 }
 

@@ -198,6 +198,13 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 
 	sfnClient := sfn.NewFromConfig(awsconfig.Local(cfg.StepFunctionsEndpoint))
 	refreshes := api.NewRuns(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
+	// The stand-in forgets executions when it restarts: runs it lost end
+	// ABORTED, and no longer hold their sandboxes.
+	if running, err := s.Store.RunningRuns(context.Background()); err != nil {
+		return nil, err
+	} else if err := refreshes.Service.Reconcile(context.Background(), running); err != nil {
+		return nil, err
+	}
 	onEvent := refreshes.HandleEvent
 	for route, handler := range refreshes.Routes() {
 		method, resource, _ := strings.Cut(route, " ")
@@ -219,6 +226,7 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 		NewDCS:    func(c dcs.Config) (pipeline.MaskingJobs, error) { return dcs.New(c) },
 		Validator: plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true},
 		Now:       now,
+		Records:   s.Store,
 		// The simulator's refresh intervals are scaled: so are the steps'.
 		RefreshInterval: func(license string) time.Duration {
 			return time.Duration(float64(salesforce.RefreshInterval(license)) * cmp.Or(cfg.Salesforce.IntervalScale, 1))

@@ -28,8 +28,9 @@ import (
 type Request struct {
 	Step string `json:"step"`
 	Run  State  `json:"run"`
-	// RedriveCount is the execution's ($$.Execution.RedriveCount), for the
-	// masking steps: a redrive after a failed masking job starts a new one.
+	// RedriveCount is the execution's ($$.Execution.RedriveCount): the
+	// run's attempt is RedriveCount+1, and a redrive after a failed masking
+	// job starts a new one.
 	RedriveCount int `json:"redriveCount"`
 }
 
@@ -86,6 +87,11 @@ type Steps struct {
 	RefreshInterval func(license string) time.Duration
 	// Log defaults to slog.Default().
 	Log *slog.Logger
+	// Records keeps the runs' records; nil in tests of a step alone.
+	Records Records
+	// Metrics receives the exposure figures in CloudWatch's embedded
+	// metric format (the Lambda's stdout); nil sends them nowhere.
+	Metrics *Metrics
 }
 
 func (s *Steps) log() *slog.Logger {
@@ -108,11 +114,22 @@ func (s *Steps) Handle(ctx context.Context, req Request) (any, error) {
 	if !known || handle == nil {
 		return nil, &PermanentError{Message: fmt.Sprintf("unknown step %q", req.Step)}
 	}
+	// Reports have a few seconds of their own: the step's budget may be
+	// spent, and the Task's timeout is BudgetMargin after it.
+	reportCtx, cancelReports := context.WithTimeout(context.WithoutCancel(ctx), step.Budget+workflow.BudgetMargin/2)
+	defer cancelReports()
+	if err := s.reportStart(reportCtx, req, step); err != nil {
+		return nil, err
+	}
 	// The step's budget ends before its Task's TimeoutSeconds (see
 	// workflow.Step.Budget).
-	ctx, cancel := context.WithTimeout(ctx, step.Budget)
+	stepCtx, cancel := context.WithTimeout(ctx, step.Budget)
 	defer cancel()
-	return handle(s, ctx, req)
+	result, err := handle(s, stepCtx, req)
+	if reportErr := s.reportResult(reportCtx, req, step, result, err); reportErr != nil && err == nil {
+		return nil, reportErr
+	}
+	return result, err
 }
 
 // handler runs one step.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 )
@@ -24,6 +25,9 @@ type Dropped struct {
 	Refused          int      `json:"refused"`
 	Batches          int      `json:"batches"` // sObject Collections calls of this attempt
 	DeactivateErrors []string `json:"deactivateErrors,omitempty"`
+	// FrozenAt is when the last of them was frozen, by this attempt; zero
+	// when it found them all frozen.
+	FrozenAt time.Time `json:"frozenAt,omitzero"`
 }
 
 // dropUsers freezes, then deactivates, every active user of the sandbox but
@@ -79,6 +83,7 @@ func (s *Steps) dropUsers(ctx context.Context, run State) (*Dropped, error) {
 			}
 		}
 		result.Batches += batches(len(freeze))
+		result.FrozenAt = s.Now().UTC()
 	}
 
 	var deactivate []map[string]any

@@ -36,10 +36,5 @@ type Machine interface {
 	ExecutionARN(name string) string
 	Start(ctx context.Context, name, input string) error // ErrExecutionExists when the name is taken by another input or a closed execution
 	Describe(ctx context.Context, executionARN string) (Execution, error)
-	// Steps returns the run's steps as its execution's history tells them,
-	// in the order the run reached them. The step the run is in, or stopped
-	// in without recording a failure, is OutcomeRunning: how the execution
-	// stopped is Describe's to say.
-	Steps(ctx context.Context, executionARN string) ([]Step, error)
 	Redrive(ctx context.Context, executionARN string) error
 }

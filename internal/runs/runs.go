@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -20,7 +19,8 @@ import (
 	"github.com/dcs-access/dcs-access/internal/plans"
 )
 
-// Run is the record of one refresh.
+// Run is the record of one refresh: what was asked (written once, when the
+// run is claimed) and how it goes (kept current: see record.go).
 type Run struct {
 	ID           string    `json:"id"`
 	Tenant       string    `json:"tenant"`
@@ -33,6 +33,17 @@ type Run struct {
 	// IdempotencyKey is the client's Idempotency-Key, remembered for
 	// IdempotencyWindow so that a retried request returns this run.
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+
+	Status      string     `json:"status"` // RUNNING, then how the latest attempt ended
+	CurrentStep string     `json:"currentStep,omitempty"`
+	StoppedAt   *time.Time `json:"stoppedAt,omitempty"`
+	Attempts    []Attempt  `json:"attempts"`
+	Steps       []Step     `json:"steps"`
+	Failure     *Failure   `json:"failure,omitempty"` // the latest attempt's, when it failed
+	Exposure    Exposure   `json:"exposure"`
+	// Version counts the record's updates: each update is conditional on
+	// the version it read.
+	Version int `json:"version"`
 }
 
 // IdempotencyWindow is how long a run answers for its Idempotency-Key.
@@ -73,12 +84,22 @@ type Store interface {
 	// ActiveRun returns the sandbox's lock (a zero Lock when free).
 	ActiveRun(ctx context.Context, tenant, sandbox string) (Lock, error)
 	// ClaimRun takes the sandbox's lock from previous ("" when free) and
-	// writes run, atomically; ECONFLICT when someone else took it first.
+	// writes the new run's record, atomically; ECONFLICT when someone else
+	// took it first, or the run exists.
 	ClaimRun(ctx context.Context, run Run, previous string) error
+	// ClaimRedrive takes the sandbox's lock from previous for an existing
+	// run (a redrive); ECONFLICT when someone else took it first.
+	ClaimRedrive(ctx context.Context, run Run, previous string) error
 	GetRun(ctx context.Context, tenant, id string) (Run, error) // ENOTFOUND when missing
+	// UpdateRun applies change to the run's record and writes it if change
+	// says it changed, conditionally on the version read (reading again
+	// when another update came first), and returns the record as it is.
+	UpdateRun(ctx context.Context, tenant, id string, change func(*Run) bool) (Run, error)
 	// RunIDForKey returns the run an API request's Idempotency-Key started
 	// within IdempotencyWindow ("" when none).
 	RunIDForKey(ctx context.Context, tenant, sandbox, key string) (string, error)
+	// ListRuns returns the newest runs of the sandbox, or of all the
+	// tenant's sandboxes when sandbox is "", newest first: one query.
 	ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error)
 }
 
@@ -166,6 +187,7 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 	run := Run{ID: id, Tenant: req.Tenant, Sandbox: plan.Sandbox, RequestedAt: now, RequestedBy: req.By,
 		Source: req.Source, Input: string(doc), ExecutionARN: s.Machine.ExecutionARN(ExecutionName(req.Tenant, id)),
 		IdempotencyKey: apiKey}
+	run.Started(now)
 	if err := s.Store.ClaimRun(ctx, run, previous); err != nil {
 		return Run{}, false, s.lost(ctx, req.Tenant, plan.Sandbox, err)
 	}
@@ -178,8 +200,11 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 }
 
 // checkFinished returns RUN_IN_PROGRESS unless the lock holder has stopped.
+// A holder whose record has ended is done; otherwise Step Functions says.
 // A claim younger than claimLease whose execution has not started yet, or
-// stopped before the claim (a redrive on its way), still holds the sandbox.
+// stopped before the claim (a redrive on its way), still holds the sandbox;
+// an older one whose execution does not exist never started, or its
+// execution was lost (the local stand-in restarted): its run is aborted.
 func (s *Service) checkFinished(ctx context.Context, tenant, sandbox string, lock Lock) error {
 	holder, err := s.Store.GetRun(ctx, tenant, lock.RunID)
 	if access.ErrorKind(err) == access.ENOTFOUND {
@@ -189,19 +214,57 @@ func (s *Service) checkFinished(ctx context.Context, tenant, sandbox string, loc
 		return err
 	}
 	fresh := s.Now().Sub(lock.ClaimedAt) < claimLease
+	if holder.Ended() && !fresh {
+		return nil
+	}
 	ex, err := s.Machine.Describe(ctx, holder.ExecutionARN)
 	switch {
 	case errors.Is(err, ErrExecutionNotFound):
 		if fresh {
 			return ErrRunInProgress(sandbox, lock.RunID)
 		}
-		return nil // claimed, never started
+		return s.abortLost(ctx, holder)
 	case err != nil:
 		return err
 	case ex.Status == StatusRunning:
 		return ErrRunInProgress(sandbox, lock.RunID)
 	case fresh && ex.StoppedAt != nil && ex.StoppedAt.Before(lock.ClaimedAt):
 		return ErrRunInProgress(sandbox, lock.RunID)
+	}
+	return nil
+}
+
+// LostExecution is the failure of a run whose execution does not exist.
+var LostExecution = Failure{Code: "EXECUTION_LOST", Message: "The run's Step Functions execution does not exist: it was never started, or the local Step Functions stand-in lost it when make run restarted. Start a new run."}
+
+// abortLost ends a run whose execution does not exist as ABORTED.
+func (s *Service) abortLost(ctx context.Context, run Run) error {
+	_, err := s.Store.UpdateRun(ctx, run.Tenant, run.ID, func(r *Run) bool {
+		if r.Ended() {
+			return false
+		}
+		lost := LostExecution
+		return r.Finish(r.latest().Number, StatusAborted, &lost, s.Now().UTC())
+	})
+	return err
+}
+
+// Reconcile aborts the running runs of runs whose executions do not exist:
+// the local stack calls it when it starts, since its Step Functions
+// stand-in forgets executions when it restarts. (In AWS an execution
+// outlives its run's record.)
+func (s *Service) Reconcile(ctx context.Context, running []Run) error {
+	for _, run := range running {
+		if run.Ended() || s.Now().Sub(run.RequestedAt) < claimLease {
+			continue
+		}
+		if _, err := s.Machine.Describe(ctx, run.ExecutionARN); errors.Is(err, ErrExecutionNotFound) {
+			if err := s.abortLost(ctx, run); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -266,7 +329,7 @@ func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
 			return Run{}, err
 		}
 	}
-	if err := s.Store.ClaimRun(ctx, run, previous); err != nil {
+	if err := s.Store.ClaimRedrive(ctx, run, previous); err != nil {
 		return Run{}, s.lost(ctx, tenant, run.Sandbox, err)
 	}
 	if err := s.Machine.Redrive(ctx, run.ExecutionARN); err != nil {
@@ -275,86 +338,44 @@ func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
 		}
 		return Run{}, err
 	}
-	return run, nil
+	// The redrive's first step opens its attempt too; this makes the run
+	// RUNNING at once. Its number: one more than the last one recorded.
+	next := len(run.Attempts) + 1
+	if last := run.latest(); last != nil {
+		next = last.Number + 1
+	}
+	return s.Store.UpdateRun(ctx, tenant, id, func(r *Run) bool { return r.Redriven(next, s.Now().UTC()) })
 }
 
-// Get returns the run id with its execution's live status and steps.
-func (s *Service) Get(ctx context.Context, tenant, id string) (Status, error) {
+// Get returns the run id, as its record tells it.
+func (s *Service) Get(ctx context.Context, tenant, id string) (Run, error) {
 	if !runIDPattern.MatchString(id) {
-		return Status{}, ErrRunNotFound()
+		return Run{}, ErrRunNotFound()
 	}
 	run, err := s.Store.GetRun(ctx, tenant, id)
 	if access.ErrorKind(err) == access.ENOTFOUND {
-		return Status{}, ErrRunNotFound()
+		return Run{}, ErrRunNotFound()
 	}
-	if err != nil {
-		return Status{}, err
-	}
-	ex, err := s.Machine.Describe(ctx, run.ExecutionARN)
-	if errors.Is(err, ErrExecutionNotFound) {
-		return Status{Run: run, Status: "NOT_STARTED", Steps: []Step{}}, nil
-	}
-	if err != nil {
-		return Status{}, err
-	}
-	steps, err := s.Machine.Steps(ctx, run.ExecutionARN)
-	if err != nil {
-		return Status{}, err
-	}
-	return statusOf(run, ex, steps), nil
+	return run, err
 }
 
-// List returns the sandbox's recent runs, newest first, with live statuses.
-func (s *Service) List(ctx context.Context, tenant, sandbox string, limit int) ([]Status, error) {
-	if limit < 1 || limit > 50 {
-		return nil, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to 50.")
+// List returns the recent runs of the sandbox, or of all the tenant's
+// sandboxes when sandbox is "", newest first, as their records tell them.
+func (s *Service) List(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error) {
+	if limit < 1 || limit > MaxListLimit {
+		return nil, access.Errorf(access.EINVALID, "INVALID_LIMIT", "limit must be a whole number from 1 to %d.", MaxListLimit)
 	}
-	list, err := s.recent(ctx, tenant, sandbox, limit)
-	if err != nil {
-		return nil, err
+	if sandbox != "" && !plans.ValidSandbox(sandbox) {
+		return nil, access.Errorf(access.EINVALID, "INVALID_SANDBOX", "sandbox must be 1 to 10 letters or digits.")
 	}
-	out := make([]Status, 0, len(list))
-	for _, run := range list {
-		st := Status{Run: run, Status: "NOT_STARTED", Steps: []Step{}}
-		ex, err := s.Machine.Describe(ctx, run.ExecutionARN)
-		if err != nil && !errors.Is(err, ErrExecutionNotFound) {
-			return nil, err
-		}
-		if err == nil {
-			st.Status, st.StartedAt, st.StoppedAt = ex.Status, ex.StartedAt, ex.StoppedAt
-		}
-		out = append(out, st)
-	}
-	return out, nil
+	return s.Store.ListRuns(ctx, tenant, sandbox, limit)
 }
 
-// recent returns the newest runs of one sandbox, or of every planned
-// sandbox when sandbox is "": run ids sort by time within a sandbox only.
-func (s *Service) recent(ctx context.Context, tenant, sandbox string, limit int) ([]Run, error) {
-	if sandbox != "" {
-		if !plans.ValidSandbox(sandbox) {
-			return nil, access.Errorf(access.EINVALID, "INVALID_SANDBOX", "sandbox must be 1 to 10 letters or digits.")
-		}
-		return s.Store.ListRuns(ctx, tenant, sandbox, limit)
-	}
-	planned, err := s.Plans.ListPlans(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	var all []Run
-	for _, p := range planned {
-		list, err := s.Store.ListRuns(ctx, tenant, p.Sandbox, limit)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, list...)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].RequestedAt.After(all[j].RequestedAt) })
-	if len(all) > limit {
-		all = all[:limit]
-	}
-	return all, nil
-}
+// The limits of a listing of runs.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 50
+)
 
 // String helps logs name a run without its input.
 func (r Run) String() string { return fmt.Sprintf("run %s of %s/%s", r.ID, r.Tenant, r.Sandbox) }

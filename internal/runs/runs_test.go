@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -28,7 +27,6 @@ type fakeMachine struct {
 	starts      int
 	redrives    int
 	startErr    error
-	steps       []runs.Step
 	published   []string
 	redriveHook func() // runs inside Redrive, before it takes effect
 }
@@ -68,12 +66,6 @@ func (m *fakeMachine) Describe(_ context.Context, arn string) (runs.Execution, e
 		return runs.Execution{}, runs.ErrExecutionNotFound
 	}
 	return *ex, nil
-}
-
-func (m *fakeMachine) Steps(context.Context, string) ([]runs.Step, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.steps), nil
 }
 
 func (m *fakeMachine) Redrive(_ context.Context, arn string) error {
@@ -301,36 +293,107 @@ func TestAnotherRunMayNotBeRedrivenWhileOneIsRunning(t *testing.T) {
 	}
 }
 
-func TestNotifyAnnouncesHowARunEnded(t *testing.T) {
-	svc, m, _ := newService(t)
-	input := `{"runId":"uat1-1","tenant":"acme","sandbox":"uat1"}`
-	t0 := time.Now()
-	ended := func(d time.Duration) *time.Time { at := t0.Add(d); return &at }
-	// The history ends in masking: the execution's end decides how it ended.
-	m.steps = []runs.Step{
-		{Name: "refreshSandbox", StartedAt: t0, EndedAt: ended(time.Minute), Outcome: runs.OutcomeSucceeded},
-		{Name: "dropUsers", StartedAt: t0.Add(time.Minute), EndedAt: ended(2 * time.Minute), Outcome: runs.OutcomeSucceeded},
-		{Name: "masking", StartedAt: t0.Add(2 * time.Minute), Outcome: runs.OutcomeRunning},
-	}
+func TestNotifyRecordsAndAnnouncesHowARunEnded(t *testing.T) {
+	svc, m, clock := newService(t)
 	ctx := context.Background()
-	for _, change := range []runs.StatusChange{
-		{Status: runs.StatusSucceeded, Input: input},
-		{Status: runs.StatusFailed, Input: input, Error: "MaskingFailed", Cause: "DCS execution 7 ended FAILED"},
-		{Status: runs.StatusRunning, Input: input},
-	} {
-		if err := svc.Notify(ctx, change); err != nil {
+	run, _, err := svc.Start(ctx, apiRequest("uat1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(phase string, outcome string, failure *runs.Failure) {
+		t.Helper()
+		if _, err := svc.Store.UpdateRun(ctx, "acme", run.ID, func(r *runs.Run) bool {
+			return r.RecordStep(runs.StepReport{Attempt: 1, Phase: phase, Order: runs.PhaseOrder(phase), At: clock.Now(), Outcome: outcome, Failure: failure}, runs.PhaseOrder)
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := []string{
-		"Sandbox Refresh Succeeded {RunID:uat1-1 Tenant:acme Sandbox:uat1}",
-		"Sandbox Refresh Failed {Succeeded:{RunID:uat1-1 Tenant:acme Sandbox:uat1} Status:FAILED FailedStep:masking Error:MaskingFailed Cause:DCS execution 7 ended FAILED}",
+	report("refreshSandbox", runs.OutcomeSucceeded, nil)
+	report("dropUsers", runs.OutcomeSucceeded, nil)
+	report("masking", runs.OutcomeRunning, nil)
+	clock.Add(time.Hour)
+	failed := runs.StatusChange{Status: runs.StatusFailed, Input: run.Input, Error: "MaskingFailed",
+		Cause: `{"errorMessage":"DCS masking execution 7 ended FAILED; the sandbox's users stay dropped","errorType":"MaskingFailed"}`}
+	for range 2 { // a replayed event records and announces the same
+		if err := svc.Notify(ctx, failed); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if strings.Join(m.published, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("got\n%s\nwant\n%s", strings.Join(m.published, "\n"), strings.Join(want, "\n"))
+	got, err := svc.Get(ctx, "acme", run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := got.View(clock.Now())
+	if v.Status != runs.StatusFailed || v.FailedStep != "masking" || v.Error == nil || v.Error.Code != "MASKING_FAILED" ||
+		v.Error.Message != "DCS masking execution 7 ended FAILED; the sandbox's users stay dropped" || v.StoppedAt == nil {
+		t.Fatalf("got %+v (error %+v), want FAILED in masking with the step's message", v, v.Error)
+	}
+	if last := v.Steps[len(v.Steps)-1]; last.Name != "masking" || last.Outcome != runs.OutcomeFailed || last.Failure == nil {
+		t.Fatalf("got the last step %+v, want masking failed with its failure", last)
+	}
+	want := "Sandbox Refresh Failed {Succeeded:{RunID:" + run.ID + " Tenant:acme Sandbox:uat1} Status:FAILED FailedStep:masking Error:MASKING_FAILED Cause:DCS masking execution 7 ended FAILED; the sandbox's users stay dropped}"
+	if len(m.published) != 2 || m.published[0] != want || m.published[1] != want {
+		t.Fatalf("got\n%s\nwant twice\n%s", strings.Join(m.published, "\n"), want)
+	}
+	if err := svc.Notify(ctx, runs.StatusChange{Status: runs.StatusRunning, Input: run.Input}); err != nil || len(m.published) != 2 {
+		t.Fatalf("a RUNNING change: got %v and %d events, want nothing", err, len(m.published))
 	}
 	if err := svc.Notify(ctx, runs.StatusChange{Status: runs.StatusFailed, Input: "{}"}); err == nil {
 		t.Fatal("got no error for a status change that is not a run's")
+	}
+}
+
+func TestAReplayedFailureOfAnAttemptARedriveFollowedMovesNothingBack(t *testing.T) {
+	svc, m, clock := newService(t)
+	ctx := context.Background()
+	run, _, _ := svc.Start(ctx, apiRequest("uat1"))
+	failed := runs.StatusChange{Status: runs.StatusFailed, Input: run.Input, Error: "PermanentError", Cause: `{"errorMessage":"the DCS token was deleted"}`}
+	if err := svc.Notify(ctx, failed); err != nil {
+		t.Fatal(err)
+	}
+	m.finish(runs.StatusFailed)
+	clock.Add(time.Minute)
+	if _, err := svc.Redrive(ctx, "acme", run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Notify(ctx, failed); err != nil { // attempt 1's, delivered again
+		t.Fatal(err)
+	}
+	got, _ := svc.Get(ctx, "acme", run.ID)
+	v := got.View(clock.Now())
+	if v.Status != runs.StatusRunning || v.RedriveCount != 1 || len(v.Attempts) != 2 || v.Attempts[0].Status != runs.StatusFailed ||
+		v.Attempts[0].Failure == nil || v.Attempts[0].Failure.Code != "PERMANENT_ERROR" || v.Error != nil {
+		t.Fatalf("got %+v, want the redrive running, attempt 1 failed with its reason", v)
+	}
+	if len(m.published) != 1 {
+		t.Fatalf("got %d announcements, want attempt 1's once: %q", len(m.published), m.published)
+	}
+	succeeded := runs.StatusChange{Status: runs.StatusSucceeded, Input: run.Input, RedriveCount: 1}
+	if err := svc.Notify(ctx, succeeded); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.Get(ctx, "acme", run.ID); got.Status != runs.StatusSucceeded || got.Failure != nil {
+		t.Fatalf("after the redrive succeeded: got %+v", got)
+	}
+}
+
+func TestALostExecutionIsAbortedAndFreesItsSandbox(t *testing.T) {
+	svc, m, clock := newService(t)
+	ctx := context.Background()
+	run, _, _ := svc.Start(ctx, apiRequest("uat1"))
+	m.mu.Lock()
+	clear(m.execs) // the local stand-in restarted
+	m.mu.Unlock()
+	clock.Add(3 * time.Minute)
+	if err := svc.Reconcile(ctx, []runs.Run{run}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := svc.Get(ctx, "acme", run.ID)
+	if got.Status != runs.StatusAborted || got.Failure == nil || got.Failure.Code != "EXECUTION_LOST" {
+		t.Fatalf("got %+v, want ABORTED with EXECUTION_LOST", got)
+	}
+	if _, created, err := svc.Start(ctx, apiRequest("uat1")); err != nil || !created {
+		t.Fatalf("a new run of the sandbox: got %v, created=%v; want it started", err, created)
 	}
 }
 
@@ -441,48 +504,3 @@ func TestARunPastItsDeadlineIsNotRedriven(t *testing.T) {
 	}
 }
 
-func TestTheStepARunStoppedInEndsAsItsExecutionDid(t *testing.T) {
-	t0 := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
-	refreshed := t0.Add(time.Hour)
-	stopped := t0.Add(2 * time.Hour)
-	for _, c := range []struct {
-		status, cause, current, outcome, error string
-		endedAt                                *time.Time
-	}{
-		{status: runs.StatusRunning, current: "dropUsers", outcome: runs.OutcomeRunning},
-		{status: runs.StatusSucceeded, outcome: runs.OutcomeSucceeded, endedAt: &stopped},
-		{status: runs.StatusTimedOut, cause: "the execution timed out", outcome: runs.OutcomeFailed, error: runs.StatusTimedOut, endedAt: &stopped},
-		{status: runs.StatusAborted, outcome: runs.OutcomeFailed, error: runs.StatusAborted, endedAt: &stopped},
-	} {
-		t.Run(c.status, func(t *testing.T) {
-			svc, m, _ := newService(t)
-			run, _, err := svc.Start(context.Background(), apiRequest("uat1"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.steps = []runs.Step{
-				{Name: "refreshSandbox", StartedAt: t0, EndedAt: &refreshed, Outcome: runs.OutcomeSucceeded},
-				{Name: "dropUsers", StartedAt: refreshed, Outcome: runs.OutcomeRunning},
-			}
-			m.mu.Lock()
-			for _, ex := range m.execs {
-				ex.Status, ex.Cause = c.status, c.cause
-				if c.status != runs.StatusRunning {
-					ex.StoppedAt = &stopped
-				}
-			}
-			m.mu.Unlock()
-			st, err := svc.Get(context.Background(), "acme", run.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, last := st.Steps[0], st.Steps[1]
-			if st.Status != c.status || st.CurrentStep != c.current || first.Outcome != runs.OutcomeSucceeded || !first.EndedAt.Equal(refreshed) {
-				t.Fatalf("got status %s, current step %q, first step %+v; want %s, %q, and the first step as it was", st.Status, st.CurrentStep, first, c.status, c.current)
-			}
-			if last.Outcome != c.outcome || last.Error != c.error || last.Cause != c.cause || !reflect.DeepEqual(last.EndedAt, c.endedAt) {
-				t.Fatalf("got the last step %+v, want outcome %s, error %q, cause %q, ended %v", last, c.outcome, c.error, c.cause, c.endedAt)
-			}
-		})
-	}
-}

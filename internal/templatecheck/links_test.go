@@ -52,8 +52,9 @@ var linkAllowlist = map[string]functionLinks{
 	"SandboxRefreshesFunction": {SDK: append([]string{"sfn"}, dynamoSDK...)},
 	// Starts requested runs and announces outcomes on the bus.
 	"SandboxRefreshEventsFunction": {SDK: append([]string{"eventbridge", "sfn"}, dynamoSDK...)},
-	// Reads the plan's secrets; Salesforce and DCS are plain HTTPS.
-	"PipelineStepsFunction": {SDK: []string{"secretsmanager"}},
+	// Reads the plan's secrets and reports to the run's record; Salesforce
+	// and DCS are plain HTTPS.
+	"PipelineStepsFunction": {SDK: append([]string{"secretsmanager"}, dynamoSDK...)},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the

@@ -199,7 +199,7 @@ func TestEnvironmentCheckCatchesMutations(t *testing.T) {
 			setTo("Resources.SandboxPlansFunction."+vars+".SCHEDULER_ROLE_ARN", "!If [HasAlarmEmail, !GetAtt SandboxRefreshSchedulerRole.Arn, !Ref AWS::NoValue]"), env("SandboxPlansFunction"),
 			"SCHEDULER_ROLE_ARN is set only when HasAlarmEmail holds"},
 		{"a variable the steps function does not read is unused",
-			setTo("Resources.PipelineStepsFunction.Properties.Environment", "{Variables: {TABLE_NAME: !Ref TokenTable}}"), env("PipelineStepsFunction"), "unused: the template sets [TABLE_NAME]"},
+			setTo("Resources.PipelineStepsFunction.Properties.Environment", "{Variables: {TABLE_NAME: !Ref TokenTable, STACK_NAME: !Ref AWS::StackName, EVENT_BUS_NAME: !Ref SandboxRefreshEventBus}}"), env("PipelineStepsFunction"), "unused: the template sets [EVENT_BUS_NAME]"},
 	})
 	t.Run("code that starts reading a new variable fails until the template sets it", func(t *testing.T) {
 		tpl := loadTemplate(t)

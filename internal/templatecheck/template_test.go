@@ -101,11 +101,13 @@ var iamAllowlist = map[string][]grant{
 		// Plan, active-run lock, run and Idempotency-Key items; listing
 		// runs; claiming a run (the puts of one transaction).
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""}, {"dynamodb:Query", tableARN, ""},
+		// The tenant's runs of every sandbox, newest first.
+		{"dynamodb:Query", index1ARN, ""},
 		// Runs are executions of the one state machine: started on it, and
-		// followed and redriven on its executions only.
+		// followed and redriven on its executions only. A run's steps are on
+		// its record: no history is read.
 		{"states:StartExecution", "!Ref SandboxRefreshStateMachine", ""},
 		{"states:DescribeExecution", executionsARN, ""},
-		{"states:GetExecutionHistory", executionsARN, ""},
 		{"states:RedriveExecution", executionsARN, ""},
 	},
 	"SandboxRefreshEventsFunction": {
@@ -113,18 +115,20 @@ var iamAllowlist = map[string][]grant{
 		// one transaction). A requested run is named by its event, so no
 		// Idempotency-Key and no listing.
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
-		// Starts requested runs; reads whether the sandbox's last run still
-		// runs, and an ended run's history for its failed step.
+		// Starts requested runs; reads whether the sandbox's last run still runs.
 		{"states:StartExecution", "!Ref SandboxRefreshStateMachine", ""},
 		{"states:DescribeExecution", executionsARN, ""},
-		{"states:GetExecutionHistory", executionsARN, ""},
 		// Announces how runs ended, and requests that started nothing, on the stack's bus.
 		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
 		// The on-failure destination of its EventBridge (asynchronous) invocations.
 		{"sqs:SendMessage", "!GetAtt SandboxRefreshEventsDeadLetterQueue.Arn", ""},
 	},
-	// The tenants' Salesforce keys and DCS tokens, by the names plans may give.
-	"PipelineStepsFunction": {{"secretsmanager:GetSecretValue", tenantSecretsARN, ""}},
+	"PipelineStepsFunction": {
+		// The tenants' Salesforce keys and DCS tokens, by the names plans may give.
+		{"secretsmanager:GetSecretValue", tenantSecretsARN, ""},
+		// Each step reports to its run's record.
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
+	},
 }
 
 // roleAllowlist is, for each role that no function or state machine runs
@@ -219,7 +223,7 @@ var tableChecks = []struct {
 	{"the token table has point-in-time recovery on", tableValue("Properties.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled", "true")},
 	{"the token table is encrypted", tableValue("Properties.SSESpecification.SSEEnabled", "true")},
 	{"the token table's key is pk (hash) and sk (range)", tableKeys("KeySchema", "KeyType", map[string]string{"pk": "HASH", "sk": "RANGE"})},
-	{"the token table's key attributes are strings", tableKeys("AttributeDefinitions", "AttributeType", map[string]string{"pk": "S", "sk": "S"})},
+	{"the token table's key attributes are strings", tableKeys("AttributeDefinitions", "AttributeType", map[string]string{"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"})},
 	{"the token table has no resource policy", tableValue("Properties.ResourcePolicy", "<unset>")},
 }
 

@@ -43,6 +43,9 @@ func problems(def map[string]any) []string {
 			if step.State != name {
 				out = append(out, fmt.Sprintf("Task %s runs step %s, whose state is %s in workflow.Steps", name, stepName, step.State))
 			}
+			if params["run.$"] != "$" || params["redriveCount.$"] != "$$.Execution.RedriveCount" {
+				out = append(out, fmt.Sprintf("Task %s passes %v, want the whole run (run.$: $) and the attempt (redriveCount.$: $$.Execution.RedriveCount): its step reports to the run's record by attempt", name, params))
+			}
 			if got, want := st["ResultPath"], "$."+step.Phase.Result; got != want {
 				out = append(out, fmt.Sprintf("Task %s has ResultPath %v, want %s: the %s step's result", name, got, want, step.Phase.Name))
 			}
@@ -118,6 +121,9 @@ func TestTheDefinitionCheckFailsOnAMutatedDefinition(t *testing.T) {
 		{"a poll Task's timeout leaves less than the margin", func(d map[string]any) { state(d, "CheckMasking")["TimeoutSeconds"] = 55.0 }, "step checkMasking may take 50s: want its budget at most 45s"},
 		{"a users Task's timeout is below its budget", func(d map[string]any) { state(d, "DropUsers")["TimeoutSeconds"] = 120.0 }, "step dropUsers may take 4m40s"},
 		{"a Task has no timeout", func(d map[string]any) { delete(state(d, "PrepareRefresh"), "TimeoutSeconds") }, "Task PrepareRefresh has no TimeoutSeconds"},
+		{"a Task does not say its attempt", func(d map[string]any) {
+			delete(state(d, "DropUsers")["Parameters"].(map[string]any), "redriveCount.$")
+		}, "Task DropUsers passes"},
 		{"a state a phase lists is gone", func(d map[string]any) {
 			states := d["States"].(map[string]any)
 			states["WaitBeforeCheckingRefresh"] = states["WaitForRefresh"]

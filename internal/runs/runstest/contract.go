@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,8 +20,15 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 	t0 := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	run := func(tenant, id string) runs.Run {
-		return runs.Run{ID: id, Tenant: tenant, Sandbox: id[:4], ExecutionARN: "arn:aws:states:us-east-1:123456789012:execution:sandbox-refresh:" + id,
-			RequestedAt: t0, RequestedBy: "ada@acme.com", Source: "api", Input: `{"runId":"` + id + `"}`}
+		// Requested at the time in its id, as the service names runs.
+		at, err := time.Parse("20060102t150405z", strings.Split(id, "-")[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := runs.Run{ID: id, Tenant: tenant, Sandbox: id[:4], ExecutionARN: "arn:aws:states:us-east-1:123456789012:execution:sandbox-refresh:" + id,
+			RequestedAt: at, RequestedBy: "ada@acme.com", Source: "api", Input: `{"runId":"` + id + `"}`}
+		r.Started(at)
+		return r
 	}
 	newStore := func(t *testing.T) (runs.Store, *testenv.Clock) {
 		clock := testenv.NewClock(t0)
@@ -90,10 +98,18 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 			t.Fatal(err)
 		}
 		clock.Add(time.Hour)
-		// A redrive re-claims with the run's own record.
-		if err := st.ClaimRun(ctx, second, second.ID); err != nil {
+		// A redrive re-claims the lock for the run, and writes no record.
+		if _, err := st.UpdateRun(ctx, "acme", second.ID, func(r *runs.Run) bool { r.CurrentStep = "masking"; return true }); err != nil {
 			t.Fatal(err)
 		}
+		if err := st.ClaimRedrive(ctx, second, second.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.GetRun(ctx, "acme", second.ID); got.CurrentStep != "masking" {
+			t.Fatalf("got %+v, want the record as the update left it", got)
+		}
+		wantConflict(t, st.ClaimRedrive(ctx, first, first.ID))
+		wantConflict(t, st.ClaimRun(ctx, second, second.ID)) // a run is claimed new once
 		if lock, _ := st.ActiveRun(ctx, "acme", "UAT1"); lock.RunID != second.ID || !lock.ClaimedAt.Equal(clock.Now()) {
 			t.Fatalf("got %+v, want %s's lock, claimed at %v (the sandbox in any case)", lock, second.ID, clock.Now())
 		}
@@ -151,6 +167,37 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		}
 	})
 
+	t.Run("an update applies a change once, and concurrent updates all land", func(t *testing.T) {
+		st, _ := newStore(t)
+		r := run("acme", "uat1-20261127t020000z-a")
+		if err := st.ClaimRun(ctx, r, ""); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.UpdateRun(ctx, "acme", r.ID, func(*runs.Run) bool { return false })
+		if err != nil || got.Version != 0 {
+			t.Fatalf("a change that changes nothing: got version %d, %v; want 0", got.Version, err)
+		}
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				if _, err := st.UpdateRun(ctx, "acme", r.ID, func(run *runs.Run) bool {
+					run.Steps = append(run.Steps, runs.Step{Name: fmt.Sprint(i)})
+					return true
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got, err = st.GetRun(ctx, "acme", r.ID)
+		if err != nil || len(got.Steps) != 8 || got.Version != 8 {
+			t.Fatalf("got %d steps at version %d, %v; want all 8 updates, none lost", len(got.Steps), got.Version, err)
+		}
+		if _, err := st.UpdateRun(ctx, "globex", r.ID, func(*runs.Run) bool { return true }); access.ErrorKind(err) != access.ENOTFOUND {
+			t.Fatalf("another tenant's update: got %v, want ENOTFOUND", err)
+		}
+	})
+
 	t.Run("runs are listed newest first, by tenant and sandbox", func(t *testing.T) {
 		st, _ := newStore(t)
 		previous := map[string]string{}
@@ -183,6 +230,8 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 			{"acme", "uat9", 10, "[uat9-20261127t040000z-d]"},
 			{"acme", "dev2", 10, "[]"},
 			{"globex", "uat1", 10, "[uat1-20261127t050000z-e]"},
+			{"acme", "", 10, "[uat9-20261127t040000z-d uat1-20261127t030000z-c uat1-20261127t020000z-b uat1-20261127t010000z-a]"},
+			{"acme", "", 2, "[uat9-20261127t040000z-d uat1-20261127t030000z-c]"},
 		} {
 			if got := ids(st.ListRuns(ctx, c.tenant, c.sandbox, c.limit)); got != c.want {
 				t.Errorf("%s/%s, limit %d: got %s, want %s", c.tenant, c.sandbox, c.limit, got, c.want)

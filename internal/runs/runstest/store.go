@@ -6,6 +6,7 @@ package runstest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -52,19 +53,38 @@ func (s *Store) ActiveRun(_ context.Context, tenant, sandbox string) (runs.Lock,
 	return s.locks[lockKey(tenant, sandbox)], nil
 }
 
-// ClaimRun takes the lock from previous and writes run, or writes nothing.
+// ClaimRun takes the lock from previous and writes the new run, or writes
+// nothing.
 func (s *Store) ClaimRun(_ context.Context, run runs.Run, previous string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lock, held := s.locks[lockKey(run.Tenant, run.Sandbox)]
-	if held != (previous != "") || lock.RunID != previous {
+	if _, exists := s.runs[runKey(run.Tenant, run.ID)]; exists || !s.claim(run, previous) {
 		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
 	}
 	now := s.now()
-	s.locks[lockKey(run.Tenant, run.Sandbox)] = runs.Lock{RunID: run.ID, ClaimedAt: now}
-	s.runs[runKey(run.Tenant, run.ID)] = run
+	s.runs[runKey(run.Tenant, run.ID)] = clone(run)
 	if run.IdempotencyKey != "" {
 		s.keys[idempotencyKey(run.Tenant, run.Sandbox, run.IdempotencyKey)] = key{runID: run.ID, until: now.Add(runs.IdempotencyWindow)}
+	}
+	return nil
+}
+
+// claim moves the sandbox's lock from previous to run, if previous holds it.
+func (s *Store) claim(run runs.Run, previous string) bool {
+	lock, held := s.locks[lockKey(run.Tenant, run.Sandbox)]
+	if held != (previous != "") || lock.RunID != previous {
+		return false
+	}
+	s.locks[lockKey(run.Tenant, run.Sandbox)] = runs.Lock{RunID: run.ID, ClaimedAt: s.now()}
+	return true
+}
+
+// ClaimRedrive takes the lock from previous for an existing run.
+func (s *Store) ClaimRedrive(_ context.Context, run runs.Run, previous string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.claim(run, previous) {
+		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
 	}
 	return nil
 }
@@ -77,7 +97,38 @@ func (s *Store) GetRun(_ context.Context, tenant, id string) (runs.Run, error) {
 	if !ok {
 		return runs.Run{}, runs.ErrRunNotFound()
 	}
+	return clone(run), nil
+}
+
+// UpdateRun applies change to the run under the store's lock: no other
+// update can come between its read and its write.
+func (s *Store) UpdateRun(_ context.Context, tenant, id string, change func(*runs.Run) bool) (runs.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run, ok := s.runs[runKey(tenant, id)]
+	if !ok {
+		return runs.Run{}, runs.ErrRunNotFound()
+	}
+	run = clone(run)
+	if change(&run) {
+		run.Version++
+		s.runs[runKey(tenant, id)] = clone(run)
+	}
 	return run, nil
+}
+
+// clone copies a run deeply enough that a caller's changes never reach the
+// store: its attempts, steps and their failures.
+func clone(r runs.Run) runs.Run {
+	data, err := json.Marshal(r)
+	if err != nil {
+		panic(err)
+	}
+	var c runs.Run
+	if err := json.Unmarshal(data, &c); err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // RunIDForKey returns the run an Idempotency-Key started within the window.
@@ -92,16 +143,18 @@ func (s *Store) RunIDForKey(_ context.Context, tenant, sandbox, k string) (strin
 }
 
 // ListRuns returns the sandbox's newest runs (every sandbox's when sandbox
-// is ""): run ids start with the sandbox and sort by time within it.
+// is ""), newest first.
 func (s *Store) ListRuns(_ context.Context, tenant, sandbox string, limit int) ([]runs.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var list []runs.Run
 	for _, run := range s.runs {
 		if run.Tenant == tenant && (sandbox == "" || strings.HasPrefix(run.ID, strings.ToLower(sandbox)+"-")) {
-			list = append(list, run)
+			list = append(list, clone(run))
 		}
 	}
-	slices.SortFunc(list, func(a, b runs.Run) int { return cmp.Compare(b.ID, a.ID) })
+	slices.SortFunc(list, func(a, b runs.Run) int {
+		return cmp.Or(b.RequestedAt.Compare(a.RequestedAt), cmp.Compare(b.ID, a.ID))
+	})
 	return list[:min(limit, len(list))], nil
 }
