@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ const (
 	Index1        = "gsi1"
 	index1PK      = "gsi1pk"
 	index1SK      = "gsi1sk"
-	updateRetries = 5 // optimistic updates that lose to another writer read again
+	updateRetries = 10 // optimistic updates that lose to another writer read again, after a jittered pause
 )
 
 func runsByTimeKey(tenant string) string { return "RUNS#" + tenant }
@@ -146,6 +147,7 @@ func runItem(run runs.Run) (map[string]types.AttributeValue, error) {
 	if err != nil {
 		return nil, access.Internal(err)
 	}
+	nullEmptyStrings(item)
 	item["pk"], item["sk"] = &types.AttributeValueMemberS{Value: tenantKey(run.Tenant)}, &types.AttributeValueMemberS{Value: runKey(run.ID)}
 	item[index1PK] = &types.AttributeValueMemberS{Value: runsByTimeKey(run.Tenant)}
 	item[index1SK] = &types.AttributeValueMemberS{Value: run.RequestedAt.UTC().Format(time.RFC3339) + "#" + run.ID}
@@ -197,6 +199,11 @@ func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*r
 			return runs.Run{}, storeError(err)
 		case attempt == updateRetries:
 			return runs.Run{}, access.Unavailable(fmt.Errorf("update run %s: %d writers in a row came first", id, attempt))
+		}
+		select {
+		case <-ctx.Done():
+			return runs.Run{}, access.Unavailable(ctx.Err())
+		case <-time.After(time.Duration(rand.Int64N(int64(attempt) * int64(20*time.Millisecond)))):
 		}
 	}
 }
@@ -258,6 +265,32 @@ func (s *Store) RunningRuns(ctx context.Context) ([]runs.Run, error) {
 		}
 	}
 	return list, nil
+}
+
+// nullEmptyStrings writes the empty strings of an item (a step's detail may
+// hold some) as NULL, which decodes back to "": DynamoDB Local, which the
+// local stack and the tests run on, refuses an empty string anywhere, as
+// DynamoDB itself did before 2020.
+func nullEmptyStrings(m map[string]types.AttributeValue) {
+	for k, v := range m {
+		m[k] = nullEmpty(v)
+	}
+}
+
+func nullEmpty(v types.AttributeValue) types.AttributeValue {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		if v.Value == "" {
+			return &types.AttributeValueMemberNULL{Value: true}
+		}
+	case *types.AttributeValueMemberM:
+		nullEmptyStrings(v.Value)
+	case *types.AttributeValueMemberL:
+		for i := range v.Value {
+			v.Value[i] = nullEmpty(v.Value[i])
+		}
+	}
+	return v
 }
 
 func decodeRun(item map[string]types.AttributeValue) (runs.Run, error) {

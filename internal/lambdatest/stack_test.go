@@ -209,7 +209,9 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["EVENT_BUS_NAME"] = s.pipeline.busName
 	case "PipelineStepsFunction":
 		s.salesforce.env(env)
-		// No variables of its own: a run's plan names everything it uses.
+		// The table its steps report to; a run's plan names everything else.
+		env["TABLE_NAME"] = s.table
+		env["STACK_NAME"] = "dcs-access-lambdatest"
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
 	case "ConsoleFunction":
 		// As with the stack's Cognito pool: its hosted UI's endpoints.

@@ -1,6 +1,7 @@
 package localserver_test
 
 import (
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -45,6 +46,10 @@ type pipelineStack struct {
 	clock   *clock
 	session string
 	plan    map[string]any
+	// What a restart keeps: the table and the keys (make run's .local/).
+	store                *dynamo.Store
+	signing, sessionKeys *ecdsa.PrivateKey
+	salesforce           sfsim.Options
 }
 
 func newPipelineStack(t *testing.T) *pipelineStack {
@@ -55,13 +60,27 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
 	t.Helper()
 	client, table := testenv.Table(t)
+	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), signing: key(t), sessionKeys: key(t), salesforce: sf}
+	s.serve(t)
+	s.session = signIn(t, s.http, "ada@acme.example", "acme")
+	status, plan := call(t, s.http, "POST", "/local/sandbox-demo", s.session, "")
+	if status != 200 {
+		t.Fatalf("sandbox demo: got %d %v", status, plan)
+	}
+	s.plan = plan
+	return s
+}
+
+// serve starts the local server, with a Step Functions stand-in of its own,
+// on the stack's table and keys.
+func (s *pipelineStack) serve(t *testing.T) {
+	t.Helper()
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
 	sfn, arn := statemachinetest.StartForLocalServer(t, base)
-	c := &clock{}
-	srv, err := localserver.NewWith(dynamo.New(client, table, time.Now), key(t), key(t), localserver.Config{
+	srv, err := localserver.NewWith(s.store, s.signing, s.sessionKeys, localserver.Config{
 		BaseURL: base, StepFunctionsEndpoint: sfn.Endpoint, StateMachineARN: arn,
-		Salesforce: sf, PipelineNow: c.now,
+		Salesforce: s.salesforce, PipelineNow: s.clock.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,14 +88,16 @@ func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
 	hs.Config.Handler = srv
 	hs.Start()
 	t.Cleanup(hs.Close)
-	s := &pipelineStack{srv: srv, http: hs, clock: c}
-	s.session = signIn(t, hs, "ada@acme.example", "acme")
-	status, plan := call(t, hs, "POST", "/local/sandbox-demo", s.session, "")
-	if status != 200 {
-		t.Fatalf("sandbox demo: got %d %v", status, plan)
-	}
-	s.plan = plan
-	return s
+	s.srv, s.http = srv, hs
+}
+
+// restart is make run stopped and started again: the table and the keys
+// are kept, the Step Functions stand-in and its executions are not (nor are
+// the simulators: the new server makes its own).
+func (s *pipelineStack) restart(t *testing.T) {
+	t.Helper()
+	s.http.Close()
+	s.serve(t)
 }
 
 func (s *pipelineStack) putPlan(t *testing.T) {
@@ -126,6 +147,14 @@ func (s *pipelineStack) waitFor(t *testing.T, id, what string, done func(run map
 		t.Fatalf("run %s did not come %s within a minute: %v", id, what, run)
 	}
 	return run
+}
+
+// failure returns a failed run's error code and message.
+func failure(run map[string]any) (code, message string) {
+	e, _ := run["error"].(map[string]any)
+	code, _ = e["code"].(string)
+	message, _ = e["message"].(string)
+	return code, message
 }
 
 // steps returns "name=outcome" for each step of a run.
@@ -202,6 +231,21 @@ func TestARefreshRunsEndToEnd(t *testing.T) {
 	if got := s.published(1); len(got) != 1 || got[0] != "Sandbox Refresh Succeeded" {
 		t.Fatalf("got published events %v, want one Sandbox Refresh Succeeded", got)
 	}
+	// Each step says in a line what it did; the exposure clock has run.
+	for _, st := range run["steps"].([]any) {
+		if step := st.(map[string]any); step["summary"] == "" || step["summary"] == nil {
+			t.Fatalf("got step %v, want a summary", step)
+		}
+	}
+	if dropped := run["steps"].([]any)[1].(map[string]any); !strings.Contains(fmt.Sprint(dropped["summary"]), "users frozen and deactivated") {
+		t.Fatalf("got the drop's summary %q", dropped["summary"])
+	}
+	exposure := run["exposure"].(map[string]any)
+	for _, field := range []string{"activatedAt", "usersFrozenAt", "maskedAt", "usersRecreatedAt", "openToUsersSeconds", "unmaskedSeconds"} {
+		if exposure[field] == nil {
+			t.Fatalf("got exposure %v, want %s", exposure, field)
+		}
+	}
 	// The demo plan leaves activation to the pipeline, which drops users
 	// right after it.
 	procs := s.srv.Salesforce.SandboxProcesses("uat1")
@@ -236,11 +280,70 @@ func TestARefreshTooSoonFailsSayingWhenTheNextIsAllowed(t *testing.T) {
 		t.Fatalf("first run: got %v %v", run["status"], run["cause"])
 	}
 	run := s.wait(t, s.start(t))
-	if run["status"] != "FAILED" || run["error"] != "RefreshFailed" || !strings.Contains(fmt.Sprint(run["cause"]), "next refresh is allowed after") {
-		t.Fatalf("second run: got %v %v %v, want FAILED RefreshFailed saying when the next refresh is allowed", run["status"], run["error"], run["cause"])
+	if code, msg := failure(run); run["status"] != "FAILED" || code != "REFRESH_FAILED" || run["failedStep"] != "refreshSandbox" || !strings.Contains(msg, "next refresh is allowed after") {
+		t.Fatalf("second run: got %v %v, want FAILED REFRESH_FAILED in refreshSandbox saying when the next refresh is allowed", run["status"], run["error"])
 	}
 	if n := len(s.srv.Salesforce.SandboxProcesses("uat1")); n != 1 {
 		t.Fatalf("got %d copies, want the second run to ask for none", n)
+	}
+}
+
+func TestRunsOutliveARestartOfTheLocalStack(t *testing.T) {
+	s := newPipelineStackWith(t, sfsim.Options{StepPerPoll: true, IntervalScale: 1e-8})
+	s.putPlan(t)
+	// A run that fails at masking (its DCS token was deleted), is redriven
+	// after the fix, and succeeds.
+	s.deleteDCSToken(t)
+	redriven := s.start(t)
+	if run := s.wait(t, redriven); run["failedStep"] != "masking" {
+		t.Fatalf("got %v %v, want a failure in masking", run["status"], run["error"])
+	}
+	if status, _ := call(t, s.http, "POST", "/local/sandbox-demo", s.session, ""); status != 200 {
+		t.Fatalf("new token: got %d", status)
+	}
+	if status, out := call(t, s.http, "POST", "/sandbox-refreshes/"+redriven+"/redrive", s.session, ""); status != 202 {
+		t.Fatalf("redrive: got %d %v", status, out)
+	}
+	if run := s.waitRedriven(t, redriven); run["status"] != "SUCCEEDED" {
+		t.Fatalf("after the redrive: got %v %v", run["status"], run["error"])
+	}
+	// And a run still copying when make run stops.
+	s.srv.Salesforce.StallRefresh(true)
+	lost := s.start(t)
+	s.waitFor(t, lost, "to be copying", func(run map[string]any) bool { return run["currentStep"] == "refreshSandbox" })
+
+	s.restart(t)
+	status, run := call(t, s.http, "GET", "/sandbox-refreshes/"+redriven, s.session, "")
+	if status != 200 || run["status"] != "SUCCEEDED" || run["redriveCount"] != 1.0 {
+		t.Fatalf("after the restart: got %d %v, want the redriven run SUCCEEDED", status, run)
+	}
+	if got, want := steps(run), "refreshSandbox=SUCCEEDED dropUsers=SUCCEEDED masking=FAILED masking=SUCCEEDED recreateUsers=SUCCEEDED"; got != want {
+		t.Fatalf("after the restart: got steps %s, want %s (both attempts)", got, want)
+	}
+	attempts := run["attempts"].([]any)
+	first := attempts[0].(map[string]any)
+	f, _ := first["failure"].(map[string]any)
+	if len(attempts) != 2 || first["status"] != "FAILED" || f["step"] != "masking" || !strings.Contains(fmt.Sprint(f["message"]), "401") {
+		t.Fatalf("got attempts %v, want attempt 1 failed in masking with the 401", attempts)
+	}
+	exposure := run["exposure"].(map[string]any)
+	if exposure["openToUsersSeconds"] == nil || exposure["unmaskedSeconds"] == nil || exposure["maskedAt"] == nil {
+		t.Fatalf("got exposure %v, want both figures and the masking time", exposure)
+	}
+	status, run = call(t, s.http, "GET", "/sandbox-refreshes/"+lost, s.session, "")
+	if code, _ := failure(run); status != 200 || run["status"] != "ABORTED" || code != "EXECUTION_LOST" {
+		t.Fatalf("the run the stand-in lost: got %d %v %v, want ABORTED with EXECUTION_LOST", status, run["status"], run["error"])
+	}
+	// It holds its sandbox no more, and the list is read from the records.
+	// (The local secrets live in memory: the demo stores them again.)
+	if status, s.plan = call(t, s.http, "POST", "/local/sandbox-demo", s.session, ""); status != 200 {
+		t.Fatalf("sandbox demo after the restart: got %d %v", status, s.plan)
+	}
+	s.putPlan(t)
+	s.wait(t, s.start(t))
+	status, list := call(t, s.http, "GET", "/sandbox-refreshes", s.session, "")
+	if items, _ := list["items"].([]any); status != 200 || len(items) != 3 {
+		t.Fatalf("got %d %v, want the three runs", status, list)
 	}
 }
 
@@ -249,8 +352,8 @@ func TestFailedMaskingLeavesUsersDropped(t *testing.T) {
 	s.putPlan(t)
 	s.srv.DCS.FailJob(localserver.DemoJob, "FAILED")
 	run := s.wait(t, s.start(t))
-	if run["status"] != "FAILED" || run["error"] != "MaskingFailed" {
-		t.Fatalf("got %v %v, want FAILED with MaskingFailed", run["status"], run["error"])
+	if code, _ := failure(run); run["status"] != "FAILED" || code != "MASKING_FAILED" || run["failedStep"] != "masking" {
+		t.Fatalf("got %v %v, want FAILED with MASKING_FAILED in masking", run["status"], run["error"])
 	}
 	if active, unfrozen := s.dropped(t); len(active) != 0 || len(unfrozen) != 0 {
 		t.Fatalf("got active %v and unfrozen %v, want users still dropped", active, unfrozen)
@@ -288,8 +391,8 @@ func TestADeletedDCSTokenFailsTheRunAtOnceAndARedriveResumesAfterTheFix(t *testi
 	s.deleteDCSToken(t)
 	id := s.start(t)
 	run := s.wait(t, id)
-	if run["status"] != "FAILED" || run["error"] != "PermanentError" {
-		t.Fatalf("got %v %v, want FAILED with PermanentError", run["status"], run["error"])
+	if code, msg := failure(run); run["status"] != "FAILED" || code != "PERMANENT_ERROR" || !strings.Contains(msg, "401") {
+		t.Fatalf("got %v %v, want FAILED with PERMANENT_ERROR naming the 401", run["status"], run["error"])
 	}
 	unauthorized := 0
 	for _, c := range s.srv.DCS.Calls() {
@@ -356,8 +459,8 @@ func TestARefreshThatNeverCompletesTimesOut(t *testing.T) {
 	})
 	s.clock.advance(2 * time.Hour)
 	run := s.wait(t, id)
-	if run["status"] != "FAILED" || run["error"] != "RunTimedOut" {
-		t.Fatalf("got %v %v, want FAILED with RunTimedOut", run["status"], run["error"])
+	if code, _ := failure(run); run["status"] != "FAILED" || code != "RUN_TIMED_OUT" {
+		t.Fatalf("got %v %v, want FAILED with RUN_TIMED_OUT", run["status"], run["error"])
 	}
 	if users := s.srv.Salesforce.Users("uat1"); len(users) != 0 {
 		t.Fatalf("got %d users in a sandbox that was never refreshed, want none touched", len(users))
@@ -442,8 +545,8 @@ func TestARedriveAfterAFailedMaskingJobStartsANewOne(t *testing.T) {
 	s.putPlan(t)
 	s.srv.DCS.FailJob(localserver.DemoJob, "FAILED")
 	id := s.start(t)
-	if run := s.wait(t, id); run["error"] != "MaskingFailed" {
-		t.Fatalf("got %v %v, want MaskingFailed", run["status"], run["error"])
+	if run := s.wait(t, id); run["failedStep"] != "masking" {
+		t.Fatalf("got %v %v, want a failure in masking", run["status"], run["error"])
 	}
 	s.srv.DCS.FailJob(localserver.DemoJob, "") // the job is fixed in DCS
 	if status, out := call(t, s.http, "POST", "/sandbox-refreshes/"+id+"/redrive", s.session, ""); status != 202 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/workflow"
 )
@@ -38,7 +39,13 @@ func (s *Steps) report(ctx context.Context, req Request, step workflow.Step, rep
 		before = r.Exposure
 		return r.RecordStep(rep, runs.PhaseOrder)
 	})
-	if err != nil {
+	switch {
+	case access.ErrorKind(err) == access.ENOTFOUND:
+		// A run without a record (started before runs had them): it runs
+		// on, only its progress is not kept.
+		s.log().WarnContext(ctx, "the run has no record: its progress is not kept", "runId", req.Run.RunID, "tenant", req.Run.Tenant)
+		return nil
+	case err != nil:
 		return &TransientError{Message: "record the run's progress: " + err.Error(), cause: err}
 	}
 	s.metrics().exposure(run, before, rep.At)

@@ -214,7 +214,8 @@ func (s *Service) checkFinished(ctx context.Context, tenant, sandbox string, loc
 		return err
 	}
 	fresh := s.Now().Sub(lock.ClaimedAt) < claimLease
-	if holder.Ended() && !fresh {
+	lost := holder.Failure != nil && holder.Failure.Code == LostExecution.Code
+	if holder.Ended() && (!fresh || lost) {
 		return nil
 	}
 	ex, err := s.Machine.Describe(ctx, holder.ExecutionARN)
@@ -249,13 +250,13 @@ func (s *Service) abortLost(ctx context.Context, run Run) error {
 	return err
 }
 
-// Reconcile aborts the running runs of runs whose executions do not exist:
-// the local stack calls it when it starts, since its Step Functions
-// stand-in forgets executions when it restarts. (In AWS an execution
-// outlives its run's record.)
+// Reconcile aborts the running runs of running whose executions do not
+// exist: the local stack calls it when it starts, before it serves (so no
+// claim is on its way), since its Step Functions stand-in forgets
+// executions when it restarts. (In AWS an execution outlives its record.)
 func (s *Service) Reconcile(ctx context.Context, running []Run) error {
 	for _, run := range running {
-		if run.Ended() || s.Now().Sub(run.RequestedAt) < claimLease {
+		if run.Ended() {
 			continue
 		}
 		if _, err := s.Machine.Describe(ctx, run.ExecutionARN); errors.Is(err, ErrExecutionNotFound) {
