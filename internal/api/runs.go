@@ -17,7 +17,6 @@ type Runs struct {
 	Service *runs.Service
 }
 
-
 // Start handles POST /sandbox-refreshes {"sandbox"}: 202 with the run. An
 // Idempotency-Key header makes a retried request return the same run.
 func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {

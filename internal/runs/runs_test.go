@@ -503,4 +503,3 @@ func TestARunPastItsDeadlineIsNotRedriven(t *testing.T) {
 		t.Fatalf("got %v after %d redrives, want RUN_NOT_REDRIVABLE and none", err, m.redrives)
 	}
 }
-
