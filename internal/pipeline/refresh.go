@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/plans"
@@ -33,6 +34,8 @@ type Refresh struct {
 	StartedAt    time.Time `json:"startedAt"`
 	Status       string    `json:"status"`
 	CopyProgress int       `json:"copyProgress"`
+	// CopyStartedAt is when Salesforce began copying (SandboxProcess.StartDate).
+	CopyStartedAt *time.Time `json:"copyStartedAt,omitempty"`
 	// ActivationRequestedAt is when the pipeline activated a copy that
 	// waited in Pending Activation (the plan's autoActivate false).
 	ActivationRequestedAt *time.Time `json:"activationRequestedAt,omitempty"`
@@ -182,6 +185,10 @@ func ownCopy(ctx context.Context, org Org, sandbox, baseline string) (salesforce
 
 func (r *Refresh) follow(p salesforce.SandboxProcess) {
 	r.ProcessID, r.Status, r.CopyProgress = p.ID, p.Status, p.CopyProgress
+	if !p.StartDate.IsZero() {
+		at := p.StartDate.UTC()
+		r.CopyStartedAt = &at
+	}
 }
 
 // inProgress reports whether a copy in this status is still under way.
@@ -222,11 +229,12 @@ func (s *Steps) checkRefresh(ctx context.Context, run State) (*Refresh, error) {
 	}
 	r := *run.Refresh
 	r.Polls++
-	r.WaitSeconds = backoff(r.WaitSeconds, run.Plan.PollIntervals.MaxRefreshSeconds)
+	now := s.Now().UTC()
 	var p salesforce.SandboxProcess
 	if r.ProcessID == "" {
 		var ok bool
 		if p, ok, err = ownCopy(ctx, org, run.Sandbox, r.BaselineProcessID); err != nil || !ok {
+			r.WaitSeconds = s.refreshWait(r, run, now)
 			return &r, err // the copy is not visible yet
 		}
 	} else if p, err = org.SandboxProcess(ctx, r.ProcessID); errors.Is(err, salesforce.ErrNotFound) {
@@ -251,7 +259,56 @@ func (s *Steps) checkRefresh(ctx context.Context, run State) (*Refresh, error) {
 		// A status this pipeline does not know: keep polling, and say so.
 		s.log().WarnContext(ctx, "sandbox copy in an unknown status: polling on", "runId", run.RunID, "sandbox", run.Sandbox, "processId", p.ID, "status", p.Status)
 	}
+	r.WaitSeconds = s.refreshWait(r, run, now)
 	return &r, nil
+}
+
+// Polling the copy (docs/pipeline.md): the waits double from the plan's
+// first to its largest, so that a long copy costs few polls, but near the
+// copy's end they shorten to nearEndSeconds, so that its end, when the
+// sandbox becomes reachable, is seen within a minute.
+const (
+	nearEndSeconds = 30
+	// PollBudget is the most polls of one phase a run may make: each adds
+	// about 9 events to the execution's history, which holds 25,000 at
+	// most. A plan's largest wait keeps a run within it over its whole
+	// timeout (plans' historyBudget); the polls it leaves are what near-end
+	// polling may spend.
+	PollBudget = 1200
+)
+
+// refreshWait is the wait after poll r.Polls of the copy, at now: the
+// doubling wait, or nearEndSeconds when Salesforce is activating the copy or
+// its progress says it ends within a minute or two, as long as the polls
+// left allow for the rest of the run at the largest wait.
+func (s *Steps) refreshWait(r Refresh, run State, now time.Time) int {
+	largest := run.Plan.PollIntervals.MaxRefreshSeconds
+	wait := backoff(r.WaitSeconds, largest)
+	if s.fixedBackoff || r.Done || r.ActivationRequestedAt != nil {
+		return wait // the pipeline's own activation polls from activationWaitSeconds, doubling
+	}
+	near := wait
+	switch {
+	case r.Status == salesforce.StatusActivating || r.Status == salesforce.StatusActivationConfirmed || r.Status == salesforce.StatusActivationProcessing:
+		near = nearEndSeconds
+	case r.CopyProgress > 0 && r.CopyProgress < 100 && r.CopyStartedAt != nil:
+		// Copies progress about evenly: what is left takes as long again,
+		// in proportion. Poll at half of that, not below nearEndSeconds.
+		elapsed := now.Sub(*r.CopyStartedAt)
+		left := elapsed * time.Duration(100-r.CopyProgress) / time.Duration(r.CopyProgress)
+		near = min(wait, max(nearEndSeconds, int(left.Seconds()/2)))
+	}
+	if near >= wait {
+		return wait
+	}
+	rest := 0
+	if !run.Deadline.IsZero() {
+		rest = int(math.Ceil(run.Deadline.Sub(now).Seconds() / float64(largest)))
+	}
+	if PollBudget-r.Polls-rest <= 0 {
+		return wait // no poll to spare: the rest of the run needs them
+	}
+	return near
 }
 
 // activate activates the copy that waits for it, and polls quickly until the

@@ -92,6 +92,8 @@ type Steps struct {
 	// Metrics receives the exposure figures in CloudWatch's embedded
 	// metric format (the Lambda's stdout); nil sends them nowhere.
 	Metrics *Metrics
+
+	fixedBackoff bool // the polling of before issue 11, for the exposure benchmark's comparison
 }
 
 func (s *Steps) log() *slog.Logger {

@@ -1,13 +1,16 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -504,9 +507,9 @@ func TestThePlansNamesAreLookedUpAndSent(t *testing.T) {
 }
 
 func TestPollsBackOffUpToTheMaximum(t *testing.T) {
-	w := newWorld(t)
+	// A copy hours from its end (0 % after a millisecond): waits double.
+	w := newWorldWith(t, sfsim.Options{PendingFor: time.Millisecond, ProcessingFor: 4 * time.Hour})
 	w.run.Plan.PollIntervals.RefreshSeconds, w.run.Plan.PollIntervals.MaxRefreshSeconds = 30, 600
-	w.sim.StallRefresh(true)
 	if err := w.startRefresh(t); err != nil {
 		t.Fatal(err)
 	}
@@ -523,6 +526,37 @@ func TestPollsBackOffUpToTheMaximum(t *testing.T) {
 	if !slices.Equal(waits, want) {
 		t.Fatalf("got waits %v, want %v", waits, want)
 	}
+}
+
+func TestPollsQuickenNearTheCopysEnd(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	w := newWorldWith(t, sfsim.Options{Now: clock.Now, PendingFor: time.Minute, ProcessingFor: 4 * time.Hour, ActivatingFor: 5 * time.Minute})
+	w.steps.Now = clock.Now
+	w.run.RequestedAt, w.run.Deadline = clock.Now(), clock.Now().Add(72*time.Hour)
+	w.run.Plan.LicenseType = "FULL" // no Sampling phase
+	w.run.Plan.PollIntervals.RefreshSeconds, w.run.Plan.PollIntervals.MaxRefreshSeconds = 300, 600
+	if err := w.startRefresh(t); err != nil {
+		t.Fatal(err)
+	}
+	var late time.Duration // how long after the copy was activated the pipeline saw it
+	for polls := 0; !w.run.Refresh.Done; polls++ {
+		if polls > 200 {
+			t.Fatalf("still copying after %d polls: %+v", polls, w.run.Refresh)
+		}
+		clock.Add(time.Duration(w.run.Refresh.WaitSeconds) * time.Second)
+		out, err := w.do(t, "checkRefresh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.run.Refresh = out.(*pipeline.Refresh)
+		if w.run.Refresh.Done {
+			late = clock.Now().Sub(*w.run.Refresh.ActivatedAt)
+		}
+	}
+	if late > time.Minute || w.run.Refresh.Polls > 60 {
+		t.Fatalf("the copy's end was seen %v late, after %d polls; want within a minute, in few polls", late, w.run.Refresh.Polls)
+	}
+
 }
 
 func TestSandboxUsername(t *testing.T) {
@@ -573,5 +607,61 @@ func TestCheckPlanSaysWhatTheOrgRefuses(t *testing.T) {
 	w.sim.FailNext(1, 503)
 	if err := w.steps.CheckPlan(context.Background(), "acme", ok); access.ErrorKind(err) != access.EUNAVAILABLE {
 		t.Fatalf("Salesforce unavailable: got %v, want EUNAVAILABLE", err)
+	}
+}
+
+// captureSaves keeps the bodies of sObject Collections requests.
+type captureSaves struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (c *captureSaves) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/composite/sobjects") && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.bodies = append(c.bodies, body)
+		c.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestTheUsersWhoSignedInLastAreFrozenFirst(t *testing.T) {
+	var users []sfsim.User
+	for i := range 250 {
+		u := sfsim.User{Username: fmt.Sprintf("u%03d@acme.example", i)}
+		if i%2 == 1 { // odd users signed in recently, the later the higher
+			u.LastLogin = time.Now().Add(-time.Duration(1000-i) * time.Minute)
+		}
+		users = append(users, u)
+	}
+	w := newWorld(t, users...)
+	w.refresh(t)
+	capture := &captureSaves{}
+	w.transport = capture
+	if _, err := w.do(t, "dropUsers"); err != nil {
+		t.Fatal(err)
+	}
+	var first struct {
+		Records []struct {
+			ID string `json:"Id"`
+		} `json:"records"`
+	}
+	if len(capture.bodies) == 0 || json.Unmarshal(capture.bodies[0], &first) != nil {
+		t.Fatal("no freeze request was sent")
+	}
+	byLogin := map[string]string{}
+	for _, u := range w.sim.Users("uat1") {
+		byLogin[u.LoginID] = u.Username
+	}
+	// The first batch of 200: the 125 who signed in, most recent first.
+	for i, rec := range first.Records[:125] {
+		if want := fmt.Sprintf("u%03d@acme.example.uat1", 249-2*i); byLogin[rec.ID] != want {
+			t.Fatalf("freeze %d is %s, want %s: the users who signed in last go first", i, byLogin[rec.ID], want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ func (s *Steps) dropUsers(ctx context.Context, run State) (*Dropped, error) {
 		drop = append(drop, u)
 	}
 
+	// Those who can sign in are frozen first, and of them the ones who
+	// signed in last first: the people using the sandbox lose access in the
+	// first batch. Freezing takes effect at once; deactivating comes after.
+	slices.SortStableFunc(drop, func(a, b *salesforce.User) int { return b.LastLoginDate.Compare(a.LastLoginDate.Time) })
 	var freeze []map[string]any
 	for _, u := range drop {
 		if l, ok := logins[u.ID]; ok && u.IsActive && !l.IsFrozen {

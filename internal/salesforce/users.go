@@ -7,7 +7,7 @@ import (
 )
 
 // userFields are the User fields every user query selects.
-const userFields = "Id, Username, IsActive, Email, FirstName, LastName, Alias, ProfileId, UserType, TimeZoneSidKey, LocaleSidKey, EmailEncodingKey, LanguageLocaleKey"
+const userFields = "Id, Username, IsActive, Email, FirstName, LastName, Alias, ProfileId, UserType, TimeZoneSidKey, LocaleSidKey, EmailEncodingKey, LanguageLocaleKey, LastLoginDate"
 
 // User is a Salesforce user. The JSON names are Salesforce's field names.
 type User struct {
@@ -24,6 +24,8 @@ type User struct {
 	LocaleSidKey      string `json:"LocaleSidKey"`
 	EmailEncodingKey  string `json:"EmailEncodingKey"`
 	LanguageLocaleKey string `json:"LanguageLocaleKey"`
+	// LastLoginDate is when the user last signed in (zero: never).
+	LastLoginDate sfTime `json:"LastLoginDate"`
 }
 
 // UserLogin is a user's login state; IsFrozen blocks sign-in.

@@ -103,6 +103,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "user is frozen")
 		return
 	}
+	u.lastLogin = now
 	token := o.id + "!" + rand.Text() + rand.Text()
 	s.sessions[token] = &session{org: o, userID: u.id}
 	writeJSON(w, http.StatusOK, map[string]string{

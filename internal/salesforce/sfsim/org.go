@@ -33,7 +33,7 @@ type user struct {
 	alias, profileID, userType           string
 	timeZone, locale, encoding, language string
 	active, frozen                       bool
-	created                              time.Time
+	created, lastLogin                   time.Time
 	pinnedBy                             string // an org setting that names the user: it cannot be deactivated
 }
 
@@ -83,7 +83,7 @@ func (u *user) row() map[string]any {
 		"FirstName": nullable(u.firstName), "LastName": u.lastName, "Name": name, "Alias": u.alias,
 		"ProfileId": u.profileID, "UserType": u.userType, "TimeZoneSidKey": u.timeZone,
 		"LocaleSidKey": u.locale, "EmailEncodingKey": u.encoding, "LanguageLocaleKey": u.language,
-		"CreatedDate": dateTime(u.created),
+		"CreatedDate": dateTime(u.created), "LastLoginDate": dateTime(u.lastLogin),
 	}
 }
 

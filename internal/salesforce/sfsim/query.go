@@ -76,7 +76,7 @@ var schemas = []objectSchema{
 		{"FirstName", kindString, 0}, {"LastName", kindString, 0}, {"Name", kindString, 0}, {"Alias", kindString, 0},
 		{"ProfileId", kindID, 0}, {"UserType", kindString, 0}, {"TimeZoneSidKey", kindString, 0},
 		{"LocaleSidKey", kindString, 0}, {"EmailEncodingKey", kindString, 0}, {"LanguageLocaleKey", kindString, 0},
-		{"CreatedDate", kindTime, 0},
+		{"CreatedDate", kindTime, 0}, {"LastLoginDate", kindTime, 0},
 	}},
 	{name: "UserLogin", fields: []fieldDef{
 		{"Id", kindID, 0}, {"UserId", kindID, 0}, {"IsFrozen", kindBool, 0}, {"IsPasswordLocked", kindBool, 0},

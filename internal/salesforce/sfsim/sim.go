@@ -201,6 +201,9 @@ type User struct {
 	LanguageLocaleKey string // default en_US
 	Inactive          bool
 	Frozen            bool
+	// LastLogin is when the user last signed in (zero: never); signing in
+	// through the token endpoint sets it too.
+	LastLogin time.Time
 	// CannotDeactivate makes Salesforce refuse to deactivate the user, as it
 	// does for a user that a setting of the org names (the default workflow
 	// user, a default case or lead owner…); the value is that setting.
@@ -226,7 +229,7 @@ func (s *Sim) AddProdUsers(users ...User) []string {
 			alias: or(in.Alias, string(alias)), userType: or(in.UserType, "Standard"),
 			timeZone: or(in.TimeZoneSidKey, "America/Los_Angeles"), locale: or(in.LocaleSidKey, "en_US"),
 			encoding: or(in.EmailEncodingKey, "UTF-8"), language: or(in.LanguageLocaleKey, "en_US"),
-			active: !in.Inactive, frozen: in.Frozen, created: s.opts.Now(), pinnedBy: in.CannotDeactivate,
+			active: !in.Inactive, frozen: in.Frozen, created: s.opts.Now(), lastLogin: in.LastLogin, pinnedBy: in.CannotDeactivate,
 		}
 		p := s.prod.profileByName(or(in.Profile, "Standard User"))
 		if p == nil {
