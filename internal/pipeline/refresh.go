@@ -11,9 +11,9 @@ import (
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 )
 
-// activationWaitSeconds is the first wait after the pipeline activates a
-// copy: activation takes minutes, and the sandbox is reachable, its users
-// still active, from the moment it ends. Waits double from here.
+// activationWaitSeconds is the wait while the pipeline's own activation of
+// a copy runs: activation takes minutes, and the sandbox is reachable, its
+// users still active, from the moment it ends.
 const activationWaitSeconds = 15
 
 // Refresh is the refresh step's result ($.refresh).
@@ -284,12 +284,15 @@ const (
 func (s *Steps) refreshWait(r Refresh, run State, now time.Time) int {
 	largest := run.Plan.PollIntervals.MaxRefreshSeconds
 	wait := backoff(r.WaitSeconds, largest)
-	if s.fixedBackoff || r.Done || r.ActivationRequestedAt != nil {
-		return wait // the pipeline's own activation polls from activationWaitSeconds, doubling
+	if s.fixedBackoff || r.Done {
+		return wait
 	}
+	activating := r.Status == salesforce.StatusActivating || r.Status == salesforce.StatusActivationConfirmed || r.Status == salesforce.StatusActivationProcessing
 	near := wait
 	switch {
-	case r.Status == salesforce.StatusActivating || r.Status == salesforce.StatusActivationConfirmed || r.Status == salesforce.StatusActivationProcessing:
+	case activating && r.ActivationRequestedAt != nil:
+		near = activationWaitSeconds // the pipeline's own activation: the users go the moment it ends
+	case activating:
 		near = nearEndSeconds
 	case r.CopyProgress > 0 && r.CopyProgress < 100 && r.CopyStartedAt != nil:
 		// Copies progress about evenly: what is left takes as long again,

@@ -42,12 +42,12 @@ type world struct {
 	transport http.RoundTripper
 }
 
-func newWorld(t *testing.T, users ...sfsim.User) *world {
+func newWorld(t testing.TB, users ...sfsim.User) *world {
 	t.Helper()
 	return newWorldWith(t, sfsim.Options{StepPerPoll: true}, users...)
 }
 
-func newWorldWith(t *testing.T, opts sfsim.Options, users ...sfsim.User) *world {
+func newWorldWith(t testing.TB, opts sfsim.Options, users ...sfsim.User) *world {
 	t.Helper()
 	sim := sfsim.New(opts)
 	srv := httptest.NewServer(sim)
@@ -88,14 +88,14 @@ func newWorldWith(t *testing.T, opts sfsim.Options, users ...sfsim.User) *world 
 	return w
 }
 
-func (w *world) do(t *testing.T, step string) (any, error) {
+func (w *world) do(t testing.TB, step string) (any, error) {
 	t.Helper()
 	return w.steps.Handle(context.Background(), pipeline.Request{Step: step, Run: w.run})
 }
 
 // startRefresh runs the steps that ask for a copy: prepareRefresh, then
 // startRefresh. It stops at the first error.
-func (w *world) startRefresh(t *testing.T) error {
+func (w *world) startRefresh(t testing.TB) error {
 	t.Helper()
 	for _, step := range []string{"prepareRefresh", "startRefresh"} {
 		out, err := w.do(t, step)
@@ -108,7 +108,7 @@ func (w *world) startRefresh(t *testing.T) error {
 }
 
 // refresh runs the refresh steps until the sandbox copy is done.
-func (w *world) refresh(t *testing.T) {
+func (w *world) refresh(t testing.TB) {
 	t.Helper()
 	if err := w.startRefresh(t); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func TestRefreshWaits(t *testing.T) {
 		{"99 % after two hours: about a minute left, poll at 36 s", Refresh{Status: "Processing", CopyProgress: 99, WaitSeconds: 600, CopyStartedAt: &started}, 36},
 		{"Salesforce activating: every 30 s", Refresh{Status: salesforce.StatusActivating, CopyProgress: 100, WaitSeconds: 600}, nearEndSeconds},
 		{"no polls to spare for the rest of the run: the doubling wait", Refresh{Status: salesforce.StatusActivating, WaitSeconds: 600, Polls: PollBudget - 100}, 600},
-		{"the pipeline's own activation: doubling from 15 s", Refresh{Status: salesforce.StatusActivating, WaitSeconds: 15, ActivationRequestedAt: &now}, 30},
+		{"the pipeline's own activation: every 15 s", Refresh{Status: salesforce.StatusActivating, WaitSeconds: 15, ActivationRequestedAt: &now}, activationWaitSeconds},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := s.refreshWait(c.r, run, now); got != c.want {
