@@ -25,6 +25,7 @@ type fakeMachine struct {
 	execs       map[string]*runs.Execution
 	inputs      map[string]string
 	starts      int
+	describes   int
 	redrives    int
 	startErr    error
 	published   []string
@@ -61,6 +62,7 @@ func (m *fakeMachine) Start(_ context.Context, name, input string) error {
 func (m *fakeMachine) Describe(_ context.Context, arn string) (runs.Execution, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.describes++
 	ex, ok := m.execs[arn]
 	if !ok {
 		return runs.Execution{}, runs.ErrExecutionNotFound
@@ -501,5 +503,56 @@ func TestARunPastItsDeadlineIsNotRedriven(t *testing.T) {
 	clock.Add(73 * time.Hour)
 	if _, err := svc.Redrive(ctx, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" || m.redrives != 0 {
 		t.Fatalf("got %v after %d redrives, want RUN_NOT_REDRIVABLE and none", err, m.redrives)
+	}
+}
+
+// countingStore counts the calls made to the store it wraps.
+type countingStore struct {
+	runs.Store
+	calls atomic.Int64
+}
+
+func (c *countingStore) GetRun(ctx context.Context, tenant, id string) (runs.Run, error) {
+	c.calls.Add(1)
+	return c.Store.GetRun(ctx, tenant, id)
+}
+
+func (c *countingStore) ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]runs.Run, error) {
+	c.calls.Add(1)
+	return c.Store.ListRuns(ctx, tenant, sandbox, limit)
+}
+
+// Reading runs is reading their records: a list is one store call however
+// many runs it holds, a run is one, and neither asks Step Functions.
+func TestReadingRunsIsOneStoreCallAndNoStepFunctions(t *testing.T) {
+	svc, m, clock := newService(t)
+	ctx := context.Background()
+	var ids []string
+	for _, sandbox := range []string{"uat1", "dev2"} {
+		run, _, err := svc.Start(ctx, apiRequest(sandbox))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+		clock.Add(time.Minute)
+	}
+	store := &countingStore{Store: svc.Store}
+	svc.Store = store
+	describes := m.describes
+	list, err := svc.List(ctx, "acme", "", runs.MaxListLimit)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("got %d runs, %v; want 2", len(list), err)
+	}
+	if n := store.calls.Load(); n != 1 {
+		t.Fatalf("the list made %d store calls, want 1", n)
+	}
+	if _, err := svc.Get(ctx, "acme", ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.calls.Load(); n != 2 {
+		t.Fatalf("the list and a get made %d store calls, want 2", n)
+	}
+	if m.describes != describes {
+		t.Fatalf("reading runs described %d executions, want none", m.describes-describes)
 	}
 }
