@@ -31,7 +31,7 @@ const chromiumPath = "/usr/bin/chromium"
 // setup names what to install when something the browser test needs is missing.
 const setup = `The browser tests need Debian's Chromium and npm playwright-core:
     apt-get update && apt-get install -y chromium      # as root; gives ` + chromiumPath + `
-    (cd internal/console/browsertest && npm ci)        # playwright-core, pinned in package-lock.json
+    (cd internal/console/browsertest && npm ci)        # playwright-core and axe-core, pinned in package-lock.json
 make deps does both (scripts/deps.sh). Playwright's own browser download cannot work here: the
 tests launch ` + chromiumPath + ` (override with CHROMIUM=/path/to/chromium).`
 
@@ -49,8 +49,10 @@ func requireTools(t *testing.T, dir string) (node, chromium string) {
 	if fi, err := os.Stat(chromium); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 		t.Fatalf("Chromium is missing: no executable %s.\n%s", chromium, setup)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("playwright-core is missing: no %s.\n%s", filepath.Join(dir, "node_modules", "playwright-core"), setup)
+	for _, pkg := range []string{"playwright-core", "axe-core"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("%s is missing: no %s.\n%s", pkg, filepath.Join(dir, "node_modules", pkg), setup)
+		}
 	}
 	return node, chromium
 }

@@ -3,6 +3,8 @@
 // prints "ok N - name"; the first failure prints why, saves
 // failure.png, and exits 1. Run it through `go test ./internal/console/browsertest`.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -50,6 +52,38 @@ class Failed extends Error {}
 
 async function shot(name) {
   await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+}
+
+// --- accessibility: axe-core over the page as it is --------------------------
+// axe is evaluated through the DevTools protocol, which the page's CSP does
+// not govern (addScriptTag would need bypassCSP), so every check runs with
+// the console's real Content-Security-Policy and Trusted Types in force.
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+async function assertAxe(state) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n      ${v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`).join('\n      ')}`);
+  });
+  assert.deepEqual(violations, [], `axe-core found accessibility violations in "${state}"`);
+}
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONES = [{ width: 390, height: 844 }, { width: 320, height: 640 }];
+
+// checkState checks one of the console's main states at the desktop size
+// and at phone sizes (a 390 px phone and the narrowest, 320 px), then
+// returns to the desktop size.
+async function checkState(state) {
+  try {
+    for (const size of [DESKTOP, ...PHONES]) {
+      await page.setViewportSize(size);
+      await assertAxe(`${state} at ${size.width} px`);
+    }
+  } finally {
+    await page.setViewportSize(DESKTOP);
+  }
 }
 
 // --- API calls from outside the browser (what a script holding a token does) ---
@@ -236,6 +270,7 @@ try {
     await assertLabelled();
     await assertContrast('body');
     await shot('01-sign-in.png');
+    await checkState('sign-in');
   });
 
   await step('sign in with the keyboard only (e-mail, Tab, tenant, Enter)', async () => {
@@ -248,6 +283,7 @@ try {
     await page.locator('#tokens-empty').waitFor();
     assert.match(await page.locator('#tokens-empty').innerText(), /No API tokens yet/);
     await shot('02-api-tokens-empty.png');
+    await checkState('no API tokens yet');
   });
 
   await step('the session is kept for the tab only: sessionStorage, never local storage or the URL', async () => {
@@ -282,6 +318,7 @@ try {
     await assertLabelled();
     await assertContrast('#add-token-dialog');
     await shot('03-token-generated.png');
+    await checkState('a token was generated');
   });
 
   await step('the token from the dialog calls /whoami: 200', async () => {
@@ -311,6 +348,7 @@ try {
     await assertTokenGone(first.token);
     await assertContrast('body');
     await shot('04-api-tokens-list.png');
+    await checkState('the tokens list');
   });
 
   await step('a duplicate description shows the server message in the dialog and adds nothing', async () => {
@@ -325,6 +363,7 @@ try {
     assert.ok(await page.locator('#token-result').isHidden(), 'no token shown');
     await assertContrast('#add-token-dialog');
     await shot('05-duplicate-description.png');
+    await checkState('a duplicate description');
     await page.keyboard.press('Escape');
     await addDialog().waitFor({ state: 'hidden' });
     await page.waitForTimeout(300);
@@ -389,6 +428,7 @@ try {
     await item.waitFor();
     assert.equal(await trigger.getAttribute('aria-expanded'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem');
+    await checkState('a row menu open');
     await page.keyboard.press('Escape');
     await item.waitFor({ state: 'hidden' });
     assert.equal(await trigger.getAttribute('aria-expanded'), 'false');
@@ -418,6 +458,7 @@ try {
     await input.pressSequentially('nightly masking');
     assert.ok(await button.isEnabled(), 'enabled once it matches');
     await shot('06-delete-confirmation.png');
+    await checkState('the delete confirmation');
     await button.click();
     await dialog.waitFor({ state: 'hidden' });
     await page.locator('#tokens-status', { hasText: 'nightly masking' }).waitFor();
@@ -463,6 +504,7 @@ try {
     await assertLabelled();
     await assertContrast('body');
     await shot('07-sandbox-refresh-succeeded.png');
+    await checkState('a refresh that succeeded');
   });
 
   await step('a run that fails (its DCS token was deleted) offers Redrive, which resumes it to SUCCEEDED', async () => {
@@ -484,6 +526,7 @@ try {
     await redrive.waitFor();
     await assertContrast('body');
     await shot('08-sandbox-refresh-failed.png');
+    await checkState('a failed run');
 
     // The fix, as an operator does it: a new token in the plan's secret.
     const fix = await call('POST', '/local/sandbox-demo', await session(EMAIL, TENANT));
