@@ -158,6 +158,53 @@ async function assertFocusStaysIn(dialogSelector) {
   }
 }
 
+// assertMenuWhole opens a row's ⋯ menu with a click and checks that the
+// whole menu shows above the page without scrolling anything: each item
+// lies inside the viewport and is what a click at each of its corners would
+// hit. Escape then closes it and gives focus back to the button. It returns
+// where the menu opened: "below" the button or "above" it.
+async function assertMenuWhole(trigger) {
+  const scrolled = () => page.evaluate(() => {
+    const boxes = [];
+    for (const n of document.body.querySelectorAll('*')) {
+      if (n.scrollTop || n.scrollLeft) boxes.push(`${n.tagName.toLowerCase()}${n.id ? '#' + n.id : ''}.${n.className} to (${n.scrollLeft}, ${n.scrollTop})`);
+    }
+    return { page: [scrollX, scrollY], boxes };
+  });
+  const before = await scrolled();
+  await trigger.click();
+  const menu = page.locator('#' + (await trigger.getAttribute('aria-controls')));
+  await menu.waitFor();
+  await page.waitForTimeout(100); // a scroll caused by the opening would have happened by now
+  const problems = await menu.evaluate((m) => {
+    const out = [];
+    const vw = document.documentElement.clientWidth;
+    const vh = document.documentElement.clientHeight;
+    for (const item of m.querySelectorAll('[role=menuitem]')) {
+      const r = item.getBoundingClientRect();
+      const name = item.textContent;
+      if (r.width === 0 || r.left < 0 || r.top < 0 || r.right > vw || r.bottom > vh) {
+        out.push(`${name} lies outside the ${vw}x${vh} viewport: (${r.left}, ${r.top})-(${r.right}, ${r.bottom})`);
+      }
+      for (const [x, y] of [[r.left + 2, r.top + 2], [r.right - 2, r.top + 2], [r.left + 2, r.bottom - 2], [r.right - 2, r.bottom - 2]]) {
+        const hit = document.elementFromPoint(x, y);
+        if (!hit || !item.contains(hit)) out.push(`${name} is cut off or covered at (${x}, ${y}): ${hit ? hit.outerHTML.slice(0, 80) : 'nothing'} is there`);
+      }
+    }
+    return out;
+  });
+  const after = await scrolled();
+  const placement = await menu.evaluate((m, b) => (m.getBoundingClientRect().bottom <= b.getBoundingClientRect().top ? 'above' : 'below'), await trigger.elementHandle());
+  assert.deepEqual(problems, [], 'the open menu is not whole');
+  assert.deepEqual(after, before, 'opening the menu scrolled the page or a box in it');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem', 'focus moves into the menu');
+  await page.keyboard.press('Escape');
+  await menu.waitFor({ state: 'hidden' });
+  assert.equal(await trigger.getAttribute('aria-expanded'), 'false');
+  assert.ok(await trigger.evaluate((b) => b === document.activeElement), 'Escape gives focus back to the ⋯ button');
+  return placement;
+}
+
 // Every visible control has an accessible name.
 async function assertLabelled() {
   const unnamed = await page.evaluate(() => {
@@ -442,6 +489,28 @@ try {
     assert.equal(await rows().count(), 2, 'Escape deleted nothing');
   });
 
+  await step('the ⋯ menu of every row shows whole, above the page, the last row included', async () => {
+    const triggers = page.locator('#tokens-body .menu-trigger');
+    const n = await triggers.count();
+    assert.ok(n >= 2, `${n} rows`);
+    for (let i = 0; i < n; i++) assert.equal(await assertMenuWhole(triggers.nth(i)), 'below', `row ${i + 1}: room below, so the menu opens there`);
+  });
+
+  await step('the menu works with arrow keys: ArrowDown opens it on the first item, Home and End stay in it', async () => {
+    const trigger = page.locator('#tokens-body .menu-trigger').last();
+    await trigger.focus();
+    await page.keyboard.press('ArrowDown');
+    const item = page.getByRole('menuitem', { name: 'Delete Token' });
+    await item.waitFor();
+    for (const key of ['ArrowDown', 'ArrowUp', 'End', 'Home']) {
+      await page.keyboard.press(key);
+      assert.ok(await item.evaluate((n) => n === document.activeElement), `${key} keeps focus on the menu's items`);
+    }
+    await page.keyboard.press('Escape');
+    await item.waitFor({ state: 'hidden' });
+    assert.ok(await trigger.evaluate((b) => b === document.activeElement), 'focus is back on the ⋯ button');
+  });
+
   await step('delete through the ellipsis menu: Delete Token stays disabled until the description is typed exactly', async () => {
     await row('nightly masking').getByRole('button', { name: 'Actions for token nightly masking' }).click();
     await page.getByRole('menuitem', { name: 'Delete Token' }).click();
@@ -539,7 +608,7 @@ try {
     assert.equal(await page.locator('#runs-body tr').count(), 2, 'two runs listed');
   });
 
-  await step('sign out; another tenant with 21 tokens pages through them', async () => {
+  await step('sign out; another tenant with 21 tokens pages through them; the last row\'s menu shows whole', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
     assert.match(await page.locator('#signin-message').innerText(), /signed out/);
@@ -568,6 +637,10 @@ try {
     assert.equal((await rowTexts())[0][0], 'globex job 01', 'newest first: the oldest is last');
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 20);
+    // The last row at the bottom of the window: its menu has no room below.
+    const last = page.locator('#tokens-body .menu-trigger').last();
+    await last.evaluate((b) => b.scrollIntoView({ block: 'end' }));
+    assert.equal(await assertMenuWhole(last), 'above', 'with no room below, the menu opens upwards');
     assert.equal((await rowTexts()).some((r) => r[0] === 'nightly masking' || r[0].startsWith('local sandbox')), false, 'another tenant\'s tokens are not shown');
   });
 

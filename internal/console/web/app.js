@@ -483,27 +483,8 @@
           text: '⋯',
         });
         const item = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1', text: 'Delete Token' });
-        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', 'aria-label': 'Actions for token ' + t.description, hidden: true }, el('li', { role: 'none' }, item));
-        trigger.addEventListener('click', () => toggleMenu(trigger, menu));
-        trigger.addEventListener('keydown', (e) => {
-          if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-            e.preventDefault();
-            openMenu(trigger, menu);
-          }
-        });
-        menu.addEventListener('keydown', (e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            e.stopPropagation();
-            closeMenus();
-            trigger.focus();
-          } else if (e.key === 'Tab') {
-            closeMenus();
-          } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp' || e.key === 'Home' || e.key === 'End') {
-            e.preventDefault();
-            item.focus();
-          }
-        });
+        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description }, el('li', { role: 'none' }, item));
+        wireMenu(trigger, menu);
         item.addEventListener('click', () => {
           closeMenus();
           openDeleteDialog(t, trigger);
@@ -528,24 +509,87 @@
     $('tokens-page-label').textContent = 'Page ' + (t.page + 1);
   }
 
+  // --- Row menus ---
+  //
+  // A row's menu is a popover in the top layer, placed with position: fixed
+  // next to its button: no table box can clip it or scroll to show it, and
+  // near the bottom of the window it opens upwards.
+  function wireMenu(trigger, menu) {
+    trigger.addEventListener('click', () => toggleMenu(trigger, menu));
+    trigger.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        openMenu(trigger, menu, e.key === 'ArrowUp' ? 'last' : 'first');
+      }
+    });
+    menu.addEventListener('keydown', (e) => {
+      const items = Array.from(menu.querySelectorAll('[role=menuitem]'));
+      const at = items.indexOf(document.activeElement);
+      const go = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        closeMenus();
+        trigger.focus();
+      } else if (e.key === 'Tab') {
+        closeMenus();
+      } else if (go !== undefined) {
+        e.preventDefault();
+        items[(go + items.length) % items.length].focus();
+      }
+    });
+  }
+
+  function openMenus() {
+    return Array.from(document.querySelectorAll('.menu:popover-open'));
+  }
+
   function closeMenus() {
-    for (const m of document.querySelectorAll('.menu:not([hidden])')) {
-      m.hidden = true;
+    for (const m of openMenus()) {
+      m.hidePopover();
       const trigger = document.querySelector(`[aria-controls="${CSS.escape(m.id)}"]`);
       if (trigger) trigger.setAttribute('aria-expanded', 'false');
     }
   }
 
-  function openMenu(trigger, menu) {
+  function openMenu(trigger, menu, focus) {
     closeMenus();
-    menu.hidden = false;
+    menu.showPopover();
+    placeMenu(trigger, menu);
     trigger.setAttribute('aria-expanded', 'true');
-    menu.querySelector('[role=menuitem]').focus();
+    const items = menu.querySelectorAll('[role=menuitem]');
+    items[focus === 'last' ? items.length - 1 : 0].focus({ preventScroll: true });
   }
 
   function toggleMenu(trigger, menu) {
-    if (menu.hidden) openMenu(trigger, menu);
-    else closeMenus();
+    if (menu.matches(':popover-open')) closeMenus();
+    else openMenu(trigger, menu);
+  }
+
+  const MENU_GAP = 4; // px between the button and its menu
+  const MENU_MARGIN = 8; // px the menu keeps from the window's edges
+
+  // placeMenu puts menu under trigger, its right edge under the button's,
+  // or above the button when there is no room below; always in the window.
+  function placeMenu(trigger, menu) {
+    const r = trigger.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth;
+    const vh = document.documentElement.clientHeight;
+    const w = menu.offsetWidth;
+    const h = menu.offsetHeight;
+    let top = r.bottom + MENU_GAP;
+    if (top + h > vh - MENU_MARGIN && r.top - MENU_GAP - h >= MENU_MARGIN) top = r.top - MENU_GAP - h;
+    const left = Math.max(MENU_MARGIN, Math.min(r.right - w, vw - w - MENU_MARGIN));
+    menu.style.top = Math.round(top) + 'px';
+    menu.style.left = Math.round(left) + 'px';
+  }
+
+  // An open menu follows its button when the page scrolls or resizes.
+  function placeOpenMenus() {
+    for (const m of openMenus()) {
+      const trigger = document.querySelector(`[aria-controls="${CSS.escape(m.id)}"]`);
+      if (trigger) placeMenu(trigger, m);
+    }
   }
 
   // --- Add Token dialog ---
@@ -1013,8 +1057,10 @@
       if (!e.target.closest('.menu-wrap')) closeMenus();
     });
     document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && document.querySelector('.menu:not([hidden])')) closeMenus();
+      if (e.key === 'Escape' && openMenus().length) closeMenus();
     });
+    window.addEventListener('scroll', placeOpenMenus, { capture: true, passive: true });
+    window.addEventListener('resize', placeOpenMenus);
 
     $('demo-plan').addEventListener('click', createDemoPlan);
     $('redrive').addEventListener('click', redrive);
