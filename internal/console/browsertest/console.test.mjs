@@ -69,17 +69,87 @@ async function assertAxe(state) {
   assert.deepEqual(violations, [], `axe-core found accessibility violations in "${state}"`);
 }
 
+// assertFitsWidth checks that nothing on the page is wider than the
+// window: the page does not scroll sideways, no box in it does (text
+// fields aside, which scroll their own text), and every element shown lies
+// within the window's width.
+async function assertFitsWidth(state) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    const vw = document.documentElement.clientWidth;
+    const name = (n) => `${n.tagName.toLowerCase()}${n.id ? '#' + n.id : ''}${typeof n.className === 'string' && n.className ? '.' + n.className.split(' ').join('.') : ''}`;
+    if (document.documentElement.scrollWidth > vw) out.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+    for (const n of document.querySelectorAll('body *')) {
+      if (n.matches('input, textarea, select, .visually-hidden, .visually-hidden *')) continue;
+      const r = n.getBoundingClientRect();
+      if (r.width <= 1 || r.height <= 1) continue; // not shown
+      if (r.left < -0.5 || r.right > vw + 0.5) out.push(`${name(n)} spans ${Math.round(r.left)}-${Math.round(r.right)} px`);
+      if (n.scrollWidth > n.clientWidth + 1 && ['auto', 'scroll', 'hidden'].includes(getComputedStyle(n).overflowX)) out.push(`${name(n)} scrolls sideways (${n.scrollWidth} px in ${n.clientWidth})`);
+    }
+    return out.slice(0, 12);
+  });
+  assert.deepEqual(problems, [], `"${state}" is wider than the window`);
+}
+
+// assertStackedTables checks that at a phone's width each table row reads
+// as a stack of labelled cells: the header row is not shown, every cell
+// sits under the one before, and each cell with text shows its column's
+// name (the header's text) before it, but for the row's buttons. Words
+// that fit on a line are not broken.
+async function assertStackedTables(state) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const table of document.querySelectorAll('table')) {
+      if (table.getClientRects().length === 0 || table.closest('[hidden]')) continue;
+      const heads = Array.from(table.tHead.rows[0].cells).map((th) => th.textContent.trim());
+      if (table.tHead.getBoundingClientRect().height > 1) out.push(`#${table.id}: its header row is shown`);
+      for (const tr of table.tBodies[0].rows) {
+        let bottom = -Infinity;
+        Array.from(tr.cells).forEach((cell, i) => {
+          const r = cell.getBoundingClientRect();
+          if (r.height <= 1 || cell.classList.contains('actions')) return; // a row's buttons need no label, and may sit in a corner
+          if (r.top < bottom - 0.5) out.push(`#${table.id}: "${heads[i]}" is beside the cell before it, not under it`);
+          bottom = r.bottom;
+          const label = getComputedStyle(cell, '::before').content;
+          if (heads[i] && cell.textContent.trim() && label !== JSON.stringify(heads[i])) out.push(`#${table.id}: the cell "${cell.textContent.trim().slice(0, 30)}" is labelled ${label}, not "${heads[i]}"`);
+          // A word that fits on a line must not be broken across two.
+          const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+          for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+            for (const m of t.data.matchAll(/\S+/g)) {
+              const range = document.createRange();
+              range.setStart(t, m.index);
+              range.setEnd(t, m.index + m[0].length);
+              const lines = new Set(Array.from(range.getClientRects()).map((b) => Math.round(b.top)));
+              const width = Array.from(range.getClientRects()).reduce((w, b) => w + b.width, 0);
+              if (lines.size > 1 && width < cell.clientWidth - 24) out.push(`#${table.id}: "${m[0]}" is broken across ${lines.size} lines`);
+            }
+          }
+        });
+      }
+    }
+    return out.slice(0, 12);
+  });
+  assert.deepEqual(problems, [], `the tables of "${state}" do not read as stacked rows`);
+}
+
 const DESKTOP = { width: 1280, height: 800 };
 const PHONES = [{ width: 390, height: 844 }, { width: 320, height: 640 }];
 
 // checkState checks one of the console's main states at the desktop size
-// and at phone sizes (a 390 px phone and the narrowest, 320 px), then
-// returns to the desktop size.
-async function checkState(state) {
+// and at phone sizes (a 390 px phone and the narrowest, 320 px): no axe-core
+// violation at any, and on phones nothing wider than the window and tables
+// as stacked rows. With shotName (the desktop screenshot's), it saves the
+// 390 px screenshot beside it as NAME-phone.png. It returns to the desktop size.
+async function checkState(state, shotName) {
   try {
     for (const size of [DESKTOP, ...PHONES]) {
       await page.setViewportSize(size);
-      await assertAxe(`${state} at ${size.width} px`);
+      const at = `${state} at ${size.width} px`;
+      await assertAxe(at);
+      if (size === DESKTOP) continue;
+      await assertFitsWidth(at);
+      await assertStackedTables(at);
+      if (shotName && size === PHONES[0]) await shot(shotName.replace(/\.png$/, '-phone.png'));
     }
   } finally {
     await page.setViewportSize(DESKTOP);
@@ -317,7 +387,7 @@ try {
     await assertLabelled();
     await assertContrast('body');
     await shot('01-sign-in.png');
-    await checkState('sign-in');
+    await checkState('sign-in', '01-sign-in.png');
   });
 
   await step('sign in with the keyboard only (e-mail, Tab, tenant, Enter)', async () => {
@@ -330,7 +400,7 @@ try {
     await page.locator('#tokens-empty').waitFor();
     assert.match(await page.locator('#tokens-empty').innerText(), /No API tokens yet/);
     await shot('02-api-tokens-empty.png');
-    await checkState('no API tokens yet');
+    await checkState('no API tokens yet', '02-api-tokens-empty.png');
   });
 
   await step('the session is kept for the tab only: sessionStorage, never local storage or the URL', async () => {
@@ -365,7 +435,7 @@ try {
     await assertLabelled();
     await assertContrast('#add-token-dialog');
     await shot('03-token-generated.png');
-    await checkState('a token was generated');
+    await checkState('a token was generated', '03-token-generated.png');
   });
 
   await step('the token from the dialog calls /whoami: 200', async () => {
@@ -395,7 +465,12 @@ try {
     await assertTokenGone(first.token);
     await assertContrast('body');
     await shot('04-api-tokens-list.png');
-    await checkState('the tokens list');
+    await checkState('the tokens list', '04-api-tokens-list.png');
+    for (const size of PHONES) {
+      await page.setViewportSize(size);
+      await assertMenuWhole(page.locator('#tokens-body .menu-trigger').last()); // the row's actions stay reachable on a phone
+    }
+    await page.setViewportSize(DESKTOP);
   });
 
   await step('a duplicate description shows the server message in the dialog and adds nothing', async () => {
@@ -410,7 +485,7 @@ try {
     assert.ok(await page.locator('#token-result').isHidden(), 'no token shown');
     await assertContrast('#add-token-dialog');
     await shot('05-duplicate-description.png');
-    await checkState('a duplicate description');
+    await checkState('a duplicate description', '05-duplicate-description.png');
     await page.keyboard.press('Escape');
     await addDialog().waitFor({ state: 'hidden' });
     await page.waitForTimeout(300);
@@ -527,7 +602,7 @@ try {
     await input.pressSequentially('nightly masking');
     assert.ok(await button.isEnabled(), 'enabled once it matches');
     await shot('06-delete-confirmation.png');
-    await checkState('the delete confirmation');
+    await checkState('the delete confirmation', '06-delete-confirmation.png');
     await button.click();
     await dialog.waitFor({ state: 'hidden' });
     await page.locator('#tokens-status', { hasText: 'nightly masking' }).waitFor();
@@ -573,7 +648,7 @@ try {
     await assertLabelled();
     await assertContrast('body');
     await shot('07-sandbox-refresh-succeeded.png');
-    await checkState('a refresh that succeeded');
+    await checkState('a refresh that succeeded', '07-sandbox-refresh-succeeded.png');
   });
 
   await step('a run that fails (its DCS token was deleted) offers Redrive, which resumes it to SUCCEEDED', async () => {
@@ -595,7 +670,7 @@ try {
     await redrive.waitFor();
     await assertContrast('body');
     await shot('08-sandbox-refresh-failed.png');
-    await checkState('a failed run');
+    await checkState('a failed run', '08-sandbox-refresh-failed.png');
 
     // The fix, as an operator does it: a new token in the plan's secret.
     const fix = await call('POST', '/local/sandbox-demo', await session(EMAIL, TENANT));

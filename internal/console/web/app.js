@@ -161,6 +161,18 @@
     node.hidden = !on;
   }
 
+  // labelCells names each cell of table's body after its column (the
+  // header's text), which narrow screens show above the cell, where the
+  // table turns into a stack of rows. The row's buttons need no name.
+  function labelCells(table) {
+    const heads = Array.from(table.tHead.rows[0].cells).map((th) => th.textContent.trim());
+    for (const tr of table.tBodies[0].rows) {
+      Array.from(tr.cells).forEach((cell, i) => {
+        if (heads[i] && !cell.classList.contains('actions')) cell.dataset.label = heads[i];
+      });
+    }
+  }
+
   function setError(node, message) {
     node.textContent = message || '';
     if (node.classList.contains('alert')) show(node, Boolean(message));
@@ -499,6 +511,7 @@
         );
       }),
     );
+    labelCells($('tokens-table'));
     const t = state.tokens;
     show($('tokens-table'), items.length > 0);
     show($('tokens-empty'), items.length === 0);
@@ -815,6 +828,7 @@
         ),
       ),
     );
+    labelCells($('plans-table'));
     show($('plans-table'), items.length > 0);
     show($('plans-empty'), items.length === 0);
   }
@@ -885,6 +899,7 @@
         ),
       ),
     );
+    labelCells($('runs-table'));
     show($('runs-table'), items.length > 0);
     show($('runs-empty'), items.length === 0);
     // Runs started elsewhere (a schedule, an event, another tab) move on too.
