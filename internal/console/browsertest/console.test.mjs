@@ -399,6 +399,13 @@ try {
     await page.locator('#account-name', { hasText: `${EMAIL} · ${TENANT}` }).waitFor();
     await page.locator('#tokens-empty').waitFor();
     assert.match(await page.locator('#tokens-empty').innerText(), /No API tokens yet/);
+    // Where the page sits: a breadcrumb, not a lone tab that reads as a second heading.
+    const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
+    assert.deepEqual(await crumbs.getByRole('listitem').allInnerTexts(), ['Accounts', 'API Tokens']);
+    assert.equal(await crumbs.locator('[aria-current="page"]').innerText(), 'API Tokens');
+    assert.equal(await page.getByRole('navigation', { name: 'Accounts' }).count(), 0, 'no "Accounts" sub-navigation with a single tab');
+    const look = await crumbs.evaluate((n) => ({ size: parseFloat(getComputedStyle(n).fontSize), weight: Number(getComputedStyle(n).fontWeight), body: parseFloat(getComputedStyle(document.body).fontSize) }));
+    assert.ok(look.size < look.body && look.weight < 600, `the breadcrumb is small, plain text (${JSON.stringify(look)})`);
     await shot('02-api-tokens-empty.png');
     await checkState('no API tokens yet', '02-api-tokens-empty.png');
   });
