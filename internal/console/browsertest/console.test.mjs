@@ -429,6 +429,9 @@ try {
     assert.equal(created.status, 201);
     first = created.body;
     const dialog = addDialog();
+    // The page behind the dialog lists the new token already.
+    await row('nightly masking').waitFor({ state: 'attached' });
+    assert.ok(await page.locator('#tokens-empty').isHidden(), 'the page behind the dialog still says "No API tokens yet"');
     assert.equal(await dialog.getByLabel('Associated user', { exact: true }).inputValue(), EMAIL);
     assert.equal(await dialog.getByLabel('Associated user', { exact: true }).getAttribute('readonly'), '');
     const shown = await dialog.getByLabel('API token', { exact: true }).inputValue();

@@ -668,7 +668,8 @@
       field.focus();
       return;
     }
-    state.created = { id: created.id, description: created.description, token: created.token };
+    state.created = { id: created.id, description: created.description, token: created.token, copied: false };
+    reloadTokens(); // the page behind the dialog lists the new token at once
     descInput.readOnly = true;
     lifeInput.readOnly = true;
     descInput.value = created.description;
@@ -722,10 +723,16 @@
     $('add-token-form').reset();
     if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
     if (state.session && state.route === '#/accounts/api-tokens') {
-      state.tokens = { pageStarts: [''], page: 0, next: '' };
-      loadTokens();
+      reloadTokens();
       $('add-token').focus();
     }
+  }
+
+  // reloadTokens shows the first page of tokens again, where a new one is.
+  function reloadTokens() {
+    if (state.route !== '#/accounts/api-tokens') return;
+    state.tokens = { pageStarts: [''], page: 0, next: '' };
+    loadTokens();
   }
 
   // --- Delete Token dialog ---
