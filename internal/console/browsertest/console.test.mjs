@@ -532,12 +532,47 @@ try {
     assert.equal(m[1], tok.slice(0, 4), 'its first four characters are the token\'s');
     assert.equal(m[3], tok.slice(-4), 'its last four characters are the token\'s');
     assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), name, 'the dialog shows the generated name');
-    await addDialog().getByRole('button', { name: 'Close' }).first().click(); // the header's X
+    await addDialog().getByRole('button', { name: 'Close' }).first().click(); // the header's X, before copying: asks first
+    await page.getByRole('button', { name: 'Close without copying' }).click();
     await addDialog().waitFor({ state: 'hidden' });
     await row(name).waitFor();
     const texts = await rowTexts();
     assert.deepEqual(texts.find((r) => r[0] === name), [name, 'Enabled - Never expires', EMAIL]);
     await assertTokenGone(generated.token);
+  });
+
+  await step('Escape right after a token was generated asks first; Escape again goes back to the token', async () => {
+    const created = await generate('escape test', 1);
+    assert.equal(created.status, 201);
+    const dialog = addDialog();
+    const confirm = dialog.getByRole('group', { name: /You haven.t copied the token/ });
+    await page.keyboard.press('Escape');
+    await confirm.waitFor();
+    assert.ok(await dialog.isVisible(), 'the dialog is still open');
+    assert.equal(await dialog.getByLabel('API token', { exact: true }).inputValue(), created.body.token, 'the token is still there');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Go back to the token', 'focus moves to the safe choice');
+    await assertLabelled();
+    await assertContrast('#add-token-dialog');
+    await checkState('closing before the token was copied');
+    await page.keyboard.press('Escape'); // Escape in the question goes back
+    await confirm.waitFor({ state: 'hidden' });
+    assert.ok(await dialog.isVisible(), 'the dialog is still open');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Copy', 'focus is back on Copy');
+    await dialog.getByRole('button', { name: 'Close', exact: true }).last().click(); // the Close button, too, asks
+    await confirm.waitFor();
+    await dialog.getByRole('button', { name: 'Go back to the token' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await page.locator('#copy-status', { hasText: 'Copied' }).waitFor();
+    await page.keyboard.press('Escape'); // once copied, Escape closes at once
+    await dialog.waitFor({ state: 'hidden' });
+    await assertTokenGone(created.body.token);
+    await row('escape test').waitFor();
+    await row('escape test').getByRole('button', { name: 'Actions for token escape test' }).click();
+    await page.getByRole('menuitem', { name: 'Delete Token' }).click();
+    await deleteDialog().getByLabel('Type the token description to confirm', { exact: true }).fill('escape test');
+    await deleteDialog().getByRole('button', { name: 'Delete Token' }).click();
+    await row('escape test').waitFor({ state: 'detached' });
   });
 
   await step('Delete Token in the Add Token dialog throws the new token away', async () => {

@@ -619,6 +619,7 @@
     $('add-token-form').reset();
     $('token-value').value = '';
     show($('token-result'), false);
+    showCloseConfirm(false);
     for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), true);
     setError($('add-token-error'), '');
     $('copy-status').textContent = '';
@@ -680,6 +681,40 @@
     $('copy-token').focus();
   }
 
+  // --- Closing before the token was copied ---
+  //
+  // Until the token has been copied (the Copy button, or Ctrl+C in its
+  // field), every way of closing the dialog but Delete Token asks first:
+  // the token cannot be shown again. Escape in the question goes back to
+  // the token.
+  function needsCloseConfirm() {
+    return Boolean(state.created && !state.created.copied);
+  }
+
+  function requestAddDialogClose() {
+    if (needsCloseConfirm()) showCloseConfirm(true);
+    else $('add-token-dialog').close();
+  }
+
+  function showCloseConfirm(on) {
+    show($('close-confirm'), on);
+    show($('add-token-actions'), !on);
+    if (on) $('close-back').focus();
+  }
+
+  function closeConfirmShown() {
+    return !$('close-confirm').hidden;
+  }
+
+  function markCopied() {
+    if (!state.created) return;
+    state.created.copied = true;
+    if (closeConfirmShown()) {
+      showCloseConfirm(false);
+      $('add-token-close').focus();
+    }
+  }
+
   async function copyToken() {
     const status = $('copy-status');
     const value = state.created && state.created.token;
@@ -687,6 +722,7 @@
     try {
       await navigator.clipboard.writeText(value);
       announce(status, 'Copied to the clipboard.');
+      markCopied();
     } catch {
       $('token-value').focus();
       $('token-value').select();
@@ -720,6 +756,7 @@
     state.created = null;
     $('token-value').value = '';
     show($('token-result'), false);
+    showCloseConfirm(false);
     $('add-token-form').reset();
     if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
     if (state.session && state.route === '#/accounts/api-tokens') {
@@ -1044,8 +1081,33 @@
     $('add-token-form').addEventListener('submit', generateToken);
     $('copy-token').addEventListener('click', copyToken);
     $('add-token-delete').addEventListener('click', discardCreated);
-    $('add-token-close').addEventListener('click', () => $('add-token-dialog').close());
-    $('add-token-x').addEventListener('click', () => $('add-token-dialog').close());
+    $('add-token-close').addEventListener('click', requestAddDialogClose);
+    $('add-token-x').addEventListener('click', requestAddDialogClose);
+    $('close-back').addEventListener('click', () => {
+      showCloseConfirm(false);
+      $('copy-token').focus();
+    });
+    $('close-anyway').addEventListener('click', () => $('add-token-dialog').close());
+    $('token-value').addEventListener('copy', markCopied); // Ctrl+C where copying is blocked
+    // Escape: handled on keydown (cancelling it keeps the dialog open
+    // whatever the browser's rules for the cancel event); the cancel event
+    // still catches other close requests, such as a phone's back gesture.
+    $('add-token-dialog').addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !needsCloseConfirm()) return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (closeConfirmShown()) {
+        showCloseConfirm(false);
+        $('copy-token').focus();
+      } else {
+        showCloseConfirm(true);
+      }
+    });
+    $('add-token-dialog').addEventListener('cancel', (e) => {
+      if (!needsCloseConfirm()) return;
+      e.preventDefault();
+      showCloseConfirm(true);
+    });
     $('add-token-dialog').addEventListener('close', onAddDialogClosed);
     trapFocus($('add-token-dialog'));
 
