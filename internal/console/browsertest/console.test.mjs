@@ -690,6 +690,8 @@ try {
     }
     await page.locator('#runs-body tr .badge', { hasText: 'SUCCEEDED' }).first().waitFor();
     assert.ok(await page.locator('#redrive').isHidden(), 'no Redrive for a run that succeeded');
+    // The status line follows the run: it no longer says "started".
+    await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 succeeded\.$/ }).waitFor();
     await assertLabelled();
     await assertContrast('body');
     await shot('07-sandbox-refresh-succeeded.png');
@@ -700,6 +702,8 @@ try {
     // Revoke the pipeline's DCS token in the API Tokens page.
     await page.getByRole('link', { name: 'Accounts' }).click();
     const demo = page.locator('#tokens-body td.description', { hasText: /^local sandbox refresh / });
+    await demo.first().waitFor();
+    assert.equal(await page.locator('#tokens-status').textContent(), '', 'the status line of an earlier visit is gone');
     const name = (await demo.first().innerText()).trim();
     await row(name).getByRole('button', { name: `Actions for token ${name}` }).click();
     await page.getByRole('menuitem', { name: 'Delete Token' }).click();
@@ -713,6 +717,7 @@ try {
     await page.locator('#timeline li[data-step="masking"] .badge', { hasText: 'FAILED' }).waitFor();
     const redrive = page.getByRole('button', { name: /^Redrive run / });
     await redrive.waitFor();
+    await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 failed\./ }).waitFor();
     await assertContrast('body');
     await shot('08-sandbox-refresh-failed.png');
     await checkState('a failed run', '08-sandbox-refresh-failed.png');
@@ -724,6 +729,7 @@ try {
     await page.locator('#run-status', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 60_000 });
     const outcomes = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => `${li.dataset.step}=${li.querySelector('.badge').textContent}`));
     assert.ok(outcomes.includes('masking=SUCCEEDED') && outcomes.includes('recreateUsers=SUCCEEDED'), `after the redrive: ${outcomes}`);
+    await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 succeeded\.$/ }).waitFor(); // not "redriven" any more
     assert.ok(await page.locator('#redrive').isHidden());
     assert.equal(await page.locator('#runs-body tr').count(), 2, 'two runs listed');
   });

@@ -32,7 +32,9 @@
     deleting: null, // the token row whose Delete Token dialog is open
     // activeUntil: right after a start or a redrive the run may still read
     // as it was a moment ago, so it is followed for a while whatever it says.
-    runs: { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0 },
+    // watched: the run the status line speaks of ("Run … started."), until
+    // the line says how it ended.
+    runs: { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0, watched: null },
   };
 
   const PAGE_SIZE = 20;
@@ -94,7 +96,7 @@
   // tab starts from nothing.
   function forgetPages() {
     state.tokens = { pageStarts: [''], page: 0, next: '' };
-    state.runs = { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0 };
+    state.runs = { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0, watched: null };
     for (const id of ['tokens-body', 'plans-body', 'runs-body', 'timeline']) $(id).replaceChildren();
     for (const id of ['tokens-status', 'refreshes-status', 'copy-status']) announce($(id), '');
     for (const id of ['account-name', 'run-title', 'run-status', 'run-error', 'run-polling']) $(id).textContent = '';
@@ -451,6 +453,7 @@
   // API Tokens page
   // ---------------------------------------------------------------------------
   function enterTokens() {
+    announce($('tokens-status'), ''); // what it said was about the last visit
     state.tokens = { pageStarts: [''], page: 0, next: '' };
     loadTokens();
   }
@@ -830,7 +833,8 @@
   const REDRIVABLE = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
   function enterRefreshes() {
-    $('refreshes-status').textContent = '';
+    announce($('refreshes-status'), ''); // what it said was about the last visit
+    state.runs.watched = null;
     show($('demo-plan-row'), state.config.mode === 'local');
     loadPlans();
     loadRuns().then(() => {
@@ -946,6 +950,7 @@
     labelCells($('runs-table'));
     show($('runs-table'), items.length > 0);
     show($('runs-empty'), items.length === 0);
+    for (const r of items) settleStatus(r.id, r.status); // the run may have ended while another was shown
     // Runs started elsewhere (a schedule, an event, another tab) move on too.
     clearTimeout(state.runs.listTimer);
     if (items.some((r) => ACTIVE.has(r.status))) state.runs.listTimer = setTimeout(loadRuns, 2 * POLL_MS);
@@ -956,6 +961,7 @@
     try {
       const run = await api('POST', 'sandbox-refreshes', { sandbox }, { 'Idempotency-Key': crypto.randomUUID() });
       announce($('refreshes-status'), `Run ${run.id} of ${sandbox} started.`);
+      state.runs.watched = { id: run.id, sandbox };
       state.runs.activeUntil = Date.now() + 5000;
       await loadRuns();
       await selectRun(run.id, true);
@@ -973,6 +979,8 @@
     try {
       await api('POST', 'sandbox-refreshes/' + encodeURIComponent(id) + '/redrive');
       announce($('refreshes-status'), `Run ${id} redriven: it resumes from the step that failed.`);
+      const listed = $('runs-body').querySelector(`tr[data-run-id="${CSS.escape(id)}"] td`);
+      state.runs.watched = { id, sandbox: listed ? listed.textContent : '' };
       state.runs.activeUntil = Date.now() + 5000;
       await selectRun(id, false);
     } catch (err) {
@@ -999,6 +1007,7 @@
     }
     if (state.route !== '#/sandbox-refreshes' || state.runs.selected !== id) return;
     renderRun(run);
+    settleStatus(run.id, run.status);
     if (moveFocus) $('run-title').focus();
     $('run-polling').textContent = ACTIVE.has(run.status) ? '(refreshing every few seconds)' : '';
     if (ACTIVE.has(run.status) || Date.now() < state.runs.activeUntil) {
@@ -1009,6 +1018,22 @@
     // Keep the run's row in the list in step with its details.
     const listed = $('runs-body').querySelector(`tr[data-run-id="${CSS.escape(id)}"] .badge`);
     if (!listed || listed.textContent !== run.status) loadRuns();
+  }
+
+  const ENDINGS = {
+    SUCCEEDED: 'succeeded.',
+    FAILED: 'failed. Its steps say why; Redrive resumes it from the step that failed.',
+    TIMED_OUT: 'timed out. Redrive resumes it from the step that was running.',
+    ABORTED: 'was stopped. Redrive resumes it from the step that was running.',
+  };
+
+  // settleStatus replaces "Run … started." (or "… redriven") with how the
+  // run ended, once the run it speaks of has ended.
+  function settleStatus(id, status) {
+    const w = state.runs.watched;
+    if (!w || w.id !== id || ACTIVE.has(status) || Date.now() < state.runs.activeUntil || !ENDINGS[status]) return;
+    state.runs.watched = null;
+    announce($('refreshes-status'), `Run ${id}${w.sandbox ? ' of ' + w.sandbox : ''} ${ENDINGS[status]}`);
   }
 
   function renderRun(run) {
