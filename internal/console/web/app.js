@@ -751,6 +751,7 @@
     state.created = null;
     $('add-token-dialog').close();
     announce($('tokens-status'), `Token “${c.description}” was deleted.`);
+    reloadTokens();
   }
 
   // Every way of closing the dialog ends here: the token leaves the page.
@@ -762,10 +763,9 @@
     showCloseConfirm(false);
     $('add-token-form').reset();
     if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
-    if (state.session && state.route === '#/accounts/api-tokens') {
-      reloadTokens();
-      $('add-token').focus();
-    }
+    // The list was loaded again when the token was generated (or thrown
+    // away): loading it once more could close a menu just opened in it.
+    if (state.session && state.route === '#/accounts/api-tokens') $('add-token').focus();
   }
 
   // reloadTokens shows the first page of tokens again, where a new one is.
