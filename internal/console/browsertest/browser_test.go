@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
+	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
 	"github.com/dcs-access/dcs-access/internal/statemachinetest"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -200,9 +202,36 @@ func runDriver(t *testing.T, script string, env ...string) {
 	}
 }
 
+// planFields lists the JSON path of every field a person sets in a refresh
+// plan (plans.Plan but the server's updatedAt and updatedBy), an element of
+// a list as [0]: "salesforce.consumerKey", "nonProdUsers[0].email". The
+// console's plan form must have a control for each.
+func planFields() []string {
+	var paths []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			ft := t.Field(i).Type
+			switch p := prefix + name; {
+			case name == "" || name == "-" || p == "updatedAt" || p == "updatedBy":
+			case ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Time]():
+				walk(ft, p+".")
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				walk(ft.Elem(), p+"[0].")
+			default:
+				paths = append(paths, p)
+			}
+		}
+	}
+	walk(reflect.TypeFor[plans.Plan](), "")
+	return paths
+}
+
 // TestConsoleInChromium runs console.test.mjs: every step of issue 5's test
 // list in a real headless Chromium, against the local stack, with the
-// local sign-in.
+// local sign-in. The simulated production org has a second sandbox, uat2,
+// for the plan the test creates in the console.
 func TestConsoleInChromium(t *testing.T) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -210,5 +239,6 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	requireTools(t, dir) // before starting anything
 	s := startStack(t)
-	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t))
+	s.Server.Salesforce.AddSandbox("uat2", "FULL")
+	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","))
 }

@@ -11,12 +11,13 @@ import { chromium } from 'playwright-core';
 const BASE = process.env.BASE_URL;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOT_DIR;
+const PLAN_FIELDS = (process.env.PLAN_FIELDS || '').split(',').filter(Boolean); // every field of plans.Plan, from the Go side
 const TIMEZONE = 'Asia/Kolkata'; // UTC+05:30: local time visibly differs from UTC
 const EMAIL = 'ada@acme.example';
 const TENANT = 'acme';
 
-if (!BASE || !SHOTS) {
-  console.error('BASE_URL and SCREENSHOT_DIR must be set: run this through `go test ./internal/console/browsertest`.');
+if (!BASE || !SHOTS || PLAN_FIELDS.length === 0) {
+  console.error('BASE_URL, SCREENSHOT_DIR and PLAN_FIELDS must be set: run this through `go test ./internal/console/browsertest`.');
   process.exit(2);
 }
 if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(BASE)) {
@@ -184,6 +185,42 @@ function localMinute(iso) {
 }
 
 // --- page helpers ---------------------------------------------------------------
+const planControl = (p) => page.locator(`#plan-form [name="${p}"]`);
+
+// getPath reads "salesforce.consumerKey" or "nonProdUsers[0].email" of obj.
+function getPath(obj, p) {
+  return p.split(/\.|\[(\d+)\]\.?/).filter(Boolean).reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), obj);
+}
+
+// savePlanExpecting clicks Save plan and checks that the API's 400 answer
+// is shown word for word next to the field it names: under the control, in
+// its description, the control marked invalid and focused. With group, the
+// message is about a whole section, shown (and focused) under its legend.
+async function savePlanExpecting(sandbox, control, code, group) {
+  const answer = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url() === `${BASE}/sandbox-plans/${sandbox}`);
+  await page.getByRole('button', { name: 'Save plan' }).click();
+  const r = await answer;
+  const body = await r.json();
+  assert.equal(r.status(), 400, JSON.stringify(body));
+  assert.equal(body.error.code, code, body.error.message);
+  if (!expectedErrors.some((re) => re.source === 'status of 400')) expectedErrors.push(/status of 400/);
+  const line = group ? page.locator(`#plan-form fieldset[data-group="${group}"] .group-error`) : page.locator(`#${await control.getAttribute('id')}-error`);
+  await line.filter({ hasText: body.error.message }).waitFor();
+  assert.equal((await line.innerText()).trim(), body.error.message, 'the message is the API\'s, word for word');
+  if (group) {
+    assert.ok(await line.evaluate((n) => n === document.activeElement), 'focus moves to the section\'s message');
+    assert.ok((await line.evaluate((n) => n.closest('fieldset').getAttribute('aria-describedby'))).includes(await line.getAttribute('id')), 'the section is described by it');
+  } else {
+    assert.ok((await control.getAttribute('aria-describedby')).split(' ').includes(await line.getAttribute('id')), 'the field is described by its message');
+    assert.equal(await control.getAttribute('aria-invalid'), 'true');
+    assert.ok(await control.evaluate((n) => n === document.activeElement), 'focus moves to the field');
+    const [c, l] = [await control.boundingBox(), await line.boundingBox()];
+    assert.ok(l.y >= c.y + c.height - 1 && l.y - (c.y + c.height) < 60, `the message sits under its field (field ends at ${c.y + c.height}, message at ${l.y})`);
+  }
+  assert.ok(await page.locator('#plan-error').isHidden(), 'no message for the whole form');
+  return body.error.message;
+}
+
 const rows = () => page.locator('#tokens-body tr');
 const row = (description) => page.locator('#tokens-body tr').filter({ has: page.locator('td.description', { hasText: new RegExp(`^${escapeRe(description)}$`) }) });
 const addDialog = () => page.locator('#add-token-dialog');
@@ -732,6 +769,126 @@ try {
     await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 succeeded\.$/ }).waitFor(); // not "redriven" any more
     assert.ok(await page.locator('#redrive').isHidden());
     assert.equal(await page.locator('#runs-body tr').count(), 2, 'two runs listed');
+  });
+
+  let uat1; // the plan as the API has it
+  await step('Edit on a plan\'s row opens a form with every field of the plan, filled from GET /sandbox-plans/uat1', async () => {
+    await page.getByRole('link', { name: 'Edit plan uat1' }).click();
+    await page.getByRole('heading', { name: 'Edit plan uat1', level: 1 }).waitFor();
+    await page.locator('#plan-form').waitFor();
+    assert.deepEqual(await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('listitem').allInnerTexts(), ['Sandbox refreshes', 'Edit plan uat1']);
+    uat1 = (await call('GET', '/sandbox-plans/uat1', await session(EMAIL, TENANT))).body;
+    assert.equal(uat1.nonProdUsers.length, 1, 'the demo plan has a user, so each of a user\'s fields is in the form');
+    const shown = await page.evaluate(() => Object.fromEntries(Array.from(document.querySelectorAll('#plan-form [name]')).map((c) => [c.name, c.type === 'checkbox' ? c.checked : c.value])));
+    for (const p of PLAN_FIELDS) {
+      assert.ok(p in shown, `the form has no field for ${p}`);
+      const v = getPath(uat1, p);
+      const want = typeof shown[p] === 'boolean' ? Boolean(v) : Array.isArray(v) ? v.join('\n') : String(v ?? (p === 'historyDays' ? 0 : ''));
+      assert.equal(shown[p], want, `${p} shows the plan's value`);
+    }
+    assert.equal(await planControl('sandbox').getAttribute('readonly'), '', 'an edited plan keeps its sandbox');
+    await assertLabelled();
+  });
+
+  await step('Save plan shows the API\'s INVALID_PLAN message next to the field it names, Salesforce\'s check included', async () => {
+    const cases = [
+      { path: 'salesforce.consumerKey', value: 'bad key', code: 'INVALID_PLAN', named: 'salesforce.consumerKey must' },
+      { path: 'nonProdUsers[0].email', value: 'not-an-email', code: 'INVALID_PLAN', named: 'nonProdUsers[0].email must' },
+      { path: 'keepUsers', value: 'admin@acme.example\nnot a user', code: 'INVALID_PLAN', named: 'keepUsers[1] must' },
+      { path: 'timeoutHours', value: 'ten', code: 'INVALID_BODY', named: 'Field "timeoutHours" has the wrong type' },
+      // Saving signs in to (simulated) production and looks the names up.
+      { path: 'apexClassName', value: 'NoSuchClass', code: 'INVALID_PLAN', named: 'the plan\'s apexClassName names the Apex class "NoSuchClass"' },
+      { path: 'salesforce.consumerKey', value: 'unknown-key', code: 'INVALID_PLAN', named: 'salesforce: production refused', group: 'salesforce' },
+    ];
+    for (const c of cases) {
+      const control = planControl(c.path);
+      const before = await control.inputValue();
+      await control.fill(c.value);
+      const message = await savePlanExpecting('uat1', control, c.code, c.group);
+      assert.ok(message.startsWith(c.named), `"${message}" names ${c.path}`);
+      if (c.path === 'nonProdUsers[0].email') {
+        await assertContrast('#plan-form');
+        await shot('10-plan-form-errors.png');
+        await checkState('the plan form with an error', '10-plan-form-errors.png');
+      }
+      await control.fill(before);
+    }
+    const saved = (await call('GET', '/sandbox-plans/uat1', await session(EMAIL, TENANT))).body;
+    assert.deepEqual(saved, uat1, 'nothing was saved');
+  });
+
+  await step('Save plan: users added and removed, the description changed; back on the list, the API has it', async () => {
+    await planControl('description').fill('UAT, edited in the console');
+    await page.getByRole('button', { name: 'Add a user' }).click();
+    assert.ok(await planControl('nonProdUsers[1].username').evaluate((n) => n === document.activeElement), 'focus moves to the new user');
+    const grace = { username: 'grace@acme.example.uat1', email: 'grace@acme.example', firstName: 'Grace', lastName: 'Hopper', alias: 'ghopper', profileName: 'Standard User', timeZone: 'Europe/London' };
+    for (const [k, v] of Object.entries(grace)) await planControl(`nonProdUsers[1].${k}`).fill(v);
+    assert.equal(await planControl('nonProdUsers[1].emailEncoding').inputValue(), 'UTF-8', 'a new user starts with common keys');
+    await page.getByRole('button', { name: 'Add a user' }).click();
+    await page.getByRole('button', { name: 'Remove user 3' }).click();
+    assert.equal(await planControl('nonProdUsers[2].username').count(), 0, 'user 3 is gone');
+    const answer = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url() === `${BASE}/sandbox-plans/uat1`);
+    await page.getByRole('button', { name: 'Save plan' }).click();
+    assert.equal((await answer).status(), 200);
+    await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
+    await page.locator('#refreshes-status', { hasText: /^Plan uat1 saved\.$/ }).waitFor();
+    const saved = (await call('GET', '/sandbox-plans/uat1', await session(EMAIL, TENANT))).body;
+    assert.equal(saved.description, 'UAT, edited in the console');
+    assert.deepEqual(saved.nonProdUsers, [uat1.nonProdUsers[0], { ...grace, locale: 'en_US', emailEncoding: 'UTF-8', language: 'en_US' }]);
+    assert.equal(saved.updatedBy, EMAIL);
+    assert.deepEqual({ ...saved, description: uat1.description, nonProdUsers: uat1.nonProdUsers, updatedAt: uat1.updatedAt }, uat1, 'the rest is as it was');
+  });
+
+  await step('New plan: Salesforce\'s check refuses a sandbox production does not have; a good plan is created with the defaults its hints state', async () => {
+    await page.getByRole('link', { name: 'New plan' }).click();
+    await page.getByRole('heading', { name: 'New refresh plan', level: 1 }).waitFor();
+    assert.equal(await planControl('sandbox').getAttribute('readonly'), null);
+    await page.getByRole('button', { name: 'Save plan' }).click(); // the name is the plan's address: asked for before anything is sent
+    await page.locator('#plan-sandbox-error', { hasText: /^sandbox: enter the sandbox's name\.$/ }).waitFor();
+    assert.equal(await planControl('sandbox').getAttribute('aria-invalid'), 'true');
+    assert.ok(await planControl('sandbox').evaluate((n) => n === document.activeElement), 'focus moves to the name');
+    const fields = {
+      sandbox: 'uat9', licenseType: 'FULL', historyDays: '30',
+      'salesforce.loginUrl': uat1.salesforce.loginUrl, 'salesforce.consumerKey': uat1.salesforce.consumerKey, 'salesforce.username': uat1.salesforce.username,
+      'salesforce.privateKeySecretArn': uat1.salesforce.privateKeySecretArn,
+      'dcs.baseUrl': uat1.dcs.baseUrl, 'dcs.complianceJobId': uat1.dcs.complianceJobId, 'dcs.apiTokenSecretArn': uat1.dcs.apiTokenSecretArn, 'dcs.connectorUsername': uat1.dcs.connectorUsername,
+    };
+    for (const [p, v] of Object.entries(fields)) {
+      const c = planControl(p);
+      if ((await c.evaluate((n) => n.tagName)) === 'SELECT') await c.selectOption(v);
+      else await c.fill(v);
+    }
+    await planControl('copyChatter').check();
+    const message = await savePlanExpecting('uat9', planControl('sandbox'), 'INVALID_PLAN');
+    assert.equal(message, 'sandbox: production has no sandbox named uat9.');
+    // What the hints promise for the fields left blank ("Blank: 300.").
+    const promised = await page.evaluate(() => {
+      const out = {};
+      for (const c of document.querySelectorAll('#plan-form [name]')) {
+        const hint = document.getElementById(c.id + '-hint');
+        const m = hint && /Blank: (\S+)\.$/.exec(hint.textContent);
+        if (m && c.value === '') out[c.name] = m[1];
+      }
+      return out;
+    });
+    assert.deepEqual(Object.keys(promised).sort(), ['pollIntervals.maskingSeconds', 'pollIntervals.maxMaskingSeconds', 'pollIntervals.maxRefreshSeconds', 'pollIntervals.refreshSeconds', 'salesforce.apiVersion', 'salesforce.sandboxLoginUrl', 'timeoutHours']);
+    await planControl('sandbox').fill('uat2');
+    const answer = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url() === `${BASE}/sandbox-plans/uat2`);
+    await page.getByRole('button', { name: 'Save plan' }).click();
+    assert.equal((await answer).status(), 201);
+    await page.locator('#refreshes-status', { hasText: /^Plan uat2 created\.$/ }).waitFor();
+    await page.locator('#plans-body tr[data-sandbox="uat2"]').waitFor();
+    assert.equal(await page.locator('#plans-body tr[data-sandbox="uat2"] td').first().textContent(), 'Full · the pipeline activates · 30 days of field history · Chatter');
+    const created = (await call('GET', '/sandbox-plans/uat2', await session(EMAIL, TENANT))).body;
+    for (const [p, v] of Object.entries(promised)) assert.equal(String(getPath(created, p)), v, `${p} left blank is ${v}, as its hint says`);
+    // A new plan never replaces one: uat1 has a plan already.
+    await page.getByRole('link', { name: 'New plan' }).click();
+    await planControl('sandbox').fill('uat1');
+    await page.getByRole('button', { name: 'Save plan' }).click();
+    await page.locator('#plan-sandbox-error', { hasText: 'uat1 has a plan already' }).waitFor();
+    assert.equal((await call('GET', '/sandbox-plans/uat1', await session(EMAIL, TENANT))).body.description, 'UAT, edited in the console', 'uat1 is untouched');
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
   });
 
   await step('sign out; another tenant with 21 tokens pages through them; the last row\'s menu shows whole', async () => {
