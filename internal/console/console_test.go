@@ -364,3 +364,34 @@ func TestThePageHasNoInlineCodeAndFetchesNothingForeign(t *testing.T) {
 		}
 	}
 }
+
+// TestTheREADMEShowsEachScreenshotOnDesktopAndPhone keeps the README's
+// table in step with `make screenshots`: every picture it names exists, and
+// each phone screenshot is shown in the same row as the desktop one.
+func TestTheREADMEShowsEachScreenshotOnDesktopAndPhone(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`docs/screenshots/[A-Za-z0-9._-]+\.png`)
+	for _, p := range named.FindAllString(string(readme), -1) {
+		if _, err := os.Stat(filepath.Join("../..", p)); err != nil {
+			t.Errorf("README.md shows %s, which does not exist", p)
+		}
+	}
+	phones, err := filepath.Glob("../../docs/screenshots/*-phone.png")
+	if err != nil || len(phones) == 0 {
+		t.Fatalf("no phone screenshots in docs/screenshots (%v)", err)
+	}
+	for _, phone := range phones {
+		phone = "docs/screenshots/" + filepath.Base(phone)
+		desktop := strings.TrimSuffix(phone, "-phone.png") + ".png"
+		row := false
+		for _, line := range strings.Split(string(readme), "\n") {
+			row = row || (strings.Contains(line, desktop) && strings.Contains(line, phone))
+		}
+		if !row {
+			t.Errorf("README.md has no row showing %s beside %s", phone, desktop)
+		}
+	}
+}

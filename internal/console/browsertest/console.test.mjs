@@ -136,11 +136,21 @@ async function assertStackedTables(state) {
 const DESKTOP = { width: 1280, height: 800 };
 const PHONES = [{ width: 390, height: 844 }, { width: 320, height: 640 }];
 
+// phoneShot saves what a phone shows (the window, 390x844), scrolled so
+// that what has focus (the field with the error, the run's title) is in it.
+async function phoneShot(name) {
+  await page.evaluate(() => {
+    const f = document.activeElement;
+    if (f && f !== document.body && !f.closest('dialog, [popover]')) f.scrollIntoView({ block: 'center' });
+  });
+  await page.screenshot({ path: path.join(SHOTS, name) });
+}
+
 // checkState checks one of the console's main states at the desktop size
 // and at phone sizes (a 390 px phone and the narrowest, 320 px): no axe-core
 // violation at any, and on phones nothing wider than the window and tables
 // as stacked rows. With shotName (the desktop screenshot's), it saves the
-// 390 px screenshot beside it as NAME-phone.png. It returns to the desktop size.
+// phone's screenshot beside it as NAME-phone.png. It returns to the desktop size.
 async function checkState(state, shotName) {
   try {
     for (const size of [DESKTOP, ...PHONES]) {
@@ -150,7 +160,7 @@ async function checkState(state, shotName) {
       if (size === DESKTOP) continue;
       await assertFitsWidth(at);
       await assertStackedTables(at);
-      if (shotName && size === PHONES[0]) await shot(shotName.replace(/\.png$/, '-phone.png'));
+      if (shotName && size === PHONES[0]) await phoneShot(shotName.replace(/\.png$/, '-phone.png'));
     }
   } finally {
     await page.setViewportSize(DESKTOP);
@@ -590,7 +600,8 @@ try {
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Go back to the token', 'focus moves to the safe choice');
     await assertLabelled();
     await assertContrast('#add-token-dialog');
-    await checkState('closing before the token was copied');
+    await shot('12-close-before-copying.png');
+    await checkState('closing before the token was copied', '12-close-before-copying.png');
     await page.keyboard.press('Escape'); // Escape in the question goes back
     await confirm.waitFor({ state: 'hidden' });
     assert.ok(await dialog.isVisible(), 'the dialog is still open');
@@ -632,7 +643,8 @@ try {
     await item.waitFor();
     assert.equal(await trigger.getAttribute('aria-expanded'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem');
-    await checkState('a row menu open');
+    await shot('11-row-menu.png');
+    await checkState('a row menu open', '11-row-menu.png');
     await page.keyboard.press('Escape');
     await item.waitFor({ state: 'hidden' });
     assert.equal(await trigger.getAttribute('aria-expanded'), 'false');
