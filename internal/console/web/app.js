@@ -1,4 +1,5 @@
-// The DCS console: Accounts → API Tokens, and Sandbox refreshes.
+// The DCS console: Accounts → API Tokens, and Sandbox refreshes with its
+// plan form.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
