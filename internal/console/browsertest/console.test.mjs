@@ -113,7 +113,11 @@ async function assertStackedTables(state) {
           bottom = r.bottom;
           const label = getComputedStyle(cell, '::before').content;
           if (heads[i] && cell.textContent.trim() && label !== JSON.stringify(heads[i])) out.push(`#${table.id}: the cell "${cell.textContent.trim().slice(0, 30)}" is labelled ${label}, not "${heads[i]}"`);
-          // A word that fits on a line must not be broken across two.
+          // A word that fits on a line must not be broken across two. What
+          // fits is the cell's content box (the description's cell keeps
+          // room on its right for the row's menu button).
+          const style = getComputedStyle(cell);
+          const room = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
           const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
           for (let t = walker.nextNode(); t; t = walker.nextNode()) {
             for (const m of t.data.matchAll(/\S+/g)) {
@@ -122,7 +126,7 @@ async function assertStackedTables(state) {
               range.setEnd(t, m.index + m[0].length);
               const lines = new Set(Array.from(range.getClientRects()).map((b) => Math.round(b.top)));
               const width = Array.from(range.getClientRects()).reduce((w, b) => w + b.width, 0);
-              if (lines.size > 1 && width < cell.clientWidth - 24) out.push(`#${table.id}: "${m[0]}" is broken across ${lines.size} lines`);
+              if (lines.size > 1 && width < room - 1) out.push(`#${table.id}: "${m[0]}" is broken across ${lines.size} lines`);
             }
           }
         });
@@ -738,8 +742,31 @@ try {
       assert.equal(s.facts.Outcome, 'SUCCEEDED', `${s.step} outcome`);
       assert.match(s.facts.Start, /^[A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d:\d\d$/, `${s.step} start`);
       assert.match(s.facts.End, /^[A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d:\d\d$/, `${s.step} end`);
+      assert.equal(s.facts.Attempt, undefined, 'one attempt: no attempt numbers');
     }
+    // Each step says what it did in a sentence; its structured detail is folded away.
+    const summaries = await page.locator('#timeline li .step-summary').allTextContents();
+    const sentences = [
+      /^Copy completed \(100 %\), activated by the pipeline$/,
+      /^[\d,]+ users frozen and deactivated, [\d,]+ kept$/,
+      /^Masking succeeded \(DCS execution \S+\)$/,
+      /^[\d,]+ non-production users created, [\d,]+ reactivated$/,
+    ];
+    assert.equal(summaries.length, sentences.length, `one summary a step: ${summaries}`);
+    summaries.forEach((text, i) => assert.match(text, sentences[i]));
+    const folded = page.locator('#timeline li[data-step="dropUsers"] details.step-detail');
+    assert.equal(await folded.evaluate((d) => d.open), false, 'the detail starts folded');
+    assert.ok(await folded.locator('pre').isHidden(), 'folded detail is not shown');
+    await folded.locator('summary').click();
+    assert.match(await folded.locator('pre').textContent(), /"frozen": \d+/, 'the detail unfolds to the step result');
+    // The exposure clock: both figures, with the times behind them.
+    const exposure = await page.locator('#run-exposure').evaluate((dl) => Object.fromEntries(Array.from(dl.querySelectorAll('dt')).map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    assert.match(exposure['Open to users'], /^\d+ s \(users frozen [A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d:\d\d\)$/, 'open to users');
+    assert.match(exposure.Unmasked, /^(\d+ s|\d+ min( \d+ s)?) \(masked [A-Z]/, 'unmasked');
+    assert.ok(exposure.Activated && exposure['Users back'], `activation and the users' return are shown: ${JSON.stringify(exposure)}`);
     await page.locator('#runs-body tr .badge', { hasText: 'SUCCEEDED' }).first().waitFor();
+    const listed = await page.locator('#runs-body tr').first().locator('td').last().textContent();
+    assert.match(listed, /^open \d+ s · unmasked \d+ (s|min)/, 'the list shows the run\'s exposure');
     assert.ok(await page.locator('#redrive').isHidden(), 'no Redrive for a run that succeeded');
     // The status line follows the run: it no longer says "started".
     await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 succeeded\.$/ }).waitFor();
@@ -766,6 +793,9 @@ try {
     await page.getByRole('button', { name: 'Start run of uat1' }).click();
     await page.locator('#run-status', { hasText: 'FAILED' }).waitFor({ timeout: 60_000 });
     await page.locator('#timeline li[data-step="masking"] .badge', { hasText: 'FAILED' }).waitFor();
+    // Why, in words a person acts on, with the code to search for.
+    assert.match(await page.locator('#run-error').textContent(), /^Mask data \(DCS compliance job\) failed: .*401.* \(PERMANENT_ERROR\)$/);
+    assert.match(await page.locator('#timeline li[data-step="masking"] dd').filter({ hasText: 'PERMANENT_ERROR' }).textContent(), /401/);
     const redrive = page.getByRole('button', { name: /^Redrive run / });
     await redrive.waitFor();
     await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 failed\./ }).waitFor();
@@ -778,8 +808,12 @@ try {
     assert.equal(fix.status, 200);
     await redrive.click();
     await page.locator('#run-status', { hasText: 'SUCCEEDED' }).waitFor({ timeout: 60_000 });
-    const outcomes = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => `${li.dataset.step}=${li.querySelector('.badge').textContent}`));
-    assert.ok(outcomes.includes('masking=SUCCEEDED') && outcomes.includes('recreateUsers=SUCCEEDED'), `after the redrive: ${outcomes}`);
+    const outcomes = await page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => `${li.dataset.step}#${li.dataset.attempt}=${li.querySelector('.badge').textContent}`));
+    assert.deepEqual(outcomes, ['refreshSandbox#1=SUCCEEDED', 'dropUsers#1=SUCCEEDED', 'masking#1=FAILED', 'masking#2=SUCCEEDED', 'recreateUsers#2=SUCCEEDED'], 'both attempts in the timeline');
+    const attempts = await page.locator('#attempts li').allTextContents();
+    assert.equal(attempts.length, 2, `two attempts: ${attempts}`);
+    assert.match(attempts[0], /^Attempt 1 \(started .*\) FAILED Mask data \(DCS compliance job\) failed: .*\(PERMANENT_ERROR\)$/);
+    assert.match(attempts[1], /^Attempt 2 \(redriven .*\) SUCCEEDED$/);
     await page.locator('#refreshes-status', { hasText: /^Run \S+ of uat1 succeeded\.$/ }).waitFor(); // not "redriven" any more
     assert.ok(await page.locator('#redrive').isHidden());
     assert.equal(await page.locator('#runs-body tr').count(), 2, 'two runs listed');

@@ -979,6 +979,7 @@
           el('td', {}, el('span', { class: 'badge badge-' + r.status, text: r.status })),
           el('td', { text: formatSecond(r.requestedAt) }),
           el('td', { text: r.requestedBy }),
+          el('td', { text: exposureSummary(r.exposure) }),
         ),
       ),
     );
@@ -1079,49 +1080,91 @@
       status.textContent = run.status;
       status.className = 'badge badge-' + run.status;
     }
-    const err = run.error ? `${run.error}${run.cause ? ': ' + causeText(run.cause) : ''}` : '';
-    $('run-error').textContent = err;
+    $('run-error').textContent = run.error ? failureText({ step: run.failedStep, ...run.error }) : '';
     show($('redrive'), REDRIVABLE.has(run.status));
     $('redrive').setAttribute('aria-label', 'Redrive run ' + run.id);
+    renderExposure(run);
+    const attempts = run.attempts || [];
+    const several = attempts.length > 1;
+    show($('attempts-block'), several);
+    $('attempts').replaceChildren(
+      ...(several ? attempts : []).map((a) =>
+        el(
+          'li',
+          { 'data-attempt': String(a.number) },
+          el('span', { text: `Attempt ${a.number} (${a.number === 1 ? 'started' : 'redriven'} ${formatSecond(a.startedAt)}) ` }),
+          el('span', { class: 'badge badge-' + a.status, text: a.status }),
+          a.failure ? el('span', { text: ' ' + failureText(a.failure) }) : null,
+        ),
+      ),
+    );
     const steps = run.steps || [];
     $('timeline').replaceChildren(
       ...steps.map((s) => {
         const details = el('dl', { class: 'step-facts' });
         const fact = (name, value) => details.append(el('dt', { text: name }), el('dd', { text: value }));
+        if (several) fact('Attempt', String(s.attempt));
         fact('Start', formatSecond(s.startedAt));
         fact('End', s.endedAt ? formatSecond(s.endedAt) : s.outcome === 'RUNNING' ? 'running' : '—');
         fact('Outcome', s.outcome);
-        const detail = describeDetail(s);
-        if (detail) fact('Detail', detail);
+        if (s.failure) fact('Why', failureText({ ...s.failure, step: '' })); // the step is this one
+        if (s.retrying) fact('Retrying after', s.retrying);
+        const name = STEP_LABELS[s.name] || s.name;
         return el(
           'li',
-          { class: 'step step-' + s.outcome, 'data-step': s.name },
-          el('div', { class: 'step-head' }, el('span', { class: 'step-name', text: STEP_LABELS[s.name] || s.name }), el('span', { class: 'badge badge-' + s.outcome, text: s.outcome })),
+          { class: 'step step-' + s.outcome, 'data-step': s.name, 'data-attempt': String(s.attempt) },
+          el('div', { class: 'step-head' }, el('span', { class: 'step-name', text: name }), el('span', { class: 'badge badge-' + s.outcome, text: s.outcome })),
+          s.summary ? el('p', { class: 'step-summary', text: s.summary }) : null,
           details,
+          // The structured detail is for whoever digs: folded away.
+          s.detail && Object.keys(s.detail).length
+            ? el('details', { class: 'step-detail' }, el('summary', { text: 'Detail' }), el('pre', { text: JSON.stringify(s.detail, null, 2) }))
+            : null,
         );
       }),
     );
     show($('timeline-empty'), steps.length === 0);
   }
 
-  function describeDetail(s) {
-    const parts = [];
-    for (const [k, v] of Object.entries(s.detail || {})) {
-      parts.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-    }
-    if (s.error) parts.push(`${s.error}${s.cause ? ': ' + causeText(s.cause) : ''}`);
-    return parts.join('; ');
+  // failureText is a failure as a person reads it: the step, the message,
+  // and the stable code to search for.
+  function failureText(f) {
+    const where = f.step ? `${STEP_LABELS[f.step] || f.step} failed: ` : '';
+    return `${where}${f.message} (${f.code})`;
   }
 
-  // causeText reads a Lambda error's cause ({"errorMessage","errorType"}) as its message.
-  function causeText(cause) {
-    try {
-      const c = JSON.parse(cause);
-      if (c && typeof c.errorMessage === 'string') return c.errorType ? `${c.errorMessage} (${c.errorType})` : c.errorMessage;
-    } catch {
-      // not JSON: shown as it is
+  // renderExposure shows the run's exposure clock (docs/pipeline.md): the
+  // two figures the pipeline exists to keep small, and the times behind them.
+  function renderExposure(run) {
+    const e = run.exposure || {};
+    const list = $('run-exposure');
+    const fact = (name, value) => list.append(el('dt', { text: name }), el('dd', { text: value }));
+    list.replaceChildren();
+    if (!e.activatedAt) {
+      fact('Open to users', 'Not yet: the copy has not been activated.');
+      fact('Unmasked', 'Not yet: the copy has not been activated.');
+      return;
     }
-    return cause;
+    fact('Activated', formatSecond(e.activatedAt));
+    fact('Open to users', e.openToUsersSeconds != null ? `${formatDuration(e.openToUsersSeconds)} (users frozen ${formatSecond(e.usersFrozenAt)})` : `until the users are frozen`);
+    fact('Unmasked', e.maskedAt ? `${formatDuration(e.unmaskedSeconds)} (masked ${formatSecond(e.maskedAt)})` : `${formatDuration(e.unmaskedSeconds)} so far`);
+    if (e.usersRecreatedAt) fact('Users back', formatSecond(e.usersRecreatedAt));
+  }
+
+  // exposureSummary is a run's exposure in a list cell.
+  function exposureSummary(e) {
+    if (!e || !e.activatedAt) return '—';
+    const open = e.openToUsersSeconds != null ? `open ${formatDuration(e.openToUsersSeconds)}` : 'open to users';
+    return `${open} · unmasked ${formatDuration(e.unmaskedSeconds)}${e.maskedAt ? '' : ' so far'}`;
+  }
+
+  // formatDuration spells seconds as "7 s", "35 min 2 s" or "6 h 5 min".
+  function formatDuration(seconds) {
+    const s = Math.max(0, Math.round(seconds || 0));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ' ' + (s % 60) + ' s' : ''}`;
+    const m = Math.floor((s % 3600) / 60);
+    return `${Math.floor(s / 3600)} h${m ? ' ' + m + ' min' : ''}`;
   }
 
   // ---------------------------------------------------------------------------
