@@ -9,6 +9,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
+	"github.com/dcs-access/dcs-access/internal/secrets"
 )
 
 // sdkService is where the AWS SDK's service packages live: <sdkService><name>
@@ -31,7 +32,8 @@ const awsjsonPackage = "internal/awsjson"
 // linked package that imports awsjson and is not here fails, and so does an
 // entry that no longer imports it.
 var jsonCallers = map[string]awsjson.Service{
-	"internal/kmskey": kmskey.Service,
+	"internal/kmskey":  kmskey.Service,
+	"internal/secrets": secrets.Service,
 }
 
 // serviceName is how linkAllowlist and iamService name a service: as the
@@ -78,13 +80,13 @@ var linkAllowlist = map[string]functionLinks{
 	"AuthorizerFunction": {SDK: dynamoSDK, JSON: []string{"kms"}, OIDC: true},
 	// Stores plans, keeps their schedules (Scheduler is REST-JSON, on the
 	// SDK), reads the plan's Salesforce key to check it.
-	"SandboxPlansFunction": {SDK: append([]string{"scheduler", "secretsmanager"}, dynamoSDK...)},
+	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"secretsmanager"}},
 	// Starts, follows and redrives executions; announces nothing.
 	"SandboxRefreshesFunction": {SDK: append([]string{"sfn"}, dynamoSDK...)},
 	// Starts requested runs and announces outcomes on the bus.
 	"SandboxRefreshEventsFunction": {SDK: append([]string{"eventbridge", "sfn"}, dynamoSDK...)},
 	// Reads the plan's secrets; Salesforce and DCS are plain HTTPS.
-	"PipelineStepsFunction": {SDK: []string{"secretsmanager"}},
+	"PipelineStepsFunction": {JSON: []string{"secretsmanager"}},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the
