@@ -4,28 +4,66 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/workflow"
 )
 
-// Steps rebuilds the run's steps from the execution's whole history.
+// The history event types the timeline reads.
+const (
+	executionRedriven  = "ExecutionRedriven"
+	taskStateEntered   = "TaskStateEntered"
+	taskStateExited    = "TaskStateExited"
+	waitStateEntered   = "WaitStateEntered"
+	choiceStateEntered = "ChoiceStateEntered"
+	passStateEntered   = "PassStateEntered"
+)
+
+// The members of GetExecutionHistory's shapes that are sent and read, by
+// their wire names.
+type (
+	getExecutionHistoryInput struct {
+		ExecutionARN         string `json:"executionArn"`
+		IncludeExecutionData bool   `json:"includeExecutionData"`
+		MaxResults           int    `json:"maxResults"`
+		NextToken            string `json:"nextToken,omitempty"`
+	}
+	getExecutionHistoryOutput struct {
+		Events    []historyEvent `json:"events"`
+		NextToken string         `json:"nextToken"`
+	}
+	historyEvent struct {
+		Type                     string        `json:"type"`
+		Timestamp                awsjson.Time  `json:"timestamp"`
+		StateEnteredEventDetails *stateEntered `json:"stateEnteredEventDetails"`
+		StateExitedEventDetails  *stateExited  `json:"stateExitedEventDetails"`
+	}
+	stateEntered struct {
+		Name  string `json:"name"`
+		Input string `json:"input"`
+	}
+	stateExited struct {
+		Name   string `json:"name"`
+		Output string `json:"output"`
+	}
+)
+
+// Steps rebuilds the run's steps from the execution's whole history, page
+// by page as the SDK's paginator reads it.
 func (m *Machine) Steps(ctx context.Context, executionARN string) ([]runs.Step, error) {
-	var events []types.HistoryEvent
-	p := sfn.NewGetExecutionHistoryPaginator(m.api, &sfn.GetExecutionHistoryInput{
-		ExecutionArn: &executionARN, IncludeExecutionData: aws.Bool(true), MaxResults: 1000,
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
+	var events []historyEvent
+	in := getExecutionHistoryInput{ExecutionARN: executionARN, IncludeExecutionData: true, MaxResults: 1000}
+	for {
+		var out getExecutionHistoryOutput
+		if err := m.api.Call(ctx, "GetExecutionHistory", in, &out); err != nil {
 			return nil, translate(err)
 		}
 		events = append(events, out.Events...)
+		if out.NextToken == "" {
+			return timeline(events), nil
+		}
+		in.NextToken = out.NextToken
 	}
-	return timeline(events), nil
 }
 
 // timeline reads the steps (workflow.Phases) from history events, oldest
@@ -33,7 +71,7 @@ func (m *Machine) Steps(ctx context.Context, executionARN string) ([]runs.Step, 
 // when the next step starts or when the run records a failure in it
 // (workflow.RecordFailure); a redrive resumes the step it stopped in. A step
 // shows the result its last Task left.
-func timeline(events []types.HistoryEvent) []runs.Step {
+func timeline(events []historyEvent) []runs.Step {
 	steps := []runs.Step{}
 	index := map[*workflow.Phase]int{} // a phase's position in steps
 	var current *workflow.Phase
@@ -44,14 +82,14 @@ func timeline(events []types.HistoryEvent) []runs.Step {
 		return nil
 	}
 	for _, e := range events {
-		at := aws.ToTime(e.Timestamp)
+		at := e.Timestamp.Time
 		state, input, isEntered := entered(e)
 		switch {
-		case e.Type == types.HistoryEventTypeExecutionRedriven:
+		case e.Type == executionRedriven:
 			if s := step(current); s != nil {
 				s.Outcome, s.EndedAt, s.Error, s.Cause = runs.OutcomeRunning, nil, "", ""
 			}
-		case e.Type == types.HistoryEventTypePassStateEntered && state == workflow.RecordFailure:
+		case e.Type == passStateEntered && state == workflow.RecordFailure:
 			if s := step(current); s != nil {
 				s.Outcome, s.EndedAt = runs.OutcomeFailed, &at
 				s.Error, s.Cause = caught(input)
@@ -69,11 +107,11 @@ func timeline(events []types.HistoryEvent) []runs.Step {
 				steps = append(steps, runs.Step{Name: p.Name, StartedAt: at, Outcome: runs.OutcomeRunning})
 			}
 			current = p
-		case e.Type == types.HistoryEventTypeTaskStateExited && e.StateExitedEventDetails != nil:
+		case e.Type == taskStateExited && e.StateExitedEventDetails != nil:
 			d := e.StateExitedEventDetails
-			if p := workflow.PhaseOf(aws.ToString(d.Name)); p != nil {
+			if p := workflow.PhaseOf(d.Name); p != nil {
 				if s := step(p); s != nil {
-					s.Detail = result(aws.ToString(d.Output), p.Result)
+					s.Detail = result(d.Output, p.Result)
 				}
 			}
 		}
@@ -82,12 +120,11 @@ func timeline(events []types.HistoryEvent) []runs.Step {
 }
 
 // entered returns the state and the input of a state entered event.
-func entered(e types.HistoryEvent) (state, input string, ok bool) {
+func entered(e historyEvent) (state, input string, ok bool) {
 	switch e.Type {
-	case types.HistoryEventTypeTaskStateEntered, types.HistoryEventTypeWaitStateEntered,
-		types.HistoryEventTypeChoiceStateEntered, types.HistoryEventTypePassStateEntered:
+	case taskStateEntered, waitStateEntered, choiceStateEntered, passStateEntered:
 		if d := e.StateEnteredEventDetails; d != nil {
-			return aws.ToString(d.Name), aws.ToString(d.Input), true
+			return d.Name, d.Input, true
 		}
 	}
 	return "", "", false

@@ -3,34 +3,43 @@ package stepfunctions_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/stepfunctions"
 )
 
 // fakeHistory is a hand-written Step Functions that serves one execution's
-// history, three events a page.
+// history, three events a page, as GetExecutionHistory's JSON.
 type fakeHistory struct {
-	stepfunctions.API // only GetExecutionHistory is called
-	events            []types.HistoryEvent
+	events []map[string]any
 }
 
-func (h *fakeHistory) GetExecutionHistory(_ context.Context, in *sfn.GetExecutionHistoryInput, _ ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
-	from, _ := strconv.Atoi(aws.ToString(in.NextToken))
-	to := min(from+3, len(h.events))
-	out := &sfn.GetExecutionHistoryOutput{Events: h.events[from:to]}
-	if to < len(h.events) {
-		out.NextToken = aws.String(strconv.Itoa(to))
+func (h *fakeHistory) Call(_ context.Context, operation string, in, out any) error {
+	if operation != "GetExecutionHistory" {
+		return fmt.Errorf("the fake serves GetExecutionHistory, not %s", operation)
 	}
-	return out, nil
+	var req struct {
+		ExecutionARN         string `json:"executionArn"`
+		IncludeExecutionData bool   `json:"includeExecutionData"`
+		NextToken            string `json:"nextToken"`
+	}
+	doc, _ := json.Marshal(in)
+	if err := json.Unmarshal(doc, &req); err != nil || req.ExecutionARN == "" || !req.IncludeExecutionData {
+		return fmt.Errorf("got %s, want the execution ARN and its data asked for", doc)
+	}
+	from, _ := strconv.Atoi(req.NextToken)
+	to := min(from+3, len(h.events))
+	page := map[string]any{"events": h.events[from:to]}
+	if to < len(h.events) {
+		page["nextToken"] = strconv.Itoa(to)
+	}
+	doc, _ = json.Marshal(page)
+	return json.Unmarshal(doc, out)
 }
 
 var t0 = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
@@ -41,33 +50,35 @@ func at(n int) *time.Time { t := t0.Add(time.Duration(n) * time.Second); return 
 // event is a history event: a state entered (with its input) or exited
 // (with its output), or an execution event.
 type event struct {
-	typ   types.HistoryEventType
+	typ   string
 	state string
 	data  any
 }
 
 const (
-	taskEntered   = types.HistoryEventTypeTaskStateEntered
-	taskExited    = types.HistoryEventTypeTaskStateExited
-	waitEntered   = types.HistoryEventTypeWaitStateEntered
-	choiceEntered = types.HistoryEventTypeChoiceStateEntered
-	passEntered   = types.HistoryEventTypePassStateEntered
-	redriven      = types.HistoryEventTypeExecutionRedriven
-	failed        = types.HistoryEventTypeExecutionFailed
+	taskEntered   = "TaskStateEntered"
+	taskExited    = "TaskStateExited"
+	waitEntered   = "WaitStateEntered"
+	choiceEntered = "ChoiceStateEntered"
+	passEntered   = "PassStateEntered"
+	redriven      = "ExecutionRedriven"
+	failed        = "ExecutionFailed"
 )
 
-// stepsOf returns the steps the adapter reads from a history.
+// stepsOf returns the steps the adapter reads from a history, served as
+// Step Functions serves it (epoch-second timestamps, member names in lower
+// camel case).
 func stepsOf(t *testing.T, history ...event) []runs.Step {
 	t.Helper()
-	var events []types.HistoryEvent
+	var events []map[string]any
 	for i, e := range history {
-		he := types.HistoryEvent{Type: e.typ, Timestamp: at(i)}
+		he := map[string]any{"type": e.typ, "timestamp": float64(at(i).UnixMilli()) / 1e3, "id": i + 1}
 		doc, _ := json.Marshal(e.data)
 		switch e.typ {
 		case taskExited:
-			he.StateExitedEventDetails = &types.StateExitedEventDetails{Name: aws.String(e.state), Output: aws.String(string(doc))}
+			he["stateExitedEventDetails"] = map[string]any{"name": e.state, "output": string(doc)}
 		case taskEntered, waitEntered, choiceEntered, passEntered:
-			he.StateEnteredEventDetails = &types.StateEnteredEventDetails{Name: aws.String(e.state), Input: aws.String(string(doc))}
+			he["stateEnteredEventDetails"] = map[string]any{"name": e.state, "input": string(doc)}
 		}
 		events = append(events, he)
 	}
@@ -142,7 +153,7 @@ func TestARedriveResumesTheStepItStoppedIn(t *testing.T) {
 }
 
 func TestAnExecutionThatEnteredNoStepHasNone(t *testing.T) {
-	if got := stepsOf(t, event{types.HistoryEventTypeExecutionStarted, "", nil}); got == nil || len(got) != 0 {
+	if got := stepsOf(t, event{"ExecutionStarted", "", nil}); got == nil || len(got) != 0 {
 		t.Fatalf("got %#v, want an empty list (the API shows [])", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/stepfunctions"
 )
 
 // sdkService is where the AWS SDK's service packages live: <sdkService><name>
@@ -32,8 +33,9 @@ const awsjsonPackage = "internal/awsjson"
 // linked package that imports awsjson and is not here fails, and so does an
 // entry that no longer imports it.
 var jsonCallers = map[string]awsjson.Service{
-	"internal/kmskey":  kmskey.Service,
-	"internal/secrets": secrets.Service,
+	"internal/kmskey":        kmskey.Service,
+	"internal/secrets":       secrets.Service,
+	"internal/stepfunctions": stepfunctions.Service,
 }
 
 // serviceName is how linkAllowlist and iamService name a service: as the
@@ -82,9 +84,9 @@ var linkAllowlist = map[string]functionLinks{
 	// SDK), reads the plan's Salesforce key to check it.
 	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"secretsmanager"}},
 	// Starts, follows and redrives executions; announces nothing.
-	"SandboxRefreshesFunction": {SDK: append([]string{"sfn"}, dynamoSDK...)},
+	"SandboxRefreshesFunction": {SDK: dynamoSDK, JSON: []string{"sfn"}},
 	// Starts requested runs and announces outcomes on the bus.
-	"SandboxRefreshEventsFunction": {SDK: append([]string{"eventbridge", "sfn"}, dynamoSDK...)},
+	"SandboxRefreshEventsFunction": {SDK: append([]string{"eventbridge"}, dynamoSDK...), JSON: []string{"sfn"}},
 	// Reads the plan's secrets; Salesforce and DCS are plain HTTPS.
 	"PipelineStepsFunction": {JSON: []string{"secretsmanager"}},
 }
