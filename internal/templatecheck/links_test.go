@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dcs-access/dcs-access/internal/awsjson"
+	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/stepfunctions"
@@ -35,6 +36,7 @@ const awsjsonPackage = "internal/awsjson"
 var jsonCallers = map[string]awsjson.Service{
 	"internal/kmskey":        kmskey.Service,
 	"internal/secrets":       secrets.Service,
+	"internal/eventbus":      eventbus.Service,
 	"internal/stepfunctions": stepfunctions.Service,
 }
 
@@ -86,7 +88,7 @@ var linkAllowlist = map[string]functionLinks{
 	// Starts, follows and redrives executions; announces nothing.
 	"SandboxRefreshesFunction": {SDK: dynamoSDK, JSON: []string{"sfn"}},
 	// Starts requested runs and announces outcomes on the bus.
-	"SandboxRefreshEventsFunction": {SDK: append([]string{"eventbridge"}, dynamoSDK...), JSON: []string{"sfn"}},
+	"SandboxRefreshEventsFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "sfn"}},
 	// Reads the plan's secrets; Salesforce and DCS are plain HTTPS.
 	"PipelineStepsFunction": {JSON: []string{"secretsmanager"}},
 }
