@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
 
@@ -18,7 +16,7 @@ func SignerFromEnv() (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient()
+	client, err := awsjson.FromEnv(Service)
 	if err != nil {
 		return nil, err
 	}
@@ -33,17 +31,9 @@ func TrustedKeysFromEnv(ctx context.Context) (map[string]*ecdsa.PublicKey, error
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient()
+	client, err := awsjson.FromEnv(Service)
 	if err != nil {
 		return nil, err
 	}
 	return PublicKeys(ctx, client, env.List(ids))
-}
-
-func newClient() (*kms.Client, error) {
-	cfg, err := awsconfig.Load()
-	if err != nil {
-		return nil, err
-	}
-	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = awsconfig.Endpoint("KMS") }), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // methodARN is the ARN prefix of the API's methods in the sample events.
@@ -308,7 +309,7 @@ func TestAuthorizerBinaryAllowsAndDenies(t *testing.T) {
 
 	// A token whose claims match a stored token exactly, signed by a KMS key the authorizer does not trust.
 	untrustedKey := createSigningKey(t, s.kms)
-	forged, err := apitoken.Minter{Issuer: tokenIssuer, Signer: kmskey.NewSigner(s.kms, untrustedKey)}.Mint(t.Context(), apitoken.Grant{
+	forged, err := apitoken.Minter{Issuer: tokenIssuer, Signer: kmskey.NewSigner(testenv.Moto(t, kmskey.Service), untrustedKey)}.Mint(t.Context(), apitoken.Grant{
 		ID: live.ID, User: live.AssociatedUser, Tenant: "acme", IssuedAt: time.Now(),
 	})
 	if err != nil {

@@ -17,13 +17,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/dcs/dcssim"
@@ -196,7 +196,10 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 	g.Simulator("/local/salesforce/", sf)
 	g.Simulator("/local/dcs/", s.DCS)
 
-	sfnClient := sfn.NewFromConfig(awsconfig.Local(cfg.StepFunctionsEndpoint))
+	sfnClient, err := awsjson.New(awsconfig.Local(cfg.StepFunctionsEndpoint), stepfunctions.Service)
+	if err != nil {
+		return nil, err
+	}
 	refreshes := api.NewRuns(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
 	// The stand-in forgets executions when it restarts: runs it lost end
 	// ABORTED, and no longer hold their sandboxes.
