@@ -23,6 +23,7 @@ type Tokens struct {
 type createRequest struct {
 	Description  *string         `json:"description"`
 	LifespanDays json.RawMessage `json:"lifespanDays"`
+	Scopes       *[]string       `json:"scopes"` // absent or null: every scope
 }
 
 // tokenView is a token as the API shows it.
@@ -34,6 +35,9 @@ type tokenView struct {
 	ExpiresAt      *string `json:"expiresAt"`
 	Status         string  `json:"status"`
 	StatusText     string  `json:"statusText"`
+	// Scopes are what the token may do (for a token created before scopes
+	// existed, what it is granted: access.LegacyScopes).
+	Scopes []access.Scope `json:"scopes"`
 }
 
 func (h *Tokens) view(t access.Token) tokenView {
@@ -42,6 +46,7 @@ func (h *Tokens) view(t access.Token) tokenView {
 		ID: t.ID, Description: t.Description, AssociatedUser: t.AssociatedUser,
 		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
 		Status:    tokens.Status(t, now), StatusText: tokens.StatusText(t, now),
+		Scopes: t.GrantedScopes(),
 	}
 	if t.ExpiresAt != nil {
 		s := t.ExpiresAt.UTC().Format(time.RFC3339)
@@ -61,7 +66,7 @@ func (h *Tokens) Create(ctx context.Context, req events.APIGatewayProxyRequest) 
 		if err != nil {
 			return Response{}, err
 		}
-		in := tokens.CreateInput{LifespanDays: days}
+		in := tokens.CreateInput{LifespanDays: days, Scopes: body.Scopes}
 		if body.Description != nil {
 			in.Description = *body.Description
 		}
@@ -129,10 +134,11 @@ func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) 
 func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
 	return serve(ctx, req, func(p access.Principal) (Response, error) {
 		return JSON(http.StatusOK, struct {
-			User     string `json:"user"`
-			Tenant   string `json:"tenant"`
-			AuthType string `json:"authType"`
-			TokenID  string `json:"tokenId,omitempty"`
-		}{p.User, p.Tenant, string(p.AuthType), p.TokenID}), nil
+			User     string         `json:"user"`
+			Tenant   string         `json:"tenant"`
+			AuthType string         `json:"authType"`
+			TokenID  string         `json:"tokenId,omitempty"`
+			Scopes   []access.Scope `json:"scopes"`
+		}{p.User, p.Tenant, string(p.AuthType), p.TokenID, p.Scopes}), nil
 	})
 }

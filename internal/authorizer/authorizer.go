@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +67,7 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 		if err != nil {
 			return access.Principal{}, a.deny(ctx, err)
 		}
+		p.Scopes = access.AllScopes() // a signed-in person may do everything
 		return p, nil
 	}
 	claims, err := a.APITokens.Verify(raw)
@@ -85,7 +87,32 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 	case t.AssociatedUser != claims.Subject:
 		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, nil
+	scopes, err := grantedScopes(claims, t)
+	if err != nil {
+		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s: %w", claims.ID, err))
+	}
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID, Scopes: scopes}, nil
+}
+
+// grantedScopes are the scopes of an API token: its signed scope claim,
+// which must name scopes of the set and be the list its record holds. A
+// token minted before tokens had scopes has neither, and is granted
+// access.LegacyScopes, everything it could do when it was issued.
+func grantedScopes(claims *apitoken.Claims, t access.Token) ([]access.Scope, error) {
+	switch {
+	case claims.Scope == nil && t.Scopes == nil:
+		return access.LegacyScopes(), nil
+	case claims.Scope == nil || t.Scopes == nil:
+		return nil, errors.New("its scope claim and its record disagree on whether it has scopes")
+	}
+	scopes, err := access.ParseScopeList(*claims.Scope)
+	if err != nil {
+		return nil, fmt.Errorf("scope claim: %w", err)
+	}
+	if !slices.Equal(scopes, t.Scopes) {
+		return nil, fmt.Errorf("scope claim %q does not match its record's %q", *claims.Scope, access.FormatScopes(t.Scopes))
+	}
+	return scopes, nil
 }
 
 func (a *Authorizer) deny(ctx context.Context, why error) error {
@@ -148,6 +175,9 @@ const (
 	ContextTenant   = "tenant"
 	ContextAuthType = "authType"
 	ContextTokenID  = "tokenId"
+	// ContextScopes holds the caller's scopes space-separated, as the scope
+	// claim does: API Gateway passes on only strings, numbers and booleans.
+	ContextScopes = "scopes"
 )
 
 // Handle is the Lambda entry point for a REST API REQUEST authorizer (a
@@ -184,6 +214,7 @@ func Allow(p access.Principal, methodARN string) events.APIGatewayCustomAuthoriz
 		},
 		Context: map[string]any{
 			ContextUser: p.User, ContextTenant: p.Tenant, ContextAuthType: string(p.AuthType), ContextTokenID: p.TokenID,
+			ContextScopes: access.FormatScopes(p.Scopes),
 		},
 	}
 }

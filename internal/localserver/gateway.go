@@ -46,8 +46,39 @@ func NewGateway(authorize AuthorizeFunc) *Gateway {
 // with handler behind the authorizer.
 func (g *Gateway) Route(method, resource string, handler api.Handler) {
 	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
-		g.serve(w, r, resource, handler)
+		g.serve(w, r, resource, handler, true)
 	})
+}
+
+// Functions serves the rows of the route table whose function is in
+// handlers, each with its function's handler: behind the authorizer, or
+// without it for a row that needs no authentication, as template.yaml
+// routes them. A row whose function is not wired here is not served (the
+// console has its own static route, the pipeline's routes need the Step
+// Functions stand-in); a handler that no row names is an error.
+func (g *Gateway) Functions(routes []api.Route, handlers map[string]api.Handler) error {
+	routed := map[string]bool{}
+	for _, r := range routes {
+		handler, ok := handlers[r.Function]
+		if !ok {
+			continue
+		}
+		routed[r.Function] = true
+		if r.Needs.Authenticated() {
+			g.Route(r.Method, r.Path, handler)
+			continue
+		}
+		resource := r.Path
+		g.mux.HandleFunc(r.Method+" "+resource, func(w http.ResponseWriter, req *http.Request) {
+			g.serve(w, req, resource, handler, false)
+		})
+	}
+	for name := range handlers {
+		if !routed[name] {
+			return fmt.Errorf("function %s has no row in the route table", name)
+		}
+	}
+	return nil
 }
 
 // Public serves an http.Handler without the authorizer (local-only routes).
@@ -75,7 +106,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and in requestContext.path.
 const stage = "local"
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler) {
+// serve answers r with handler, behind the authorizer when authenticated.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler, authenticated bool) {
 	ctx := r.Context()
 	requestID := uuid.NewString()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
@@ -84,34 +116,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 		return
 	}
 	event := proxyEvent(r, resource, body, requestID)
-
-	// The authorizer is not even called without its identity source: an
-	// Authorization header that is present and not empty.
-	if event.Headers["Authorization"] == "" {
-		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+	if authenticated && !g.authorize(w, r, &event) {
 		return
 	}
-	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
-	policy, err := g.Authorize(ctx, authorizerRequest(event, methodARN))
-	switch {
-	case err != nil && err.Error() == "Unauthorized":
-		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
-		return
-	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
-		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
-		return
-	case !allows(policy, methodARN):
-		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)
-		return
-	}
-	if event.RequestContext.Authorizer, err = authorizerContext(policy); err != nil {
-		// AUTHORIZER_CONFIGURATION_ERROR, also left to DEFAULT_5XX.
-		slog.ErrorContext(ctx, "authorizer answered a context API Gateway cannot pass on", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
-		return
-	}
-
 	resp, err := handler(ctx, event)
 	if err != nil {
 		slog.ErrorContext(ctx, "handler failed", "requestId", requestID, "error", err)
@@ -130,6 +137,41 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.WriteString(w, resp.Body)
+}
+
+// authorize runs the authorizer for event as API Gateway does, and puts its
+// context in the event; when the request may not go on, it answers it and
+// returns false.
+func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, event *events.APIGatewayProxyRequest) bool {
+	ctx, requestID := r.Context(), event.RequestContext.RequestID
+
+	// The authorizer is not even called without its identity source: an
+	// Authorization header that is present and not empty.
+	if event.Headers["Authorization"] == "" {
+		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+		return false
+	}
+	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
+	policy, err := g.Authorize(ctx, authorizerRequest(*event, methodARN))
+	switch {
+	case err != nil && err.Error() == "Unauthorized":
+		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+		return false
+	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
+		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
+		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		return false
+	case !allows(policy, methodARN):
+		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)
+		return false
+	}
+	if event.RequestContext.Authorizer, err = authorizerContext(policy); err != nil {
+		// AUTHORIZER_CONFIGURATION_ERROR, also left to DEFAULT_5XX.
+		slog.ErrorContext(ctx, "authorizer answered a context API Gateway cannot pass on", "requestId", requestID, "error", err)
+		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		return false
+	}
+	return true
 }
 
 // authorizerContext is requestContext.authorizer as API Gateway builds it

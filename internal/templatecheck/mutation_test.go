@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dcs-access/dcs-access/internal/api"
 )
 
 // set puts the YAML snippet at path, replacing the value there or adding
@@ -729,7 +731,7 @@ func TestSigningKeySlotChecksCatchMutations(t *testing.T) {
 }
 
 func TestAPIChecksCatchMutations(t *testing.T) {
-	routes := func(tpl *cfnTemplate) []string { return checkRoutes(tpl, routeTable) }
+	routes := func(tpl *cfnTemplate) []string { return checkRoutes(tpl, api.Routes()) }
 	const authorizer = "Resources.Api.Properties.Auth.Authorizers.BearerTokenAuthorizer"
 	const whoamiEvent = "Resources.WhoAmIFunction.Properties.Events.WhoAmI.Properties"
 	runMutations(t, []mutation{
