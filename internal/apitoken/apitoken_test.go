@@ -192,7 +192,7 @@ func TestMintedTokensVerifyWithTheirClaims(t *testing.T) {
 	v := verifierFor(signer)
 	expiry := t0.Add(24 * time.Hour)
 	tests := []struct {
-		name    string
+		name      string
 		grant     Grant
 		wantExp   bool
 		wantScope string // "": no scope claim
