@@ -160,7 +160,7 @@ func TestBadScopesAre400AndCreateNothing(t *testing.T) {
 	_, list := call(t, s.http, "GET", "/api-tokens", s.session, "")
 	before := len(list["items"].([]any))
 	for body, want := range map[string]string{
-		`{"scopes":[]}`:                           "at least one scope",
+		`{"scopes":[]}`: "at least one scope",
 		`{"scopes":["tokens:read","tokens:all"]}`: `"tokens:all"`,
 	} {
 		status, out := call(t, s.http, "POST", "/api-tokens", s.session, body)
