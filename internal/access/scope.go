@@ -36,11 +36,12 @@ var allScopes = []Scope{
 }
 
 // legacyScopes are the scopes of an API token created before tokens had
-// scopes (no scope claim, no stored scopes): everything such a token could
-// do when it was issued. Frozen: a scope added later is not in it, as it is
-// not in the list of a token created with every scope today.
+// scopes (no scope claim, no stored scopes): it could do everything, so it
+// is treated as a token created with every scope when scopes came. Frozen:
+// a scope added later is not in it, as it is not in the list of any token
+// created with every scope before that scope existed.
 var legacyScopes = []Scope{
-	ScopeTokensRead, ScopeTokensWrite,
+	ScopeTokensRead, ScopeTokensWrite, ScopeTokensIntrospect,
 	ScopeSandboxPlansRead, ScopeSandboxPlansWrite,
 	ScopeSandboxRefreshesRead, ScopeSandboxRefreshesRun,
 	ScopeComplianceJobsRun,

@@ -174,13 +174,13 @@ func TestCreateAndListReturnTheTokensScopes(t *testing.T) {
 }
 
 // A token created before scopes existed has none stored: the list shows
-// what it is granted, the scopes of that time.
+// what it is granted, every scope there was when scopes came.
 func TestListShowsTheLegacyScopesOfATokenFromBeforeScopes(t *testing.T) {
 	h, st := handlers()
 	st.created = append(st.created, access.Token{ID: "id-0", Tenant: "acme", Description: "old"})
 	resp, _ := h.List(context.Background(), request(listRoute, "session", ""))
 	var list struct{ Items []struct{ Scopes []string } }
-	want := []string{"tokens:read", "tokens:write", "sandbox-plans:read", "sandbox-plans:write", "sandbox-refreshes:read", "sandbox-refreshes:run", "compliance-jobs:run"}
+	want := []string{"tokens:read", "tokens:write", "tokens:introspect", "sandbox-plans:read", "sandbox-plans:write", "sandbox-refreshes:read", "sandbox-refreshes:run", "compliance-jobs:run"}
 	if err := json.Unmarshal([]byte(resp.Body), &list); err != nil || len(list.Items) != 1 || !slices.Equal(list.Items[0].Scopes, want) {
 		t.Fatalf("got %s, want the legacy scopes %q", resp.Body, want)
 	}

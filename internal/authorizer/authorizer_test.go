@@ -378,8 +378,8 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 	expiring := mint(t, k, at(t0.Add(24*time.Hour)))
 	ci := mintScoped(t, k, nil, access.ScopeSandboxRefreshesRun, access.ScopeSandboxRefreshesRead)
 	sess := issue(t, k.sessionIssuer(), time.Hour)
-	// A token from before scopes has the scopes of that time, spelled out.
-	legacy := "tokens:read tokens:write sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run"
+	// A token from before scopes has every scope there was when scopes came, spelled out.
+	legacy := "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run"
 	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": legacy}
 	ciContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": "sandbox-refreshes:read sandbox-refreshes:run"}
 	sessionContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": "",

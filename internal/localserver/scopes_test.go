@@ -225,8 +225,9 @@ func TestADCSTokenWithoutComplianceJobsRunFailsTheRunSayingSo(t *testing.T) {
 }
 
 // A token created before tokens had scopes (its item has none, its JWT no
-// scope claim) keeps doing what it did: it is granted the scopes of then.
-func TestATokenFromBeforeScopesKeepsWorkingWithTheScopesOfThen(t *testing.T) {
+// scope claim) keeps doing what it did: it is granted every scope there was
+// when scopes came.
+func TestATokenFromBeforeScopesKeepsWorkingWithEveryScopeOfThen(t *testing.T) {
 	s := newPipelineStack(t)
 	signer, err := apitoken.NewKeySigner(s.signing)
 	if err != nil {
@@ -242,7 +243,7 @@ func TestATokenFromBeforeScopesKeepsWorkingWithTheScopesOfThen(t *testing.T) {
 	if err := s.store.Create(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
-	legacy := "[tokens:read tokens:write sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run]"
+	legacy := "[tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run]"
 	if status, who := call(t, s.http, "GET", "/whoami", raw, ""); status != 200 || fmt.Sprint(who["scopes"]) != legacy {
 		t.Fatalf("whoami: got %d %v, want the legacy scopes %s", status, who, legacy)
 	}
