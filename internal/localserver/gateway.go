@@ -97,9 +97,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	case err != nil && err.Error() == "Unauthorized":
 		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
 		return
-	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
+	case err != nil:
 		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		gatewayResponse(w, "AUTHORIZER_FAILURE", 0, requestID)
 		return
 	case !allows(policy, methodARN):
 		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)

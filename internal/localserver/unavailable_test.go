@@ -60,7 +60,7 @@ func TestAStoreThatCannotBeReachedIsA503AndNeverAnAllow(t *testing.T) {
 		}
 	}
 	status, out := call(t, downSrv, "GET", "/whoami", token, "")
-	if status < 500 {
-		t.Errorf("whoami with an API token while the store is down: got %d %v, want a 5xx (never an allow, and not a 401: the token may be fine)", status, out)
+	if e, _ := out["error"].(map[string]any); status != 503 || e["code"] != "UNAVAILABLE" {
+		t.Errorf("whoami with an API token while the store is down: got %d %v, want 503 UNAVAILABLE (never an allow, and not a 401: the token may be fine)", status, out)
 	}
 }
