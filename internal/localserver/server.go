@@ -30,6 +30,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localkey"
+	"github.com/dcs-access/dcs-access/internal/openapi"
 	"github.com/dcs-access/dcs-access/internal/pipeline"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
@@ -143,9 +144,21 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		return nil, err
 	}
 	issuer := &session.LocalIssuer{Issuer: SessionIssuer, Audience: SessionAudience, Key: sessionKey, Now: time.Now}
+	// One key signs and is trusted locally; the authorizer verifies with it
+	// and the JWKS publishes it, from the same map (in AWS both read
+	// TRUSTED_KEY_IDS).
+	trusted := map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}
+	jwks, err := apitoken.PublicJWKS(trusted)
+	if err != nil {
+		return nil, err
+	}
+	publicKeys, err := api.PublicKeys(jwks)
+	if err != nil {
+		return nil, err
+	}
 	auth := &authorizer.Authorizer{
 		TokenIssuer: TokenIssuer,
-		APITokens:   apitoken.NewVerifier(TokenIssuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, time.Now),
+		APITokens:   apitoken.NewVerifier(TokenIssuer, trusted, time.Now),
 		Sessions:    session.NewVerifier(session.Config{Issuer: SessionIssuer, Audience: SessionAudience}, issuer.KeySet(), time.Now),
 		Store:       store,
 		Now:         time.Now,
@@ -158,6 +171,9 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	g.Route("GET", "/api-tokens", h.List)
 	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
 	g.Route("GET", "/whoami", api.WhoAmI)
+	g.PublicRoute("GET", "/.well-known/jwks.json", publicKeys)
+	g.Route("POST", "/oauth/introspect", (&api.Introspection{Tokens: auth}).Introspect)
+	g.Public("GET /openapi.yaml", openapi.Handler())
 	g.Public("POST /local/sessions", sessionRoute(issuer))
 	// The web console at "/", under every other route: it signs in with
 	// POST /local/sessions, and answers any path it does not serve with
