@@ -45,6 +45,10 @@ var linkAllowlist = map[string]functionLinks{
 	// Reads the token item, fetches the trusted public keys once, verifies
 	// OIDC sessions (the JWKS fetch and cache are go-oidc's).
 	"AuthorizerFunction": {SDK: append([]string{"kms"}, dynamoSDK...), OIDC: true},
+	// The authorizer's decision on API tokens only: no sessions, no go-oidc.
+	"IntrospectTokenFunction": {SDK: append([]string{"kms"}, dynamoSDK...)},
+	// Fetches the trusted public keys once.
+	"PublicKeysFunction": {SDK: []string{"kms"}},
 	// Stores plans, keeps their schedules, reads the plan's Salesforce key
 	// to check it.
 	"SandboxPlansFunction": {SDK: append([]string{"scheduler", "secretsmanager"}, dynamoSDK...)},
