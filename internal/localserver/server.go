@@ -74,6 +74,7 @@ type Config struct {
 // Server is the local stack: the API and the simulators it is wired to.
 type Server struct {
 	http.Handler
+	gateway    *Gateway
 	Salesforce *sfsim.Sim
 	DCS        *dcssim.Sim
 	Secrets    *secrets.Memory
@@ -82,6 +83,10 @@ type Server struct {
 	Schedules  *schedules.Memory
 	onEvent    func(context.Context, events.EventBridgeEvent) error
 }
+
+// Routes are the API routes the local gateway serves ("METHOD /resource"),
+// the local-only ones under /local/ among them.
+func (s *Server) Routes() []string { return s.gateway.Routes() }
 
 // RunSchedules fires the plans' schedules until ctx ends, as EventBridge
 // Scheduler does in AWS: at each due minute it puts "Sandbox Refresh
@@ -184,7 +189,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	}
 	g.Public("/", page)
 	sched := &schedules.Memory{}
-	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv := &Server{Handler: g, gateway: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
 		steps, err := srv.pipeline(g, auth, tokenService, cfg)
