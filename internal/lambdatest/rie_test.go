@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	dcsaccess "github.com/dcs-access/dcs-access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 )
@@ -303,6 +304,13 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		}
 		if csp := resp.Headers["Content-Security-Policy"]; !strings.Contains(csp, "connect-src 'self' "+consoleSignIn+";") {
 			t.Errorf("got CSP %q, want fetches to the API and the token endpoint only", csp)
+		}
+		doc := s.call(t, "ConsoleFunction", editEvent(t, "console-config.json", func(e map[string]any) {
+			e["path"], e["pathParameters"] = "/openapi.yaml", map[string]any{"proxy": "openapi.yaml"}
+			e["requestContext"].(map[string]any)["path"] = "/v1/openapi.yaml"
+		}))
+		if doc.StatusCode != http.StatusOK || doc.Headers["Content-Type"] != "application/yaml" || doc.Body != string(dcsaccess.OpenAPI) {
+			t.Errorf("GET /v1/openapi.yaml: got %d %v, want 200 application/yaml and openapi.yaml", doc.StatusCode, doc.Headers)
 		}
 		page := s.call(t, "ConsoleFunction", editEvent(t, "console-config.json", func(e map[string]any) {
 			e["path"] = "/"

@@ -287,7 +287,13 @@ func (d *Doc) Validate(pointer string, value any) error {
 	if err != nil {
 		return fmt.Errorf("compile the schema at %s: %w", pointer, err)
 	}
-	return sch.Validate(value)
+	if err := sch.Validate(value); err != nil {
+		if ve, ok := err.(*jsonschema.ValidationError); ok {
+			return fmt.Errorf("%#v", ve) // every failing keyword, with where
+		}
+		return err
+	}
+	return nil
 }
 
 // escape is a path as a JSON pointer token.
