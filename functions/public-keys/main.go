@@ -8,7 +8,6 @@ import (
 	"context"
 
 	"github.com/dcs-access/dcs-access/internal/api"
-	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/start"
 )
@@ -22,9 +21,5 @@ func wire(ctx context.Context) (api.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := apitoken.PublicJWKS(keys)
-	if err != nil {
-		return nil, err
-	}
-	return api.PublicKeys(set)
+	return api.PublicKeys(keys)
 }

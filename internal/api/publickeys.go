@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -18,11 +19,15 @@ import (
 const PublicKeysMaxAge = 300
 
 // PublicKeys serves GET /.well-known/jwks.json, without the authorizer: the
-// public halves of the trusted signing keys, by kid, so that a service can
+// JWK Set of the trusted signing keys (the map a Verifier is built on), by kid, so that a service can
 // verify an API token's signature offline. Offline verification cannot see
 // a deleted token: for that, a service asks POST /oauth/introspect or runs
 // behind the shared authorizer.
-func PublicKeys(set apitoken.JWKSet) (Handler, error) {
+func PublicKeys(trusted map[string]*ecdsa.PublicKey) (Handler, error) {
+	set, err := apitoken.PublicJWKS(trusted)
+	if err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(set)
 	if err != nil {
 		return nil, err

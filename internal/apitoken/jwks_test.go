@@ -18,7 +18,8 @@ func TestPublicJWKSHasEveryTrustedKeyByKid(t *testing.T) {
 	// all 32 bytes, which an encoding of the big integer would cut to 31.
 	var short *ecdsa.PrivateKey
 	for short == nil {
-		if k := newP256(t); k.PublicKey.X.BitLen() <= 248 {
+		k := newP256(t)
+		if point, err := k.PublicKey.Bytes(); err == nil && point[1] == 0 { // 0x04 || X || Y
 			short = k
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -244,15 +240,9 @@ func TestIntrospectionWithTheStoreDownIsA503(t *testing.T) {
 	if _, _, body := introspect(t, s.srv, session, form, tokenForm(valid)); !strings.HasPrefix(body, `{"active":true,`) {
 		t.Fatalf("the control, with the store up: got %s, want active", body)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gone := "http://" + ln.Addr().String()
-	ln.Close()
 	// The same keys on a store where nothing listens; the session caller
 	// needs no store read, so only the introspected token's read fails.
-	down, err := localserver.NewWith(dynamo.New(dynamodb.NewFromConfig(awsconfig.Local(gone)), "gone", time.Now), s.signing, key(t), localserver.Config{})
+	down, err := localserver.NewWith(unreachableStore(t, "gone"), s.signing, key(t), localserver.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,11 +153,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	// and the JWKS publishes it, from the same map (in AWS both read
 	// TRUSTED_KEY_IDS).
 	trusted := map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}
-	jwks, err := apitoken.PublicJWKS(trusted)
-	if err != nil {
-		return nil, err
-	}
-	publicKeys, err := api.PublicKeys(jwks)
+	publicKeys, err := api.PublicKeys(trusted)
 	if err != nil {
 		return nil, err
 	}
