@@ -20,6 +20,11 @@ var routeTable = map[string]string{
 	"DELETE /api-tokens/{id}": "DeleteTokenFunction",
 	"GET /whoami":             "WhoAmIFunction",
 
+	// Tokens for other services: RFC 7662 introspection (behind the
+	// authorizer) and the trusted keys' JWK Set (public, publicRoutes).
+	"POST /oauth/introspect":     "IntrospectTokenFunction",
+	"GET /.well-known/jwks.json": "PublicKeysFunction",
+
 	// The web console: a static page, public (publicRoutes).
 	"GET /":         "ConsoleFunction",
 	"GET /{proxy+}": "ConsoleFunction",
@@ -37,10 +42,12 @@ var routeTable = map[string]string{
 
 // publicRoutes are the only routes served without the authorizer: the web
 // console's static files, which hold no data (the page signs the user in
-// and calls the API with the session). They must say Auth.Authorizer: NONE.
+// and calls the API with the session), and the JWK Set, which holds public
+// keys only. They must say Auth.Authorizer: NONE.
 var publicRoutes = map[string]string{
-	"GET /":         "ConsoleFunction",
-	"GET /{proxy+}": "ConsoleFunction",
+	"GET /":                      "ConsoleFunction",
+	"GET /{proxy+}":              "ConsoleFunction",
+	"GET /.well-known/jwks.json": "PublicKeysFunction",
 }
 
 // ruleTable is every EventBridge rule that invokes a function, by the one
@@ -78,6 +85,10 @@ var iamAllowlist = map[string][]grant{
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
 	// The strongly consistent read of the token item on every request.
 	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// The same read, of the token it is asked about.
+	"IntrospectTokenFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// Publishes the trusted public keys (from KMS, the key policies' grant).
+	"PublicKeysFunction": nil,
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
 	// Serves files embedded in its binary.
@@ -178,6 +189,9 @@ var keyAllowlist = map[string][]keyUse{
 	// Only the keys whose tokens it accepts: the active one, and the inactive
 	// one while TrustInactiveSigningKey is "true".
 	"AuthorizerFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	// The same keys: it makes the authorizer's decision, and publishes them.
+	"IntrospectTokenFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	"PublicKeysFunction":      {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 }
 
 // signCondition is the condition of the create function's kms:Sign grant,
@@ -516,7 +530,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	t.Run("only the create function may sign, with the active key only, and only the authorizer may read public keys, of the trusted keys only", func(t *testing.T) {
+	t.Run("only the create function may sign, with the active key only, and only the functions that verify or publish tokens' keys may read public keys, of the trusted keys only", func(t *testing.T) {
 		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
 	})
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
