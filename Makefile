@@ -22,6 +22,8 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             WhoAmIFunction:./functions/whoami \
             ConsoleFunction:./functions/console \
             AuthorizerFunction:./authorizer \
+            IntrospectTokenFunction:./functions/introspect-token \
+            PublicKeysFunction:./functions/public-keys \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \

@@ -76,6 +76,11 @@ var routes = []Route{
 	{"DELETE", "/api-tokens/{id}", "DeleteTokenFunction", NeedsScope(access.ScopeTokensWrite)},
 	{"GET", "/whoami", "WhoAmIFunction", AnyCaller},
 
+	// Tokens for other services: RFC 7662 introspection, and the trusted
+	// keys' JWK Set (public keys only, so no authentication).
+	{"POST", "/oauth/introspect", "IntrospectTokenFunction", NeedsScope(access.ScopeTokensIntrospect)},
+	{"GET", "/.well-known/jwks.json", "PublicKeysFunction", NoAuthentication},
+
 	// The web console's static files: they hold no data (the page signs the
 	// user in and calls the API with the session).
 	{"GET", "/", "ConsoleFunction", NoAuthentication},

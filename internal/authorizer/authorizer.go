@@ -70,34 +70,54 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 		p.Scopes = access.AllScopes() // a signed-in person may do everything
 		return p, nil
 	}
+	claims, scopes, err := a.CheckAPIToken(ctx, raw)
+	if err != nil {
+		return access.Principal{}, err
+	}
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID, Scopes: scopes}, nil
+}
+
+// CheckAPIToken is the whole decision on an API token (raw, without its
+// "Bearer " scheme): minted by this service (apitoken.Verifier: algorithm,
+// issuer, trusted keys, claims), and still there, unexpired and unchanged in
+// the store, with the same scopes. Authenticate makes it for every request
+// that carries one, and token introspection (api.Introspection) for the
+// token it is asked about, so both answer alike. It returns the token's
+// claims and the scopes it grants. Errors are access errors: EUNAUTHORIZED
+// for a token that must not be accepted, EINTERNAL or EUNAVAILABLE when the
+// decision could not be made.
+func (a *Authorizer) CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, []access.Scope, error) {
+	if len(raw) > MaxHeaderBytes {
+		return nil, nil, a.deny(ctx, errors.New("token too large"))
+	}
 	claims, err := a.APITokens.Verify(raw)
 	if err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return nil, nil, a.deny(ctx, err)
 	}
 	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
-		return access.Principal{}, err
+		return nil, nil, err
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
 	case t.AssociatedUser != claims.Subject:
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
 	scopes, err := grantedScopes(claims, t)
 	if err != nil {
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s: %w", claims.ID, err))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s: %w", claims.ID, err))
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID, Scopes: scopes}, nil
+	return claims, scopes, nil
 }
 
 // grantedScopes are the scopes of an API token: its signed scope claim,
 // which must name scopes of the set and be the list its record holds. A
 // token minted before tokens had scopes has neither, and is granted
-// access.LegacyScopes, everything it could do when it was issued.
+// access.LegacyScopes: it was issued to do everything.
 func grantedScopes(claims *apitoken.Claims, t access.Token) ([]access.Scope, error) {
 	switch {
 	case claims.Scope == nil && t.Scopes == nil:

@@ -15,6 +15,8 @@ import (
 // changing what the next run sees.
 var coldStartEvent = map[string]func(testing.TB) []byte{
 	"AuthorizerFunction":       sample("authorizer-no-bearer.json"),
+	"IntrospectTokenFunction":  sample("introspect-token.json"), // a placeholder token: inactive, before any table read
+	"PublicKeysFunction":       sample("public-keys.json"),
 	"CreateTokenFunction":      sample("whoami.json"), // an API-token caller: refused (403) before any signing
 	"ListTokensFunction":       sample("list-tokens.json"),
 	"DeleteTokenFunction":      sample("delete-token.json"),

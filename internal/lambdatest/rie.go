@@ -37,6 +37,8 @@ var Functions = []string{
 	"DeleteTokenFunction",
 	"WhoAmIFunction",
 	"AuthorizerFunction",
+	"IntrospectTokenFunction",
+	"PublicKeysFunction",
 	"SandboxPlansFunction",
 	"SandboxRefreshesFunction",
 	"SandboxRefreshEventsFunction",

@@ -171,7 +171,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	}
 	switch name {
 	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
-		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction":
+		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction":
 		// The functions that answer browsers.
 		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
@@ -193,6 +193,12 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_AUDIENCE"] = oidcAudience
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
+	case "IntrospectTokenFunction":
+		env["TABLE_NAME"] = s.table
+		env["TOKEN_ISSUER"] = tokenIssuer
+		env["TRUSTED_KEY_IDS"] = s.keyARN // the authorizer's
+	case "PublicKeysFunction":
+		env["TRUSTED_KEY_IDS"] = s.keyARN // the authorizer's
 	case "SandboxPlansFunction":
 		s.salesforce.env(env)                     // plans are checked against the org they name
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "20" // its Timeout

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type Gateway struct {
 	Authorize  AuthorizeFunc
 	mux        *http.ServeMux
 	simulators []string // path prefixes of the simulated outside APIs
+	routes     []string // "METHOD /resource" of every Route and PublicRoute
 }
 
 // NewGateway returns a gateway with no routes.
@@ -45,8 +47,19 @@ func NewGateway(authorize AuthorizeFunc) *Gateway {
 // Route serves method and resource (API Gateway syntax, "/api-tokens/{id}")
 // with handler behind the authorizer.
 func (g *Gateway) Route(method, resource string, handler api.Handler) {
+	g.route(method, resource, handler, true)
+}
+
+// PublicRoute serves method and resource with handler without the
+// authorizer, as a template route with Auth.Authorizer NONE.
+func (g *Gateway) PublicRoute(method, resource string, handler api.Handler) {
+	g.route(method, resource, handler, false)
+}
+
+func (g *Gateway) route(method, resource string, handler api.Handler, authorize bool) {
+	g.routes = append(g.routes, method+" "+resource)
 	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
-		g.serve(w, r, resource, handler, true)
+		g.serve(w, r, resource, handler, authorize)
 	})
 }
 
@@ -64,14 +77,7 @@ func (g *Gateway) Functions(routes []api.Route, handlers map[string]api.Handler)
 			continue
 		}
 		routed[r.Function] = true
-		if r.Needs.Authenticated() {
-			g.Route(r.Method, r.Path, handler)
-			continue
-		}
-		resource := r.Path
-		g.mux.HandleFunc(r.Method+" "+resource, func(w http.ResponseWriter, req *http.Request) {
-			g.serve(w, req, resource, handler, false)
-		})
+		g.route(r.Method, r.Path, handler, r.Needs.Authenticated())
 	}
 	for name := range handlers {
 		if !routed[name] {
@@ -80,6 +86,12 @@ func (g *Gateway) Functions(routes []api.Route, handlers map[string]api.Handler)
 	}
 	return nil
 }
+
+// Routes are the API routes the gateway serves as "METHOD /resource" (API
+// Gateway's syntax), in the order they were added: the template's, and the
+// local server's own under /local/. Public http.Handlers (the console, the
+// sign-in, the simulators) are not among them.
+func (g *Gateway) Routes() []string { return slices.Clone(g.routes) }
 
 // Public serves an http.Handler without the authorizer (local-only routes).
 func (g *Gateway) Public(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
@@ -106,8 +118,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and in requestContext.path.
 const stage = "local"
 
-// serve answers r with handler, behind the authorizer when authenticated.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler, authenticated bool) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler, authorize bool) {
 	ctx := r.Context()
 	requestID := uuid.NewString()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
@@ -116,9 +127,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 		return
 	}
 	event := proxyEvent(r, resource, body, requestID)
-	if authenticated && !g.authorize(w, r, &event) {
+
+	if authorize && !g.authorize(w, r, &event) {
 		return
 	}
+
 	resp, err := handler(ctx, event)
 	if err != nil {
 		slog.ErrorContext(ctx, "handler failed", "requestId", requestID, "error", err)
@@ -139,12 +152,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	_, _ = io.WriteString(w, resp.Body)
 }
 
-// authorize runs the authorizer for event as API Gateway does, and puts its
-// context in the event; when the request may not go on, it answers it and
-// returns false.
+// authorize runs the authorizer for r as API Gateway does and puts its
+// context in event; when it does not allow the request it answers with the
+// Gateway Response and returns false.
 func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, event *events.APIGatewayProxyRequest) bool {
 	ctx, requestID := r.Context(), event.RequestContext.RequestID
-
 	// The authorizer is not even called without its identity source: an
 	// Authorization header that is present and not empty.
 	if event.Headers["Authorization"] == "" {
@@ -157,9 +169,9 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, event *event
 	case err != nil && err.Error() == "Unauthorized":
 		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
 		return false
-	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
+	case err != nil:
 		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		gatewayResponse(w, "AUTHORIZER_FAILURE", 0, requestID)
 		return false
 	case !allows(policy, methodARN):
 		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)

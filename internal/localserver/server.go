@@ -30,6 +30,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localkey"
+	"github.com/dcs-access/dcs-access/internal/openapi"
 	"github.com/dcs-access/dcs-access/internal/pipeline"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
@@ -73,6 +74,7 @@ type Config struct {
 // Server is the local stack: the API and the simulators it is wired to.
 type Server struct {
 	http.Handler
+	gateway    *Gateway
 	Salesforce *sfsim.Sim
 	DCS        *dcssim.Sim
 	Secrets    *secrets.Memory
@@ -81,6 +83,10 @@ type Server struct {
 	Schedules  *schedules.Memory
 	onEvent    func(context.Context, events.EventBridgeEvent) error
 }
+
+// Routes are the API routes the local gateway serves ("METHOD /resource"),
+// the local-only ones under /local/ among them.
+func (s *Server) Routes() []string { return s.gateway.Routes() }
 
 // RunSchedules fires the plans' schedules until ctx ends, as EventBridge
 // Scheduler does in AWS: at each due minute it puts "Sandbox Refresh
@@ -143,9 +149,17 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		return nil, err
 	}
 	issuer := &session.LocalIssuer{Issuer: SessionIssuer, Audience: SessionAudience, Key: sessionKey, Now: time.Now}
+	// One key signs and is trusted locally; the authorizer verifies with it
+	// and the JWKS publishes it, from the same map (in AWS both read
+	// TRUSTED_KEY_IDS).
+	trusted := map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}
+	publicKeys, err := api.PublicKeys(trusted)
+	if err != nil {
+		return nil, err
+	}
 	auth := &authorizer.Authorizer{
 		TokenIssuer: TokenIssuer,
-		APITokens:   apitoken.NewVerifier(TokenIssuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, time.Now),
+		APITokens:   apitoken.NewVerifier(TokenIssuer, trusted, time.Now),
 		Sessions:    session.NewVerifier(session.Config{Issuer: SessionIssuer, Audience: SessionAudience}, issuer.KeySet(), time.Now),
 		Store:       store,
 		Now:         time.Now,
@@ -157,11 +171,14 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	// Each function's handler, by its logical id in template.yaml: the
 	// route table (api.Routes) says which routes go to it.
 	functions := map[string]api.Handler{
-		"CreateTokenFunction": h.Create,
-		"ListTokensFunction":  h.List,
-		"DeleteTokenFunction": h.Delete,
-		"WhoAmIFunction":      api.WhoAmI,
+		"CreateTokenFunction":     h.Create,
+		"ListTokensFunction":      h.List,
+		"DeleteTokenFunction":     h.Delete,
+		"WhoAmIFunction":          api.WhoAmI,
+		"PublicKeysFunction":      publicKeys,
+		"IntrospectTokenFunction": (&api.Introspection{Tokens: auth}).Introspect,
 	}
+	g.Public("GET /openapi.yaml", openapi.Handler())
 	g.Public("POST /local/sessions", sessionRoute(issuer))
 	// The web console at "/", under every other route: it signs in with
 	// POST /local/sessions, and answers any path it does not serve with
@@ -172,7 +189,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	}
 	g.Public("/", page)
 	sched := &schedules.Memory{}
-	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv := &Server{Handler: g, gateway: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
 		steps, refreshes, err := srv.pipeline(g, auth, tokenService, cfg)

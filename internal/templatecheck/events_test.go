@@ -126,6 +126,9 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule) []string {
 		case "AWS::Events::Rule":
 			problems = append(problems, fmt.Sprintf("%s is a rule outside the functions' events, which this check cannot tie to the rule table", r.ID))
 		case "AWS::Lambda::Permission", "AWS::Lambda::Url", "AWS::Lambda::EventSourceMapping":
+			if r.ID == sharedAuthorizerPermission {
+				continue // another API's use of the authorizer: checkSharedAuthorizer
+			}
 			problems = append(problems, fmt.Sprintf("%s (%s) lets something invoke a function beyond the SAM events' own permissions", r.ID, r.Type))
 		case "AWS::Events::EventBusPolicy":
 			problems = append(problems, fmt.Sprintf("%s lets other principals put events on a bus: anyone who can put a \"Sandbox Refresh Requested\" event starts runs for any tenant", r.ID))

@@ -82,6 +82,10 @@ var linkAllowlist = map[string]functionLinks{
 	// Reads the token item, fetches the trusted public keys once, verifies
 	// OIDC sessions (the JWKS fetch and cache are go-oidc's).
 	"AuthorizerFunction": {SDK: dynamoSDK, JSON: []string{"kms"}, OIDC: true},
+	// The authorizer's decision on API tokens only: no sessions, no go-oidc.
+	"IntrospectTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
+	// Fetches the trusted public keys once.
+	"PublicKeysFunction": {JSON: []string{"kms"}},
 	// Stores plans, keeps their schedules (Scheduler is REST-JSON, on the
 	// SDK), reads the plan's Salesforce key to check it.
 	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"secretsmanager"}},

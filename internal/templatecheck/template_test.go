@@ -53,6 +53,10 @@ var iamAllowlist = map[string][]grant{
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
 	// The strongly consistent read of the token item on every request.
 	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// The same read, of the token it is asked about.
+	"IntrospectTokenFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// Publishes the trusted public keys (from KMS, the key policies' grant).
+	"PublicKeysFunction": nil,
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
 	// Serves files embedded in its binary.
@@ -153,6 +157,9 @@ var keyAllowlist = map[string][]keyUse{
 	// Only the keys whose tokens it accepts: the active one, and the inactive
 	// one while TrustInactiveSigningKey is "true".
 	"AuthorizerFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	// The same keys: it makes the authorizer's decision, and publishes them.
+	"IntrospectTokenFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	"PublicKeysFunction":      {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 }
 
 // signCondition is the condition of the create function's kms:Sign grant,
@@ -491,7 +498,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	t.Run("only the create function may sign, with the active key only, and only the authorizer may read public keys, of the trusted keys only", func(t *testing.T) {
+	t.Run("only the create function may sign, with the active key only, and only the functions that verify or publish tokens' keys may read public keys, of the trusted keys only", func(t *testing.T) {
 		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
 	})
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
