@@ -8,7 +8,9 @@
 //	                        makes descriptions unique in the tenant
 //
 // Both items are written and deleted in one transaction, and both carry the
-// same ttl (expiry + 30 days) so DynamoDB TTL purges them together.
+// same ttl (expiry + 30 days) so DynamoDB TTL purges them together. A token
+// that expires also carries its expiry notices, and sits in the index gsi1
+// until the last is sent (notices.go).
 package dynamo
 
 import (

@@ -124,6 +124,22 @@ func (w *world) run(t *testing.T) notices.Report {
 // at moves the clock to when.
 func (w *world) at(when time.Time) { w.clock.Add(when.Sub(w.clock.Now())) }
 
+// step is a time to run the finder at, and the notices it must send then.
+type step struct {
+	at   time.Time
+	want []string
+}
+
+// walk runs the finder at each step's time.
+func (w *world) walk(t *testing.T, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		w.at(s.at)
+		w.run(t)
+		want(t, w.bus.got(), s.want...)
+	}
+}
+
 func id(tok access.Token, n notices.Notice) string { return tok.ID + "/" + n.String() }
 
 func want(t *testing.T, got []string, want ...string) {
@@ -140,10 +156,7 @@ func TestEachNoticeIsSentOnceAtItsTime(t *testing.T) {
 	w := newWorld(t)
 	tok := w.create(t, "acme", 30)
 	exp := *tok.ExpiresAt
-	steps := []struct {
-		at   time.Time
-		want []string
-	}{
+	w.walk(t, []step{
 		{t0, nil},
 		{exp.Add(-days(7) - time.Second), nil},
 		{exp.Add(-days(7)), []string{id(tok, notices.Expiring7Days)}},
@@ -156,12 +169,7 @@ func TestEachNoticeIsSentOnceAtItsTime(t *testing.T) {
 		{exp, nil},
 		{exp.Add(days(1)), nil},
 		{exp.Add(days(29)), nil},
-	}
-	for _, s := range steps {
-		w.at(s.at)
-		w.run(t)
-		want(t, w.bus.got(), s.want...)
-	}
+	})
 	// Every notice sent, the token has left the index.
 	if p, err := w.store.PendingNotices(context.Background(), exp.Add(days(1))); err != nil || len(p) != 0 {
 		t.Fatalf("got pending %+v, %v after the last notice, want none", p, err)
@@ -190,23 +198,15 @@ func TestShortLifespansGetTheNoticesWithinTheirLife(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	seven, three, one := w.create(t, "acme", 7), w.create(t, "acme", 3), w.create(t, "acme", 1)
-	w.run(t) // as they are made: the 7-day token's 7-day notice, the 1-day token's 1-day notice
-	want(t, w.bus.got(), id(seven, notices.Expiring7Days), id(one, notices.Expiring1Day))
-	w.at(t0.Add(days(1)))
-	w.run(t)
-	want(t, w.bus.got(), id(one, notices.Expired))
-	w.at(t0.Add(days(2)))
-	w.run(t)
-	want(t, w.bus.got(), id(three, notices.Expiring1Day))
-	w.at(t0.Add(days(3)))
-	w.run(t)
-	want(t, w.bus.got(), id(three, notices.Expired))
-	w.at(t0.Add(days(6)))
-	w.run(t)
-	want(t, w.bus.got(), id(seven, notices.Expiring1Day))
-	w.at(t0.Add(days(7)))
-	w.run(t)
-	want(t, w.bus.got(), id(seven, notices.Expired))
+	w.walk(t, []step{
+		// As they are made: the 7-day token's 7-day notice, the 1-day token's 1-day notice.
+		{t0, []string{id(seven, notices.Expiring7Days), id(one, notices.Expiring1Day)}},
+		{t0.Add(days(1)), []string{id(one, notices.Expired)}},
+		{t0.Add(days(2)), []string{id(three, notices.Expiring1Day)}},
+		{t0.Add(days(3)), []string{id(three, notices.Expired)}},
+		{t0.Add(days(6)), []string{id(seven, notices.Expiring1Day)}},
+		{t0.Add(days(7)), []string{id(seven, notices.Expired)}},
+	})
 }
 
 func TestALateRunSendsTheLatestNoticeOnly(t *testing.T) {
@@ -216,21 +216,17 @@ func TestALateRunSendsTheLatestNoticeOnly(t *testing.T) {
 	// No run from the tokens' creation until an hour after the month
 	// token's 1-day notice: its 7-day notice is not worth sending any more,
 	// nor are the ten-day token's two "Expiring" ones after it expired.
-	w.at(month.ExpiresAt.Add(-days(1) + time.Hour))
-	w.run(t)
-	want(t, w.bus.got(), id(month, notices.Expiring1Day), id(tenDays, notices.Expired))
-	w.at(*month.ExpiresAt)
-	w.run(t)
-	want(t, w.bus.got(), id(month, notices.Expired))
+	w.walk(t, []step{
+		{month.ExpiresAt.Add(-days(1) + time.Hour), []string{id(month, notices.Expiring1Day), id(tenDays, notices.Expired)}},
+		{*month.ExpiresAt, []string{id(month, notices.Expired)}},
+	})
 }
 
 func TestAFinderDownForAlmostThePurgeTimeStillSendsExpired(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	tok := w.create(t, "acme", 8)
-	w.at(tok.ExpiresAt.Add(dynamo.PurgeAfter - time.Hour))
-	w.run(t)
-	want(t, w.bus.got(), id(tok, notices.Expired))
+	w.walk(t, []step{{tok.ExpiresAt.Add(dynamo.PurgeAfter - time.Hour), []string{id(tok, notices.Expired)}}})
 }
 
 func TestRepeatedAndConcurrentRunsSendEachNoticeOnce(t *testing.T) {
@@ -422,12 +418,10 @@ func TestANoticeWhoseRunDiedIsSentOnceItsClaimExpires(t *testing.T) {
 		t.Fatal("the run did not fail")
 	}
 	w.finder.Store, w.bus.fail = w.store, nil
-	w.clock.Add(notices.ClaimLease - time.Second) // still claimed
-	w.run(t)
-	want(t, w.bus.got())
-	w.clock.Add(2 * time.Second)
-	w.run(t)
-	want(t, w.bus.got(), id(tok, notices.Expiring1Day))
+	w.walk(t, []step{
+		{t0.Add(notices.ClaimLease - time.Second), nil}, // still claimed
+		{t0.Add(notices.ClaimLease + time.Second), []string{id(tok, notices.Expiring1Day)}},
+	})
 }
 
 func TestARunThatDiesAfterItsClaimLosesNothing(t *testing.T) {
@@ -442,11 +436,11 @@ func TestARunThatDiesAfterItsClaimLosesNothing(t *testing.T) {
 	if _, won, err := w.store.ClaimNotice(context.Background(), p[0], notices.Claim{ID: "dead-run", Notice: notices.Expiring1Day, Until: t0.Add(notices.ClaimLease)}, t0); err != nil || !won {
 		t.Fatalf("claim: %v, %v", won, err)
 	}
-	w.run(t)
-	want(t, w.bus.got())
-	w.clock.Add(notices.ClaimLease + time.Second)
-	w.run(t)
-	want(t, w.bus.got(), id(tok, notices.Expiring1Day))
+	w.walk(t, []step{
+		{t0, nil},
+		{t0.Add(notices.ClaimLease - time.Second), nil},
+		{t0.Add(notices.ClaimLease + time.Second), []string{id(tok, notices.Expiring1Day)}},
+	})
 }
 
 // unrecorded publishes but cannot record, as a run that dies between the
@@ -468,9 +462,8 @@ func TestARunThatDiesAfterPublishingRepeatsTheNoticeWithTheSameID(t *testing.T) 
 	}
 	want(t, w.bus.got(), id(tok, notices.Expiring1Day))
 	w.finder.Store = w.store
-	w.clock.Add(notices.ClaimLease + time.Second)
-	w.run(t)
-	want(t, w.bus.got(), id(tok, notices.Expiring1Day))
-	w.run(t)
-	want(t, w.bus.got())
+	w.walk(t, []step{
+		{t0.Add(notices.ClaimLease + time.Second), []string{id(tok, notices.Expiring1Day)}},
+		{t0.Add(notices.ClaimLease + time.Second), nil},
+	})
 }
