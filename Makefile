@@ -27,7 +27,8 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \
-            PipelineStepsFunction:./functions/pipeline-steps
+            PipelineStepsFunction:./functions/pipeline-steps \
+            ExpiryNoticesFunction:./functions/expiry-notices
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

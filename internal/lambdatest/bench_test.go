@@ -30,6 +30,8 @@ var coldStartEvent = map[string]func(testing.TB) []byte{
 	},
 	"PipelineStepsFunction": sample("pipeline-step.json"), // past its run's deadline: RunTimedOut, before any secret is read
 	"ConsoleFunction":       sample("console-config.json"),
+	// Nothing due: its 38 queries of the index (one per expiry day) and no notice.
+	"ExpiryNoticesFunction": sample("expiry-notices-tick.json"),
 }
 
 // sample is events/<name> as written.

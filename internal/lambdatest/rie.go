@@ -44,6 +44,7 @@ var Functions = []string{
 	"SandboxRefreshEventsFunction",
 	"PipelineStepsFunction",
 	"ConsoleFunction",
+	"ExpiryNoticesFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

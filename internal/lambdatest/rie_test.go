@@ -327,6 +327,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 	})
 
 	s.feedPipelineSamples(t, feed)
+	s.feedExpirySample(t, feed)
 
 	for _, name := range eventFiles(t) {
 		if !fed[name] {
@@ -522,6 +523,8 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"SandboxRefreshEventsFunction", "TABLE_NAME"},
 		{"SandboxRefreshEventsFunction", "STATE_MACHINE_ARN"},
 		{"SandboxRefreshEventsFunction", "EVENT_BUS_NAME"},
+		{"ExpiryNoticesFunction", "TABLE_NAME"},
+		{"ExpiryNoticesFunction", "EVENT_BUS_NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.function+" without "+c.unset, func(t *testing.T) {

@@ -219,6 +219,10 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["TABLE_NAME"] = s.table
 		env["STACK_NAME"] = "dcs-access-lambdatest"
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
+	case "ExpiryNoticesFunction":
+		env["TABLE_NAME"] = s.table
+		env["EVENT_BUS_NAME"] = s.pipeline.busName
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "120" // its Timeout
 	case "ConsoleFunction":
 		// As with the stack's Cognito pool: its hosted UI's endpoints.
 		env["OIDC_AUTHORIZATION_ENDPOINT"] = consoleSignIn + "/oauth2/authorize"

@@ -30,6 +30,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localkey"
+	"github.com/dcs-access/dcs-access/internal/notices"
 	"github.com/dcs-access/dcs-access/internal/openapi"
 	"github.com/dcs-access/dcs-access/internal/pipeline"
 	"github.com/dcs-access/dcs-access/internal/plans"
@@ -81,12 +82,31 @@ type Server struct {
 	Store      *dynamo.Store
 	Bus        *eventbus.Memory // the local event bus: what came in and what was published
 	Schedules  *schedules.Memory
+	Notices    *notices.Finder // the tokens' expiry notices, onto Bus (RunNotices)
 	onEvent    func(context.Context, events.EventBridgeEvent) error
 }
 
 // Routes are the API routes the local gateway serves ("METHOD /resource"),
 // the local-only ones under /local/ among them.
 func (s *Server) Routes() []string { return s.gateway.Routes() }
+
+// RunNotices sends the tokens' expiry notices that are due onto the local
+// bus, every interval until ctx ends, as EventBridge Scheduler runs
+// ExpiryNoticesFunction every 15 minutes in AWS.
+func (s *Server) RunNotices(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if _, err := s.Notices.Run(ctx); err != nil && ctx.Err() == nil {
+			slog.ErrorContext(ctx, "expiry notices failed; the next run retries them", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
 
 // RunSchedules fires the plans' schedules until ctx ends, as EventBridge
 // Scheduler does in AWS: at each due minute it puts "Sandbox Refresh
@@ -190,6 +210,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	g.Public("/", page)
 	sched := &schedules.Memory{}
 	srv := &Server{Handler: g, gateway: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv.Notices = notices.New(store, srv.Bus)
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
 		steps, refreshes, err := srv.pipeline(g, auth, tokenService, cfg)

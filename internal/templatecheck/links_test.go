@@ -96,6 +96,8 @@ var linkAllowlist = map[string]functionLinks{
 	// Reads the plan's secrets and reports to the run's record; Salesforce
 	// and DCS are plain HTTPS.
 	"PipelineStepsFunction": {SDK: dynamoSDK, JSON: []string{"secretsmanager"}},
+	// Finds and records the expiry notices due, and puts them on the bus.
+	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge"}},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the

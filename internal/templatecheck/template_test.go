@@ -108,6 +108,14 @@ var iamAllowlist = map[string][]grant{
 		// Each step reports to its run's record.
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
 	},
+	"ExpiryNoticesFunction": {
+		// The notices due: a query of the index per expiry day, never a Scan.
+		{"dynamodb:Query", index1ARN, ""},
+		// Claim, record and release a notice on its token's item.
+		{"dynamodb:UpdateItem", tableARN, ""},
+		// "API Token Expiring" / "API Token Expired", on the stack's bus.
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
+	},
 }
 
 // roleAllowlist is, for each role that no function or state machine runs
@@ -120,6 +128,13 @@ var roleAllowlist = map[string]serviceRole{
 	"SandboxRefreshSchedulerRole": {
 		Trust:  trust{schedulerService, "StringEquals aws:SourceAccount=!Ref AWS::AccountId"},
 		Grants: []grant{{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""}},
+	},
+	// EventBridge Scheduler runs the expiry notices' schedule as this role,
+	// on this account's behalf only: it invokes ExpiryNoticesFunction,
+	// nothing else (scheduledTable).
+	"ExpiryNoticesSchedulerRole": {
+		Trust:  trust{schedulerService, "StringEquals aws:SourceAccount=!Ref AWS::AccountId"},
+		Grants: []grant{{"lambda:InvokeFunction", "!GetAtt ExpiryNoticesFunction.Arn", ""}},
 	},
 	// API Gateway's account-wide CloudWatch Logs role (ConfigureApiGatewayLogging):
 	// AWS's managed policy made for exactly that, and nothing else.
