@@ -41,6 +41,11 @@ type Token struct {
 	AssociatedUser string
 	CreatedAt      time.Time
 	ExpiresAt      *time.Time // nil: never expires
+	// LastUsedAt and LastUsedIP are when and from which source IP the
+	// authorizer last allowed a request with the token, recorded at most
+	// once per authorizer.UseRecordInterval; nil and "" for a token never used.
+	LastUsedAt *time.Time
+	LastUsedIP string
 }
 
 // Expired reports whether the token has passed its expiry at now. DynamoDB TTL

@@ -42,6 +42,12 @@ type Authorizer struct {
 	Store       TokenStore
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Uses records when and from where each API token was last used
+	// (lastused.go); nil records nothing. AfterResponse runs that write once
+	// the decision has been answered (internal/afterresponse in Lambda);
+	// nil runs it before answering.
+	Uses          UseStore
+	AfterResponse func(work func(context.Context))
 }
 
 // errUnauthorized is every reason to answer 401; the reason is logged, never returned.
@@ -51,41 +57,47 @@ var errUnauthorized = errors.New("unauthorized")
 // value. Errors are access errors: EUNAUTHORIZED for a bad bearer, EINTERNAL
 // or EUNAVAILABLE when the decision could not be made.
 func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Principal, error) {
+	p, _, err := a.authenticate(ctx, header)
+	return p, err
+}
+
+// authenticate is Authenticate, and returns an API token's record too.
+func (a *Authorizer) authenticate(ctx context.Context, header string) (access.Principal, access.Token, error) {
 	raw, err := bearer(header)
 	if err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return access.Principal{}, access.Token{}, a.deny(ctx, err)
 	}
 	var peek jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return access.Principal{}, access.Token{}, a.deny(ctx, err)
 	}
 	// The unverified iss only picks the verifier; each verifier pins its own
 	// issuer, keys and algorithms.
 	if peek.Issuer != a.TokenIssuer {
 		p, err := a.Sessions.Verify(ctx, raw)
 		if err != nil {
-			return access.Principal{}, a.deny(ctx, err)
+			return access.Principal{}, access.Token{}, a.deny(ctx, err)
 		}
-		return p, nil
+		return p, access.Token{}, nil
 	}
 	claims, err := a.APITokens.Verify(raw)
 	if err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return access.Principal{}, access.Token{}, a.deny(ctx, err)
 	}
 	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+		return access.Principal{}, access.Token{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
-		return access.Principal{}, err
+		return access.Principal{}, access.Token{}, err
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+		return access.Principal{}, access.Token{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
 	case t.AssociatedUser != claims.Subject:
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+		return access.Principal{}, access.Token{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, nil
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, t, nil
 }
 
 func (a *Authorizer) deny(ctx context.Context, why error) error {
@@ -161,12 +173,15 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 		_ = a.deny(ctx, err)
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	}
-	p, err := a.Authenticate(ctx, header)
+	p, t, err := a.authenticate(ctx, header)
 	if err != nil {
 		if access.ErrorKind(err) == access.EUNAUTHORIZED {
 			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 		}
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
+	}
+	if p.AuthType == access.AuthAPIToken {
+		a.recordUse(t, req.RequestContext.Identity.SourceIP)
 	}
 	return Allow(p, req.MethodArn), nil
 }

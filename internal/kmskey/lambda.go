@@ -3,9 +3,11 @@ package kmskey
 import (
 	"context"
 	"crypto/ecdsa"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
@@ -38,6 +40,21 @@ func TrustedKeysFromEnv(ctx context.Context) (map[string]*ecdsa.PublicKey, error
 		return nil, err
 	}
 	return PublicKeys(ctx, client, env.List(ids))
+}
+
+// VerifierFromEnv returns the API token verifier of every function that
+// accepts API tokens (the authorizer, leak revocation): the issuer
+// TOKEN_ISSUER, and the public keys of TRUSTED_KEY_IDS fetched once.
+func VerifierFromEnv(ctx context.Context) (*apitoken.Verifier, error) {
+	issuer, err := env.Must("TOKEN_ISSUER")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := TrustedKeysFromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return apitoken.NewVerifier(issuer, keys, time.Now), nil
 }
 
 func newClient() (*kms.Client, error) {
