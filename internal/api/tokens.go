@@ -34,6 +34,11 @@ type tokenView struct {
 	ExpiresAt      *string `json:"expiresAt"`
 	Status         string  `json:"status"`
 	StatusText     string  `json:"statusText"`
+	// null until the authorizer first allows the token (at most one record
+	// every 5 minutes: internal/authorizer).
+	LastUsedAt   *string `json:"lastUsedAt"`
+	LastUsedIP   *string `json:"lastUsedIp"`
+	LastUsedText string  `json:"lastUsedText"`
 }
 
 func (h *Tokens) view(t access.Token) tokenView {
@@ -46,6 +51,14 @@ func (h *Tokens) view(t access.Token) tokenView {
 	if t.ExpiresAt != nil {
 		s := t.ExpiresAt.UTC().Format(time.RFC3339)
 		v.ExpiresAt = &s
+	}
+	v.LastUsedText = tokens.LastUsedText(t)
+	if t.LastUsedAt != nil {
+		s := t.LastUsedAt.UTC().Format(time.RFC3339)
+		v.LastUsedAt = &s
+	}
+	if t.LastUsedIP != "" {
+		v.LastUsedIP = &t.LastUsedIP
 	}
 	return v
 }
