@@ -46,7 +46,16 @@ func NewGateway(authorize AuthorizeFunc) *Gateway {
 // with handler behind the authorizer.
 func (g *Gateway) Route(method, resource string, handler api.Handler) {
 	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
-		g.serve(w, r, resource, handler)
+		g.serve(w, r, resource, handler, true)
+	})
+}
+
+// RouteWithoutAuthorizer serves method and resource with handler as a route
+// whose template event says Auth: Authorizer: NONE does: the same proxy
+// event, without the authorizer (and so without requestContext.authorizer).
+func (g *Gateway) RouteWithoutAuthorizer(method, resource string, handler api.Handler) {
+	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
+		g.serve(w, r, resource, handler, false)
 	})
 }
 
@@ -75,7 +84,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and in requestContext.path.
 const stage = "local"
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler, authorize bool) {
 	ctx := r.Context()
 	requestID := uuid.NewString()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
@@ -84,34 +93,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 		return
 	}
 	event := proxyEvent(r, resource, body, requestID)
-
-	// The authorizer is not even called without its identity source: an
-	// Authorization header that is present and not empty.
-	if event.Headers["Authorization"] == "" {
-		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+	if authorize && !g.authorize(ctx, w, r, &event) {
 		return
 	}
-	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
-	policy, err := g.Authorize(ctx, authorizerRequest(event, methodARN))
-	switch {
-	case err != nil && err.Error() == "Unauthorized":
-		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
-		return
-	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
-		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
-		return
-	case !allows(policy, methodARN):
-		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)
-		return
-	}
-	if event.RequestContext.Authorizer, err = authorizerContext(policy); err != nil {
-		// AUTHORIZER_CONFIGURATION_ERROR, also left to DEFAULT_5XX.
-		slog.ErrorContext(ctx, "authorizer answered a context API Gateway cannot pass on", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
-		return
-	}
-
 	resp, err := handler(ctx, event)
 	if err != nil {
 		slog.ErrorContext(ctx, "handler failed", "requestId", requestID, "error", err)
@@ -130,6 +114,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.WriteString(w, resp.Body)
+}
+
+// authorize runs the authorizer for event as API Gateway does, and puts its
+// context into the event; when it does not allow the request it answers
+// with API Gateway's own response and reports false.
+func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, r *http.Request, event *events.APIGatewayProxyRequest) bool {
+	requestID := event.RequestContext.RequestID
+	// The authorizer is not even called without its identity source: an
+	// Authorization header that is present and not empty.
+	if event.Headers["Authorization"] == "" {
+		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+		return false
+	}
+	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
+	policy, err := g.Authorize(ctx, authorizerRequest(*event, methodARN))
+	switch {
+	case err != nil && err.Error() == "Unauthorized":
+		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+		return false
+	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
+		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
+		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		return false
+	case !allows(policy, methodARN):
+		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)
+		return false
+	}
+	if event.RequestContext.Authorizer, err = authorizerContext(policy); err != nil {
+		// AUTHORIZER_CONFIGURATION_ERROR, also left to DEFAULT_5XX.
+		slog.ErrorContext(ctx, "authorizer answered a context API Gateway cannot pass on", "requestId", requestID, "error", err)
+		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		return false
+	}
+	return true
 }
 
 // authorizerContext is requestContext.authorizer as API Gateway builds it

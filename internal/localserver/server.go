@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/afterresponse"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
@@ -68,6 +69,9 @@ type Config struct {
 	// PipelineNow is the pipeline steps' clock (tests move it past a run's
 	// deadline); time.Now when nil.
 	PipelineNow func() time.Time
+	// LeakAnswerFloor is how long POST /api-tokens/revoke takes at the
+	// least; tokens.LeakAnswerFloor when zero (tests shorten it).
+	LeakAnswerFloor time.Duration
 }
 
 // Server is the local stack: the API and the simulators it is wired to.
@@ -150,13 +154,23 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		Store:       store,
 		Now:         time.Now,
 		Log:         log,
+		// No Lambda freeze here: the record of use is written before the
+		// answer, so the next request sees it.
+		Uses: store, AfterResponse: afterresponse.Inline(2 * time.Second),
 	}
 	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID}
 	h := &api.Tokens{Service: tokenService, Now: time.Now}
+	bus := &eventbus.Memory{}
+	leaks := api.NewLeaks(auth.APITokens, store, bus)
+	if cfg.LeakAnswerFloor != 0 {
+		leaks.Service.Floor = cfg.LeakAnswerFloor
+	}
+	leaks.Service.Log = log
 	g := NewGateway(auth.Handle)
 	g.Route("POST", "/api-tokens", h.Create)
 	g.Route("GET", "/api-tokens", h.List)
 	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
+	g.RouteWithoutAuthorizer("POST", "/api-tokens/revoke", leaks.Revoke)
 	g.Route("GET", "/whoami", api.WhoAmI)
 	g.Public("POST /local/sessions", sessionRoute(issuer))
 	// The web console at "/", under every other route: it signs in with
@@ -168,7 +182,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	}
 	g.Public("/", page)
 	sched := &schedules.Memory{}
-	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: bus, Schedules: sched}
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
 		steps, err := srv.pipeline(g, auth, tokenService, cfg)
