@@ -147,11 +147,14 @@ func TestLeaksRevokesEachValidTokenOnceAndAnnouncesIt(t *testing.T) {
 
 func TestLeaksAnswersNoSoonerThanTheFloorWhateverTheTokens(t *testing.T) {
 	for name, report := range map[string]func(f *leakFixture) []string{
-		"a valid token":           func(f *leakFixture) []string { return []string{f.valid["tok-a"]} },
-		"an invalid token":        func(*leakFixture) []string { return []string{"junk"} },
-		"an already revoked one":  func(f *leakFixture) []string { delete(f.store.tokens, "tok-a"); return []string{f.valid["tok-a"]} },
-		"a hundred valid tokens":  func(f *leakFixture) []string { return slices.Repeat([]string{f.valid["tok-a"]}, 100) },
-		"a store that is failing": func(f *leakFixture) []string { f.store.fail = access.Unavailable(errors.New("down")); return []string{f.valid["tok-a"]} },
+		"a valid token":          func(f *leakFixture) []string { return []string{f.valid["tok-a"]} },
+		"an invalid token":       func(*leakFixture) []string { return []string{"junk"} },
+		"an already revoked one": func(f *leakFixture) []string { delete(f.store.tokens, "tok-a"); return []string{f.valid["tok-a"]} },
+		"a hundred valid tokens": func(f *leakFixture) []string { return slices.Repeat([]string{f.valid["tok-a"]}, 100) },
+		"a store that is failing": func(f *leakFixture) []string {
+			f.store.fail = access.Unavailable(errors.New("down"))
+			return []string{f.valid["tok-a"]}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newLeakFixture(t)
