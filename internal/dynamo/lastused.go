@@ -11,12 +11,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Attributes of a token item that RecordUse writes, and the only ones the
-// authorizer's IAM grant lets it update (template.yaml, with the key).
+// Attributes of a token item that RecordUse writes.
 const (
 	lastUsedAtAttr = "lastUsedAtMs" // Unix milliseconds: exact comparisons in the condition
 	lastUsedIPAttr = "lastUsedIp"
 )
+
+// RecordUseAttributes are all the attributes a RecordUse request names (its
+// key, its condition, its update): the only ones the authorizer's IAM grant
+// of UpdateItem allows (dynamodb:Attributes in template.yaml, which
+// templatecheck compares with this list).
+var RecordUseAttributes = []string{"pk", "sk", lastUsedAtAttr, lastUsedIPAttr}
 
 // RecordUse records that token id was used at at, from ip ("" when API
 // Gateway gave none), with one conditional UpdateItem: only when the item

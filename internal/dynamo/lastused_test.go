@@ -2,11 +2,83 @@ package dynamo_test
 
 import (
 	"context"
+	"maps"
+	"regexp"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 )
+
+// updateRecorder is DynamoDB Local's client, keeping each UpdateItem request.
+type updateRecorder struct {
+	*dynamodb.Client
+	updates []*dynamodb.UpdateItemInput
+}
+
+func (c *updateRecorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.updates = append(c.updates, in)
+	return c.Client.UpdateItem(ctx, in, opts...)
+}
+
+// namedAttributes are the top-level attributes a request names: its key's,
+// and those of its expressions (by placeholder or by name).
+func namedAttributes(in *dynamodb.UpdateItemInput) []string {
+	names := map[string]bool{}
+	for k := range in.Key {
+		names[k] = true
+	}
+	word := regexp.MustCompile(`[:#]?[A-Za-z_][A-Za-z0-9_]*`)
+	functions := map[string]bool{"SET": true, "REMOVE": true, "AND": true, "OR": true, "NOT": true, "attribute_exists": true, "attribute_not_exists": true}
+	for _, expr := range []string{aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression)} {
+		for _, w := range word.FindAllString(expr, -1) {
+			switch {
+			case w[0] == ':': // a value
+			case w[0] == '#':
+				names[in.ExpressionAttributeNames[w]] = true
+			case !functions[w]:
+				names[w] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(names))
+}
+
+// The IAM grant lets the authorizer's UpdateItem name only
+// dynamo.RecordUseAttributes: a request naming any other would be denied.
+func TestRecordUseNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
+	client, table := testenv.Table(t)
+	rec := &updateRecorder{Client: client}
+	st := dynamo.New(rec, table, func() time.Time { return t0 })
+	ctx := context.Background()
+	tk := token("acme", "ci", t0)
+	if err := st.Create(ctx, tk); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"203.0.113.7", ""} {
+		if _, err := st.RecordUse(ctx, "acme", tk.ID, t0, ip, t0.Add(-5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := slices.Sorted(slices.Values(dynamo.RecordUseAttributes))
+	for _, in := range rec.updates {
+		if got := namedAttributes(in); !slices.Equal(got, want) {
+			t.Errorf("RecordUse named %v (update %q, condition %q), want exactly %v", got, aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression), want)
+		}
+		if in.ReturnValues != "" {
+			t.Errorf("RecordUse asked for ReturnValues %s, which its grant refuses", in.ReturnValues)
+		}
+	}
+	if len(rec.updates) != 2 {
+		t.Fatalf("got %d UpdateItem requests, want 2", len(rec.updates))
+	}
+}
 
 func TestARecordedUseIsReadAndListedWithTheToken(t *testing.T) {
 	st, _, _ := newStore(t)

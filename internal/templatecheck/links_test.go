@@ -39,6 +39,9 @@ var linkAllowlist = map[string]functionLinks{
 	"CreateTokenFunction": {SDK: append([]string{"kms"}, dynamoSDK...)},
 	"ListTokensFunction":  {SDK: dynamoSDK},
 	"DeleteTokenFunction": {SDK: dynamoSDK},
+	// Fetches the trusted public keys once, deletes as DeleteTokenFunction
+	// does, announces each revocation on the bus.
+	"RevokeLeakedTokensFunction": {SDK: append([]string{"eventbridge", "kms"}, dynamoSDK...)},
 	// Answers from the authorizer context, serves embedded files: no client.
 	"WhoAmIFunction":  {},
 	"ConsoleFunction": {},

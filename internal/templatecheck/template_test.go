@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dcs-access/dcs-access/internal/dynamo"
 )
 
 // routeTable is every route of the API and the function behind it. A new
@@ -19,6 +21,10 @@ var routeTable = map[string]string{
 	"GET /api-tokens":         "ListTokensFunction",
 	"DELETE /api-tokens/{id}": "DeleteTokenFunction",
 	"GET /whoami":             "WhoAmIFunction",
+
+	// Leak revocation: public (publicRoutes), with its own throttle
+	// (methodThrottles).
+	"POST /api-tokens/revoke": "RevokeLeakedTokensFunction",
 
 	// The web console: a static page, public (publicRoutes).
 	"GET /":         "ConsoleFunction",
@@ -37,10 +43,20 @@ var routeTable = map[string]string{
 
 // publicRoutes are the only routes served without the authorizer: the web
 // console's static files, which hold no data (the page signs the user in
-// and calls the API with the session). They must say Auth.Authorizer: NONE.
+// and calls the API with the session), and leak revocation, which whoever
+// found a token calls with that token alone (it verifies each token itself,
+// and has its own throttle). They must say Auth.Authorizer: NONE.
 var publicRoutes = map[string]string{
-	"GET /":         "ConsoleFunction",
-	"GET /{proxy+}": "ConsoleFunction",
+	"GET /":                   "ConsoleFunction",
+	"GET /{proxy+}":           "ConsoleFunction",
+	"POST /api-tokens/revoke": "RevokeLeakedTokensFunction",
+}
+
+// methodThrottles are the routes with a throttle of their own on the stage
+// (the API's MethodSettings), as the template writes their limits; every
+// other route has the stage's default (ResourcePath /*).
+var methodThrottles = map[string]methodThrottle{
+	"POST /api-tokens/revoke": {Rate: "!Ref LeakRevocationThrottleRateLimit", Burst: "!Ref LeakRevocationThrottleBurstLimit"},
 }
 
 // ruleTable is every EventBridge rule that invokes a function, by the one
@@ -76,8 +92,16 @@ var iamAllowlist = map[string][]grant{
 	"ListTokensFunction":  {{"dynamodb:Query", tableARN, ""}},
 	// Read the token, then delete it and its description item in one transaction.
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
-	// The strongly consistent read of the token item on every request.
-	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// The strongly consistent read of the token item on every request, and
+	// the record of last use: the key and the last-use attributes only, and
+	// no item returned.
+	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:UpdateItem", tableARN, recordUseCondition}},
+	// Leak revocation deletes as DeleteTokenFunction does, and announces
+	// each revoked token on the stack's bus.
+	"RevokeLeakedTokensFunction": {
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
+	},
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
 	// Serves files embedded in its binary.
@@ -178,7 +202,16 @@ var keyAllowlist = map[string][]keyUse{
 	// Only the keys whose tokens it accepts: the active one, and the inactive
 	// one while TrustInactiveSigningKey is "true".
 	"AuthorizerFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	// The same keys (checkVerifiersAgree): it verifies tokens as the
+	// authorizer does.
+	"RevokeLeakedTokensFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 }
+
+// recordUseCondition is the condition of the authorizer's UpdateItem grant,
+// as renderCondition writes it: only the attributes RecordUse names
+// (dynamo.RecordUseAttributes), and no ReturnValues (an update that returns
+// the item would be a read of every attribute).
+var recordUseCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.RecordUseAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a
@@ -516,11 +549,14 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	t.Run("only the create function may sign, with the active key only, and only the authorizer may read public keys, of the trusted keys only", func(t *testing.T) {
+	t.Run("only the create function may sign, with the active key only, and only the verifiers (the authorizer, leak revocation) may read public keys, of the trusted keys only", func(t *testing.T) {
 		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
 	})
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
 		report(t, checkSigningKeySlots(tpl))
+	})
+	t.Run("leak revocation trusts exactly the authorizer's issuer and keys", func(t *testing.T) {
+		report(t, checkVerifiersAgree(tpl, "AuthorizerFunction", "RevokeLeakedTokensFunction"))
 	})
 	t.Run("no policy statement uses wildcard actions, DynamoDB beyond the token table, secrets beyond the tenants', schedules beyond the stack's, PassRole to any service or \"*\" where AWS allows narrower", func(t *testing.T) {
 		report(t, checkPolicyStatements(tpl))
@@ -557,6 +593,9 @@ func TestAPI(t *testing.T) {
 	})
 	t.Run("every route is on the API behind its authorizer and the routes are the route table", func(t *testing.T) {
 		report(t, checkRoutes(tpl, routeTable))
+	})
+	t.Run("exactly the routes of methodThrottles have their own throttle, and no method logs request data", func(t *testing.T) {
+		report(t, checkMethodThrottles(tpl, methodThrottles, routeTable))
 	})
 }
 
