@@ -24,7 +24,7 @@ func NewTokens(store tokens.Store, minter tokens.Minter) *Tokens {
 func NewLeaks(verifier tokens.TokenVerifier, store tokens.RevokeStore, bus tokens.Publisher) *Leaks {
 	return &Leaks{Service: &tokens.Leaks{
 		Verifier: verifier, Store: store, Bus: bus, Now: time.Now,
-		Floor: tokens.LeakAnswerFloor, Wait: tokens.Sleep,
+		Floor: tokens.LeakAnswerFloor, PerToken: tokens.LeakAnswerPerToken, Wait: tokens.Sleep,
 	}}
 }
 

@@ -69,8 +69,9 @@ type Config struct {
 	// PipelineNow is the pipeline steps' clock (tests move it past a run's
 	// deadline); time.Now when nil.
 	PipelineNow func() time.Time
-	// LeakAnswerFloor is how long POST /api-tokens/revoke takes at the
-	// least; tokens.LeakAnswerFloor when zero (tests shorten it).
+	// LeakAnswerFloor, when set, is how long POST /api-tokens/revoke takes
+	// at the least, with nothing more per token (tests shorten it); tokens'
+	// own floor otherwise.
 	LeakAnswerFloor time.Duration
 }
 
@@ -163,7 +164,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	bus := &eventbus.Memory{}
 	leaks := api.NewLeaks(auth.APITokens, store, bus)
 	if cfg.LeakAnswerFloor != 0 {
-		leaks.Service.Floor = cfg.LeakAnswerFloor
+		leaks.Service.Floor, leaks.Service.PerToken = cfg.LeakAnswerFloor, 0
 	}
 	leaks.Service.Log = log
 	g := NewGateway(auth.Handle)

@@ -14,15 +14,18 @@ import (
 const (
 	// MaxLeakReport is how many tokens one report may carry.
 	MaxLeakReport = 100
-	// LeakAnswerFloor is how long a report takes to answer at the least,
-	// whatever it held: long enough for a report of MaxLeakReport valid
-	// tokens (a read, a transaction and an event each, leakConcurrency at
-	// a time), so that its duration does not tell valid tokens from others.
-	LeakAnswerFloor = time.Second
+	// LeakAnswerFloor and LeakAnswerPerToken are how long a report takes
+	// to answer at the least: the floor, and as much again per token sent
+	// (which the caller knows anyway), whatever the tokens were. Long
+	// enough for every token to be valid (a read, a transaction and an
+	// event each, leakConcurrency at a time: docs/performance.md), so that
+	// the answer's timing does not tell valid tokens from others.
+	LeakAnswerFloor    = time.Second
+	LeakAnswerPerToken = 15 * time.Millisecond
 	// RevokedAsLeakedEvent is the detail-type of the event each revoked
 	// token puts on the stack's bus.
 	RevokedAsLeakedEvent = "API Token Revoked As Leaked"
-	leakConcurrency      = 10
+	leakConcurrency      = 20
 )
 
 // TokenVerifier checks an API token's signature, issuer and key id: the
@@ -55,13 +58,14 @@ type RevokedAsLeaked struct {
 // Leaks revokes tokens that anyone reports as leaked, without credentials
 // (as GitHub's credential revocation API does). Nothing it answers depends
 // on which tokens were valid: the caller learns only that the report was
-// taken, and no sooner than Floor after it came.
+// taken, and no sooner than its floor after it came.
 type Leaks struct {
 	Verifier TokenVerifier
 	Store    RevokeStore
 	Bus      Publisher
 	Now      func() time.Time
 	Floor    time.Duration                              // LeakAnswerFloor in the function
+	PerToken time.Duration                              // LeakAnswerPerToken in the function
 	Wait     func(ctx context.Context, d time.Duration) // sleeps d (or until ctx ends)
 	Log      *slog.Logger                               // nil: slog.Default() when it logs
 }
@@ -79,7 +83,8 @@ func ErrInvalidLeakReport() *access.Error {
 }
 
 // Revoke verifies every token in raws and revokes each valid one, then
-// announces it. The answer comes no sooner than Floor after the call, for
+// announces it. The answer comes no sooner than Floor, plus PerToken for
+// each token sent, after the call, for
 // valid, invalid, forged and already revoked tokens alike, so neither its
 // content nor its timing is an oracle; a store that fails is the one
 // exception (503, since the revocation must be retried), and says only that
@@ -89,8 +94,9 @@ func (l *Leaks) Revoke(ctx context.Context, raws []string) error {
 		return ErrInvalidLeakReport()
 	}
 	start := l.Now()
+	floor := l.Floor + time.Duration(len(raws))*l.PerToken
 	defer func() {
-		if rest := l.Floor - l.Now().Sub(start); rest > 0 {
+		if rest := floor - l.Now().Sub(start); rest > 0 {
 			l.Wait(ctx, rest)
 		}
 	}()

@@ -94,7 +94,7 @@ func newLeakFixture(t *testing.T) *leakFixture {
 	}
 	f.leaks = &tokens.Leaks{
 		Verifier: apitoken.NewVerifier(issuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, f.clock.Now),
-		Store:    f.store, Bus: f.bus, Now: f.clock.Now, Floor: tokens.LeakAnswerFloor,
+		Store:    f.store, Bus: f.bus, Now: f.clock.Now, Floor: tokens.LeakAnswerFloor, PerToken: tokens.LeakAnswerPerToken,
 		Wait: func(_ context.Context, d time.Duration) { f.waits = append(f.waits, d) },
 		Log:  slog.New(slog.NewTextHandler(f.log, nil)),
 	}
@@ -146,21 +146,27 @@ func TestLeaksRevokesEachValidTokenOnceAndAnnouncesIt(t *testing.T) {
 }
 
 func TestLeaksAnswersNoSoonerThanTheFloorWhateverTheTokens(t *testing.T) {
-	for name, report := range map[string]func(f *leakFixture) []string{
-		"a valid token":          func(f *leakFixture) []string { return []string{f.valid["tok-a"]} },
-		"an invalid token":       func(*leakFixture) []string { return []string{"junk"} },
-		"an already revoked one": func(f *leakFixture) []string { delete(f.store.tokens, "tok-a"); return []string{f.valid["tok-a"]} },
-		"a hundred valid tokens": func(f *leakFixture) []string { return slices.Repeat([]string{f.valid["tok-a"]}, 100) },
-		"a store that is failing": func(f *leakFixture) []string {
+	one := tokens.LeakAnswerFloor + tokens.LeakAnswerPerToken
+	hundred := tokens.LeakAnswerFloor + 100*tokens.LeakAnswerPerToken
+	for name, tc := range map[string]struct {
+		report func(f *leakFixture) []string
+		floor  time.Duration
+	}{
+		"a valid token":          {func(f *leakFixture) []string { return []string{f.valid["tok-a"]} }, one},
+		"an invalid token":       {func(*leakFixture) []string { return []string{"junk"} }, one},
+		"an already revoked one": {func(f *leakFixture) []string { delete(f.store.tokens, "tok-a"); return []string{f.valid["tok-a"]} }, one},
+		"a hundred valid tokens": {func(f *leakFixture) []string { return slices.Repeat([]string{f.valid["tok-a"], f.valid["tok-b"]}, 50) }, hundred},
+		"a hundred invalid ones": {func(*leakFixture) []string { return slices.Repeat([]string{"junk"}, 100) }, hundred},
+		"a store that is failing": {func(f *leakFixture) []string {
 			f.store.fail = access.Unavailable(errors.New("down"))
 			return []string{f.valid["tok-a"]}
-		},
+		}, one},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newLeakFixture(t)
-			_ = f.leaks.Revoke(context.Background(), report(f))
-			if !slices.Equal(f.waits, []time.Duration{tokens.LeakAnswerFloor}) {
-				t.Fatalf("got waits %v, want one of the whole floor %v", f.waits, tokens.LeakAnswerFloor)
+			_ = f.leaks.Revoke(context.Background(), tc.report(f))
+			if !slices.Equal(f.waits, []time.Duration{tc.floor}) {
+				t.Fatalf("got waits %v, want one of the whole floor for this many tokens, %v", f.waits, tc.floor)
 			}
 		})
 	}
@@ -168,7 +174,7 @@ func TestLeaksAnswersNoSoonerThanTheFloorWhateverTheTokens(t *testing.T) {
 		f := newLeakFixture(t)
 		f.leaks.Verifier = slowVerifier{f.leaks.Verifier, f.clock, 300 * time.Millisecond}
 		_ = f.leaks.Revoke(context.Background(), []string{"junk"})
-		if !slices.Equal(f.waits, []time.Duration{tokens.LeakAnswerFloor - 300*time.Millisecond}) {
+		if !slices.Equal(f.waits, []time.Duration{one - 300*time.Millisecond}) {
 			t.Fatalf("got waits %v, want the rest of the floor", f.waits)
 		}
 	})
