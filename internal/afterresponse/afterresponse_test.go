@@ -97,14 +97,22 @@ func (api *extensionsAPI) notAsked(t *testing.T, d time.Duration, why string) {
 	}
 }
 
-func TestTheExtensionRunsEachInvocationsWorkAfterTheHandlerThenEndsTheInvocation(t *testing.T) {
+// registered is an extension registered with a stand-in Extensions API; the
+// test fails if the extension ends the process before the test does.
+func registered(t *testing.T) (*extensionsAPI, *afterresponse.Extension) {
+	t.Helper()
 	api := newExtensionsAPI(t)
 	exit, noExit := exits()
 	ext, err := afterresponse.RegisterAt(t.Context(), strings.TrimPrefix(api.URL, "http://"), exit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer noExit(t)
+	t.Cleanup(func() { noExit(t) }) // before the stand-in closes, which ends the loop
+	return api, ext
+}
+
+func TestTheExtensionRunsEachInvocationsWorkAfterTheHandlerThenEndsTheInvocation(t *testing.T) {
+	api, ext := registered(t)
 	api.mu.Lock()
 	name, body := api.register.Header.Get("Lambda-Extension-Name"), api.body
 	api.mu.Unlock()
@@ -160,13 +168,7 @@ func TestTheExtensionRunsEachInvocationsWorkAfterTheHandlerThenEndsTheInvocation
 }
 
 func TestAHandlerThatPanicsStillHandsOverItsWork(t *testing.T) {
-	api := newExtensionsAPI(t)
-	exit, noExit := exits()
-	ext, err := afterresponse.RegisterAt(t.Context(), strings.TrimPrefix(api.URL, "http://"), exit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer noExit(t)
+	api, ext := registered(t)
 	api.waitAsked(t)
 	ran := make(chan struct{})
 	api.events <- invokeEvent("req-1")
