@@ -11,7 +11,10 @@
 // every other role's (who may assume it, under what condition, and what it
 // may do); that the plans' schedules run as the scheduler role and put
 // their events on the bus whose request rule matches them; that the
-// authorizer guards every route of the API and never caches a result; that
+// authorizer guards every route of the API but the public ones (the
+// console's files, leak revocation) and never caches a result, that exactly
+// the routes of a table have their own throttle, and that leak revocation
+// trusts exactly the authorizer's keys; that
 // every EventBridge rule invoking a function is in a rule table (bus,
 // pattern, dead-letter queue) and nothing else may invoke one; that each
 // state machine matches its definition file (substitutions, task timeouts)
