@@ -23,10 +23,13 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             WhoAmIFunction:./functions/whoami \
             ConsoleFunction:./functions/console \
             AuthorizerFunction:./authorizer \
+            IntrospectTokenFunction:./functions/introspect-token \
+            PublicKeysFunction:./functions/public-keys \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \
-            PipelineStepsFunction:./functions/pipeline-steps
+            PipelineStepsFunction:./functions/pipeline-steps \
+            ExpiryNoticesFunction:./functions/expiry-notices
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

@@ -80,24 +80,49 @@ func (a *Authorizer) authenticate(ctx context.Context, header string) (access.Pr
 		}
 		return p, access.Token{}, nil
 	}
+	claims, t, err := a.checkAPIToken(ctx, raw)
+	if err != nil {
+		return access.Principal{}, access.Token{}, err
+	}
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, t, nil
+}
+
+// CheckAPIToken is the whole decision on an API token (raw, without its
+// "Bearer " scheme): minted by this service (apitoken.Verifier: algorithm,
+// issuer, trusted keys, claims), and still there, unexpired and unchanged in
+// the store. Authenticate makes it for every request that carries one, and
+// token introspection (api.Introspection) for the token it is asked about,
+// so both answer alike. Errors are access errors: EUNAUTHORIZED for a token
+// that must not be accepted, EINTERNAL or EUNAVAILABLE when the decision
+// could not be made.
+func (a *Authorizer) CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, error) {
+	claims, _, err := a.checkAPIToken(ctx, raw)
+	return claims, err
+}
+
+// checkAPIToken is CheckAPIToken, and returns the token's record too.
+func (a *Authorizer) checkAPIToken(ctx context.Context, raw string) (*apitoken.Claims, access.Token, error) {
+	if len(raw) > MaxHeaderBytes {
+		return nil, access.Token{}, a.deny(ctx, errors.New("token too large"))
+	}
 	claims, err := a.APITokens.Verify(raw)
 	if err != nil {
-		return access.Principal{}, access.Token{}, a.deny(ctx, err)
+		return nil, access.Token{}, a.deny(ctx, err)
 	}
 	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
-		return access.Principal{}, access.Token{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+		return nil, access.Token{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
-		return access.Principal{}, access.Token{}, err
+		return nil, access.Token{}, err
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
-		return access.Principal{}, access.Token{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+		return nil, access.Token{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
 	case t.AssociatedUser != claims.Subject:
-		return access.Principal{}, access.Token{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+		return nil, access.Token{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, t, nil
+	return claims, t, nil
 }
 
 func (a *Authorizer) deny(ctx context.Context, why error) error {

@@ -9,20 +9,40 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 )
 
 // Source is the source of every event dcs-access publishes.
 const Source = "dcs-access"
 
-// API is the EventBridge call used.
+// Service is EventBridge, which this package calls through awsjson
+// (PutEvents, on a regional bus) rather than the SDK's client: that client,
+// with its schemas and the SigV4a signer for global endpoints, cost the
+// events function about 0.5 MB for one call (docs/performance.md).
+// internal/templatecheck reads it to know what a function calls.
+var Service = awsjson.Service{ID: "EventBridge", EndpointPrefix: "events", SigningName: "events", TargetPrefix: "AWSEvents", Protocol: awsjson.JSON11}
+
+// API is how this package calls EventBridge: an *awsjson.Client of
+// Service, or a test's fake.
 type API interface {
-	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+	Call(ctx context.Context, operation string, in, out any) error
 }
+
+// The members of PutEvents' shapes that are sent and read, by their wire
+// names.
+type (
+	putEventsInput struct {
+		Entries []putEventsEntry
+	}
+	putEventsEntry struct {
+		EventBusName, Source, DetailType, Detail string
+	}
+	putEventsOutput struct {
+		FailedEntryCount int
+		Entries          []struct{ ErrorCode, ErrorMessage string } // in the order of the input's
+	}
+)
 
 // Bus is one EventBridge bus.
 type Bus struct {
@@ -37,15 +57,17 @@ func (b Bus) Publish(ctx context.Context, detailType string, detail any) error {
 	if err != nil {
 		return access.Internal(err)
 	}
-	out, err := b.API.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
-		EventBusName: aws.String(b.Name), Source: aws.String(Source), DetailType: aws.String(detailType), Detail: aws.String(string(doc)),
-	}}})
-	if err != nil {
+	in := putEventsInput{Entries: []putEventsEntry{{EventBusName: b.Name, Source: Source, DetailType: detailType, Detail: string(doc)}}}
+	var out putEventsOutput
+	if err := b.API.Call(ctx, "PutEvents", in, &out); err != nil {
 		return access.Unavailable(fmt.Errorf("put %s event: %w", detailType, err))
 	}
 	if out.FailedEntryCount > 0 {
-		e := out.Entries[0]
-		return access.Unavailable(fmt.Errorf("put %s event: %s: %s", detailType, aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage)))
+		var code, message string
+		if len(out.Entries) > 0 {
+			code, message = out.Entries[0].ErrorCode, out.Entries[0].ErrorMessage
+		}
+		return access.Unavailable(fmt.Errorf("put %s event: %s: %s", detailType, code, message))
 	}
 	return nil
 }

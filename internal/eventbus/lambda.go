@@ -1,9 +1,7 @@
 package eventbus
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
 
@@ -14,9 +12,9 @@ func FromEnv() (Bus, error) {
 	if err != nil {
 		return Bus{}, err
 	}
-	cfg, err := awsconfig.Load()
+	client, err := awsjson.FromEnv(Service)
 	if err != nil {
 		return Bus{}, err
 	}
-	return Bus{Name: name, API: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = awsconfig.Endpoint("EventBridge") })}, nil
+	return Bus{Name: name, API: client}, nil
 }

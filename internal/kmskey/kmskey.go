@@ -10,26 +10,26 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 )
 
-// SignAPI is the KMS call the signer uses.
-type SignAPI interface {
-	Sign(ctx context.Context, in *kms.SignInput, opts ...func(*kms.Options)) (*kms.SignOutput, error)
-}
+// Service is KMS, which this package calls through awsjson (Sign and
+// GetPublicKey) rather than the SDK's client: that client, for two calls of
+// fixed shape, cost the authorizer and create-token 0.39 MB each
+// (docs/performance.md). internal/templatecheck reads it to know what a
+// function calls.
+var Service = awsjson.Service{ID: "KMS", EndpointPrefix: "kms", SigningName: "kms", TargetPrefix: "TrentService", Protocol: awsjson.JSON11}
 
-// PublicKeyAPI is the KMS call the verifier side uses.
-type PublicKeyAPI interface {
-	GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, opts ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
+// API is how this package calls KMS: an *awsjson.Client of Service, or a
+// test's fake.
+type API interface {
+	Call(ctx context.Context, operation string, in, out any) error
 }
 
 // Signer signs token digests with one KMS key.
 type Signer struct {
-	client SignAPI
+	client API
 	keyARN string
 	kid    string
 }
@@ -37,7 +37,7 @@ type Signer struct {
 var _ apitoken.Signer = (*Signer)(nil)
 
 // NewSigner signs with the key keyARN (a key ARN or key id).
-func NewSigner(client SignAPI, keyARN string) *Signer {
+func NewSigner(client API, keyARN string) *Signer {
 	return &Signer{client: client, keyARN: keyARN, kid: KeyID(keyARN)}
 }
 
@@ -46,17 +46,38 @@ func (s *Signer) KeyID() string { return s.kid }
 
 // SignDigest asks KMS to sign a SHA-256 digest; KMS returns a DER signature.
 func (s *Signer) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
-	out, err := s.client.Sign(ctx, &kms.SignInput{
-		KeyId:            aws.String(s.keyARN),
-		Message:          digest,
-		MessageType:      types.MessageTypeDigest,
-		SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256,
-	})
-	if err != nil {
+	var out signOutput
+	in := signInput{KeyID: s.keyARN, Message: digest, MessageType: "DIGEST", SigningAlgorithm: "ECDSA_SHA_256"}
+	if err := s.client.Call(ctx, "Sign", in, &out); err != nil {
 		return nil, fmt.Errorf("kms sign: %w", err)
+	}
+	if len(out.Signature) == 0 {
+		return nil, fmt.Errorf("kms sign: KMS returned no signature")
 	}
 	return out.Signature, nil
 }
+
+// The members of the KMS shapes that are sent and read, by their wire
+// names; blobs ([]byte) travel as base64.
+type (
+	signInput struct {
+		KeyID            string `json:"KeyId"`
+		Message          []byte
+		MessageType      string
+		SigningAlgorithm string
+	}
+	signOutput struct {
+		Signature []byte // DER
+	}
+	getPublicKeyInput struct {
+		KeyID string `json:"KeyId"`
+	}
+	getPublicKeyOutput struct {
+		KeyID     string `json:"KeyId"` // the key's ARN, whatever alias or id was asked for
+		KeyUsage  string
+		PublicKey []byte // DER SubjectPublicKeyInfo
+	}
+)
 
 // KeyID is the kid for a KMS key: its key id, the last part of its ARN. Short,
 // stable across aliases, and the same on the signing and verifying side.
@@ -69,14 +90,14 @@ func KeyID(keyARNOrID string) string {
 
 // PublicKeys fetches the public keys of the trusted keys, by kid. The
 // authorizer calls it once per cold start and verifies locally after that.
-func PublicKeys(ctx context.Context, client PublicKeyAPI, keyARNs []string) (map[string]*ecdsa.PublicKey, error) {
+func PublicKeys(ctx context.Context, client API, keyARNs []string) (map[string]*ecdsa.PublicKey, error) {
 	keys := make(map[string]*ecdsa.PublicKey, len(keyARNs))
 	for _, arn := range keyARNs {
-		out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(arn)})
-		if err != nil {
+		var out getPublicKeyOutput
+		if err := client.Call(ctx, "GetPublicKey", getPublicKeyInput{KeyID: arn}, &out); err != nil {
 			return nil, fmt.Errorf("kms get public key %s: %w", arn, err)
 		}
-		if out.KeyUsage != types.KeyUsageTypeSignVerify {
+		if out.KeyUsage != "SIGN_VERIFY" {
 			return nil, fmt.Errorf("kms key %s is for %s, want SIGN_VERIFY", arn, out.KeyUsage)
 		}
 		pub, err := x509.ParsePKIXPublicKey(out.PublicKey)
@@ -87,7 +108,7 @@ func PublicKeys(ctx context.Context, client PublicKeyAPI, keyARNs []string) (map
 		if !ok || ec.Curve != elliptic.P256() {
 			return nil, fmt.Errorf("kms key %s is not a P-256 key", arn)
 		}
-		keys[KeyID(aws.ToString(out.KeyId))] = ec
+		keys[KeyID(out.KeyID)] = ec
 	}
 	return keys, nil
 }

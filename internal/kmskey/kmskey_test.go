@@ -2,12 +2,14 @@ package kmskey_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
@@ -23,11 +25,13 @@ func createKey(t *testing.T, client *kms.Client, spec types.KeySpec, usage types
 	return *out.KeyMetadata.Arn
 }
 
+// The keys are made with the SDK's client; the package under test calls
+// moto's KMS the way a function does, through awsjson.
 func TestTokensSignedInKMSVerifyWithItsPublicKey(t *testing.T) {
-	client := testenv.KMS(t)
+	sdk, client := testenv.KMS(t), testenv.Moto(t, kmskey.Service)
 	ctx := context.Background()
-	oldKey := createKey(t, client, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify)
-	newKey := createKey(t, client, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify)
+	oldKey := createKey(t, sdk, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify)
+	newKey := createKey(t, sdk, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify)
 
 	keys, err := kmskey.PublicKeys(ctx, client, []string{oldKey, newKey})
 	if err != nil {
@@ -61,7 +65,7 @@ func TestTokensSignedInKMSVerifyWithItsPublicKey(t *testing.T) {
 	}
 
 	// A key that is not trusted: its tokens do not verify.
-	stranger := kmskey.NewSigner(client, createKey(t, client, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify))
+	stranger := kmskey.NewSigner(client, createKey(t, sdk, types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify))
 	tok, err := apitoken.Minter{Issuer: "dcs-access:test", Signer: stranger}.Mint(ctx, apitoken.Grant{ID: "id", User: "u", Tenant: "t", IssuedAt: now})
 	if err != nil {
 		t.Fatal(err)
@@ -72,17 +76,31 @@ func TestTokensSignedInKMSVerifyWithItsPublicKey(t *testing.T) {
 }
 
 func TestPublicKeysRefusesKeysOfTheWrongKind(t *testing.T) {
-	client := testenv.KMS(t)
-	for name, arn := range map[string]string{
-		"an RSA signing key":      createKey(t, client, types.KeySpecRsa2048, types.KeyUsageTypeSignVerify),
-		"a P-384 signing key":     createKey(t, client, types.KeySpecEccNistP384, types.KeyUsageTypeSignVerify),
-		"a key that is not there": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+	sdk, client := testenv.KMS(t), testenv.Moto(t, kmskey.Service)
+	for name, tc := range map[string]struct{ arn, want string }{
+		"an RSA signing key":      {createKey(t, sdk, types.KeySpecRsa2048, types.KeyUsageTypeSignVerify), "is not a P-256 key"},
+		"a P-384 signing key":     {createKey(t, sdk, types.KeySpecEccNistP384, types.KeyUsageTypeSignVerify), "is not a P-256 key"},
+		"an encryption key":       {createKey(t, sdk, types.KeySpecSymmetricDefault, types.KeyUsageTypeEncryptDecrypt), "want SIGN_VERIFY"},
+		"a key that is not there": {"arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000", "NotFoundException"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := kmskey.PublicKeys(context.Background(), client, []string{arn}); err == nil {
+			_, err := kmskey.PublicKeys(context.Background(), client, []string{tc.arn})
+			if err == nil {
 				t.Fatal("got no error, want the key refused")
 			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q in it", err, tc.want)
+			}
 		})
+	}
+}
+
+func TestAKeyThatIsNotThereIsKMSsNotFound(t *testing.T) {
+	signer := kmskey.NewSigner(testenv.Moto(t, kmskey.Service), "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000")
+	_, err := signer.SignDigest(context.Background(), make([]byte, 32))
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NotFoundException" {
+		t.Fatalf("got %v, want KMS's NotFoundException as a smithy.APIError", err)
 	}
 }
 

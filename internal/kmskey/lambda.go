@@ -5,10 +5,8 @@ import (
 	"crypto/ecdsa"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/dcs-access/dcs-access/internal/apitoken"
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
 
@@ -20,7 +18,7 @@ func SignerFromEnv() (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient()
+	client, err := awsjson.FromEnv(Service)
 	if err != nil {
 		return nil, err
 	}
@@ -35,16 +33,16 @@ func TrustedKeysFromEnv(ctx context.Context) (map[string]*ecdsa.PublicKey, error
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient()
+	client, err := awsjson.FromEnv(Service)
 	if err != nil {
 		return nil, err
 	}
 	return PublicKeys(ctx, client, env.List(ids))
 }
 
-// VerifierFromEnv returns the API token verifier of every function that
-// accepts API tokens (the authorizer, leak revocation): the issuer
-// TOKEN_ISSUER, and the public keys of TRUSTED_KEY_IDS fetched once.
+// VerifierFromEnv returns the API token verifier of a function that accepts
+// API tokens as the authorizer does (the authorizer, leak revocation): the
+// issuer TOKEN_ISSUER, and the public keys of TRUSTED_KEY_IDS fetched once.
 func VerifierFromEnv(ctx context.Context) (*apitoken.Verifier, error) {
 	issuer, err := env.Must("TOKEN_ISSUER")
 	if err != nil {
@@ -55,12 +53,4 @@ func VerifierFromEnv(ctx context.Context) (*apitoken.Verifier, error) {
 		return nil, err
 	}
 	return apitoken.NewVerifier(issuer, keys, time.Now), nil
-}
-
-func newClient() (*kms.Client, error) {
-	cfg, err := awsconfig.Load()
-	if err != nil {
-		return nil, err
-	}
-	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = awsconfig.Endpoint("KMS") }), nil
 }

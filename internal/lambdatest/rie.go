@@ -38,11 +38,14 @@ var Functions = []string{
 	"RevokeLeakedTokensFunction",
 	"WhoAmIFunction",
 	"AuthorizerFunction",
+	"IntrospectTokenFunction",
+	"PublicKeysFunction",
 	"SandboxPlansFunction",
 	"SandboxRefreshesFunction",
 	"SandboxRefreshEventsFunction",
 	"PipelineStepsFunction",
 	"ConsoleFunction",
+	"ExpiryNoticesFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

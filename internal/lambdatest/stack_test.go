@@ -171,7 +171,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	}
 	switch name {
 	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
-		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction":
+		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction":
 		// The functions that answer browsers.
 		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
@@ -198,6 +198,12 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_AUDIENCE"] = oidcAudience
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
+	case "IntrospectTokenFunction":
+		env["TABLE_NAME"] = s.table
+		env["TOKEN_ISSUER"] = tokenIssuer
+		env["TRUSTED_KEY_IDS"] = s.keyARN // the authorizer's
+	case "PublicKeysFunction":
+		env["TRUSTED_KEY_IDS"] = s.keyARN // the authorizer's
 	case "SandboxPlansFunction":
 		s.salesforce.env(env)                     // plans are checked against the org they name
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "20" // its Timeout
@@ -218,6 +224,10 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["TABLE_NAME"] = s.table
 		env["STACK_NAME"] = "dcs-access-lambdatest"
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
+	case "ExpiryNoticesFunction":
+		env["TABLE_NAME"] = s.table
+		env["EVENT_BUS_NAME"] = s.pipeline.busName
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "120" // its Timeout
 	case "ConsoleFunction":
 		// As with the stack's Cognito pool: its hosted UI's endpoints.
 		env["OIDC_AUTHORIZATION_ENDPOINT"] = consoleSignIn + "/oauth2/authorize"

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type Gateway struct {
 	Authorize  AuthorizeFunc
 	mux        *http.ServeMux
 	simulators []string // path prefixes of the simulated outside APIs
+	routes     []string // "METHOD /resource" of every Route and PublicRoute
 }
 
 // NewGateway returns a gateway with no routes.
@@ -45,19 +47,27 @@ func NewGateway(authorize AuthorizeFunc) *Gateway {
 // Route serves method and resource (API Gateway syntax, "/api-tokens/{id}")
 // with handler behind the authorizer.
 func (g *Gateway) Route(method, resource string, handler api.Handler) {
+	g.route(method, resource, handler, true)
+}
+
+// PublicRoute serves method and resource with handler without the
+// authorizer, as a template route with Auth.Authorizer NONE.
+func (g *Gateway) PublicRoute(method, resource string, handler api.Handler) {
+	g.route(method, resource, handler, false)
+}
+
+func (g *Gateway) route(method, resource string, handler api.Handler, authorize bool) {
+	g.routes = append(g.routes, method+" "+resource)
 	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
-		g.serve(w, r, resource, handler, true)
+		g.serve(w, r, resource, handler, authorize)
 	})
 }
 
-// RouteWithoutAuthorizer serves method and resource with handler as a route
-// whose template event says Auth: Authorizer: NONE does: the same proxy
-// event, without the authorizer (and so without requestContext.authorizer).
-func (g *Gateway) RouteWithoutAuthorizer(method, resource string, handler api.Handler) {
-	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
-		g.serve(w, r, resource, handler, false)
-	})
-}
+// Routes are the API routes the gateway serves as "METHOD /resource" (API
+// Gateway's syntax), in the order they were added: the template's, and the
+// local server's own under /local/. Public http.Handlers (the console, the
+// sign-in, the simulators) are not among them.
+func (g *Gateway) Routes() []string { return slices.Clone(g.routes) }
 
 // Public serves an http.Handler without the authorizer (local-only routes).
 func (g *Gateway) Public(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
@@ -93,9 +103,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 		return
 	}
 	event := proxyEvent(r, resource, body, requestID)
-	if authorize && !g.authorize(ctx, w, r, &event) {
+
+	if authorize && !g.authorize(w, r, &event) {
 		return
 	}
+
 	resp, err := handler(ctx, event)
 	if err != nil {
 		slog.ErrorContext(ctx, "handler failed", "requestId", requestID, "error", err)
@@ -116,11 +128,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	_, _ = io.WriteString(w, resp.Body)
 }
 
-// authorize runs the authorizer for event as API Gateway does, and puts its
-// context into the event; when it does not allow the request it answers
-// with API Gateway's own response and reports false.
-func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, r *http.Request, event *events.APIGatewayProxyRequest) bool {
-	requestID := event.RequestContext.RequestID
+// authorize runs the authorizer for r as API Gateway does and puts its
+// context in event; when it does not allow the request it answers with the
+// Gateway Response and returns false.
+func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, event *events.APIGatewayProxyRequest) bool {
+	ctx, requestID := r.Context(), event.RequestContext.RequestID
 	// The authorizer is not even called without its identity source: an
 	// Authorization header that is present and not empty.
 	if event.Headers["Authorization"] == "" {
@@ -133,9 +145,9 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 	case err != nil && err.Error() == "Unauthorized":
 		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
 		return false
-	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
+	case err != nil:
 		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		gatewayResponse(w, "AUTHORIZER_FAILURE", 0, requestID)
 		return false
 	case !allows(policy, methodARN):
 		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)

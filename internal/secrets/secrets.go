@@ -9,15 +9,22 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 )
 
-// API is the Secrets Manager call used.
+// Service is Secrets Manager, which this package calls through awsjson
+// (GetSecretValue) rather than the SDK's client: that client, for one call,
+// cost the pipeline steps 0.72 MB (docs/performance.md).
+// internal/templatecheck reads it to know what a function calls.
+var Service = awsjson.Service{ID: "Secrets Manager", EndpointPrefix: "secretsmanager", SigningName: "secretsmanager", TargetPrefix: "secretsmanager", Protocol: awsjson.JSON11}
+
+// API is how this package calls Secrets Manager: an *awsjson.Client of
+// Service, or a test's fake.
 type API interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	Call(ctx context.Context, operation string, in, out any) error
 }
 
 // Manager reads secrets from Secrets Manager.
@@ -27,8 +34,11 @@ type Manager struct{ API API }
 // service faults are EUNAVAILABLE (retried by the state machine); a missing
 // or forbidden secret is not.
 func (m Manager) SecretString(ctx context.Context, arn string) (string, error) {
-	out, err := m.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
-	if err != nil {
+	in := struct {
+		SecretID string `json:"SecretId"`
+	}{arn}
+	var out struct{ SecretString *string } // none for a binary secret
+	if err := m.API.Call(ctx, "GetSecretValue", in, &out); err != nil {
 		var apiErr smithy.APIError
 		if errors.As(err, &apiErr) {
 			switch apiErr.ErrorCode() {

@@ -1,9 +1,7 @@
 package stepfunctions
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
 
@@ -14,9 +12,9 @@ func FromEnv() (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.Load()
+	client, err := awsjson.FromEnv(Service)
 	if err != nil {
 		return nil, err
 	}
-	return New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = awsconfig.Endpoint("SFN") }), arn), nil
+	return New(client, arn), nil
 }

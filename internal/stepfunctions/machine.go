@@ -4,23 +4,57 @@ package stepfunctions
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strings"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
+	smithyrand "github.com/aws/smithy-go/rand"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
 
-// API is the part of the Step Functions API the machine uses.
+// Service is Step Functions, which this package calls through awsjson
+// (StartExecution, DescribeExecution and RedriveExecution) rather than the SDK's client: that client cost each
+// function that runs executions 0.39 MB (docs/performance.md).
+// internal/templatecheck reads it to know what a function calls.
+var Service = awsjson.Service{ID: "SFN", EndpointPrefix: "states", SigningName: "states", TargetPrefix: "AWSStepFunctions", Protocol: awsjson.JSON10}
+
+// API is how the machine calls Step Functions: an *awsjson.Client of
+// Service, or a test's fake.
 type API interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
-	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
-	RedriveExecution(ctx context.Context, in *sfn.RedriveExecutionInput, opts ...func(*sfn.Options)) (*sfn.RedriveExecutionOutput, error)
+	Call(ctx context.Context, operation string, in, out any) error
 }
+
+// The members of the Step Functions shapes that are sent and read, by their
+// wire names.
+type (
+	startExecutionInput struct {
+		StateMachineARN string `json:"stateMachineArn"`
+		Name            string `json:"name"`
+		Input           string `json:"input"`
+	}
+	executionInput struct {
+		ExecutionARN string `json:"executionArn"`
+	}
+	describeExecutionOutput struct {
+		Status       string        `json:"status"`
+		StartDate    awsjson.Time  `json:"startDate"`
+		StopDate     *awsjson.Time `json:"stopDate"`
+		Error        string        `json:"error"`
+		Cause        string        `json:"cause"`
+		RedriveCount int           `json:"redriveCount"`
+	}
+	redriveExecutionInput struct {
+		ExecutionARN string `json:"executionArn"`
+		// ClientToken makes the redrive idempotent across the attempts of
+		// one call, as the SDK's client fills it.
+		ClientToken string `json:"clientToken"`
+	}
+)
 
 // Machine is one state machine.
 type Machine struct {
@@ -44,28 +78,33 @@ func (m *Machine) ExecutionARN(name string) string {
 // Start starts the execution name. Starting it again with the same input
 // while it runs succeeds (Step Functions is idempotent there).
 func (m *Machine) Start(ctx context.Context, name, input string) error {
-	_, err := m.api.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: &m.stateMachineARN, Name: &name, Input: &input,
-	})
-	return translate(err)
+	in := startExecutionInput{StateMachineARN: m.stateMachineARN, Name: name, Input: input}
+	return translate(m.api.Call(ctx, "StartExecution", in, nil))
 }
 
 // Describe reports the execution's status.
 func (m *Machine) Describe(ctx context.Context, executionARN string) (runs.Execution, error) {
-	out, err := m.api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &executionARN})
-	if err != nil {
+	var out describeExecutionOutput
+	if err := m.api.Call(ctx, "DescribeExecution", executionInput{ExecutionARN: executionARN}, &out); err != nil {
 		return runs.Execution{}, translate(err)
 	}
+	var stoppedAt *time.Time
+	if out.StopDate != nil {
+		stoppedAt = &out.StopDate.Time
+	}
 	return runs.Execution{
-		Status: string(out.Status), StartedAt: aws.ToTime(out.StartDate), StoppedAt: out.StopDate,
-		Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause), RedriveCount: int(aws.ToInt32(out.RedriveCount)),
+		Status: out.Status, StartedAt: out.StartDate.Time, StoppedAt: stoppedAt,
+		Error: out.Error, Cause: out.Cause, RedriveCount: out.RedriveCount,
 	}, nil
 }
 
 // Redrive resumes a failed execution from its failed state.
 func (m *Machine) Redrive(ctx context.Context, executionARN string) error {
-	_, err := m.api.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: &executionARN})
-	return translate(err)
+	token, err := smithyrand.NewUUIDIdempotencyToken(rand.Reader).GetIdempotencyToken()
+	if err != nil {
+		return access.Internal(err)
+	}
+	return translate(m.api.Call(ctx, "RedriveExecution", redriveExecutionInput{ExecutionARN: executionARN, ClientToken: token}, nil))
 }
 
 // translate maps Step Functions errors to the runs package's, and throttling

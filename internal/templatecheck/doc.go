@@ -16,7 +16,10 @@
 // the routes of a table have their own throttle, and that leak revocation
 // trusts exactly the authorizer's keys; that
 // every EventBridge rule invoking a function is in a rule table (bus,
-// pattern, dead-letter queue) and nothing else may invoke one; that each
+// pattern, dead-letter queue) and nothing else may invoke one; that every
+// schedule is a function's of a schedule table (expression, the role that
+// may invoke that function only, a Timeout below what its work needs, an
+// alarm on its errors); that each
 // state machine matches its definition file (substitutions, task timeouts)
 // and logs and traces; that throttles (one alarm per function, all alike)
 // and failed runs raise alarms, within CloudWatch's limits; and that

@@ -503,6 +503,7 @@ type listedPackage struct {
 	ImportPath string
 	Dir        string
 	Deps       []string
+	Imports    []string // the packages it imports itself
 	Standard   bool
 }
 
@@ -510,7 +511,7 @@ type listedPackage struct {
 // Makefile's Lambda build sees them (its GOOS, GOARCH and build tags).
 func goList(root string, mains ...string) (map[string]listedPackage, error) {
 	args := append([]string{"list", "-deps", "-tags", lambdaBuild.Flags["-tags"], "-f",
-		"{{.ImportPath}}\t{{.Dir}}\t{{.Standard}}\t{{join .Deps \" \"}}"}, mains...)
+		"{{.ImportPath}}\t{{.Dir}}\t{{.Standard}}\t{{join .Deps \" \"}}\t{{join .Imports \" \"}}"}, mains...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS="+lambdaBuild.Env["GOOS"], "GOARCH="+lambdaBuild.Env["GOARCH"], "CGO_ENABLED="+lambdaBuild.Env["CGO_ENABLED"])
@@ -521,12 +522,13 @@ func goList(root string, mains ...string) (map[string]listedPackage, error) {
 		return nil, fmt.Errorf("go list -deps: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	pkgs := map[string]listedPackage{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	// TrimRight, not TrimSpace: a last package without imports ends in a tab.
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		fields := strings.Split(line, "\t")
-		if len(fields) != 4 {
+		if len(fields) != 5 {
 			return nil, fmt.Errorf("go list printed %q", line)
 		}
-		pkgs[fields[0]] = listedPackage{ImportPath: fields[0], Dir: fields[1], Standard: fields[2] == "true", Deps: strings.Fields(fields[3])}
+		pkgs[fields[0]] = listedPackage{ImportPath: fields[0], Dir: fields[1], Standard: fields[2] == "true", Deps: strings.Fields(fields[3]), Imports: strings.Fields(fields[4])}
 	}
 	return pkgs, nil
 }

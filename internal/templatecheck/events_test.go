@@ -60,8 +60,8 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule) []string {
 		for _, e := range entries(fn.prop("Events")) {
 			where := fn.ID + " event " + e.Key
 			typ, _ := plainScalar(at(e.Value, "Type"))
-			if typ == "Api" {
-				continue // a route: checkRoutes
+			if typ == "Api" || typ == scheduleEventType {
+				continue // a route: checkRoutes; a schedule: checkScheduledFunctions
 			}
 			if !ruleEventTypes[typ] {
 				problems = append(problems, fmt.Sprintf("%s is a %s event, which no check reads: invoke functions through API routes or EventBridge rules, or teach this check", where, render(at(e.Value, "Type"))))
@@ -126,6 +126,9 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule) []string {
 		case "AWS::Events::Rule":
 			problems = append(problems, fmt.Sprintf("%s is a rule outside the functions' events, which this check cannot tie to the rule table", r.ID))
 		case "AWS::Lambda::Permission", "AWS::Lambda::Url", "AWS::Lambda::EventSourceMapping":
+			if r.ID == sharedAuthorizerPermission {
+				continue // another API's use of the authorizer: checkSharedAuthorizer
+			}
 			problems = append(problems, fmt.Sprintf("%s (%s) lets something invoke a function beyond the SAM events' own permissions", r.ID, r.Type))
 		case "AWS::Events::EventBusPolicy":
 			problems = append(problems, fmt.Sprintf("%s lets other principals put events on a bus: anyone who can put a \"Sandbox Refresh Requested\" event starts runs for any tenant", r.ID))

@@ -6,6 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dcs-access/dcs-access/internal/awsjson"
+	"github.com/dcs-access/dcs-access/internal/eventbus"
+	"github.com/dcs-access/dcs-access/internal/kmskey"
+	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/stepfunctions"
 )
 
 // sdkService is where the AWS SDK's service packages live: <sdkService><name>
@@ -15,11 +21,40 @@ const sdkService = "github.com/aws/aws-sdk-go-v2/service/"
 // oidcPackage is go-oidc, which only session verification needs.
 const oidcPackage = "github.com/coreos/go-oidc/v3/oidc"
 
+// awsjsonPackage is the module's own client of the AWS JSON protocols,
+// relative to the module: a package that imports it calls a service
+// without the SDK's client of that service (docs/performance.md says why).
+const awsjsonPackage = "internal/awsjson"
+
+// jsonCallers is, for each package of the module that imports
+// internal/awsjson, the service it calls through it: the package's own
+// Service, so that what is counted is what the code calls. A function that
+// links one of these packages calls that service as surely as one that links
+// the SDK's client. TestFunctionsLinkOnlyTheirClients keeps it exact: a
+// linked package that imports awsjson and is not here fails, and so does an
+// entry that no longer imports it.
+var jsonCallers = map[string]awsjson.Service{
+	"internal/kmskey":        kmskey.Service,
+	"internal/secrets":       secrets.Service,
+	"internal/eventbus":      eventbus.Service,
+	"internal/stepfunctions": stepfunctions.Service,
+}
+
+// serviceName is how linkAllowlist and iamService name a service: as the
+// SDK names its package, the service id in lower case without spaces
+// ("Secrets Manager" is secretsmanager).
+func serviceName(s awsjson.Service) string {
+	return strings.ToLower(strings.ReplaceAll(s.ID, " ", ""))
+}
+
 // functionLinks is what one function's bootstrap may link.
 type functionLinks struct {
 	// SDK is every AWS SDK service of which it links a package (its client,
 	// or only types another package uses).
 	SDK []string
+	// JSON is every service it calls through internal/awsjson (it links a
+	// package of jsonCallers), by the SDK's name for it.
+	JSON []string
 	// OIDC is whether it links go-oidc.
 	OIDC bool
 }
@@ -29,41 +64,50 @@ type functionLinks struct {
 // Streams' types (not its client).
 var dynamoSDK = []string{"dynamodb", "dynamodbstreams"}
 
-// linkAllowlist is, for each function, exactly the AWS SDK services and
-// OIDC library its bootstrap links, by `go list -deps` of its package as
-// the Makefile builds it. A function that starts linking one more (its
-// wiring reaches for another adapter, or a shared package starts importing
-// one) shows up here, as a wider policy shows up in iamAllowlist.
+// linkAllowlist is, for each function, exactly the AWS SDK services, the
+// services called through awsjson, and the OIDC library its bootstrap
+// links, by `go list -deps` of its package as the Makefile builds it. A
+// function that starts linking one more (its wiring reaches for another
+// adapter, a shared package starts importing one, or an adapter goes back to
+// the SDK's client) shows up here, as a wider policy shows up in
+// iamAllowlist.
 var linkAllowlist = map[string]functionLinks{
 	// Signs with KMS, writes the token.
-	"CreateTokenFunction": {SDK: append([]string{"kms"}, dynamoSDK...)},
+	"CreateTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
 	"ListTokensFunction":  {SDK: dynamoSDK},
 	"DeleteTokenFunction": {SDK: dynamoSDK},
 	// Fetches the trusted public keys once, deletes as DeleteTokenFunction
 	// does, announces each revocation on the bus.
-	"RevokeLeakedTokensFunction": {SDK: append([]string{"eventbridge", "kms"}, dynamoSDK...)},
+	"RevokeLeakedTokensFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "kms"}},
 	// Answers from the authorizer context, serves embedded files: no client.
 	"WhoAmIFunction":  {},
 	"ConsoleFunction": {},
 	// Reads the token item, fetches the trusted public keys once, verifies
 	// OIDC sessions (the JWKS fetch and cache are go-oidc's).
-	"AuthorizerFunction": {SDK: append([]string{"kms"}, dynamoSDK...), OIDC: true},
-	// Stores plans, keeps their schedules, reads the plan's Salesforce key
-	// to check it.
-	"SandboxPlansFunction": {SDK: append([]string{"scheduler", "secretsmanager"}, dynamoSDK...)},
+	"AuthorizerFunction": {SDK: dynamoSDK, JSON: []string{"kms"}, OIDC: true},
+	// The authorizer's decision on API tokens only: no sessions, no go-oidc.
+	"IntrospectTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
+	// Fetches the trusted public keys once.
+	"PublicKeysFunction": {JSON: []string{"kms"}},
+	// Stores plans, keeps their schedules (Scheduler is REST-JSON, on the
+	// SDK), reads the plan's Salesforce key to check it.
+	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"secretsmanager"}},
 	// Starts, follows and redrives executions; announces nothing.
-	"SandboxRefreshesFunction": {SDK: append([]string{"sfn"}, dynamoSDK...)},
+	"SandboxRefreshesFunction": {SDK: dynamoSDK, JSON: []string{"sfn"}},
 	// Starts requested runs and announces outcomes on the bus.
-	"SandboxRefreshEventsFunction": {SDK: append([]string{"eventbridge", "sfn"}, dynamoSDK...)},
+	"SandboxRefreshEventsFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "sfn"}},
 	// Reads the plan's secrets and reports to the run's record; Salesforce
 	// and DCS are plain HTTPS.
-	"PipelineStepsFunction": {SDK: append([]string{"secretsmanager"}, dynamoSDK...)},
+	"PipelineStepsFunction": {SDK: dynamoSDK, JSON: []string{"secretsmanager"}},
+	// Finds and records the expiry notices due, and puts them on the bus.
+	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge"}},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the
-// SDK service whose client makes those calls; "" where no client of the
-// function does (Lambda itself sends to the on-failure destination with
-// the role; iam:PassRole is authorized on a Scheduler call).
+// service whose client (the SDK's, or a package of jsonCallers) makes those
+// calls; "" where no client of the function does (Lambda itself sends to
+// the on-failure destination with the role; iam:PassRole is authorized on
+// a Scheduler call).
 var iamService = map[string]string{
 	"dynamodb":       "dynamodb",
 	"kms":            "kms",
@@ -75,60 +119,114 @@ var iamService = map[string]string{
 	"iam":            "",
 }
 
-// linkedBy returns what deps (a package's `go list -deps`) links: the SDK
-// services it has any package of, those whose client it links, and whether
-// it links go-oidc.
-func linkedBy(deps []string) (services, clients map[string]bool, oidc bool) {
-	services, clients = map[string]bool{}, map[string]bool{}
-	for _, d := range deps {
+// linkage is what a function's bootstrap is made of: every package it links,
+// and those of them that import internal/awsjson.
+type linkage struct {
+	Deps        []string
+	JSONCallers []string
+}
+
+// linked is what a linkage links, by service.
+type linked struct {
+	sdk     map[string]bool   // SDK services it has any package of
+	json    map[string]bool   // services it calls through awsjson
+	clients map[string]string // services it can call, and how ("the kms client")
+	oidc    bool
+	// undeclared are the packages that import awsjson but are not in
+	// jsonCallers: what they call is not known.
+	undeclared []string
+}
+
+// linkedBy reads what l links; module is the module path.
+func linkedBy(module string, l linkage) linked {
+	out := linked{sdk: map[string]bool{}, json: map[string]bool{}, clients: map[string]string{}}
+	for _, d := range l.Deps {
 		if rest, ok := strings.CutPrefix(d, sdkService); ok {
 			name, sub, _ := strings.Cut(rest, "/")
 			if name == "internal" { // the SDK's own helpers, shared by every service
 				continue
 			}
-			services[name] = true
+			out.sdk[name] = true
 			if sub == "" {
-				clients[name] = true
+				out.clients[name] = "links the " + name + " client"
 			}
 		}
-		oidc = oidc || d == oidcPackage
+		out.oidc = out.oidc || d == oidcPackage
 	}
-	return services, clients, oidc
+	for _, pkg := range l.JSONCallers {
+		rel := strings.TrimPrefix(pkg, module+"/")
+		service, ok := jsonCallers[rel]
+		if !ok {
+			out.undeclared = append(out.undeclared, rel)
+			continue
+		}
+		name := serviceName(service)
+		out.json[name] = true
+		if _, sdk := out.clients[name]; !sdk {
+			out.clients[name] = "calls " + name + " through " + rel + " (awsjson)"
+		}
+	}
+	return out
 }
 
-// checkLinks checks that fnID's dependencies link exactly what allowed says.
-func checkLinks(fnID string, deps []string, allowed functionLinks) []string {
-	services, _, oidc := linkedBy(deps)
+// compareSets reports the members of got that want lacks and those of want
+// that got lacks.
+func compareSets(got map[string]bool, want []string, extra, missing func(string) string) []string {
 	var problems []string
-	want := map[string]bool{}
-	for _, s := range allowed.SDK {
-		want[s] = true
+	wanted := map[string]bool{}
+	for _, s := range want {
+		wanted[s] = true
 	}
-	for _, s := range slices.Sorted(maps.Keys(services)) {
-		if !want[s] {
-			problems = append(problems, fmt.Sprintf("%s links the AWS SDK's %s (%s%s), which its entry in linkAllowlist does not have: wire only what the function uses", fnID, s, sdkService, s))
+	for _, s := range slices.Sorted(maps.Keys(got)) {
+		if !wanted[s] {
+			problems = append(problems, extra(s))
 		}
 	}
-	for _, s := range slices.Sorted(maps.Keys(want)) {
-		if !services[s] {
-			problems = append(problems, fmt.Sprintf("%s no longer links the AWS SDK's %s: take it out of its entry in linkAllowlist", fnID, s))
+	for _, s := range slices.Sorted(maps.Keys(wanted)) {
+		if !got[s] {
+			problems = append(problems, missing(s))
 		}
 	}
+	return problems
+}
+
+// checkLinks checks that fnID's linkage links exactly what allowed says.
+func checkLinks(fnID, module string, l linkage, allowed functionLinks) []string {
+	got := linkedBy(module, l)
+	var problems []string
+	for _, pkg := range got.undeclared {
+		problems = append(problems, fmt.Sprintf("%s links %s, which imports %s but has no entry in jsonCallers: add its Service there", fnID, pkg, awsjsonPackage))
+	}
+	problems = append(problems, compareSets(got.sdk, allowed.SDK,
+		func(s string) string {
+			return fmt.Sprintf("%s links the AWS SDK's %s (%s%s), which its SDK in linkAllowlist does not have: wire only what the function uses", fnID, s, sdkService, s)
+		},
+		func(s string) string {
+			return fmt.Sprintf("%s no longer links the AWS SDK's %s: take it out of its SDK in linkAllowlist", fnID, s)
+		})...)
+	problems = append(problems, compareSets(got.json, allowed.JSON,
+		func(s string) string {
+			return fmt.Sprintf("%s calls %s through awsjson, which its JSON in linkAllowlist does not have: wire only what the function uses", fnID, s)
+		},
+		func(s string) string {
+			return fmt.Sprintf("%s no longer calls %s through awsjson: take it out of its JSON in linkAllowlist", fnID, s)
+		})...)
 	switch {
-	case oidc && !allowed.OIDC:
+	case got.oidc && !allowed.OIDC:
 		problems = append(problems, fmt.Sprintf("%s links go-oidc (%s), which only session verification needs", fnID, oidcPackage))
-	case !oidc && allowed.OIDC:
+	case !got.oidc && allowed.OIDC:
 		problems = append(problems, fmt.Sprintf("%s no longer links go-oidc: set OIDC false in its entry in linkAllowlist", fnID))
 	}
 	return problems
 }
 
-// checkLinksMatchGrants checks that fnID links a client of every service its
-// role or the key policies let it call, and holds a grant of every service
-// whose client it links: a client without a grant is dead weight, a grant
-// without a client is privilege no code uses.
-func checkLinksMatchGrants(fnID string, deps []string, grants []grant, keyUses []keyUse) []string {
-	_, clients, _ := linkedBy(deps)
+// checkLinksMatchGrants checks that fnID has a client (the SDK's, or one
+// through awsjson) of every service its role or the key policies let it
+// call, and holds a grant of every service it has a client of: a client
+// without a grant is dead weight, a grant without a client is privilege no
+// code uses.
+func checkLinksMatchGrants(fnID, module string, l linkage, grants []grant, keyUses []keyUse) []string {
+	clients := linkedBy(module, l).clients
 	granted := map[string]bool{}
 	var problems []string
 	actions := []string{}
@@ -143,25 +241,38 @@ func checkLinksMatchGrants(fnID string, deps []string, grants []grant, keyUses [
 		service, known := iamService[prefix]
 		switch {
 		case !known:
-			problems = append(problems, fmt.Sprintf("%s is granted %s, of a service iamService does not map to an SDK client", fnID, a))
+			problems = append(problems, fmt.Sprintf("%s is granted %s, of a service iamService does not map to a client", fnID, a))
 		case service == "":
-		case !clients[service]:
-			problems = append(problems, fmt.Sprintf("%s is granted %s but links no %s client: no code of it can use the grant", fnID, a, service))
+		case clients[service] == "":
+			problems = append(problems, fmt.Sprintf("%s is granted %s but has no %s client (the SDK's or through awsjson): no code of it can use the grant", fnID, a, service))
 		default:
 			granted[service] = true
 		}
 	}
 	for _, c := range slices.Sorted(maps.Keys(clients)) {
 		if !granted[c] {
-			problems = append(problems, fmt.Sprintf("%s links the %s client but is granted none of its actions", fnID, c))
+			problems = append(problems, fmt.Sprintf("%s %s but is granted none of its actions", fnID, clients[c]))
 		}
 	}
 	return problems
 }
 
-// functionDeps returns, for each function of tpl, the packages its bootstrap
-// links, as the Makefile builds it.
-func functionDeps(t *testing.T, root string, tpl *cfnTemplate) map[string][]string {
+// checkJSONCallers checks that each of callers (entries of jsonCallers)
+// is a package, as listed, that imports awsjson.
+func checkJSONCallers(module string, listed map[string]listedPackage, callers []string) []string {
+	var problems []string
+	for _, c := range callers {
+		if !slices.Contains(listed[module+"/"+c].Imports, module+"/"+awsjsonPackage) {
+			problems = append(problems, fmt.Sprintf("jsonCallers has %s, which does not import %s: take it out", c, awsjsonPackage))
+		}
+	}
+	return problems
+}
+
+// functionDeps returns, for each function of tpl, what its bootstrap links
+// as the Makefile builds it; the module path; and the listing of those
+// packages and of jsonCallers'.
+func functionDeps(t *testing.T, root string, tpl *cfnTemplate) (map[string]linkage, string, map[string]listedPackage) {
 	t.Helper()
 	module, err := modulePath(root)
 	if err != nil {
@@ -175,31 +286,45 @@ func functionDeps(t *testing.T, root string, tpl *cfnTemplate) map[string][]stri
 		}
 		mains[fn.ID] = module + "/" + strings.TrimPrefix(pkg, "./")
 	}
-	listed, err := goList(root, slices.Sorted(maps.Values(mains))...)
+	args := slices.Sorted(maps.Values(mains))
+	for _, c := range slices.Sorted(maps.Keys(jsonCallers)) {
+		args = append(args, module+"/"+c)
+	}
+	listed, err := goList(root, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := map[string][]string{}
+	links := map[string]linkage{}
 	for id, main := range mains {
-		deps[id] = listed[main].Deps
+		l := linkage{Deps: listed[main].Deps}
+		for _, d := range l.Deps {
+			if slices.Contains(listed[d].Imports, module+"/"+awsjsonPackage) {
+				l.JSONCallers = append(l.JSONCallers, d)
+			}
+		}
+		links[id] = l
 	}
-	return deps
+	return links, module, listed
 }
 
 func TestFunctionsLinkOnlyTheirClients(t *testing.T) {
 	root, tpl := repoRoot(t), loadTemplate(t)
-	deps := functionDeps(t, root, tpl)
+	links, module, listed := functionDeps(t, root, tpl)
+	t.Run("every jsonCallers entry imports awsjson", func(t *testing.T) {
+		report(t, checkJSONCallers(module, listed, slices.Sorted(maps.Keys(jsonCallers))))
+	})
 	for _, fn := range tpl.functions() {
-		t.Run(fn.ID+" links exactly the SDK services of its entry in linkAllowlist", func(t *testing.T) {
+		t.Run(fn.ID+" links exactly the SDK services and awsjson callers of its entry in linkAllowlist", func(t *testing.T) {
 			allowed, ok := linkAllowlist[fn.ID]
 			if !ok {
-				services, _, oidc := linkedBy(deps[fn.ID])
-				t.Fatalf("%s has no entry in linkAllowlist: add one (it links %v, go-oidc %v)", fn.ID, slices.Sorted(maps.Keys(services)), oidc)
+				got := linkedBy(module, links[fn.ID])
+				t.Fatalf("%s has no entry in linkAllowlist: add one (it links the SDK's %v, calls %v through awsjson, go-oidc %v)",
+					fn.ID, slices.Sorted(maps.Keys(got.sdk)), slices.Sorted(maps.Keys(got.json)), got.oidc)
 			}
-			report(t, checkLinks(fn.ID, deps[fn.ID], allowed))
+			report(t, checkLinks(fn.ID, module, links[fn.ID], allowed))
 		})
-		t.Run(fn.ID+" links a client of every service it is granted, and is granted each client it links", func(t *testing.T) {
-			report(t, checkLinksMatchGrants(fn.ID, deps[fn.ID], iamAllowlist[fn.ID], keyAllowlist[fn.ID]))
+		t.Run(fn.ID+" has a client of every service it is granted, and is granted each client it has", func(t *testing.T) {
+			report(t, checkLinksMatchGrants(fn.ID, module, links[fn.ID], iamAllowlist[fn.ID], keyAllowlist[fn.ID]))
 		})
 	}
 	t.Run("every linkAllowlist entry is a function of the template", func(t *testing.T) {
@@ -213,10 +338,22 @@ func TestFunctionsLinkOnlyTheirClients(t *testing.T) {
 
 func TestLinkChecksCatchMutations(t *testing.T) {
 	root, tpl := repoRoot(t), loadTemplate(t)
-	deps := functionDeps(t, root, tpl)
-	with := func(fnID string, more ...string) []string { return append(slices.Clone(deps[fnID]), more...) }
-	without := func(fnID, prefix string) []string {
-		return slices.DeleteFunc(slices.Clone(deps[fnID]), func(d string) bool { return strings.HasPrefix(d, prefix) })
+	links, module, listed := functionDeps(t, root, tpl)
+	with := func(fnID string, more ...string) linkage {
+		l := links[fnID]
+		return linkage{Deps: append(slices.Clone(l.Deps), more...), JSONCallers: l.JSONCallers}
+	}
+	without := func(fnID, prefix string) linkage {
+		l := links[fnID]
+		drop := func(d string) bool { return strings.HasPrefix(d, prefix) }
+		return linkage{Deps: slices.DeleteFunc(slices.Clone(l.Deps), drop), JSONCallers: slices.DeleteFunc(slices.Clone(l.JSONCallers), drop)}
+	}
+	calling := func(fnID string, callers ...string) linkage {
+		l := links[fnID]
+		for _, c := range callers {
+			l = linkage{Deps: append(slices.Clone(l.Deps), module+"/"+c), JSONCallers: append(slices.Clone(l.JSONCallers), module+"/"+c)}
+		}
+		return l
 	}
 	for _, tc := range []struct {
 		name     string
@@ -224,24 +361,42 @@ func TestLinkChecksCatchMutations(t *testing.T) {
 		want     string
 	}{
 		{"a function that links one more client is caught",
-			checkLinks("WhoAmIFunction", with("WhoAmIFunction", sdkService+"dynamodb"), linkAllowlist["WhoAmIFunction"]), "WhoAmIFunction links the AWS SDK's dynamodb"},
+			checkLinks("WhoAmIFunction", module, with("WhoAmIFunction", sdkService+"dynamodb"), linkAllowlist["WhoAmIFunction"]), "WhoAmIFunction links the AWS SDK's dynamodb"},
 		{"a function that links another service's types only is caught too",
-			checkLinks("ListTokensFunction", with("ListTokensFunction", sdkService+"sfn/types"), linkAllowlist["ListTokensFunction"]), "ListTokensFunction links the AWS SDK's sfn"},
+			checkLinks("ListTokensFunction", module, with("ListTokensFunction", sdkService+"sfn/types"), linkAllowlist["ListTokensFunction"]), "ListTokensFunction links the AWS SDK's sfn"},
 		{"a function that links go-oidc without verifying sessions is caught",
-			checkLinks("ConsoleFunction", with("ConsoleFunction", oidcPackage), linkAllowlist["ConsoleFunction"]), "ConsoleFunction links go-oidc"},
-		{"an allowlist that names a client the function no longer links is caught",
-			checkLinks("CreateTokenFunction", without("CreateTokenFunction", sdkService+"kms"), linkAllowlist["CreateTokenFunction"]), "CreateTokenFunction no longer links the AWS SDK's kms"},
+			checkLinks("ConsoleFunction", module, with("ConsoleFunction", oidcPackage), linkAllowlist["ConsoleFunction"]), "ConsoleFunction links go-oidc"},
+		{"an allowlist that names an SDK client the function no longer links is caught",
+			checkLinks("SandboxPlansFunction", module, without("SandboxPlansFunction", sdkService+"scheduler"), linkAllowlist["SandboxPlansFunction"]), "SandboxPlansFunction no longer links the AWS SDK's scheduler"},
 		{"the SDK's shared helpers are no service",
-			checkLinks("WhoAmIFunction", with("WhoAmIFunction", sdkService+"internal/accept-encoding"), linkAllowlist["WhoAmIFunction"]), ""},
+			checkLinks("WhoAmIFunction", module, with("WhoAmIFunction", sdkService+"internal/accept-encoding"), linkAllowlist["WhoAmIFunction"]), ""},
+		{"an adapter that goes back to the SDK's client is caught",
+			checkLinks("AuthorizerFunction", module, with("AuthorizerFunction", sdkService+"kms"), linkAllowlist["AuthorizerFunction"]), "AuthorizerFunction links the AWS SDK's kms"},
+		{"a function that calls one more service through awsjson is caught",
+			checkLinks("ListTokensFunction", module, calling("ListTokensFunction", "internal/kmskey"), linkAllowlist["ListTokensFunction"]), "ListTokensFunction calls kms through awsjson"},
+		{"an allowlist that names a service the function no longer calls through awsjson is caught",
+			checkLinks("CreateTokenFunction", module, without("CreateTokenFunction", module+"/internal/kmskey"), linkAllowlist["CreateTokenFunction"]), "CreateTokenFunction no longer calls kms through awsjson"},
+		{"a package that imports awsjson without an entry in jsonCallers is caught",
+			checkLinks("WhoAmIFunction", module, calling("WhoAmIFunction", "internal/newadapter"), linkAllowlist["WhoAmIFunction"]), "links internal/newadapter, which imports internal/awsjson but has no entry in jsonCallers"},
+		{"a jsonCallers entry that does not import awsjson is caught",
+			checkJSONCallers(module, listed, []string{"internal/kmskey", "internal/dynamo"}), "jsonCallers has internal/dynamo, which does not import internal/awsjson"},
+		{"the adapters of jsonCallers import awsjson",
+			checkJSONCallers(module, listed, slices.Sorted(maps.Keys(jsonCallers))), ""},
 		{"a grant of a service the function has no client of is caught",
-			checkLinksMatchGrants("ListTokensFunction", deps["ListTokensFunction"], append(slices.Clone(iamAllowlist["ListTokensFunction"]), grant{"states:StartExecution", "*", ""}), nil),
-			"ListTokensFunction is granted states:StartExecution but links no sfn client"},
-		{"a client the function is granted nothing of is caught",
-			checkLinksMatchGrants("SandboxRefreshesFunction", with("SandboxRefreshesFunction", sdkService+"eventbridge"), iamAllowlist["SandboxRefreshesFunction"], nil),
+			checkLinksMatchGrants("ListTokensFunction", module, links["ListTokensFunction"], append(slices.Clone(iamAllowlist["ListTokensFunction"]), grant{"states:StartExecution", "*", ""}), nil),
+			"ListTokensFunction is granted states:StartExecution but has no sfn client"},
+		{"a grant of a service whose awsjson caller the function no longer links is caught",
+			checkLinksMatchGrants("CreateTokenFunction", module, without("CreateTokenFunction", module+"/internal/kmskey"), iamAllowlist["CreateTokenFunction"], keyAllowlist["CreateTokenFunction"]),
+			"CreateTokenFunction is granted kms:Sign but has no kms client"},
+		{"an SDK client the function is granted nothing of is caught",
+			checkLinksMatchGrants("SandboxRefreshesFunction", module, with("SandboxRefreshesFunction", sdkService+"eventbridge"), iamAllowlist["SandboxRefreshesFunction"], nil),
 			"SandboxRefreshesFunction links the eventbridge client but is granted none of its actions"},
+		{"a service called through awsjson that the function is granted nothing of is caught",
+			checkLinksMatchGrants("ListTokensFunction", module, calling("ListTokensFunction", "internal/kmskey"), iamAllowlist["ListTokensFunction"], nil),
+			"ListTokensFunction calls kms through internal/kmskey (awsjson) but is granted none of its actions"},
 		{"a key use counts as a grant of KMS",
-			checkLinksMatchGrants("AuthorizerFunction", deps["AuthorizerFunction"], iamAllowlist["AuthorizerFunction"], nil),
-			"AuthorizerFunction links the kms client but is granted none of its actions"},
+			checkLinksMatchGrants("AuthorizerFunction", module, links["AuthorizerFunction"], iamAllowlist["AuthorizerFunction"], nil),
+			"AuthorizerFunction calls kms through internal/kmskey (awsjson) but is granted none of its actions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.want == "" {

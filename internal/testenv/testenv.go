@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 )
 
@@ -67,4 +68,15 @@ func MotoEndpoint(t testing.TB) string { return endpoint(t, "MOTO_ENDPOINT") }
 func KMS(t testing.TB) *kms.Client {
 	t.Helper()
 	return kms.NewFromConfig(awsconfig.Local(MotoEndpoint(t)))
+}
+
+// Moto returns a client of service (an adapter's awsjson.Service) for moto:
+// the client the adapter uses in a Lambda function, at moto.
+func Moto(t testing.TB, service awsjson.Service) *awsjson.Client {
+	t.Helper()
+	client, err := awsjson.New(awsconfig.Local(MotoEndpoint(t)), service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
 }

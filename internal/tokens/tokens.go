@@ -211,7 +211,8 @@ func Status(t access.Token, now time.Time) string {
 	return "Enabled"
 }
 
-// StatusText is the status as DCS shows it, in UTC.
+// StatusText is the status as DCS shows it, in UTC, and how soon a token
+// expires within notices.WarnDays days ("Expires in 3 days").
 func StatusText(t access.Token, now time.Time) string {
 	switch {
 	case t.Expired(now):
@@ -219,7 +220,7 @@ func StatusText(t access.Token, now time.Time) string {
 	case t.ExpiresAt == nil:
 		return "Enabled - Never expires"
 	default:
-		return "Enabled - Expires on " + t.ExpiresAt.UTC().Format("Jan 02, 2006 15:04")
+		return expiresText(t, now)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
+	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
 	"github.com/dcs-access/dcs-access/internal/statemachinetest"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -31,7 +33,7 @@ const chromiumPath = "/usr/bin/chromium"
 // setup names what to install when something the browser test needs is missing.
 const setup = `The browser tests need Debian's Chromium and npm playwright-core:
     apt-get update && apt-get install -y chromium      # as root; gives ` + chromiumPath + `
-    (cd internal/console/browsertest && npm ci)        # playwright-core, pinned in package-lock.json
+    (cd internal/console/browsertest && npm ci)        # playwright-core and axe-core, pinned in package-lock.json
 make deps does both (scripts/deps.sh). Playwright's own browser download cannot work here: the
 tests launch ` + chromiumPath + ` (override with CHROMIUM=/path/to/chromium).`
 
@@ -49,8 +51,10 @@ func requireTools(t *testing.T, dir string) (node, chromium string) {
 	if fi, err := os.Stat(chromium); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 		t.Fatalf("Chromium is missing: no executable %s.\n%s", chromium, setup)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("playwright-core is missing: no %s.\n%s", filepath.Join(dir, "node_modules", "playwright-core"), setup)
+	for _, pkg := range []string{"playwright-core", "axe-core"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("%s is missing: no %s.\n%s", pkg, filepath.Join(dir, "node_modules", pkg), setup)
+		}
 	}
 	return node, chromium
 }
@@ -198,9 +202,36 @@ func runDriver(t *testing.T, script string, env ...string) {
 	}
 }
 
+// planFields lists the JSON path of every field a person sets in a refresh
+// plan (plans.Plan but the server's updatedAt and updatedBy), an element of
+// a list as [0]: "salesforce.consumerKey", "nonProdUsers[0].email". The
+// console's plan form must have a control for each.
+func planFields() []string {
+	var paths []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			ft := t.Field(i).Type
+			switch p := prefix + name; {
+			case name == "" || name == "-" || p == "updatedAt" || p == "updatedBy":
+			case ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Time]():
+				walk(ft, p+".")
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				walk(ft.Elem(), p+"[0].")
+			default:
+				paths = append(paths, p)
+			}
+		}
+	}
+	walk(reflect.TypeFor[plans.Plan](), "")
+	return paths
+}
+
 // TestConsoleInChromium runs console.test.mjs: every step of issue 5's test
 // list in a real headless Chromium, against the local stack, with the
-// local sign-in.
+// local sign-in. The simulated production org has a second sandbox, uat2,
+// for the plan the test creates in the console.
 func TestConsoleInChromium(t *testing.T) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -208,5 +239,6 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	requireTools(t, dir) // before starting anything
 	s := startStack(t)
-	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t))
+	s.Server.Salesforce.AddSandbox("uat2", "FULL")
+	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","))
 }

@@ -10,5 +10,7 @@
 //	apt-get install -y chromium
 //	(cd internal/console/browsertest && npm ci)
 //
-// Missing either, the test fails and says so; it never skips.
+// Missing either, the test fails and says so; it never skips. npm ci also
+// installs axe-core, which checks every main state of the console for
+// accessibility violations.
 package browsertest

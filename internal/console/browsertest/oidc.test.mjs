@@ -89,6 +89,8 @@ try {
     await page.getByRole('button', { name: 'Generate Token' }).click();
     await page.locator('#token-result').waitFor();
     await page.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await page.getByRole('button', { name: 'Close without copying' }).click(); // the token was not copied: the dialog asks first
+    await page.locator('#add-token-dialog').waitFor({ state: 'hidden' });
     await page.locator('#tokens-body td.description', { hasText: 'from aws mode' }).waitFor();
   });
 

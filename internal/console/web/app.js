@@ -1,4 +1,5 @@
-// The DCS console: Accounts → API Tokens, and Sandbox refreshes.
+// The DCS console: Accounts → API Tokens, and Sandbox refreshes with its
+// plan form.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
@@ -30,9 +31,13 @@
     tokens: { pageStarts: [''], page: 0, next: '' },
     created: null, // the token just generated, while the Add Token dialog is open
     deleting: null, // the token row whose Delete Token dialog is open
+    flash: '', // what the next page's status line says first ("Plan uat1 saved.")
+    plan: null, // the plan page: {sandbox}, '' for a new plan
     // activeUntil: right after a start or a redrive the run may still read
     // as it was a moment ago, so it is followed for a while whatever it says.
-    runs: { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0 },
+    // watched: the run the status line speaks of ("Run … started."), until
+    // the line says how it ended.
+    runs: { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0, watched: null },
   };
 
   const PAGE_SIZE = 20;
@@ -94,17 +99,26 @@
   // tab starts from nothing.
   function forgetPages() {
     state.tokens = { pageStarts: [''], page: 0, next: '' };
-    state.runs = { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0 };
+    state.runs = { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0, watched: null };
     for (const id of ['tokens-body', 'plans-body', 'runs-body', 'timeline']) $(id).replaceChildren();
     for (const id of ['tokens-status', 'refreshes-status', 'copy-status']) announce($(id), '');
     for (const id of ['account-name', 'run-title', 'run-status', 'run-error', 'run-polling']) $(id).textContent = '';
-    for (const id of ['run-detail', 'tokens-empty', 'plans-empty', 'runs-empty', 'tokens-pager']) show($(id), false);
+    for (const id of ['run-detail', 'tokens-empty', 'plans-empty', 'runs-empty', 'tokens-pager', 'plan-form']) show($(id), false);
+    $('plan-form').reset();
+    $('plan-users').replaceChildren();
+    state.plan = null;
+    state.flash = '';
   }
 
   // ---------------------------------------------------------------------------
   // API
   // ---------------------------------------------------------------------------
   async function api(method, path, body, extraHeaders) {
+    return (await apiResponse(method, path, body, extraHeaders)).data;
+  }
+
+  // apiResponse is api with the answer's status: {status, data}.
+  async function apiResponse(method, path, body, extraHeaders) {
     if (!state.session) throw new ApiError(401, 'UNAUTHORIZED', 'Sign in first.');
     const headers = Object.assign({ Authorization: 'Bearer ' + state.session }, extraHeaders || {});
     const init = { method, headers, cache: 'no-store', credentials: 'omit', redirect: 'error' };
@@ -135,7 +149,7 @@
       const err = (data && data.error) || {};
       throw new ApiError(resp.status, err.code || 'HTTP_' + resp.status, err.message || 'The request failed (HTTP ' + resp.status + '). Try again.');
     }
-    return data;
+    return { status: resp.status, data };
   }
 
   // ---------------------------------------------------------------------------
@@ -159,6 +173,18 @@
 
   function show(node, on) {
     node.hidden = !on;
+  }
+
+  // labelCells names each cell of table's body after its column (the
+  // header's text), which narrow screens show above the cell, where the
+  // table turns into a stack of rows. The row's buttons need no name.
+  function labelCells(table) {
+    const heads = Array.from(table.tHead.rows[0].cells).map((th) => th.textContent.trim());
+    for (const tr of table.tBodies[0].rows) {
+      Array.from(tr.cells).forEach((cell, i) => {
+        if (heads[i] && !cell.classList.contains('actions')) cell.dataset.label = heads[i];
+      });
+    }
   }
 
   function setError(node, message) {
@@ -231,13 +257,33 @@
   const ROUTES = {
     '#/accounts/api-tokens': { page: 'tokens-page', nav: 'accounts', title: 'API Tokens', enter: enterTokens },
     '#/sandbox-refreshes': { page: 'refreshes-page', nav: 'refreshes', title: 'Sandbox refreshes', enter: enterRefreshes },
+    '#/sandbox-refreshes/new-plan': { page: 'plan-page', nav: 'refreshes', title: 'New refresh plan', enter: () => enterPlan('') },
   };
   const DEFAULT_ROUTE = '#/accounts/api-tokens';
+  const PLAN_ROUTE = '#/sandbox-refreshes/plans/';
+
+  function planRoute(sandbox) {
+    return PLAN_ROUTE + encodeURIComponent(sandbox);
+  }
+
+  // findRoute is the route of hash: one of ROUTES, or a plan's page.
+  function findRoute(hash) {
+    if (ROUTES[hash]) return ROUTES[hash];
+    const rest = hash.startsWith(PLAN_ROUTE) ? hash.slice(PLAN_ROUTE.length) : '';
+    if (!rest || rest.includes('/')) return null;
+    let sandbox;
+    try {
+      sandbox = decodeURIComponent(rest);
+    } catch {
+      return null;
+    }
+    return { page: 'plan-page', nav: 'refreshes', title: 'Edit plan ' + sandbox, enter: () => enterPlan(sandbox) };
+  }
 
   function route(moveFocus) {
     if (!state.session) return;
     let hash = location.hash;
-    if (!ROUTES[hash]) {
+    if (!findRoute(hash)) {
       if (hash === '' || hash.startsWith('#/')) {
         // An unknown or missing route shows the API Tokens page.
         history.replaceState(null, '', location.pathname + location.search + DEFAULT_ROUTE);
@@ -246,7 +292,7 @@
         hash = state.route || DEFAULT_ROUTE; // an in-page anchor: stay where we are
       }
     }
-    const r = ROUTES[hash];
+    const r = findRoute(hash);
     const changed = state.route !== hash;
     state.route = hash;
     stopPolling();
@@ -259,8 +305,8 @@
       else a.removeAttribute('aria-current');
     }
     document.title = r.title + ' · DCS';
+    r.enter(); // first: it may name the page's heading
     if (moveFocus && changed) $(r.page).querySelector('h1').focus();
-    r.enter();
   }
 
   // ---------------------------------------------------------------------------
@@ -439,6 +485,7 @@
   // API Tokens page
   // ---------------------------------------------------------------------------
   function enterTokens() {
+    announce($('tokens-status'), ''); // what it said was about the last visit
     state.tokens = { pageStarts: [''], page: 0, next: '' };
     loadTokens();
   }
@@ -483,27 +530,8 @@
           text: '⋯',
         });
         const item = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1', text: 'Delete Token' });
-        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', 'aria-label': 'Actions for token ' + t.description, hidden: true }, el('li', { role: 'none' }, item));
-        trigger.addEventListener('click', () => toggleMenu(trigger, menu));
-        trigger.addEventListener('keydown', (e) => {
-          if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-            e.preventDefault();
-            openMenu(trigger, menu);
-          }
-        });
-        menu.addEventListener('keydown', (e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
-            e.stopPropagation();
-            closeMenus();
-            trigger.focus();
-          } else if (e.key === 'Tab') {
-            closeMenus();
-          } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp' || e.key === 'Home' || e.key === 'End') {
-            e.preventDefault();
-            item.focus();
-          }
-        });
+        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description }, el('li', { role: 'none' }, item));
+        wireMenu(trigger, menu);
         item.addEventListener('click', () => {
           closeMenus();
           openDeleteDialog(t, trigger);
@@ -518,6 +546,7 @@
         );
       }),
     );
+    labelCells($('tokens-table'));
     const t = state.tokens;
     show($('tokens-table'), items.length > 0);
     show($('tokens-empty'), items.length === 0);
@@ -528,24 +557,87 @@
     $('tokens-page-label').textContent = 'Page ' + (t.page + 1);
   }
 
+  // --- Row menus ---
+  //
+  // A row's menu is a popover in the top layer, placed with position: fixed
+  // next to its button: no table box can clip it or scroll to show it, and
+  // near the bottom of the window it opens upwards.
+  function wireMenu(trigger, menu) {
+    trigger.addEventListener('click', () => toggleMenu(trigger, menu));
+    trigger.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        openMenu(trigger, menu, e.key === 'ArrowUp' ? 'last' : 'first');
+      }
+    });
+    menu.addEventListener('keydown', (e) => {
+      const items = Array.from(menu.querySelectorAll('[role=menuitem]'));
+      const at = items.indexOf(document.activeElement);
+      const go = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        closeMenus();
+        trigger.focus();
+      } else if (e.key === 'Tab') {
+        closeMenus();
+      } else if (go !== undefined) {
+        e.preventDefault();
+        items[(go + items.length) % items.length].focus();
+      }
+    });
+  }
+
+  function openMenus() {
+    return Array.from(document.querySelectorAll('.menu:popover-open'));
+  }
+
   function closeMenus() {
-    for (const m of document.querySelectorAll('.menu:not([hidden])')) {
-      m.hidden = true;
+    for (const m of openMenus()) {
+      m.hidePopover();
       const trigger = document.querySelector(`[aria-controls="${CSS.escape(m.id)}"]`);
       if (trigger) trigger.setAttribute('aria-expanded', 'false');
     }
   }
 
-  function openMenu(trigger, menu) {
+  function openMenu(trigger, menu, focus) {
     closeMenus();
-    menu.hidden = false;
+    menu.showPopover();
+    placeMenu(trigger, menu);
     trigger.setAttribute('aria-expanded', 'true');
-    menu.querySelector('[role=menuitem]').focus();
+    const items = menu.querySelectorAll('[role=menuitem]');
+    items[focus === 'last' ? items.length - 1 : 0].focus({ preventScroll: true });
   }
 
   function toggleMenu(trigger, menu) {
-    if (menu.hidden) openMenu(trigger, menu);
-    else closeMenus();
+    if (menu.matches(':popover-open')) closeMenus();
+    else openMenu(trigger, menu);
+  }
+
+  const MENU_GAP = 4; // px between the button and its menu
+  const MENU_MARGIN = 8; // px the menu keeps from the window's edges
+
+  // placeMenu puts menu under trigger, its right edge under the button's,
+  // or above the button when there is no room below; always in the window.
+  function placeMenu(trigger, menu) {
+    const r = trigger.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth;
+    const vh = document.documentElement.clientHeight;
+    const w = menu.offsetWidth;
+    const h = menu.offsetHeight;
+    let top = r.bottom + MENU_GAP;
+    if (top + h > vh - MENU_MARGIN && r.top - MENU_GAP - h >= MENU_MARGIN) top = r.top - MENU_GAP - h;
+    const left = Math.max(MENU_MARGIN, Math.min(r.right - w, vw - w - MENU_MARGIN));
+    menu.style.top = Math.round(top) + 'px';
+    menu.style.left = Math.round(left) + 'px';
+  }
+
+  // An open menu follows its button when the page scrolls or resizes.
+  function placeOpenMenus() {
+    for (const m of openMenus()) {
+      const trigger = document.querySelector(`[aria-controls="${CSS.escape(m.id)}"]`);
+      if (trigger) placeMenu(trigger, m);
+    }
   }
 
   // --- Add Token dialog ---
@@ -562,6 +654,7 @@
     $('add-token-form').reset();
     $('token-value').value = '';
     show($('token-result'), false);
+    showCloseConfirm(false);
     for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), true);
     setError($('add-token-error'), '');
     $('copy-status').textContent = '';
@@ -611,7 +704,8 @@
       field.focus();
       return;
     }
-    state.created = { id: created.id, description: created.description, token: created.token };
+    state.created = { id: created.id, description: created.description, token: created.token, copied: false };
+    reloadTokens(); // the page behind the dialog lists the new token at once
     descInput.readOnly = true;
     lifeInput.readOnly = true;
     descInput.value = created.description;
@@ -622,6 +716,40 @@
     $('copy-token').focus();
   }
 
+  // --- Closing before the token was copied ---
+  //
+  // Until the token has been copied (the Copy button, or Ctrl+C in its
+  // field), every way of closing the dialog but Delete Token asks first:
+  // the token cannot be shown again. Escape in the question goes back to
+  // the token.
+  function needsCloseConfirm() {
+    return Boolean(state.created && !state.created.copied);
+  }
+
+  function requestAddDialogClose() {
+    if (needsCloseConfirm()) showCloseConfirm(true);
+    else $('add-token-dialog').close();
+  }
+
+  function showCloseConfirm(on) {
+    show($('close-confirm'), on);
+    show($('add-token-actions'), !on);
+    if (on) $('close-back').focus();
+  }
+
+  function closeConfirmShown() {
+    return !$('close-confirm').hidden;
+  }
+
+  function markCopied() {
+    if (!state.created) return;
+    state.created.copied = true;
+    if (closeConfirmShown()) {
+      showCloseConfirm(false);
+      $('add-token-close').focus();
+    }
+  }
+
   async function copyToken() {
     const status = $('copy-status');
     const value = state.created && state.created.token;
@@ -629,6 +757,7 @@
     try {
       await navigator.clipboard.writeText(value);
       announce(status, 'Copied to the clipboard.');
+      markCopied();
     } catch {
       $('token-value').focus();
       $('token-value').select();
@@ -654,6 +783,7 @@
     state.created = null;
     $('add-token-dialog').close();
     announce($('tokens-status'), `Token “${c.description}” was deleted.`);
+    reloadTokens();
   }
 
   // Every way of closing the dialog ends here: the token leaves the page.
@@ -662,13 +792,19 @@
     state.created = null;
     $('token-value').value = '';
     show($('token-result'), false);
+    showCloseConfirm(false);
     $('add-token-form').reset();
     if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
-    if (state.session && state.route === '#/accounts/api-tokens') {
-      state.tokens = { pageStarts: [''], page: 0, next: '' };
-      loadTokens();
-      $('add-token').focus();
-    }
+    // The list was loaded again when the token was generated (or thrown
+    // away): loading it once more could close a menu just opened in it.
+    if (state.session && state.route === '#/accounts/api-tokens') $('add-token').focus();
+  }
+
+  // reloadTokens shows the first page of tokens again, where a new one is.
+  function reloadTokens() {
+    if (state.route !== '#/accounts/api-tokens') return;
+    state.tokens = { pageStarts: [''], page: 0, next: '' };
+    loadTokens();
   }
 
   // --- Delete Token dialog ---
@@ -729,7 +865,9 @@
   const REDRIVABLE = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
   function enterRefreshes() {
-    $('refreshes-status').textContent = '';
+    announce($('refreshes-status'), state.flash); // what it said was about the last visit; or what the plan page did
+    state.flash = '';
+    state.runs.watched = null;
     show($('demo-plan-row'), state.config.mode === 'local');
     loadPlans();
     loadRuns().then(() => {
@@ -767,10 +905,13 @@
             'td',
             { class: 'actions' },
             el('button', { type: 'button', class: 'button-primary', 'aria-label': 'Start run of ' + p.sandbox, text: 'Start run', onclick: (e) => startRun(p.sandbox, e.currentTarget) }),
+            ' ',
+            el('a', { class: 'button-secondary', href: planRoute(p.sandbox), 'aria-label': 'Edit plan ' + p.sandbox, text: 'Edit' }),
           ),
         ),
       ),
     );
+    labelCells($('plans-table'));
     show($('plans-table'), items.length > 0);
     show($('plans-empty'), items.length === 0);
   }
@@ -838,11 +979,14 @@
           el('td', {}, el('span', { class: 'badge badge-' + r.status, text: r.status })),
           el('td', { text: formatSecond(r.requestedAt) }),
           el('td', { text: r.requestedBy }),
+          el('td', { text: exposureSummary(r.exposure) }),
         ),
       ),
     );
+    labelCells($('runs-table'));
     show($('runs-table'), items.length > 0);
     show($('runs-empty'), items.length === 0);
+    for (const r of items) settleStatus(r.id, r.status); // the run may have ended while another was shown
     // Runs started elsewhere (a schedule, an event, another tab) move on too.
     clearTimeout(state.runs.listTimer);
     if (items.some((r) => ACTIVE.has(r.status))) state.runs.listTimer = setTimeout(loadRuns, 2 * POLL_MS);
@@ -853,6 +997,7 @@
     try {
       const run = await api('POST', 'sandbox-refreshes', { sandbox }, { 'Idempotency-Key': crypto.randomUUID() });
       announce($('refreshes-status'), `Run ${run.id} of ${sandbox} started.`);
+      state.runs.watched = { id: run.id, sandbox };
       state.runs.activeUntil = Date.now() + 5000;
       await loadRuns();
       await selectRun(run.id, true);
@@ -870,6 +1015,8 @@
     try {
       await api('POST', 'sandbox-refreshes/' + encodeURIComponent(id) + '/redrive');
       announce($('refreshes-status'), `Run ${id} redriven: it resumes from the step that failed.`);
+      const listed = $('runs-body').querySelector(`tr[data-run-id="${CSS.escape(id)}"] td`);
+      state.runs.watched = { id, sandbox: listed ? listed.textContent : '' };
       state.runs.activeUntil = Date.now() + 5000;
       await selectRun(id, false);
     } catch (err) {
@@ -896,6 +1043,7 @@
     }
     if (state.route !== '#/sandbox-refreshes' || state.runs.selected !== id) return;
     renderRun(run);
+    settleStatus(run.id, run.status);
     if (moveFocus) $('run-title').focus();
     $('run-polling').textContent = ACTIVE.has(run.status) ? '(refreshing every few seconds)' : '';
     if (ACTIVE.has(run.status) || Date.now() < state.runs.activeUntil) {
@@ -908,6 +1056,22 @@
     if (!listed || listed.textContent !== run.status) loadRuns();
   }
 
+  const ENDINGS = {
+    SUCCEEDED: 'succeeded.',
+    FAILED: 'failed. Its steps say why; Redrive resumes it from the step that failed.',
+    TIMED_OUT: 'timed out. Redrive resumes it from the step that was running.',
+    ABORTED: 'was stopped. Redrive resumes it from the step that was running.',
+  };
+
+  // settleStatus replaces "Run … started." (or "… redriven") with how the
+  // run ended, once the run it speaks of has ended.
+  function settleStatus(id, status) {
+    const w = state.runs.watched;
+    if (!w || w.id !== id || ACTIVE.has(status) || Date.now() < state.runs.activeUntil || !ENDINGS[status]) return;
+    state.runs.watched = null;
+    announce($('refreshes-status'), `Run ${id}${w.sandbox ? ' of ' + w.sandbox : ''} ${ENDINGS[status]}`);
+  }
+
   function renderRun(run) {
     show($('run-detail'), true);
     $('run-title').textContent = `Run ${run.id} of ${run.sandbox}`;
@@ -916,49 +1080,450 @@
       status.textContent = run.status;
       status.className = 'badge badge-' + run.status;
     }
-    const err = run.error ? `${run.error}${run.cause ? ': ' + causeText(run.cause) : ''}` : '';
-    $('run-error').textContent = err;
+    $('run-error').textContent = run.error ? failureText({ step: run.failedStep, ...run.error }) : '';
     show($('redrive'), REDRIVABLE.has(run.status));
     $('redrive').setAttribute('aria-label', 'Redrive run ' + run.id);
+    renderExposure(run);
+    const attempts = run.attempts || [];
+    const several = attempts.length > 1;
+    show($('attempts-block'), several);
+    $('attempts').replaceChildren(
+      ...(several ? attempts : []).map((a) =>
+        el(
+          'li',
+          { 'data-attempt': String(a.number) },
+          el('span', { text: `Attempt ${a.number} (${a.number === 1 ? 'started' : 'redriven'} ${formatSecond(a.startedAt)}) ` }),
+          el('span', { class: 'badge badge-' + a.status, text: a.status }),
+          a.failure ? el('span', { text: ' ' + failureText(a.failure) }) : null,
+        ),
+      ),
+    );
     const steps = run.steps || [];
     $('timeline').replaceChildren(
       ...steps.map((s) => {
         const details = el('dl', { class: 'step-facts' });
         const fact = (name, value) => details.append(el('dt', { text: name }), el('dd', { text: value }));
+        if (several) fact('Attempt', String(s.attempt));
         fact('Start', formatSecond(s.startedAt));
         fact('End', s.endedAt ? formatSecond(s.endedAt) : s.outcome === 'RUNNING' ? 'running' : '—');
         fact('Outcome', s.outcome);
-        const detail = describeDetail(s);
-        if (detail) fact('Detail', detail);
+        if (s.failure) fact('Why', failureText({ ...s.failure, step: '' })); // the step is this one
+        if (s.retrying) fact('Retrying after', s.retrying);
+        const name = STEP_LABELS[s.name] || s.name;
         return el(
           'li',
-          { class: 'step step-' + s.outcome, 'data-step': s.name },
-          el('div', { class: 'step-head' }, el('span', { class: 'step-name', text: STEP_LABELS[s.name] || s.name }), el('span', { class: 'badge badge-' + s.outcome, text: s.outcome })),
+          { class: 'step step-' + s.outcome, 'data-step': s.name, 'data-attempt': String(s.attempt) },
+          el('div', { class: 'step-head' }, el('span', { class: 'step-name', text: name }), el('span', { class: 'badge badge-' + s.outcome, text: s.outcome })),
+          s.summary ? el('p', { class: 'step-summary', text: s.summary }) : null,
           details,
+          // The structured detail is for whoever digs: folded away.
+          s.detail && Object.keys(s.detail).length
+            ? el('details', { class: 'step-detail' }, el('summary', { text: 'Detail' }), el('pre', { text: JSON.stringify(s.detail, null, 2) }))
+            : null,
         );
       }),
     );
     show($('timeline-empty'), steps.length === 0);
   }
 
-  function describeDetail(s) {
-    const parts = [];
-    for (const [k, v] of Object.entries(s.detail || {})) {
-      parts.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-    }
-    if (s.error) parts.push(`${s.error}${s.cause ? ': ' + causeText(s.cause) : ''}`);
-    return parts.join('; ');
+  // failureText is a failure as a person reads it: the step, the message,
+  // and the stable code to search for.
+  function failureText(f) {
+    const where = f.step ? `${STEP_LABELS[f.step] || f.step} failed: ` : '';
+    return `${where}${f.message} (${f.code})`;
   }
 
-  // causeText reads a Lambda error's cause ({"errorMessage","errorType"}) as its message.
-  function causeText(cause) {
-    try {
-      const c = JSON.parse(cause);
-      if (c && typeof c.errorMessage === 'string') return c.errorType ? `${c.errorMessage} (${c.errorType})` : c.errorMessage;
-    } catch {
-      // not JSON: shown as it is
+  // renderExposure shows the run's exposure clock (docs/pipeline.md): the
+  // two figures the pipeline exists to keep small, and the times behind them.
+  function renderExposure(run) {
+    const e = run.exposure || {};
+    const list = $('run-exposure');
+    const fact = (name, value) => list.append(el('dt', { text: name }), el('dd', { text: value }));
+    list.replaceChildren();
+    if (!e.activatedAt) {
+      fact('Open to users', 'Not yet: the copy has not been activated.');
+      fact('Unmasked', 'Not yet: the copy has not been activated.');
+      return;
     }
-    return cause;
+    fact('Activated', formatSecond(e.activatedAt));
+    fact('Open to users', e.openToUsersSeconds != null ? `${formatDuration(e.openToUsersSeconds)} (users frozen ${formatSecond(e.usersFrozenAt)})` : `until the users are frozen`);
+    fact('Unmasked', e.maskedAt ? `${formatDuration(e.unmaskedSeconds)} (masked ${formatSecond(e.maskedAt)})` : `${formatDuration(e.unmaskedSeconds)} so far`);
+    if (e.usersRecreatedAt) fact('Users back', formatSecond(e.usersRecreatedAt));
+  }
+
+  // exposureSummary is a run's exposure in a list cell.
+  function exposureSummary(e) {
+    if (!e || !e.activatedAt) return '—';
+    const open = e.openToUsersSeconds != null ? `open ${formatDuration(e.openToUsersSeconds)}` : 'open to users';
+    return `${open} · unmasked ${formatDuration(e.unmaskedSeconds)}${e.maskedAt ? '' : ' so far'}`;
+  }
+
+  // formatDuration spells seconds as "7 s", "35 min 2 s" or "6 h 5 min".
+  function formatDuration(seconds) {
+    const s = Math.max(0, Math.round(seconds || 0));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ' ' + (s % 60) + ' s' : ''}`;
+    const m = Math.floor((s % 3600) / 60);
+    return `${Math.floor(s / 3600)} h${m ? ' ' + m + ' min' : ''}`;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Plan page: a form for every field of a refresh plan (internal/plans),
+  // new or loaded with GET /sandbox-plans/{sandbox}, saved with PUT. The API
+  // validates, and checks the plan against Salesforce; the console shows
+  // the API's message next to the field it names ("salesforce.consumerKey
+  // must be …", "nonProdUsers[0].email …", "the plan's apexClassName names
+  // …", 'Field "timeoutHours" has the wrong type …'), so the rules have one
+  // owner. "Blank: …" states the API's default for a field left blank.
+  // ---------------------------------------------------------------------------
+  const HISTORY_DAYS = [
+    [0, "Salesforce's default"],
+    [-1, 'All of it'],
+    ...[10, 20, 30, 60, 90, 120, 150, 180].map((n) => [n, n + ' days']),
+  ];
+
+  const PLAN_FORM = [
+    {
+      legend: 'Sandbox',
+      fields: [
+        { path: 'sandbox', label: 'Sandbox name', hint: "The sandbox's name in production. The plan is saved under it." },
+        {
+          path: 'licenseType',
+          label: 'License type',
+          kind: 'select',
+          options: [['', 'None: a clone of the source sandbox'], ...Object.entries(LICENSES)],
+          hint: 'What the sandbox is refreshed as.',
+        },
+        { path: 'sourceSandbox', label: 'Source sandbox', hint: 'Set it to refresh the sandbox as a clone of this one, with License type None. Blank: a copy of production.' },
+        { path: 'activationUserGroup', label: 'Activation user group', hint: 'The public group of the users who may use the sandbox. Required for Developer and Developer Pro; none for a clone.' },
+        { path: 'apexClassName', label: 'Apex class run after the copy', hint: "A SandboxPostCopy class of production. Blank leaves the sandbox's own setting." },
+        { path: 'historyDays', label: 'Field history to copy', kind: 'select', number: true, options: HISTORY_DAYS, hint: 'Full sandboxes only.' },
+        { path: 'description', label: 'Sandbox description', kind: 'textarea', wide: true, hint: "Replaces the sandbox's description in Salesforce. Blank keeps it." },
+        { path: 'autoActivate', label: 'Salesforce activates the copy', kind: 'checkbox', hint: 'Unchecked, the pipeline activates the copy and drops its users right after, so nobody works on unmasked data.' },
+        { path: 'copyChatter', label: 'Copy Chatter data', kind: 'checkbox', hint: 'Full sandboxes only.' },
+      ],
+    },
+    {
+      legend: 'Salesforce sign-in',
+      group: 'salesforce',
+      intro: "The pipeline signs in to production and to the sandbox with an external client app's JWT bearer flow.",
+      fields: [
+        { path: 'salesforce.loginUrl', label: 'Production login URL', hint: 'https://login.salesforce.com or your My Domain URL.' },
+        { path: 'salesforce.sandboxLoginUrl', label: 'Sandbox login URL', hint: "Blank: https://test.salesforce.com." },
+        { path: 'salesforce.consumerKey', label: 'Consumer key', hint: "The external client app's consumer key." },
+        { path: 'salesforce.username', label: 'Integration username', hint: 'The production user the pipeline signs in as. It is never dropped.' },
+        { path: 'salesforce.privateKeySecretArn', label: 'Private key secret ARN', hint: "A Secrets Manager secret named dcs-access/<tenant>/… that holds the user's RSA private key (PEM)." },
+        { path: 'salesforce.apiVersion', label: 'API version', hint: 'Blank: v62.0.' },
+        { path: 'salesforce.audience', label: 'Production audience', hint: "Only for a user who signs in through an Experience Cloud site: the site's URL. Left blank, the sign-in's audience is https://login.salesforce.com." },
+        { path: 'salesforce.sandboxAudience', label: 'Sandbox audience', hint: 'The same, for the sandbox. Left blank, it is https://test.salesforce.com.' },
+      ],
+    },
+    {
+      legend: 'DCS masking',
+      group: 'dcs',
+      fields: [
+        { path: 'dcs.baseUrl', label: 'DCS URL', hint: 'The address of your DCS service.' },
+        { path: 'dcs.complianceJobId', label: 'Compliance job ID', hint: 'The DCS compliance job that masks the sandbox.' },
+        { path: 'dcs.apiTokenSecretArn', label: 'API token secret ARN', hint: 'A Secrets Manager secret named dcs-access/<tenant>/… that holds a DCS API token.' },
+        { path: 'dcs.connectorUsername', label: 'Connector username', hint: 'The Salesforce user DCS signs in as to mask the sandbox. It is never dropped.' },
+      ],
+    },
+    {
+      legend: 'Users',
+      group: 'nonProdUsers',
+      fields: [
+        { path: 'keepUsers', label: 'Users who keep their access', kind: 'lines', wide: true, hint: 'Production usernames, one a line. Everyone else is dropped from the sandbox while it holds unmasked data.' },
+      ],
+      users: true,
+    },
+    {
+      legend: 'Schedule and waits',
+      fields: [
+        { path: 'schedule', label: 'Schedule', hint: 'An EventBridge cron expression in UTC, such as cron(0 2 ? * SUN *). Blank: runs on request only.' },
+        { path: 'timeoutHours', label: 'Timeout (hours)', kind: 'int', hint: 'Blank: 72.' },
+        { path: 'pollIntervals.refreshSeconds', label: 'First wait for the refresh (seconds)', kind: 'int', hint: 'Each wait doubles, up to the longest. Blank: 300.' },
+        { path: 'pollIntervals.maxRefreshSeconds', label: 'Longest wait for the refresh (seconds)', kind: 'int', hint: 'Blank: 600.' },
+        { path: 'pollIntervals.maskingSeconds', label: 'First wait for masking (seconds)', kind: 'int', hint: 'Blank: 60.' },
+        { path: 'pollIntervals.maxMaskingSeconds', label: 'Longest wait for masking (seconds)', kind: 'int', hint: 'Blank: 600.' },
+      ],
+    },
+  ];
+  const PLAN_FIELDS = PLAN_FORM.flatMap((g) => g.fields);
+
+  const USER_FIELDS = [
+    ['username', 'Sandbox username'],
+    ['email', 'E-mail'],
+    ['firstName', 'First name'],
+    ['lastName', 'Last name'],
+    ['alias', 'Alias'],
+    ['profileName', 'Profile'],
+    ['timeZone', 'Time zone key'],
+    ['locale', 'Locale key'],
+    ['emailEncoding', 'E-mail encoding key'],
+    ['language', 'Language key'],
+  ];
+  const NEW_USER = { emailEncoding: 'UTF-8', locale: 'en_US', language: 'en_US' };
+
+  // fieldId is the id of the control for a plan path: "nonProdUsers[0].email"
+  // is plan-nonProdUsers-0-email.
+  function fieldId(path) {
+    return 'plan-' + path.replace(/[.[\]]+/g, '-').replace(/-$/, '');
+  }
+
+  function getPath(obj, path) {
+    return path.split('.').reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), obj);
+  }
+
+  function setPath(obj, path, value) {
+    const keys = path.split('.');
+    let at = obj;
+    for (const k of keys.slice(0, -1)) at = at[k] || (at[k] = {});
+    at[keys[keys.length - 1]] = value;
+  }
+
+  // fieldEl is one labelled control, with its hint and its error line.
+  function fieldEl(spec) {
+    const id = fieldId(spec.path);
+    const described = [spec.hint ? id + '-hint' : '', id + '-error'].filter(Boolean).join(' ');
+    const common = { id, name: spec.path, 'aria-describedby': described };
+    let control;
+    switch (spec.kind) {
+      case 'select':
+        control = el('select', common, ...spec.options.map(([value, text]) => el('option', { value: String(value), text })));
+        break;
+      case 'textarea':
+      case 'lines':
+        control = el('textarea', Object.assign({ rows: 3, spellcheck: 'false' }, common));
+        break;
+      case 'checkbox':
+        control = el('input', Object.assign({ type: 'checkbox' }, common));
+        break;
+      case 'int':
+        control = el('input', Object.assign({ type: 'text', inputmode: 'numeric', autocomplete: 'off' }, common));
+        break;
+      default:
+        control = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false' }, common));
+    }
+    const parts = [el('label', { for: id, text: spec.label }), control];
+    if (spec.kind === 'checkbox') parts.reverse();
+    return el(
+      'div',
+      { class: 'field' + (spec.kind === 'checkbox' ? ' check' : '') + (spec.wide ? ' wide' : '') },
+      ...parts,
+      spec.hint ? el('p', { id: id + '-hint', class: 'hint', text: spec.hint }) : null,
+      el('p', { id: id + '-error', class: 'field-error' }),
+    );
+  }
+
+  function buildPlanForm() {
+    $('plan-fields').replaceChildren(
+      ...PLAN_FORM.map((g) => {
+        const errorId = g.group ? fieldId(g.group) + '-group-error' : undefined;
+        const fs = el(
+          'fieldset',
+          { 'data-group': g.group, 'aria-describedby': errorId },
+          el('legend', {}, el('h2', { text: g.legend })), // headings: the form is long
+          g.intro ? el('p', { class: 'intro muted', text: g.intro }) : null,
+          errorId ? el('p', { id: errorId, class: 'field-error group-error', tabindex: '-1' }) : null,
+          el('div', { class: 'form-grid' }, ...g.fields.map(fieldEl)),
+        );
+        if (g.users) {
+          fs.append(
+            el('h3', { id: 'plan-users-title', text: 'Non-production users' }),
+            el('p', {
+              class: 'intro muted',
+              text: 'Created in the sandbox once it is masked. Keys are Salesforce’s: a time zone such as America/Los_Angeles, a locale and a language such as en_US, an e-mail encoding such as UTF-8.',
+            }),
+            el('div', { id: 'plan-users' }),
+            el('p', { id: 'plan-users-empty', class: 'muted', text: 'No users: nobody is created in the sandbox.' }),
+            el('p', {}, el('button', { type: 'button', class: 'button-secondary', id: 'plan-add-user', text: 'Add a user', onclick: addUser })),
+          );
+        }
+        return fs;
+      }),
+    );
+  }
+
+  function userFieldset(i, user) {
+    const fs = el(
+      'fieldset',
+      { class: 'user', 'data-group': `nonProdUsers[${i}]` },
+      el('legend', { text: `User ${i + 1}` }),
+      el('div', { class: 'form-grid' }, ...USER_FIELDS.map(([name, label]) => fieldEl({ path: `nonProdUsers[${i}].${name}`, label }))),
+      el('p', {}, el('button', { type: 'button', class: 'button-secondary', 'aria-label': `Remove user ${i + 1}`, text: 'Remove user', onclick: () => removeUser(i) })),
+    );
+    for (const [name] of USER_FIELDS) fs.querySelector('#' + fieldId(`nonProdUsers[${i}].${name}`)).value = user[name] || '';
+    return fs;
+  }
+
+  function readUsers() {
+    return Array.from($('plan-users').children).map((_, i) =>
+      Object.fromEntries(USER_FIELDS.map(([name]) => [name, $(fieldId(`nonProdUsers[${i}].${name}`)).value.trim()])),
+    );
+  }
+
+  function renderUsers(users) {
+    $('plan-users').replaceChildren(...users.map((u, i) => userFieldset(i, u)));
+    show($('plan-users-empty'), users.length === 0);
+  }
+
+  function addUser() {
+    const users = readUsers();
+    users.push(Object.assign({}, NEW_USER));
+    renderUsers(users);
+    $(fieldId(`nonProdUsers[${users.length - 1}].username`)).focus();
+  }
+
+  function removeUser(i) {
+    const users = readUsers();
+    users.splice(i, 1);
+    renderUsers(users);
+    $('plan-add-user').focus();
+  }
+
+  // readPlan is the plan the form describes. A number field left blank is
+  // left out (the API fills in its default); one that is not a whole
+  // number is sent as typed, and the API says which field has the wrong type.
+  function readPlan() {
+    const plan = {};
+    for (const spec of PLAN_FIELDS) {
+      const c = $(fieldId(spec.path));
+      let value;
+      if (spec.kind === 'checkbox') value = c.checked;
+      else if (spec.kind === 'lines') value = c.value.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+      else if (spec.kind === 'select') value = spec.number ? Number(c.value) : c.value;
+      else if (spec.kind === 'int') {
+        const text = c.value.trim();
+        if (!text) continue;
+        value = /^-?[0-9]+$/.test(text) ? Number(text) : text;
+      } else value = c.value.trim();
+      setPath(plan, spec.path, value);
+    }
+    plan.nonProdUsers = readUsers();
+    return plan;
+  }
+
+  function fillPlan(plan) {
+    for (const spec of PLAN_FIELDS) {
+      const c = $(fieldId(spec.path));
+      const value = getPath(plan, spec.path);
+      if (spec.kind === 'checkbox') c.checked = Boolean(value);
+      else if (spec.kind === 'lines') {
+        c.value = (value || []).join('\n');
+        c.rows = Math.max(3, (value || []).length + 1);
+      } else if (spec.kind === 'select') c.value = String(value === undefined || value === null ? (spec.number ? 0 : '') : value);
+      else if (spec.kind === 'int') c.value = value ? String(value) : '';
+      else c.value = value || '';
+    }
+    renderUsers(plan.nonProdUsers || []);
+  }
+
+  function clearPlanErrors() {
+    for (const n of $('plan-form').querySelectorAll('.field-error')) n.textContent = '';
+    for (const n of $('plan-form').querySelectorAll('[aria-invalid]')) n.removeAttribute('aria-invalid');
+    setError($('plan-error'), '');
+  }
+
+  // The field an API message is about: it starts with the field's path
+  // ("dcs.baseUrl must …", "sandbox: production has …"), or says 'Field
+  // "timeoutHours" …' or "the plan's apexClassName …".
+  const MESSAGE_PATH = /^(?:Field "|the plan's )?([A-Za-z]+(?:\[[0-9]+\])?(?:\.[A-Za-z]+)?)/;
+
+  function errorPlace(message) {
+    const m = MESSAGE_PATH.exec(message);
+    if (!m) return null;
+    const path = /^keepUsers\[[0-9]+\]$/.test(m[1]) ? 'keepUsers' : m[1]; // one field holds them all, a line each
+    const control = document.getElementById(fieldId(path));
+    if (control && $('plan-form').contains(control)) return { control, line: $(fieldId(path) + '-error') };
+    const group = $('plan-form').querySelector(`fieldset[data-group="${CSS.escape(path)}"] .group-error`);
+    return group ? { line: group } : null;
+  }
+
+  function showPlanError(err) {
+    const place = (err.code === 'INVALID_PLAN' || err.code === 'INVALID_BODY') && errorPlace(err.message);
+    if (!place) {
+      setError($('plan-error'), 'The plan was not saved: ' + err.message);
+      return;
+    }
+    place.line.textContent = err.message;
+    if (place.control) {
+      place.control.setAttribute('aria-invalid', 'true');
+      place.control.focus();
+    } else {
+      place.line.focus(); // a whole section ("salesforce: production refused …")
+    }
+  }
+
+  function enterPlan(sandbox) {
+    const editing = sandbox !== '';
+    state.plan = { sandbox };
+    const title = editing ? 'Edit plan ' + sandbox : 'New refresh plan';
+    $('plan-title').textContent = title;
+    $('plan-crumb').textContent = title;
+    $('plan-form').reset();
+    clearPlanErrors();
+    setError($('plan-load-error'), '');
+    $('plan-status').textContent = '';
+    $('plan-save').disabled = false;
+    $(fieldId('sandbox')).readOnly = editing;
+    renderUsers([]);
+    if (!editing) {
+      show($('plan-form'), true);
+      return;
+    }
+    show($('plan-form'), false);
+    show($('plan-loading'), true);
+    const at = state.route;
+    api('GET', 'sandbox-plans/' + encodeURIComponent(sandbox))
+      .then((plan) => {
+        if (state.route !== at) return;
+        fillPlan(plan);
+        show($('plan-form'), true);
+      })
+      .catch((err) => {
+        if (err.status === 401 || state.route !== at) return;
+        setError($('plan-load-error'), err.status === 404 ? `There is no refresh plan for ${sandbox} in your tenant.` : 'The plan could not be loaded: ' + err.message);
+      })
+      .finally(() => show($('plan-loading'), false));
+  }
+
+  async function savePlan(e) {
+    e.preventDefault();
+    clearPlanErrors();
+    const plan = readPlan();
+    const editing = state.plan.sandbox !== '';
+    const sandbox = plan.sandbox;
+    if (!sandbox) {
+      // The name is the plan's address: without it there is nothing to send.
+      showPlanError({ code: 'INVALID_PLAN', message: "sandbox: enter the sandbox's name." });
+      return;
+    }
+    const button = $('plan-save');
+    button.disabled = true;
+    $('plan-status').textContent = 'Saving: checking the plan with Salesforce…';
+    const at = state.route;
+    try {
+      if (!editing && (await planExists(sandbox))) {
+        showPlanError({ code: 'INVALID_PLAN', message: `sandbox: ${sandbox} has a plan already. Edit that plan from the list instead.` });
+        return;
+      }
+      const { status } = await apiResponse('PUT', 'sandbox-plans/' + encodeURIComponent(sandbox), plan);
+      if (state.route !== at) return;
+      state.flash = `Plan ${sandbox} ${status === 201 ? 'created' : 'saved'}.`;
+      location.hash = '#/sandbox-refreshes';
+    } catch (err) {
+      if (err.status !== 401 && state.route === at) showPlanError(err);
+    } finally {
+      button.disabled = false;
+      $('plan-status').textContent = '';
+    }
+  }
+
+  // planExists asks the list rather than GET /sandbox-plans/{sandbox},
+  // whose 404 for a new name would read as an error in the browser's log.
+  async function planExists(sandbox) {
+    const data = await api('GET', 'sandbox-plans');
+    return (data.items || []).some((p) => p.sandbox.toLowerCase() === sandbox.toLowerCase());
   }
 
   // ---------------------------------------------------------------------------
@@ -978,8 +1543,33 @@
     $('add-token-form').addEventListener('submit', generateToken);
     $('copy-token').addEventListener('click', copyToken);
     $('add-token-delete').addEventListener('click', discardCreated);
-    $('add-token-close').addEventListener('click', () => $('add-token-dialog').close());
-    $('add-token-x').addEventListener('click', () => $('add-token-dialog').close());
+    $('add-token-close').addEventListener('click', requestAddDialogClose);
+    $('add-token-x').addEventListener('click', requestAddDialogClose);
+    $('close-back').addEventListener('click', () => {
+      showCloseConfirm(false);
+      $('copy-token').focus();
+    });
+    $('close-anyway').addEventListener('click', () => $('add-token-dialog').close());
+    $('token-value').addEventListener('copy', markCopied); // Ctrl+C where copying is blocked
+    // Escape: handled on keydown (cancelling it keeps the dialog open
+    // whatever the browser's rules for the cancel event); the cancel event
+    // still catches other close requests, such as a phone's back gesture.
+    $('add-token-dialog').addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !needsCloseConfirm()) return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (closeConfirmShown()) {
+        showCloseConfirm(false);
+        $('copy-token').focus();
+      } else {
+        showCloseConfirm(true);
+      }
+    });
+    $('add-token-dialog').addEventListener('cancel', (e) => {
+      if (!needsCloseConfirm()) return;
+      e.preventDefault();
+      showCloseConfirm(true);
+    });
     $('add-token-dialog').addEventListener('close', onAddDialogClosed);
     trapFocus($('add-token-dialog'));
 
@@ -1013,9 +1603,13 @@
       if (!e.target.closest('.menu-wrap')) closeMenus();
     });
     document.addEventListener('keydown', (e) => {
-      if (e.key === 'Escape' && document.querySelector('.menu:not([hidden])')) closeMenus();
+      if (e.key === 'Escape' && openMenus().length) closeMenus();
     });
+    window.addEventListener('scroll', placeOpenMenus, { capture: true, passive: true });
+    window.addEventListener('resize', placeOpenMenus);
 
+    buildPlanForm();
+    $('plan-form').addEventListener('submit', savePlan);
     $('demo-plan').addEventListener('click', createDemoPlan);
     $('redrive').addEventListener('click', redrive);
   }
