@@ -19,6 +19,7 @@ GOBUILD   = CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -tags lambda
 FUNCTIONS = CreateTokenFunction:./functions/create-token \
             ListTokensFunction:./functions/list-tokens \
             DeleteTokenFunction:./functions/delete-token \
+            RevokeLeakedTokensFunction:./functions/revoke-leaked-tokens \
             WhoAmIFunction:./functions/whoami \
             ConsoleFunction:./functions/console \
             AuthorizerFunction:./authorizer \

@@ -3,12 +3,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/afterresponse"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/env"
@@ -18,8 +19,16 @@ import (
 )
 
 func main() {
+	// Registered before the runtime starts, as Lambda requires; it records
+	// tokens' last use after each decision has been answered.
+	after, afterErr := afterresponse.Register(context.Background())
 	a, err := wire(context.Background())
-	start.Lambda(a.Handle, err)
+	if err != nil || afterErr != nil {
+		start.Lambda(nil, errors.Join(err, afterErr))
+		return
+	}
+	a.AfterResponse = after.After
+	start.Lambda(afterresponse.Wrap(after, a.Handle), nil)
 }
 
 // wire fetches the trusted public keys from KMS once, after every setting
@@ -35,7 +44,7 @@ func wire(ctx context.Context) (*authorizer.Authorizer, error) {
 			return nil, err
 		}
 	}
-	keys, err := kmskey.TrustedKeysFromEnv(ctx)
+	verifier, err := kmskey.VerifierFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,9 +57,10 @@ func wire(ctx context.Context) (*authorizer.Authorizer, error) {
 	}, oidc.NewRemoteKeySet(context.Background(), jwksURL), time.Now)
 	return &authorizer.Authorizer{
 		TokenIssuer: vars["TOKEN_ISSUER"],
-		APITokens:   apitoken.NewVerifier(vars["TOKEN_ISSUER"], keys, time.Now),
+		APITokens:   verifier,
 		Sessions:    sessions,
 		Store:       store,
+		Uses:        store,
 		Now:         time.Now,
 		Log:         slog.Default(),
 	}, nil

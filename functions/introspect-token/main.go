@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/api"
-	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/env"
@@ -31,20 +30,12 @@ func wire(ctx context.Context) (api.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := env.Must("TOKEN_ISSUER")
+	verifier, err := kmskey.VerifierFromEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := kmskey.TrustedKeysFromEnv(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tokens := &authorizer.Authorizer{
-		TokenIssuer: issuer,
-		APITokens:   apitoken.NewVerifier(issuer, keys, time.Now),
-		Store:       store,
-		Now:         time.Now,
-		Log:         slog.Default(),
-	}
+	// CheckAPIToken is all introspection asks of it: no issuer routing,
+	// no sessions.
+	tokens := &authorizer.Authorizer{APITokens: verifier, Store: store, Now: time.Now, Log: slog.Default()}
 	return (&api.Introspection{Tokens: tokens}).Introspect, nil
 }

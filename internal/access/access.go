@@ -44,6 +44,11 @@ type Token struct {
 	AssociatedUser string
 	CreatedAt      time.Time
 	ExpiresAt      *time.Time // nil: never expires
+	// LastUsedAt and LastUsedIP are when and from which source IP the
+	// authorizer last allowed a request with the token, recorded at most
+	// once per authorizer.UseRecordInterval; nil and "" for a token never used.
+	LastUsedAt *time.Time
+	LastUsedIP string
 	// Scopes are the token's scopes, as its scope claim lists them; nil for
 	// a token created before tokens had scopes (see GrantedScopes).
 	Scopes []Scope

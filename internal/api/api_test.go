@@ -242,6 +242,34 @@ func TestListShowsStatusAndNoTokenString(t *testing.T) {
 	}
 }
 
+func TestListShowsWhenAndWhereEachTokenWasLastUsed(t *testing.T) {
+	h, st := handlers()
+	h.Create(context.Background(), request("POST /api-tokens", "session", `{"description":"never used"}`))
+	used := now.Add(-90 * time.Minute)
+	st.created = append(st.created, access.Token{ID: "id-2", Tenant: "acme", Description: "CI", AssociatedUser: "ada@example.com",
+		CreatedAt: now.Add(-24 * time.Hour), LastUsedAt: &used, LastUsedIP: "2001:db8::7"})
+	resp, _ := h.List(context.Background(), request("GET /api-tokens", "session", ""))
+	var got struct {
+		Items []map[string]any `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &got); err != nil || len(got.Items) != 2 {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	never, usedView := got.Items[0], got.Items[1]
+	for _, k := range []string{"lastUsedAt", "lastUsedIp"} {
+		if v, ok := never[k]; !ok || v != nil {
+			t.Errorf("a token never used: got %s %v (present %v), want null", k, v, ok)
+		}
+	}
+	if never["lastUsedText"] != "Never used" {
+		t.Errorf("a token never used: got lastUsedText %v, want Never used", never["lastUsedText"])
+	}
+	if usedView["lastUsedAt"] != "2026-11-27T08:00:00Z" || usedView["lastUsedIp"] != "2001:db8::7" ||
+		usedView["lastUsedText"] != "Last used on Nov 27, 2026 08:00 from 2001:db8::7" {
+		t.Errorf("a used token: got %v", usedView)
+	}
+}
+
 func TestListWarnsOnlyWithinTheWarningDays(t *testing.T) {
 	for _, tc := range []struct {
 		body     string

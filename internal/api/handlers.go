@@ -19,6 +19,15 @@ func NewTokens(store tokens.Store, minter tokens.Minter) *Tokens {
 	return &Tokens{Service: &tokens.Service{Store: store, Minter: minter, Now: time.Now, NewID: tokens.NewID}, Now: time.Now}
 }
 
+// NewLeaks serves leak revocation: tokens checked by verifier (the
+// authorizer's), revoked in store, announced on bus.
+func NewLeaks(verifier tokens.TokenVerifier, store tokens.RevokeStore, bus tokens.Publisher) *Leaks {
+	return &Leaks{Service: &tokens.Leaks{
+		Verifier: verifier, Store: store, Bus: bus, Now: time.Now,
+		Floor: tokens.LeakAnswerFloor, PerToken: tokens.LeakAnswerPerToken, Wait: tokens.Sleep,
+	}}
+}
+
 // NewPlans serves plans on store, each checked against Salesforce by checker
 // before it is stored.
 func NewPlans(store plans.Store, sched plans.Schedules, v plans.Validator, checker plans.Checker) *Plans {

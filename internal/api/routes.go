@@ -75,6 +75,9 @@ var routes = []Route{
 	{"GET", "/api-tokens", "ListTokensFunction", NeedsScope(access.ScopeTokensRead)},
 	{"DELETE", "/api-tokens/{id}", "DeleteTokenFunction", NeedsScope(access.ScopeTokensWrite)},
 	{"GET", "/whoami", "WhoAmIFunction", AnyCaller},
+	// Anyone who finds a token may revoke it (GitHub's credential
+	// revocation API does the same): the token is the proof.
+	{"POST", "/api-tokens/revoke", "RevokeLeakedTokensFunction", NoAuthentication},
 
 	// Tokens for other services: RFC 7662 introspection, and the trusted
 	// keys' JWK Set (public keys only, so no authentication).

@@ -41,6 +41,11 @@ type tokenView struct {
 	// Scopes are what the token may do (for a token created before scopes
 	// existed, what it is granted: access.LegacyScopes).
 	Scopes []access.Scope `json:"scopes"`
+	// null until the authorizer first allows the token (at most one record
+	// every 5 minutes: internal/authorizer).
+	LastUsedAt   *string `json:"lastUsedAt"`
+	LastUsedIP   *string `json:"lastUsedIp"`
+	LastUsedText string  `json:"lastUsedText"`
 }
 
 func (h *Tokens) view(t access.Token) tokenView {
@@ -57,6 +62,14 @@ func (h *Tokens) view(t access.Token) tokenView {
 	}
 	if days, soon := tokens.ExpiresInDays(t, now); soon {
 		v.ExpiresInDays = &days
+	}
+	v.LastUsedText = tokens.LastUsedText(t)
+	if t.LastUsedAt != nil {
+		s := t.LastUsedAt.UTC().Format(time.RFC3339)
+		v.LastUsedAt = &s
+	}
+	if t.LastUsedIP != "" {
+		v.LastUsedIP = &t.LastUsedIP
 	}
 	return v
 }

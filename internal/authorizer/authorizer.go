@@ -43,6 +43,12 @@ type Authorizer struct {
 	Store       TokenStore
 	Now         func() time.Time
 	Log         *slog.Logger
+	// Uses records when and from where each API token was last used
+	// (lastused.go); nil records nothing. AfterResponse runs that write once
+	// the decision has been answered (internal/afterresponse in Lambda);
+	// nil runs it before answering.
+	Uses          UseStore
+	AfterResponse func(work func(context.Context))
 }
 
 // errUnauthorized is every reason to answer 401; the reason is logged, never returned.
@@ -52,29 +58,35 @@ var errUnauthorized = errors.New("unauthorized")
 // value. Errors are access errors: EUNAUTHORIZED for a bad bearer, EINTERNAL
 // or EUNAVAILABLE when the decision could not be made.
 func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Principal, error) {
+	p, _, err := a.authenticate(ctx, header)
+	return p, err
+}
+
+// authenticate is Authenticate, and returns an API token's record too.
+func (a *Authorizer) authenticate(ctx context.Context, header string) (access.Principal, access.Token, error) {
 	raw, err := bearer(header)
 	if err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return access.Principal{}, access.Token{}, a.deny(ctx, err)
 	}
 	var peek jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return access.Principal{}, access.Token{}, a.deny(ctx, err)
 	}
 	// The unverified iss only picks the verifier; each verifier pins its own
 	// issuer, keys and algorithms.
 	if peek.Issuer != a.TokenIssuer {
 		p, err := a.Sessions.Verify(ctx, raw)
 		if err != nil {
-			return access.Principal{}, a.deny(ctx, err)
+			return access.Principal{}, access.Token{}, a.deny(ctx, err)
 		}
 		p.Scopes = access.AllScopes() // a signed-in person may do everything
-		return p, nil
+		return p, access.Token{}, nil
 	}
-	claims, scopes, err := a.CheckAPIToken(ctx, raw)
+	claims, t, scopes, err := a.checkAPIToken(ctx, raw)
 	if err != nil {
-		return access.Principal{}, err
+		return access.Principal{}, access.Token{}, err
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID, Scopes: scopes}, nil
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID, Scopes: scopes}, t, nil
 }
 
 // CheckAPIToken is the whole decision on an API token (raw, without its
@@ -87,31 +99,38 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 // for a token that must not be accepted, EINTERNAL or EUNAVAILABLE when the
 // decision could not be made.
 func (a *Authorizer) CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, []access.Scope, error) {
+	claims, _, scopes, err := a.checkAPIToken(ctx, raw)
+	return claims, scopes, err
+}
+
+// checkAPIToken is CheckAPIToken, and returns the token's record too (its
+// last use, which the authorizer records).
+func (a *Authorizer) checkAPIToken(ctx context.Context, raw string) (*apitoken.Claims, access.Token, []access.Scope, error) {
 	if len(raw) > MaxHeaderBytes {
-		return nil, nil, a.deny(ctx, errors.New("token too large"))
+		return nil, access.Token{}, nil, a.deny(ctx, errors.New("token too large"))
 	}
 	claims, err := a.APITokens.Verify(raw)
 	if err != nil {
-		return nil, nil, a.deny(ctx, err)
+		return nil, access.Token{}, nil, a.deny(ctx, err)
 	}
 	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
-		return nil, nil, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
-		return nil, nil, err
+		return nil, access.Token{}, nil, err
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
-		return nil, nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
 	case t.AssociatedUser != claims.Subject:
-		return nil, nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
 	scopes, err := grantedScopes(claims, t)
 	if err != nil {
-		return nil, nil, a.deny(ctx, fmt.Errorf("token %s: %w", claims.ID, err))
+		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s: %w", claims.ID, err))
 	}
-	return claims, scopes, nil
+	return claims, t, scopes, nil
 }
 
 // grantedScopes are the scopes of an API token: its signed scope claim,
@@ -211,12 +230,15 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 		_ = a.deny(ctx, err)
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	}
-	p, err := a.Authenticate(ctx, header)
+	p, t, err := a.authenticate(ctx, header)
 	if err != nil {
 		if access.ErrorKind(err) == access.EUNAUTHORIZED {
 			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 		}
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
+	}
+	if p.AuthType == access.AuthAPIToken {
+		a.recordUse(t, req.RequestContext.Identity.SourceIP)
 	}
 	return Allow(p, req.MethodArn), nil
 }

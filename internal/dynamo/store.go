@@ -41,7 +41,7 @@ type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) // expiry notices
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) // expiry notices, the authorizer's record of use
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) // the local stack's reconcile only
@@ -73,6 +73,9 @@ type tokenItem struct {
 	// Scopes, a list in the documented order; absent from tokens created
 	// before tokens had scopes, which stay nil.
 	Scopes []access.Scope `dynamodbav:"scopes,omitempty"`
+	// Written by RecordUse only (lastused.go), never by Create.
+	LastUsedAtMs int64  `dynamodbav:"lastUsedAtMs,omitempty"`
+	LastUsedIP   string `dynamodbav:"lastUsedIp,omitempty"`
 }
 
 type nameItem struct {
@@ -117,6 +120,10 @@ func (it tokenItem) token(tenant string) (access.Token, error) {
 			return t, fmt.Errorf("token item %s: expiresAt: %w", it.ID, err)
 		}
 		t.ExpiresAt = &exp
+	}
+	if it.LastUsedAtMs != 0 {
+		used := time.UnixMilli(it.LastUsedAtMs).UTC()
+		t.LastUsedAt, t.LastUsedIP = &used, it.LastUsedIP
 	}
 	return t, nil
 }
@@ -225,9 +232,16 @@ func (s *Store) List(ctx context.Context, tenant string, limit int, cursor strin
 
 // Delete removes the token and frees its description in one transaction.
 func (s *Store) Delete(ctx context.Context, tenant, id string) error {
+	_, err := s.Revoke(ctx, tenant, id)
+	return err
+}
+
+// Revoke is Delete, and returns the record it deleted: leak revocation
+// tells the token's owner which token it was.
+func (s *Store) Revoke(ctx context.Context, tenant, id string) (access.Token, error) {
 	t, err := s.Get(ctx, tenant, id)
 	if err != nil {
-		return err
+		return access.Token{}, err
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{
@@ -245,15 +259,18 @@ func (s *Store) Delete(ctx context.Context, tenant, id string) error {
 	err = s.transact(ctx, in)
 	switch failed(err) {
 	case 0:
-		return errNotFound() // deleted concurrently
+		return access.Token{}, errNotFound() // deleted concurrently
 	case 1:
 		// The name now belongs to a newer token: delete this token alone.
 		in.TransactItems = in.TransactItems[:1]
 		if err = s.transact(ctx, in); failed(err) == 0 {
-			return errNotFound()
+			return access.Token{}, errNotFound()
 		}
 	}
-	return storeError(err)
+	if err != nil {
+		return access.Token{}, storeError(err)
+	}
+	return t, nil
 }
 
 // transact runs a transaction, retrying cancellations caused by a concurrent

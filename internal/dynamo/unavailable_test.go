@@ -30,6 +30,14 @@ var storeOps = map[string]func(ctx context.Context, st *dynamo.Store) error{
 	},
 	"Create": func(ctx context.Context, st *dynamo.Store) error { return st.Create(ctx, token("acme", "x", t0)) },
 	"Delete": func(ctx context.Context, st *dynamo.Store) error { return st.Delete(ctx, "acme", uuid.NewString()) },
+	"Revoke": func(ctx context.Context, st *dynamo.Store) error {
+		_, err := st.Revoke(ctx, "acme", uuid.NewString())
+		return err
+	},
+	"RecordUse": func(ctx context.Context, st *dynamo.Store) error {
+		_, err := st.RecordUse(ctx, "acme", uuid.NewString(), t0, "203.0.113.7", t0.Add(-5*time.Minute))
+		return err
+	},
 	"PutPlan": func(ctx context.Context, st *dynamo.Store) error {
 		_, err := st.PutPlan(ctx, "acme", plans.Plan{Sandbox: "uat1"})
 		return err

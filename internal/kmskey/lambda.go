@@ -3,7 +3,9 @@ package kmskey
 import (
 	"context"
 	"crypto/ecdsa"
+	"time"
 
+	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/awsjson"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
@@ -36,4 +38,19 @@ func TrustedKeysFromEnv(ctx context.Context) (map[string]*ecdsa.PublicKey, error
 		return nil, err
 	}
 	return PublicKeys(ctx, client, env.List(ids))
+}
+
+// VerifierFromEnv returns the API token verifier of a function that accepts
+// API tokens as the authorizer does (the authorizer, leak revocation): the
+// issuer TOKEN_ISSUER, and the public keys of TRUSTED_KEY_IDS fetched once.
+func VerifierFromEnv(ctx context.Context) (*apitoken.Verifier, error) {
+	issuer, err := env.Must("TOKEN_ISSUER")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := TrustedKeysFromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return apitoken.NewVerifier(issuer, keys, time.Now), nil
 }

@@ -14,12 +14,17 @@ import (
 // coldStartEvent is, for each function, a request it answers without
 // changing what the next run sees.
 var coldStartEvent = map[string]func(testing.TB) []byte{
-	"AuthorizerFunction":       sample("authorizer-no-bearer.json"),
-	"IntrospectTokenFunction":  sample("introspect-token.json"), // a placeholder token: inactive, before any table read
-	"PublicKeysFunction":       sample("public-keys.json"),
-	"CreateTokenFunction":      sample("whoami.json"), // an API-token caller: refused (403) before any signing
-	"ListTokensFunction":       sample("list-tokens.json"),
-	"DeleteTokenFunction":      sample("delete-token.json"),
+	"AuthorizerFunction":      sample("authorizer-no-bearer.json"),
+	"IntrospectTokenFunction": sample("introspect-token.json"), // a placeholder token: inactive, before any table read
+	"PublicKeysFunction":      sample("public-keys.json"),
+	"CreateTokenFunction":     sample("whoami.json"), // an API-token caller: refused (403) before any signing
+	"ListTokensFunction":      sample("list-tokens.json"),
+	"DeleteTokenFunction":     sample("delete-token.json"),
+	// A report with no token: 400 at once (any list of tokens is answered
+	// no sooner than a second after it came).
+	"RevokeLeakedTokensFunction": func(t testing.TB) []byte {
+		return editEvent(t, "revoke-leaked-tokens.json", func(e map[string]any) { e["body"] = `{"tokens":[]}` })
+	},
 	"WhoAmIFunction":           sample("whoami.json"),
 	"SandboxPlansFunction":     sample("get-sandbox-plan.json"),    // no such plan: 404
 	"SandboxRefreshesFunction": sample("get-sandbox-refresh.json"), // no such run: 404, before any Step Functions call

@@ -35,6 +35,7 @@ var Functions = []string{
 	"CreateTokenFunction",
 	"ListTokensFunction",
 	"DeleteTokenFunction",
+	"RevokeLeakedTokensFunction",
 	"WhoAmIFunction",
 	"AuthorizerFunction",
 	"IntrospectTokenFunction",

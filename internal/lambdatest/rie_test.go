@@ -13,6 +13,7 @@ import (
 
 	dcsaccess "github.com/dcs-access/dcs-access"
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -31,11 +32,14 @@ type createdToken struct {
 	ExpiresAt      *string `json:"expiresAt"`
 	Status         string  `json:"status"`
 	StatusText     string  `json:"statusText"`
+	LastUsedAt     *string `json:"lastUsedAt"`
+	LastUsedIP     *string `json:"lastUsedIp"`
+	LastUsedText   string  `json:"lastUsedText"`
 }
 
 const (
-	createdKeys = "associatedUser,createdAt,description,expiresAt,id,scopes,status,statusText,token"
-	listedKeys  = "associatedUser,createdAt,description,expiresAt,id,scopes,status,statusText"
+	createdKeys = "associatedUser,createdAt,description,expiresAt,id,lastUsedAt,lastUsedIp,lastUsedText,scopes,status,statusText,token"
+	listedKeys  = "associatedUser,createdAt,description,expiresAt,id,lastUsedAt,lastUsedIp,lastUsedText,scopes,status,statusText"
 )
 
 // createToken creates a token through the create function, as the session
@@ -233,6 +237,16 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		session := s.idp.session(t, "ada@example.com", "acme", nil)
 		resp, err := authorizeEvent(t, authz, editEvent(t, "authorizer-request.json", setAuthorization("Bearer "+created.Token, "Bearer "+session)))
 		wantUnauthorized(t, resp, err)
+	})
+
+	t.Run("revoke-leaked-tokens.json as written (a placeholder) is taken, and revokes nothing", func(t *testing.T) {
+		resp := s.call(t, "RevokeLeakedTokensFunction", readEvent(t, feed("revoke-leaked-tokens.json")))
+		if resp.StatusCode != http.StatusAccepted || resp.Body != api.LeakAnswer {
+			t.Fatalf("got %d %s, want 202 %s", resp.StatusCode, resp.Body, api.LeakAnswer)
+		}
+		if got := s.list(t, readEvent(t, "list-tokens.json")); len(got) != 1 {
+			t.Fatalf("got %d tokens listed, want the created one still there", len(got))
+		}
 	})
 
 	t.Run("authorizer-no-bearer.json is denied", func(t *testing.T) {
@@ -509,6 +523,10 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"CreateTokenFunction", "SIGNING_KEY_ID"},
 		{"ListTokensFunction", "TABLE_NAME"},
 		{"DeleteTokenFunction", "TABLE_NAME"},
+		{"RevokeLeakedTokensFunction", "TABLE_NAME"},
+		{"RevokeLeakedTokensFunction", "TOKEN_ISSUER"},
+		{"RevokeLeakedTokensFunction", "TRUSTED_KEY_IDS"},
+		{"RevokeLeakedTokensFunction", "EVENT_BUS_NAME"},
 		{"AuthorizerFunction", "TABLE_NAME"},
 		{"AuthorizerFunction", "TOKEN_ISSUER"},
 		{"AuthorizerFunction", "TRUSTED_KEY_IDS"},
@@ -580,5 +598,89 @@ func TestFunctionErrorsAreToldFromAnswers(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
 		})
+	}
+}
+
+// revokeEvent is revoke-leaked-tokens.json reporting raws.
+func revokeEvent(t *testing.T, raws ...string) []byte {
+	t.Helper()
+	body, err := json.Marshal(map[string][]string{"tokens": raws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return editEvent(t, "revoke-leaked-tokens.json", func(e map[string]any) { e["body"] = string(body) })
+}
+
+// TestLastUseAndLeakRevocationThroughTheBinaries: the authorizer binary
+// records a token's last use (its internal extension registers with the
+// emulator and writes after the answer), and the revocation binary, with no
+// authorizer in front, revokes a leaked token so that the authorizer binary
+// refuses it, and announces it on the bus.
+func TestLastUseAndLeakRevocationThroughTheBinaries(t *testing.T) {
+	s := newStack(t).startAll(t)
+	authz := s.fns["AuthorizerFunction"]
+	leaked := s.createToken(t, `{"description":"in a CI log"}`)
+	kept := s.createToken(t, `{"description":"kept"}`)
+	if leaked.LastUsedAt != nil || leaked.LastUsedText != "Never used" {
+		t.Fatalf("a new token: got %+v, want it never used", leaked)
+	}
+
+	arn := methodARN + "GET/whoami"
+	event, err := json.Marshal(events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: arn, Resource: "/whoami", Path: "/whoami", HTTPMethod: "GET",
+		Headers:           map[string]string{"Authorization": "Bearer " + leaked.Token},
+		MultiValueHeaders: map[string][]string{"Authorization": {"Bearer " + leaked.Token}},
+		RequestContext:    events.APIGatewayCustomAuthorizerRequestTypeRequestContext{Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: "198.51.100.23"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := authorizeEvent(t, authz, event)
+	wantAllow(t, resp, err, arn, principal("ada@example.com", "acme", "api_token", leaked.ID))
+	// The emulator answers an invoke once its extensions are done (Lambda
+	// answers before), so the write is there now.
+	var used createdToken
+	for _, tk := range s.list(t, readEvent(t, "list-tokens.json")) {
+		if tk.ID == leaked.ID {
+			used = tk
+		}
+	}
+	if used.LastUsedAt == nil || used.LastUsedIP == nil || *used.LastUsedIP != "198.51.100.23" || !strings.HasSuffix(used.LastUsedText, " from 198.51.100.23") {
+		t.Fatalf("after one allowed request: got %+v, want it used from 198.51.100.23", used)
+	}
+	if logs := authz.Logs(); !strings.Contains(logs, "dcs-access-after-response") {
+		t.Errorf("the emulator's log does not show the extension registered:\n%s", logs)
+	}
+
+	for _, report := range [][]string{{"junk"}, {leaked.Token, "junk", leaked.Token}, {leaked.Token}} {
+		resp := s.call(t, "RevokeLeakedTokensFunction", revokeEvent(t, report...))
+		if resp.StatusCode != http.StatusAccepted || resp.Body != api.LeakAnswer {
+			t.Fatalf("report of %d: got %d %s, want 202 %s", len(report), resp.StatusCode, resp.Body, api.LeakAnswer)
+		}
+	}
+	resp, err = authorize(t, authz, "Bearer "+leaked.Token, arn)
+	wantUnauthorized(t, resp, err)
+	resp, err = authorize(t, authz, "Bearer "+kept.Token, arn)
+	wantAllow(t, resp, err, arn, principal("ada@example.com", "acme", "api_token", kept.ID))
+
+	var got []map[string]string
+	for _, e := range s.pipeline.published(t) {
+		if e.DetailType != "API Token Revoked As Leaked" {
+			continue
+		}
+		var d map[string]string
+		if err := json.Unmarshal(e.Detail, &d); err != nil || e.Source != "dcs-access" {
+			t.Fatalf("got an event from %q with detail %s (%v)", e.Source, e.Detail, err)
+		}
+		got = append(got, d)
+	}
+	want := map[string]string{"tokenId": leaked.ID, "tenant": "acme", "description": "in a CI log", "user": "ada@example.com"}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("got events %v, want exactly one: %v", got, want)
+	}
+
+	bad := s.call(t, "RevokeLeakedTokensFunction", revokeEvent(t))
+	if bad.StatusCode != http.StatusBadRequest || errorCode(t, bad) != "INVALID_TOKENS" {
+		t.Fatalf("an empty report: got %d %s, want 400 INVALID_TOKENS", bad.StatusCode, bad.Body)
 	}
 }

@@ -182,6 +182,11 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["SIGNING_KEY_ID"] = s.keyARN
 	case "ListTokensFunction", "DeleteTokenFunction":
 		env["TABLE_NAME"] = s.table
+	case "RevokeLeakedTokensFunction":
+		env["TABLE_NAME"] = s.table
+		env["TOKEN_ISSUER"] = tokenIssuer
+		env["TRUSTED_KEY_IDS"] = s.keyARN
+		env["EVENT_BUS_NAME"] = s.pipeline.busName
 	case "WhoAmIFunction":
 	case "AuthorizerFunction":
 		env["TABLE_NAME"] = s.table

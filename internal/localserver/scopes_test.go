@@ -50,6 +50,8 @@ func requestFor(r api.Route) (path, body string) {
 		body = `{"sandbox":"nosuchsandbox"}`
 	case "PUT /sandbox-plans/{sandbox}":
 		body = `{}`
+	case "POST /api-tokens/revoke":
+		body = `{"tokens":["not-a-token"]}`
 	}
 	return path, body
 }
@@ -69,14 +71,17 @@ func TestEveryRouteRefusesATokenWithoutItsScopeAndLetsOneWithItThrough(t *testin
 		switch {
 		case !r.Needs.Authenticated():
 			t.Run(r.Key()+" is served without a bearer", func(t *testing.T) {
-				req, _ := http.NewRequestWithContext(context.Background(), r.Method, s.http.URL+strings.ReplaceAll(path, "{proxy+}", "app.js"), nil)
+				req, _ := http.NewRequestWithContext(context.Background(), r.Method, s.http.URL+strings.ReplaceAll(path, "{proxy+}", "app.js"), strings.NewReader(body))
+				if body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				resp, err := s.http.Client().Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					t.Errorf("got %d, want 200 without a bearer", resp.StatusCode)
+				if resp.StatusCode != 200 && resp.StatusCode != 202 {
+					t.Errorf("got %d, want 200 or 202 without a bearer", resp.StatusCode)
 				}
 			})
 		case !scoped:

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/afterresponse"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
@@ -70,6 +71,10 @@ type Config struct {
 	// PipelineNow is the pipeline steps' clock (tests move it past a run's
 	// deadline); time.Now when nil.
 	PipelineNow func() time.Time
+	// LeakAnswerFloor, when set, is how long POST /api-tokens/revoke takes
+	// at the least, with nothing more per token (tests shorten it); tokens'
+	// own floor otherwise.
+	LeakAnswerFloor time.Duration
 }
 
 // Server is the local stack: the API and the simulators it is wired to.
@@ -184,19 +189,29 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		Store:       store,
 		Now:         time.Now,
 		Log:         log,
+		// No Lambda freeze here: the record of use is written before the
+		// answer, so the next request sees it.
+		Uses: store, AfterResponse: afterresponse.Inline(2 * time.Second),
 	}
 	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID}
 	h := &api.Tokens{Service: tokenService, Now: time.Now}
+	bus := &eventbus.Memory{}
+	leaks := api.NewLeaks(auth.APITokens, store, bus)
+	if cfg.LeakAnswerFloor != 0 {
+		leaks.Service.Floor, leaks.Service.PerToken = cfg.LeakAnswerFloor, 0
+	}
+	leaks.Service.Log = log
 	g := NewGateway(auth.Handle)
 	// Each function's handler, by its logical id in template.yaml: the
 	// route table (api.Routes) says which routes go to it.
 	functions := map[string]api.Handler{
-		"CreateTokenFunction":     h.Create,
-		"ListTokensFunction":      h.List,
-		"DeleteTokenFunction":     h.Delete,
-		"WhoAmIFunction":          api.WhoAmI,
-		"PublicKeysFunction":      publicKeys,
-		"IntrospectTokenFunction": (&api.Introspection{Tokens: auth}).Introspect,
+		"CreateTokenFunction":        h.Create,
+		"ListTokensFunction":         h.List,
+		"DeleteTokenFunction":        h.Delete,
+		"WhoAmIFunction":             api.WhoAmI,
+		"PublicKeysFunction":         publicKeys,
+		"IntrospectTokenFunction":    (&api.Introspection{Tokens: auth}).Introspect,
+		"RevokeLeakedTokensFunction": leaks.Revoke,
 	}
 	g.Public("GET /openapi.yaml", openapi.Handler())
 	g.Public("POST /local/sessions", sessionRoute(issuer))
@@ -209,7 +224,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	}
 	g.Public("/", page)
 	sched := &schedules.Memory{}
-	srv := &Server{Handler: g, gateway: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv := &Server{Handler: g, gateway: g, Store: store, Secrets: &secrets.Memory{}, Bus: bus, Schedules: sched}
 	srv.Notices = notices.New(store, srv.Bus)
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {

@@ -194,3 +194,102 @@ func keyTypes(n *yaml.Node, field string) map[string]string {
 	}
 	return out
 }
+
+// methodThrottle is a route's own throttle on the stage: its rate and burst
+// limits as the template writes them.
+type methodThrottle struct{ Rate, Burst string }
+
+// decodeResourcePath turns a MethodSettings ResourcePath into the route's
+// path: the leading slash, then the path with each "/" written "~1"
+// (AWS::ApiGateway::Stage MethodSetting). ok is false for anything else.
+func decodeResourcePath(p string) (path string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "/")
+	if !ok || rest == "" || strings.Contains(rest, "/") || !strings.HasPrefix(rest, "~1") {
+		return "", false
+	}
+	return strings.ReplaceAll(rest, "~1", "/"), true
+}
+
+// checkMethodThrottles checks the API's MethodSettings: the stage default
+// (/* and *), and one entry for each route of want and no other, each a
+// route of routes, with want's limits; and that none logs request data
+// (data tracing would write request bodies, the leaked tokens among them,
+// to CloudWatch).
+func checkMethodThrottles(tpl *cfnTemplate, want map[string]methodThrottle, table []api.Route) []string {
+	routes := map[string]bool{}
+	for _, r := range table {
+		routes[r.Key()] = true
+	}
+	api, problems := theAPI(tpl)
+	if problems != nil {
+		return problems
+	}
+	got := map[string]methodThrottle{}
+	hasDefault := false
+	for i, ms := range items(api.prop("MethodSettings")) {
+		where := fmt.Sprintf("%s MethodSettings %d", api.ID, i)
+		if v := render(at(ms, "DataTraceEnabled")); v != "false" {
+			problems = append(problems, fmt.Sprintf("%s: DataTraceEnabled is %s, want false: it would log request bodies", where, v))
+		}
+		if v := at(ms, "LoggingLevel"); v != nil && render(v) != "OFF" {
+			problems = append(problems, fmt.Sprintf("%s: LoggingLevel is %s, want it unset or OFF", where, render(v)))
+		}
+		resourcePath, _ := plainScalar(at(ms, "ResourcePath"))
+		method, _ := plainScalar(at(ms, "HttpMethod"))
+		if resourcePath == "/*" && method == "*" {
+			hasDefault = true
+			continue
+		}
+		path, ok := decodeResourcePath(resourcePath)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: ResourcePath %q is not a resource path with each / written ~1 (so /a/b is /~1a~1b): API Gateway would apply it to no method", where, resourcePath))
+			continue
+		}
+		route := strings.ToUpper(method) + " " + path
+		if !routes[route] {
+			problems = append(problems, fmt.Sprintf("%s: %s is no route of the route table", where, route))
+		}
+		got[route] = methodThrottle{Rate: render(at(ms, "ThrottlingRateLimit")), Burst: render(at(ms, "ThrottlingBurstLimit"))}
+	}
+	if !hasDefault {
+		problems = append(problems, fmt.Sprintf("%s: MethodSettings has no default for every method (ResourcePath /*, HttpMethod *)", api.ID))
+	}
+	for _, route := range slices.Sorted(maps.Keys(got)) {
+		switch w, ok := want[route]; {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s has its own throttle, which methodThrottles does not list", route))
+		case got[route] != w:
+			problems = append(problems, fmt.Sprintf("%s: throttle rate %s burst %s, want rate %s burst %s", route, got[route].Rate, got[route].Burst, w.Rate, w.Burst))
+		}
+	}
+	for _, route := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := got[route]; !ok {
+			problems = append(problems, fmt.Sprintf("%s has no throttle of its own in %s's MethodSettings, which methodThrottles requires", route, api.ID))
+		}
+	}
+	return problems
+}
+
+// checkVerifiersAgree checks that each of others verifies API tokens
+// exactly as verifier (the authorizer) does: the same TOKEN_ISSUER and
+// TRUSTED_KEY_IDS, as the template writes them.
+func checkVerifiersAgree(tpl *cfnTemplate, verifier string, others ...string) []string {
+	v, ok := tpl.resource(verifier)
+	if !ok {
+		return []string{"no resource " + verifier}
+	}
+	var problems []string
+	for _, id := range others {
+		fn, ok := tpl.resource(id)
+		if !ok {
+			problems = append(problems, "no resource "+id)
+			continue
+		}
+		for _, name := range []string{"TOKEN_ISSUER", "TRUSTED_KEY_IDS"} {
+			if got, want := render(envValue(tpl, fn, name)), render(envValue(tpl, v, name)); got != want {
+				problems = append(problems, fmt.Sprintf("%s: %s is %s, want %s's %s", id, name, got, verifier, want))
+			}
+		}
+	}
+	return problems
+}

@@ -13,7 +13,10 @@
 // their events on the bus whose request rule matches them; that the routes
 // of the API are exactly the rows of internal/api's route table (which names
 // the scope each needs), each behind the authorizer unless its row needs no
-// authentication, and that the authorizer never caches a result; that
+// authentication (the console's files, the JWK Set, leak revocation), and
+// that the authorizer never caches a result; that exactly the routes of a
+// table have their own throttle, and that leak revocation trusts exactly
+// the authorizer's keys; that
 // every EventBridge rule invoking a function is in a rule table (bus,
 // pattern, dead-letter queue) and nothing else may invoke one; that every
 // schedule is a function's of a schedule table (expression, the role that

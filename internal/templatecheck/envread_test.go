@@ -139,9 +139,10 @@ func stringLit(e ast.Expr) (string, bool) {
 
 // notFollowed are the packages of this module whose reads the environment
 // checks do not count: the reading itself, and Lambda's own variables
-// (region, role credentials, endpoint overrides), which the runtime sets
-// and the template never does.
-var notFollowed = map[string]bool{"internal/env": true, "internal/awsconfig": true}
+// (region, role credentials, endpoint overrides, the runtime API that
+// internal/afterresponse registers its extension with), which the runtime
+// sets and the template never does.
+var notFollowed = map[string]bool{"internal/env": true, "internal/awsconfig": true, "internal/afterresponse": true}
 
 // loader parses this module's packages by import path, once each.
 type loader struct {

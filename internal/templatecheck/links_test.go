@@ -76,6 +76,9 @@ var linkAllowlist = map[string]functionLinks{
 	"CreateTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
 	"ListTokensFunction":  {SDK: dynamoSDK},
 	"DeleteTokenFunction": {SDK: dynamoSDK},
+	// Fetches the trusted public keys once, deletes as DeleteTokenFunction
+	// does, announces each revocation on the bus.
+	"RevokeLeakedTokensFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "kms"}},
 	// Answers from the authorizer context, serves embedded files: no client.
 	"WhoAmIFunction":  {},
 	"ConsoleFunction": {},

@@ -709,7 +709,7 @@ func TestAlarmChecksCatchMutations(t *testing.T) {
 const (
 	signStatement = `{Sid: OnlyCreateTokenFunctionSigns, Effect: Allow, Principal: {AWS: !GetAtt CreateTokenFunctionRole.Arn}, Action: kms:Sign, Resource: "*",
   Condition: {StringEquals: {kms:SigningAlgorithm: ECDSA_SHA_256, kms:MessageType: DIGEST}}}`
-	getPublicKeyStatement = `{Sid: OnlyVerifiersReadPublicKey, Effect: Allow, Principal: {AWS: [!GetAtt AuthorizerFunctionRole.Arn, !GetAtt IntrospectTokenFunctionRole.Arn, !GetAtt PublicKeysFunctionRole.Arn]}, Action: kms:GetPublicKey, Resource: "*"}`
+	getPublicKeyStatement = `{Sid: OnlyVerifiersReadPublicKey, Effect: Allow, Principal: {AWS: [!GetAtt AuthorizerFunctionRole.Arn, !GetAtt IntrospectTokenFunctionRole.Arn, !GetAtt PublicKeysFunctionRole.Arn, !GetAtt RevokeLeakedTokensFunctionRole.Arn]}, Action: kms:GetPublicKey, Resource: "*"}`
 )
 
 func TestSigningKeySlotChecksCatchMutations(t *testing.T) {
@@ -727,13 +727,26 @@ func TestSigningKeySlotChecksCatchMutations(t *testing.T) {
 		{"an ActiveSigningKeyArn output left on slot A is caught",
 			setTo("Outputs.ActiveSigningKeyArn.Value", "!GetAtt SigningKeyA.Arn"), checkSigningKeySlots,
 			"output ActiveSigningKeyArn is !GetAtt SigningKeyA.Arn, want !GetAtt SigningKeyB.Arn"},
+		{"leak revocation trusting a key the authorizer does not is caught",
+			setTo("Resources.RevokeLeakedTokensFunction."+env+".TRUSTED_KEY_IDS", "!Sub ${SigningKeyA.Arn},${SigningKeyB.Arn}"), verifiersAgree,
+			"RevokeLeakedTokensFunction: TRUSTED_KEY_IDS is !Sub ${SigningKeyA.Arn},${SigningKeyB.Arn}, want AuthorizerFunction's"},
+		{"leak revocation with another issuer is caught",
+			setTo("Resources.RevokeLeakedTokensFunction."+env+".TOKEN_ISSUER", "dcs-access"), verifiersAgree,
+			"RevokeLeakedTokensFunction: TOKEN_ISSUER is dcs-access, want AuthorizerFunction's"},
 	})
+}
+
+func verifiersAgree(tpl *cfnTemplate) []string {
+	return checkVerifiersAgree(tpl, "AuthorizerFunction", "RevokeLeakedTokensFunction")
 }
 
 func TestAPIChecksCatchMutations(t *testing.T) {
 	routes := func(tpl *cfnTemplate) []string { return checkRoutes(tpl, api.Routes()) }
+	throttles := func(tpl *cfnTemplate) []string { return checkMethodThrottles(tpl, methodThrottles, api.Routes()) }
 	const authorizer = "Resources.Api.Properties.Auth.Authorizers.BearerTokenAuthorizer"
 	const whoamiEvent = "Resources.WhoAmIFunction.Properties.Events.WhoAmI.Properties"
+	const leakEvent = "Resources.RevokeLeakedTokensFunction.Properties.Events.RevokeLeakedTokens.Properties"
+	const leakThrottle = "Resources.Api.Properties.MethodSettings.1"
 	runMutations(t, []mutation{
 		{"authorizer caching left to its default is caught",
 			removeAt(authorizer + ".Identity.ReauthorizeEvery"), checkAuthorizers, "ReauthorizeEvery is not set"},
@@ -766,6 +779,25 @@ func TestAPIChecksCatchMutations(t *testing.T) {
 			setTo("Resources.ListTokensFunction.Properties.Events.ListTokens.Properties.Path", "/whoami"), routes, "route GET /whoami is also"},
 		{"routes defined in an OpenAPI body are caught",
 			setTo("Resources.Api.Properties.DefinitionBody", "{openapi: 3.0.1, paths: {}}"), routes, "DefinitionBody defines routes"},
+		{"leak revocation behind the authorizer is caught (whoever found a token has no bearer)",
+			removeAt(leakEvent + ".Auth"), routes, "route POST /api-tokens/revoke needs no authentication (its row): Auth.Authorizer is <unset>, want NONE"},
+		{"leak revocation's throttle dropped is caught",
+			removeAt(leakThrottle), throttles, "POST /api-tokens/revoke has no throttle of its own"},
+		{"leak revocation's throttle at the stage's rate is caught",
+			setTo(leakThrottle+".ThrottlingRateLimit", "!Ref ApiThrottleRateLimit"), throttles, "POST /api-tokens/revoke: throttle rate !Ref ApiThrottleRateLimit"},
+		{"leak revocation's throttle at the stage's burst is caught",
+			setTo(leakThrottle+".ThrottlingBurstLimit", "!Ref ApiThrottleBurstLimit"), throttles, "burst !Ref ApiThrottleBurstLimit, want"},
+		{"a resource path written with plain slashes, which API Gateway applies to nothing, is caught",
+			setTo(leakThrottle+".ResourcePath", "/api-tokens/revoke"), throttles, `ResourcePath "/api-tokens/revoke" is not a resource path with each / written ~1`},
+		{"a throttle on another method of the path is caught",
+			setTo(leakThrottle+".HttpMethod", "GET"), throttles, "GET /api-tokens/revoke is no route of the route table"},
+		{"a throttle the table does not list is caught",
+			appendAt("Resources.Api.Properties.MethodSettings", "{ResourcePath: /~1whoami, HttpMethod: GET, ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1, DataTraceEnabled: false}"), throttles,
+			"GET /whoami has its own throttle, which methodThrottles does not list"},
+		{"request data traced into the logs is caught",
+			setTo(leakThrottle+".DataTraceEnabled", "true"), throttles, "DataTraceEnabled is true, want false"},
+		{"the stage's default throttle dropped is caught",
+			removeAt("Resources.Api.Properties.MethodSettings.0"), throttles, "no default for every method"},
 	})
 }
 

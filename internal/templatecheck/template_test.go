@@ -12,11 +12,19 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dcs-access/dcs-access/internal/api"
+	"github.com/dcs-access/dcs-access/internal/dynamo"
 )
 
 // The routes of the API, their functions and the scopes they need are
 // internal/api's route table (api.Routes): checkRoutes holds template.yaml's
 // API events to it, both ways, so a route cannot be added without its row.
+
+// methodThrottles are the routes with a throttle of their own on the stage
+// (the API's MethodSettings), as the template writes their limits; every
+// other route has the stage's default (ResourcePath /*).
+var methodThrottles = map[string]methodThrottle{
+	"POST /api-tokens/revoke": {Rate: "!Ref LeakRevocationThrottleRateLimit", Burst: "!Ref LeakRevocationThrottleBurstLimit"},
+}
 
 // ruleTable is every EventBridge rule that invokes a function, by the one
 // detail-type it matches: the function, the bus it listens on ("default"
@@ -51,8 +59,16 @@ var iamAllowlist = map[string][]grant{
 	"ListTokensFunction":  {{"dynamodb:Query", tableARN, ""}},
 	// Read the token, then delete it and its description item in one transaction.
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
-	// The strongly consistent read of the token item on every request.
-	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// The strongly consistent read of the token item on every request, and
+	// the record of last use: the key and the last-use attributes only, and
+	// no item returned.
+	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:UpdateItem", tableARN, recordUseCondition}},
+	// Leak revocation deletes as DeleteTokenFunction does, and announces
+	// each revoked token on the stack's bus.
+	"RevokeLeakedTokensFunction": {
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
+	},
 	// The same read, of the token it is asked about.
 	"IntrospectTokenFunction": {{"dynamodb:GetItem", tableARN, ""}},
 	// Publishes the trusted public keys (from KMS, the key policies' grant).
@@ -175,7 +191,16 @@ var keyAllowlist = map[string][]keyUse{
 	// The same keys: it makes the authorizer's decision, and publishes them.
 	"IntrospectTokenFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 	"PublicKeysFunction":      {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	// The same keys: it verifies tokens as the authorizer does
+	// (checkVerifiersAgree).
+	"RevokeLeakedTokensFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 }
+
+// recordUseCondition is the condition of the authorizer's UpdateItem grant,
+// as renderCondition writes it: only the attributes RecordUse names
+// (dynamo.RecordUseAttributes), and no ReturnValues (an update that returns
+// the item would be a read of every attribute).
+var recordUseCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.RecordUseAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a
@@ -519,6 +544,9 @@ func TestLeastPrivilege(t *testing.T) {
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
 		report(t, checkSigningKeySlots(tpl))
 	})
+	t.Run("leak revocation trusts exactly the authorizer's issuer and keys", func(t *testing.T) {
+		report(t, checkVerifiersAgree(tpl, "AuthorizerFunction", "RevokeLeakedTokensFunction"))
+	})
 	t.Run("no policy statement uses wildcard actions, DynamoDB beyond the token table, secrets beyond the tenants', schedules beyond the stack's, PassRole to any service or \"*\" where AWS allows narrower", func(t *testing.T) {
 		report(t, checkPolicyStatements(tpl))
 	})
@@ -554,6 +582,9 @@ func TestAPI(t *testing.T) {
 	})
 	t.Run("every route is on the API behind its authorizer, or public as its row says, and the routes are the route table", func(t *testing.T) {
 		report(t, checkRoutes(tpl, api.Routes()))
+	})
+	t.Run("exactly the routes of methodThrottles have their own throttle, and no method logs request data", func(t *testing.T) {
+		report(t, checkMethodThrottles(tpl, methodThrottles, api.Routes()))
 	})
 }
 

@@ -236,3 +236,20 @@ func StatusText(t access.Token, now time.Time) string {
 		return expiresText(t, now)
 	}
 }
+
+// NeverUsed is LastUsedText for a token the authorizer never allowed.
+const NeverUsed = "Never used"
+
+// LastUsedText is the last use as the list and the console show it, in UTC
+// and in StatusText's format: "Never used", or "Last used on Nov 27, 2026
+// 12:00 from 203.0.113.7" (without the address when none was recorded).
+func LastUsedText(t access.Token) string {
+	if t.LastUsedAt == nil {
+		return NeverUsed
+	}
+	text := "Last used on " + t.LastUsedAt.UTC().Format("Jan 02, 2006 15:04")
+	if t.LastUsedIP != "" {
+		text += " from " + t.LastUsedIP
+	}
+	return text
+}

@@ -300,6 +300,26 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
+func TestLastUsedText(t *testing.T) {
+	used := time.Date(2026, 11, 27, 12, 0, 59, 0, time.FixedZone("X", -5*3600))
+	tests := []struct {
+		name string
+		tk   access.Token
+		want string
+	}{
+		{"a token never used", access.Token{}, "Never used"},
+		{"a use is shown in UTC, with its address", access.Token{LastUsedAt: &used, LastUsedIP: "203.0.113.7"}, "Last used on Nov 27, 2026 17:00 from 203.0.113.7"},
+		{"a use without an address", access.Token{LastUsedAt: &used}, "Last used on Nov 27, 2026 17:00"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tokens.LastUsedText(tc.tk); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func equalTime(a, b *time.Time) bool {

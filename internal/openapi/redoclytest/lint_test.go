@@ -82,7 +82,8 @@ func TestTheLinterCatchesMutations(t *testing.T) {
 		{"an example that its schema refuses", "status: Enabled\n", "status: Active\n", "no-invalid-media-type-examples"},
 		{"a path parameter the operation does not declare", "/api-tokens/{id}:", "/api-tokens/{tokenId}:", "path-parameters-defined"},
 		{"a security scheme that is not defined", "  - bearer: []", "  - bearerAuth: []", "security-defined"},
-		{"an operation without a 4xx response", "        \"429\":\n          $ref: \"#/components/responses/Throttled\"\n", "", "operation-4xx-response"},
+		// The JWK Set's one 4xx (leak revocation, before it, has a 400 too).
+		{"an operation without a 4xx response", "                        use: sig\n        \"429\":\n          $ref: \"#/components/responses/Throttled\"\n", "                        use: sig\n", "operation-4xx-response"},
 	} {
 		t.Run(m.name+" is caught by "+m.rule, func(t *testing.T) {
 			if !bytes.Contains(original, []byte(m.old)) {
