@@ -41,6 +41,7 @@ type Token struct {
 	AssociatedUser string
 	CreatedAt      time.Time
 	ExpiresAt      *time.Time // nil: never expires
+	Rotation       Rotation   // its place in a rotation family (rotation.go)
 }
 
 // Expired reports whether the token has passed its expiry at now. DynamoDB TTL

@@ -34,6 +34,7 @@ type tokenView struct {
 	ExpiresAt      *string `json:"expiresAt"`
 	Status         string  `json:"status"`
 	StatusText     string  `json:"statusText"`
+	rotationView
 }
 
 func (h *Tokens) view(t access.Token) tokenView {
@@ -47,6 +48,7 @@ func (h *Tokens) view(t access.Token) tokenView {
 		s := t.ExpiresAt.UTC().Format(time.RFC3339)
 		v.ExpiresAt = &s
 	}
+	v.rotationView = rotationViewOf(t)
 	return v
 }
 

@@ -82,6 +82,9 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
 		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+	case t.CutOff(a.Now()):
+		// A rotation replaced it and its overlap is over.
+		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s was replaced by %s and its overlap ended", claims.ID, t.Rotation.Replaced.By))
 	case t.AssociatedUser != claims.Subject:
 		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}

@@ -5,7 +5,8 @@
 //	sk "TOKEN#<id>"         the token's metadata (ids are time-ordered, so a
 //	                        reverse Query lists newest first)
 //	sk "NAME#<description>" the description reservation, lower-cased, that
-//	                        makes descriptions unique in the tenant
+//	                        makes descriptions unique in the tenant (held by
+//	                        the newest token of a rotation family: rotation.go)
 //
 // Both items are written and deleted in one transaction, and both carry the
 // same ttl (expiry + 30 days) so DynamoDB TTL purges them together.
@@ -67,6 +68,7 @@ type tokenItem struct {
 	CreatedAt   string `dynamodbav:"createdAt"`
 	ExpiresAt   string `dynamodbav:"expiresAt,omitempty"`
 	TTL         int64  `dynamodbav:"ttl,omitempty"`
+	rotationAttrs
 }
 
 type nameItem struct {
@@ -91,6 +93,7 @@ func toItem(t access.Token) tokenItem {
 	it := tokenItem{
 		PK: tenantKey(t.Tenant), SK: tokenKey(t.ID), ID: t.ID, Description: t.Description,
 		User: t.AssociatedUser, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
+		rotationAttrs: rotationAttrsOf(t.Rotation),
 	}
 	if t.ExpiresAt != nil {
 		it.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
@@ -111,6 +114,9 @@ func (it tokenItem) token(tenant string) (access.Token, error) {
 			return t, fmt.Errorf("token item %s: expiresAt: %w", it.ID, err)
 		}
 		t.ExpiresAt = &exp
+	}
+	if t.Rotation, err = it.rotation(); err != nil {
+		return t, fmt.Errorf("token item %s: %w", it.ID, err)
 	}
 	return t, nil
 }

@@ -151,10 +151,13 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		Now:         time.Now,
 		Log:         log,
 	}
-	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID}
+	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID, Rotations: store}
 	h := &api.Tokens{Service: tokenService, Now: time.Now}
 	g := NewGateway(auth.Handle)
-	g.Route("POST", "/api-tokens", h.Create)
+	for route, handler := range h.Routes() {
+		method, resource, _ := strings.Cut(route, " ")
+		g.Route(method, resource, handler)
+	}
 	g.Route("GET", "/api-tokens", h.List)
 	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
 	g.Route("GET", "/whoami", api.WhoAmI)

@@ -15,10 +15,11 @@ import (
 // routeTable is every route of the API and the function behind it. A new
 // route is added here deliberately, by the change that adds it.
 var routeTable = map[string]string{
-	"POST /api-tokens":        "CreateTokenFunction",
-	"GET /api-tokens":         "ListTokensFunction",
-	"DELETE /api-tokens/{id}": "DeleteTokenFunction",
-	"GET /whoami":             "WhoAmIFunction",
+	"POST /api-tokens":             "CreateTokenFunction",
+	"POST /api-tokens/{id}/rotate": "CreateTokenFunction",
+	"GET /api-tokens":              "ListTokensFunction",
+	"DELETE /api-tokens/{id}":      "DeleteTokenFunction",
+	"GET /whoami":                  "WhoAmIFunction",
 
 	// The web console: a static page, public (publicRoutes).
 	"GET /":         "ConsoleFunction",
@@ -71,8 +72,14 @@ var ruleTable = map[string]eventRule{
 // commonGrants (its own log group, X-Ray), and on what. The roles must grant
 // exactly this: widening a policy shows up as a change to this list.
 var iamAllowlist = map[string][]grant{
-	// Both puts of the create transaction (token item, description item).
-	"CreateTokenFunction": {{"dynamodb:PutItem", tableARN, ""}},
+	// Both puts of the create transaction (token item, description item);
+	// a rotation reads the old token, then puts the new one, updates (or,
+	// without overlap, deletes) the old one and updates the description
+	// item in one transaction.
+	"CreateTokenFunction": {
+		{"dynamodb:PutItem", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""},
+		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+	},
 	"ListTokensFunction":  {{"dynamodb:Query", tableARN, ""}},
 	// Read the token, then delete it and its description item in one transaction.
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
