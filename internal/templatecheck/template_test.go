@@ -80,7 +80,7 @@ var iamAllowlist = map[string][]grant{
 		{"dynamodb:PutItem", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""},
 		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
 	},
-	"ListTokensFunction":  {{"dynamodb:Query", tableARN, ""}},
+	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}},
 	// Read the token, then delete it and its description item in one transaction.
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
 	// The strongly consistent read of the token item on every request.
