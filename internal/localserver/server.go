@@ -181,9 +181,14 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		checker = steps
 	}
 	// Local plans may point at the simulators on loopback.
-	for route, handler := range api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker).Routes() {
+	planRoutes := api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker)
+	planRoutes.Service.Secrets = srv.Secrets // a plan gets the secrets stored for its sandbox
+	for route, handler := range planRoutes.Routes() {
 		method, resource, _ := strings.Cut(route, " ")
 		g.Route(method, resource, handler)
+	}
+	if err := srv.selfService(g, tokenService, store, cfg.BaseURL); err != nil {
+		return nil, err
 	}
 	return srv, nil
 }

@@ -227,3 +227,9 @@ func (m *Memory) Promote(_ context.Context, id, versionID, from string) error {
 func notFound(id string) *access.Error {
 	return access.Errorf(access.ENOTFOUND, "SECRET_NOT_FOUND", "No such secret: %s.", id)
 }
+
+// SecretARN returns the ARN of the secret called name.
+func (m *Memory) SecretARN(ctx context.Context, name string) (string, error) {
+	d, err := m.Describe(ctx, name)
+	return d.ARN, err
+}

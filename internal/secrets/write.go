@@ -62,3 +62,10 @@ func (m Manager) EnableRotation(ctx context.Context, arn, lambdaARN string, days
 	}
 	return nil
 }
+
+// SecretARN returns the ARN of the secret called name (ENOTFOUND when
+// there is none).
+func (m Manager) SecretARN(ctx context.Context, name string) (string, error) {
+	d, err := m.Describe(ctx, name)
+	return d.ARN, err
+}
