@@ -73,9 +73,9 @@ func newWorld(t *testing.T) *world {
 		rotationFunction.arn = testenv.MotoLambdaFunction(t, "dcs-token-rotation")
 	}
 	service := &pipelinesecrets.Service{
-		Secrets: secrets.Manager{API: testenv.Moto(t, secrets.Service)},
-		Tokens:  &tokens.Service{Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID},
-		Plans:   store,
+		Secrets:  secrets.Manager{API: testenv.Moto(t, secrets.Service)},
+		Tokens:   &tokens.Service{Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID},
+		Plans:    store,
 		Rotation: pipelinesecrets.Rotation{FunctionARN: rotationFunction.arn, Days: 30, OverlapMinutes: 60},
 	}
 	sessionKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
