@@ -25,7 +25,9 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \
-            PipelineStepsFunction:./functions/pipeline-steps
+            PipelineStepsFunction:./functions/pipeline-steps \
+            PipelineSecretsFunction:./functions/pipeline-secrets \
+            DcsTokenRotationFunction:./functions/dcs-token-rotation
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

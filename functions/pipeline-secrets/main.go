@@ -42,23 +42,22 @@ func main() {
 // function ROTATION_FUNCTION_ARN, every ROTATION_DAYS days, the replaced
 // token working ROTATION_OVERLAP_MINUTES more.
 func rotationFromEnv() (pipelinesecrets.Rotation, error) {
-	var r pipelinesecrets.Rotation
+	arn, arnErr := env.Must("ROTATION_FUNCTION_ARN")
+	days, daysErr := env.Must("ROTATION_DAYS")
+	overlap, overlapErr := env.Must("ROTATION_OVERLAP_MINUTES")
+	if err := errors.Join(arnErr, daysErr, overlapErr); err != nil {
+		return pipelinesecrets.Rotation{}, err
+	}
+	r := pipelinesecrets.Rotation{FunctionARN: arn}
 	var err error
-	if r.FunctionARN, err = env.Must("ROTATION_FUNCTION_ARN"); err != nil {
+	if r.Days, err = wholeNumber("ROTATION_DAYS", days); err != nil {
 		return r, err
 	}
-	if r.Days, err = number("ROTATION_DAYS"); err != nil {
-		return r, err
-	}
-	r.OverlapMinutes, err = number("ROTATION_OVERLAP_MINUTES")
+	r.OverlapMinutes, err = wholeNumber("ROTATION_OVERLAP_MINUTES", overlap)
 	return r, err
 }
 
-func number(name string) (int, error) {
-	v, err := env.Must(name)
-	if err != nil {
-		return 0, err
-	}
+func wholeNumber(name, v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("%s=%q: want a whole number", name, v)

@@ -42,6 +42,8 @@ var Functions = []string{
 	"SandboxRefreshEventsFunction",
 	"PipelineStepsFunction",
 	"ConsoleFunction",
+	"PipelineSecretsFunction",
+	"DcsTokenRotationFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

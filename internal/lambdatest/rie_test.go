@@ -279,6 +279,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 	})
 
 	s.feedPipelineSamples(t, feed)
+	s.feedSecretsSamples(t, feed)
 
 	for _, name := range eventFiles(t) {
 		if !fed[name] {
@@ -458,6 +459,13 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"SandboxRefreshEventsFunction", "TABLE_NAME"},
 		{"SandboxRefreshEventsFunction", "STATE_MACHINE_ARN"},
 		{"SandboxRefreshEventsFunction", "EVENT_BUS_NAME"},
+		{"PipelineSecretsFunction", "TABLE_NAME"},
+		{"PipelineSecretsFunction", "SIGNING_KEY_ID"},
+		{"PipelineSecretsFunction", "ROTATION_FUNCTION_ARN"},
+		{"PipelineSecretsFunction", "ROTATION_DAYS"},
+		{"PipelineSecretsFunction", "ROTATION_OVERLAP_MINUTES"},
+		{"DcsTokenRotationFunction", "API_URL"},
+		{"DcsTokenRotationFunction", "OVERLAP_MINUTES"},
 	}
 	for _, c := range cases {
 		t.Run(c.function+" without "+c.unset, func(t *testing.T) {

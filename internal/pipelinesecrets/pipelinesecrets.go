@@ -22,7 +22,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
-	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -32,16 +32,16 @@ const (
 	MaxKeyBits = 16384
 )
 
-// DefaultLifespanDays is the pipeline token's lifespan when none is given:
-// three rotations at the default schedule, so a token that rotation could
-// not replace still expires.
-const DefaultLifespanDays = 90
+// LifespanRotations is the pipeline token's lifespan when none is given, in
+// rotations: a token lives three rotation periods (90 days at the default
+// 30), so one that rotation could not replace still expires.
+const LifespanRotations = 3
 
 // Secrets is the part of Secrets Manager the routes use (internal/secrets:
 // Manager in AWS, Memory locally).
 type Secrets interface {
-	Store(ctx context.Context, name, value, description string) (secrets.Stored, error)
-	Describe(ctx context.Context, id string) (secrets.Description, error)
+	Store(ctx context.Context, name, value, description string) (secretversions.Stored, error)
+	Describe(ctx context.Context, id string) (secretversions.Description, error)
 	Version(ctx context.Context, id, versionID, stage string) (string, error)
 	EnableRotation(ctx context.Context, arn, lambdaARN string, days int) error
 }
@@ -184,7 +184,7 @@ func (s *Service) NewDCSToken(ctx context.Context, p access.Principal, sandbox s
 	if err := check(p, sandbox); err != nil {
 		return Stored{}, err
 	}
-	days := DefaultLifespanDays
+	days := min(LifespanRotations*max(s.Rotation.Days, 1), tokens.MaxLifespanDays)
 	if lifespanDays != nil {
 		days = *lifespanDays
 	}
@@ -223,8 +223,8 @@ func (s *Service) NewDCSToken(ctx context.Context, p access.Principal, sandbox s
 // rotateHeld rotates the token that the secret holds, when it is one of the
 // caller's and still there; Stored.Token is nil when there is none to
 // rotate (the secret holds no token, or a deleted or expired one).
-func (s *Service) rotateHeld(ctx context.Context, p access.Principal, name string, d secrets.Description) (Stored, error) {
-	current, err := s.Secrets.Version(ctx, name, "", secrets.Current)
+func (s *Service) rotateHeld(ctx context.Context, p access.Principal, name string, d secretversions.Description) (Stored, error) {
+	current, err := s.Secrets.Version(ctx, name, "", secretversions.Current)
 	if access.ErrorKind(err) == access.ENOTFOUND {
 		return Stored{}, nil
 	}

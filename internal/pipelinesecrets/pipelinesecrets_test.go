@@ -33,6 +33,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/pipelinesecrets"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokens"
@@ -353,7 +354,7 @@ func TestTheDCSTokenGoesStraightIntoItsSecretWithRotationOn(t *testing.T) {
 	if id, _ := apitoken.UnverifiedID(token); id != first.Token.ID || first.Token.Description != "sandbox refresh: uat1" {
 		t.Fatalf("got %+v, want the stored token's metadata", first.Token)
 	}
-	if want := time.Now().UTC().AddDate(0, 0, pipelinesecrets.DefaultLifespanDays).Format("2006-01-02"); first.Token.ExpiresAt == nil || !strings.HasPrefix(*first.Token.ExpiresAt, want) {
+	if want := time.Now().UTC().AddDate(0, 0, pipelinesecrets.LifespanRotations*30).Format("2006-01-02"); first.Token.ExpiresAt == nil || !strings.HasPrefix(*first.Token.ExpiresAt, want) {
 		t.Errorf("got expiry %v, want the default lifespan", first.Token.ExpiresAt)
 	}
 	d, err := w.sm.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: &name})
@@ -440,8 +441,8 @@ func TestBadDCSTokenRequestsAre4xxAndStoreNothing(t *testing.T) {
 // failingStore fails every Store.
 type failingStore struct{ pipelinesecrets.Secrets }
 
-func (failingStore) Store(context.Context, string, string, string) (secrets.Stored, error) {
-	return secrets.Stored{}, access.Unavailable(errors.New("Secrets Manager is throttling"))
+func (failingStore) Store(context.Context, string, string, string) (secretversions.Stored, error) {
+	return secretversions.Stored{}, access.Unavailable(errors.New("Secrets Manager is throttling"))
 }
 
 func TestATokenThatCannotBeStoredIsDeleted(t *testing.T) {

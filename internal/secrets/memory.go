@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 )
 
 // Memory is the secrets of the local stack (and of tests): Secrets
@@ -56,12 +57,12 @@ func (m *Memory) find(id string) *memSecret {
 // add makes value the secret's AWSCURRENT version.
 func (s *memSecret) add(value string) {
 	for _, v := range s.versions {
-		v.stages = slices.DeleteFunc(v.stages, func(x string) bool { return x == Previous })
-		if slices.Contains(v.stages, Current) {
-			v.stages = append(slices.DeleteFunc(v.stages, func(x string) bool { return x == Current }), Previous)
+		v.stages = slices.DeleteFunc(v.stages, func(x string) bool { return x == secretversions.Previous })
+		if slices.Contains(v.stages, secretversions.Current) {
+			v.stages = append(slices.DeleteFunc(v.stages, func(x string) bool { return x == secretversions.Current }), secretversions.Previous)
 		}
 	}
-	s.versions[uuid.NewString()] = &memVersion{value: &value, stages: []string{Current}}
+	s.versions[uuid.NewString()] = &memVersion{value: &value, stages: []string{secretversions.Current}}
 }
 
 // Put makes value the current version of the secret arn (created if need be).
@@ -88,17 +89,17 @@ func (m *Memory) prefix() string {
 
 // SecretString returns the secret's current value.
 func (m *Memory) SecretString(ctx context.Context, id string) (string, error) {
-	return m.Version(ctx, id, "", Current)
+	return m.Version(ctx, id, "", secretversions.Current)
 }
 
 // Store makes value the current version of the secret called name,
 // creating it if there is none.
-func (m *Memory) Store(_ context.Context, name, value, _ string) (Stored, error) {
+func (m *Memory) Store(_ context.Context, name, value, _ string) (secretversions.Stored, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s := m.find(name); s != nil {
 		s.add(value)
-		return Stored{ARN: s.arn}, nil
+		return secretversions.Stored{ARN: s.arn}, nil
 	}
 	if m.secrets == nil {
 		m.secrets = map[string]*memSecret{}
@@ -107,7 +108,7 @@ func (m *Memory) Store(_ context.Context, name, value, _ string) (Stored, error)
 	s := &memSecret{arn: arn, name: name, versions: map[string]*memVersion{}}
 	s.add(value)
 	m.secrets[arn] = s
-	return Stored{ARN: arn, Created: true}, nil
+	return secretversions.Stored{ARN: arn, Created: true}, nil
 }
 
 // EnableRotation records the secret's rotation; the local stack runs it on
@@ -138,24 +139,24 @@ func (m *Memory) StartRotation(_ context.Context, id string) (string, error) {
 		return "", access.Errorf(access.ECONFLICT, "ROTATION_NOT_ENABLED", "Secret %s has no rotation turned on.", id)
 	}
 	for _, v := range s.versions {
-		if slices.Contains(v.stages, Pending) && !slices.Contains(v.stages, Current) {
+		if slices.Contains(v.stages, secretversions.Pending) && !slices.Contains(v.stages, secretversions.Current) {
 			return "", access.Errorf(access.ECONFLICT, "ROTATION_IN_PROGRESS", "A previous rotation of secret %s isn't complete.", id)
 		}
 	}
 	token := uuid.NewString()
-	s.versions[token] = &memVersion{stages: []string{Pending}}
+	s.versions[token] = &memVersion{stages: []string{secretversions.Pending}}
 	return token, nil
 }
 
 // Describe returns the secret's rotation state.
-func (m *Memory) Describe(_ context.Context, id string) (Description, error) {
+func (m *Memory) Describe(_ context.Context, id string) (secretversions.Description, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.find(id)
 	if s == nil {
-		return Description{}, notFound(id)
+		return secretversions.Description{}, notFound(id)
 	}
-	d := Description{ARN: s.arn, Name: s.name, RotationEnabled: s.rotationEnabled, Stages: map[string][]string{}}
+	d := secretversions.Description{ARN: s.arn, Name: s.name, RotationEnabled: s.rotationEnabled, Stages: map[string][]string{}}
 	for vid, v := range s.versions {
 		if len(v.stages) > 0 {
 			d.Stages[vid] = slices.Clone(v.stages)
@@ -181,7 +182,7 @@ func (m *Memory) Version(_ context.Context, id, versionID, stage string) (string
 			return *v.value, nil
 		}
 	}
-	return "", ErrNoValue(id, versionID, stage)
+	return "", secretversions.ErrNoValue(id, versionID, stage)
 }
 
 // PutPending stores value as the version versionID, labelled AWSPENDING
@@ -197,9 +198,9 @@ func (m *Memory) PutPending(_ context.Context, id, versionID, value, _ string) e
 		return fmt.Errorf("secret %s: version %s already has another value", id, versionID)
 	}
 	for _, v := range s.versions {
-		v.stages = slices.DeleteFunc(v.stages, func(x string) bool { return x == Pending })
+		v.stages = slices.DeleteFunc(v.stages, func(x string) bool { return x == secretversions.Pending })
 	}
-	s.versions[versionID] = &memVersion{value: &value, stages: []string{Pending}}
+	s.versions[versionID] = &memVersion{value: &value, stages: []string{secretversions.Pending}}
 	return nil
 }
 
@@ -213,14 +214,14 @@ func (m *Memory) Promote(_ context.Context, id, versionID, from string) error {
 		return notFound(id)
 	}
 	next, prev := s.versions[versionID], s.versions[from]
-	if next == nil || prev == nil || !slices.Contains(prev.stages, Current) {
+	if next == nil || prev == nil || !slices.Contains(prev.stages, secretversions.Current) {
 		return fmt.Errorf("secret %s: cannot move AWSCURRENT from %s to %s", id, from, versionID)
 	}
 	for _, v := range s.versions {
-		v.stages = slices.DeleteFunc(v.stages, func(x string) bool { return x == Previous })
+		v.stages = slices.DeleteFunc(v.stages, func(x string) bool { return x == secretversions.Previous })
 	}
-	prev.stages = append(slices.DeleteFunc(prev.stages, func(x string) bool { return x == Current }), Previous)
-	next.stages = append(slices.DeleteFunc(next.stages, func(x string) bool { return x == Pending }), Current)
+	prev.stages = append(slices.DeleteFunc(prev.stages, func(x string) bool { return x == secretversions.Current }), secretversions.Previous)
+	next.stages = append(slices.DeleteFunc(next.stages, func(x string) bool { return x == secretversions.Pending }), secretversions.Current)
 	return nil
 }
 

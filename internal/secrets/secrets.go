@@ -12,6 +12,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/awsjson"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 )
 
 // Service is Secrets Manager, which this package calls through awsjson
@@ -39,7 +40,7 @@ func (m Manager) SecretString(ctx context.Context, arn string) (string, error) {
 	in := struct {
 		SecretID     string `json:"SecretId"`
 		VersionStage string
-	}{arn, Current}
+	}{arn, secretversions.Current}
 	var out struct{ SecretString *string } // none for a binary secret
 	if err := m.API.Call(ctx, "GetSecretValue", in, &out); err != nil {
 		var apiErr smithy.APIError

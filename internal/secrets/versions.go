@@ -8,49 +8,11 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 )
-
-// Staging labels of Secrets Manager's rotation: the version readers get
-// (AWSCURRENT), the one a rotation is making (AWSPENDING), and the one
-// AWSCURRENT was last moved from (AWSPREVIOUS, which Secrets Manager sets
-// itself). https://docs.aws.amazon.com/secretsmanager/latest/userguide/whats-in-a-secret.html
-const (
-	Current  = "AWSCURRENT"
-	Pending  = "AWSPENDING"
-	Previous = "AWSPREVIOUS"
-)
-
-// Description is what a rotation needs to know of a secret (DescribeSecret).
-type Description struct {
-	ARN             string
-	Name            string
-	RotationEnabled bool
-	// Stages are the staging labels of each version, by version id; a
-	// version without a label is not listed.
-	Stages map[string][]string
-}
-
-// CurrentVersion is the id of the version labelled AWSCURRENT ("" if none).
-func (d Description) CurrentVersion() string {
-	for id, stages := range d.Stages {
-		for _, s := range stages {
-			if s == Current {
-				return id
-			}
-		}
-	}
-	return ""
-}
-
-// ErrNoValue is the error of a version (or a label) that holds no value:
-// Secrets Manager's ResourceNotFoundException, which is also what it
-// answers for the value-less AWSPENDING version that a rotation starts with.
-func ErrNoValue(id, version, stage string) *access.Error {
-	return access.Errorf(access.ENOTFOUND, "SECRET_VALUE_NOT_FOUND", "Secret %s has no value for version %q, stage %q.", id, version, stage)
-}
 
 // Describe returns the secret's rotation state.
-func (m Manager) Describe(ctx context.Context, id string) (Description, error) {
+func (m Manager) Describe(ctx context.Context, id string) (secretversions.Description, error) {
 	var out struct {
 		ARN, Name          string
 		RotationEnabled    bool
@@ -58,11 +20,11 @@ func (m Manager) Describe(ctx context.Context, id string) (Description, error) {
 	}
 	if err := m.API.Call(ctx, "DescribeSecret", secretID{id}, &out); err != nil {
 		if code(err) == "ResourceNotFoundException" {
-			return Description{}, &access.Error{Kind: access.ENOTFOUND, Code: "SECRET_NOT_FOUND", Message: "No such secret: " + id + ".", Err: err}
+			return secretversions.Description{}, &access.Error{Kind: access.ENOTFOUND, Code: "SECRET_NOT_FOUND", Message: "No such secret: " + id + ".", Err: err}
 		}
-		return Description{}, callError("describe secret "+id, err)
+		return secretversions.Description{}, callError("describe secret "+id, err)
 	}
-	return Description{ARN: out.ARN, Name: out.Name, RotationEnabled: out.RotationEnabled, Stages: out.VersionIdsToStages}, nil
+	return secretversions.Description{ARN: out.ARN, Name: out.Name, RotationEnabled: out.RotationEnabled, Stages: out.VersionIdsToStages}, nil
 }
 
 // Version returns the string value of the secret's version versionID, or
@@ -77,7 +39,7 @@ func (m Manager) Version(ctx context.Context, id, versionID, stage string) (stri
 	var out struct{ SecretString *string }
 	if err := m.API.Call(ctx, "GetSecretValue", in, &out); err != nil {
 		if code(err) == "ResourceNotFoundException" {
-			return "", ErrNoValue(id, versionID, stage)
+			return "", secretversions.ErrNoValue(id, versionID, stage)
 		}
 		return "", callError("read secret "+id, err)
 	}
@@ -98,7 +60,7 @@ func (m Manager) PutPending(ctx context.Context, id, versionID, value, rotationT
 		SecretString       string   `json:"SecretString"`
 		VersionStages      []string `json:"VersionStages"`
 		RotationToken      string   `json:"RotationToken,omitempty"`
-	}{id, versionID, value, []string{Pending}, rotationToken}
+	}{id, versionID, value, []string{secretversions.Pending}, rotationToken}
 	if err := m.API.Call(ctx, "PutSecretValue", in, nil); err != nil {
 		return callError("store the pending version of secret "+id, err)
 	}
@@ -115,10 +77,10 @@ func (m Manager) Promote(ctx context.Context, id, versionID, from string) error 
 		MoveToVersionID     string `json:"MoveToVersionId,omitempty"`
 		RemoveFromVersionID string `json:"RemoveFromVersionId,omitempty"`
 	}
-	if err := m.API.Call(ctx, "UpdateSecretVersionStage", stageMove{id, Current, versionID, from}, nil); err != nil {
+	if err := m.API.Call(ctx, "UpdateSecretVersionStage", stageMove{id, secretversions.Current, versionID, from}, nil); err != nil {
 		return callError("label the new version of secret "+id+" AWSCURRENT", err)
 	}
-	if err := m.API.Call(ctx, "UpdateSecretVersionStage", stageMove{SecretID: id, VersionStage: Pending, RemoveFromVersionID: versionID}, nil); err != nil {
+	if err := m.API.Call(ctx, "UpdateSecretVersionStage", stageMove{SecretID: id, VersionStage: secretversions.Pending, RemoveFromVersionID: versionID}, nil); err != nil {
 		return callError("take AWSPENDING off the new version of secret "+id, err)
 	}
 	return nil

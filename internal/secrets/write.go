@@ -4,19 +4,15 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-)
 
-// Stored is where a value was stored.
-type Stored struct {
-	ARN     string
-	Created bool // the secret is new (its first version)
-}
+	"github.com/dcs-access/dcs-access/internal/secretversions"
+)
 
 // Store makes value the current version of the secret called name,
 // creating the secret (with description) if there is none. Each write sends
 // its own ClientRequestToken, which this raw protocol client must (the SDKs
 // make one up): https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
-func (m Manager) Store(ctx context.Context, name, value, description string) (Stored, error) {
+func (m Manager) Store(ctx context.Context, name, value, description string) (secretversions.Stored, error) {
 	create := struct {
 		Name               string
 		SecretString       string
@@ -26,10 +22,10 @@ func (m Manager) Store(ctx context.Context, name, value, description string) (St
 	var out struct{ ARN string }
 	err := m.API.Call(ctx, "CreateSecret", create, &out)
 	if err == nil {
-		return Stored{ARN: out.ARN, Created: true}, nil
+		return secretversions.Stored{ARN: out.ARN, Created: true}, nil
 	}
 	if code(err) != "ResourceExistsException" {
-		return Stored{}, callError("create secret "+name, err)
+		return secretversions.Stored{}, callError("create secret "+name, err)
 	}
 	put := struct {
 		SecretID           string `json:"SecretId"`
@@ -37,9 +33,9 @@ func (m Manager) Store(ctx context.Context, name, value, description string) (St
 		ClientRequestToken string
 	}{name, value, uuid.NewString()} // no VersionStages: the new version is AWSCURRENT
 	if err := m.API.Call(ctx, "PutSecretValue", put, &out); err != nil {
-		return Stored{}, callError("store a new version of secret "+name, err)
+		return secretversions.Stored{}, callError("store a new version of secret "+name, err)
 	}
-	return Stored{ARN: out.ARN}, nil
+	return secretversions.Stored{ARN: out.ARN}, nil
 }
 
 // EnableRotation turns on the secret's rotation by the Lambda function

@@ -33,13 +33,13 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apiclient"
-	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 )
 
 // Secrets is the part of Secrets Manager a rotation uses
 // (internal/secrets: Manager in AWS, Memory locally).
 type Secrets interface {
-	Describe(ctx context.Context, id string) (secrets.Description, error)
+	Describe(ctx context.Context, id string) (secretversions.Description, error)
 	Version(ctx context.Context, id, versionID, stage string) (string, error)
 	PutPending(ctx context.Context, id, versionID, value, rotationToken string) error
 	Promote(ctx context.Context, id, versionID, from string) error
@@ -91,10 +91,10 @@ func (r *Rotator) Handle(ctx context.Context, e events.SecretsManagerSecretRotat
 		return fmt.Errorf("secret %s is not set up for rotation", e.SecretID)
 	case e.ClientRequestToken == "" || !ok:
 		return fmt.Errorf("secret %s has no version %q to rotate to", e.SecretID, e.ClientRequestToken)
-	case slices.Contains(stages, secrets.Current):
+	case slices.Contains(stages, secretversions.Current):
 		log.InfoContext(ctx, "the version is already AWSCURRENT: nothing to do")
 		return nil
-	case !slices.Contains(stages, secrets.Pending):
+	case !slices.Contains(stages, secretversions.Pending):
 		return fmt.Errorf("secret %s version %s is not AWSPENDING", e.SecretID, e.ClientRequestToken)
 	}
 	switch e.Step {
@@ -103,7 +103,7 @@ func (r *Rotator) Handle(ctx context.Context, e events.SecretsManagerSecretRotat
 	case StepSet:
 		// The API made the new token in createSecret; there is nothing to
 		// set, but there must be a new token to have been set.
-		_, err := r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secrets.Pending)
+		_, err := r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secretversions.Pending)
 		return err
 	case StepTest:
 		return r.test(ctx, log, e)
@@ -116,11 +116,11 @@ func (r *Rotator) Handle(ctx context.Context, e events.SecretsManagerSecretRotat
 // create rotates the current token and stores the new one as AWSPENDING,
 // unless an earlier attempt already did.
 func (r *Rotator) create(ctx context.Context, log *slog.Logger, e events.SecretsManagerSecretRotationEvent) error {
-	current, err := r.Secrets.Version(ctx, e.SecretID, "", secrets.Current)
+	current, err := r.Secrets.Version(ctx, e.SecretID, "", secretversions.Current)
 	if err != nil {
 		return err
 	}
-	_, err = r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secrets.Pending)
+	_, err = r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secretversions.Pending)
 	if err == nil {
 		log.InfoContext(ctx, "the new token is already stored")
 		return nil
@@ -156,10 +156,10 @@ func (r *Rotator) create(ctx context.Context, log *slog.Logger, e events.Secrets
 // without rotating (RotateImmediately false): then the current token is
 // what can be tested.
 func (r *Rotator) test(ctx context.Context, log *slog.Logger, e events.SecretsManagerSecretRotationEvent) error {
-	token, err := r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secrets.Pending)
+	token, err := r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secretversions.Pending)
 	if access.ErrorKind(err) == access.ENOTFOUND {
 		log.InfoContext(ctx, "no new token yet: testing the current one (a configuration check)")
-		token, err = r.Secrets.Version(ctx, e.SecretID, "", secrets.Current)
+		token, err = r.Secrets.Version(ctx, e.SecretID, "", secretversions.Current)
 	}
 	if err != nil {
 		return err
@@ -180,8 +180,8 @@ func (r *Rotator) test(ctx context.Context, log *slog.Logger, e events.SecretsMa
 }
 
 // finish makes the new version AWSCURRENT, never a version without a token.
-func (r *Rotator) finish(ctx context.Context, log *slog.Logger, e events.SecretsManagerSecretRotationEvent, d secrets.Description) error {
-	if _, err := r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secrets.Pending); err != nil {
+func (r *Rotator) finish(ctx context.Context, log *slog.Logger, e events.SecretsManagerSecretRotationEvent, d secretversions.Description) error {
+	if _, err := r.Secrets.Version(ctx, e.SecretID, e.ClientRequestToken, secretversions.Pending); err != nil {
 		return fmt.Errorf("no new token to make current: %w", err)
 	}
 	from := d.CurrentVersion()

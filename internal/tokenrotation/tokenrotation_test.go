@@ -35,6 +35,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/secrets"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokenrotation"
@@ -150,7 +151,7 @@ func (w *world) startRotation(t *testing.T, arn string) string {
 		t.Fatalf("moto's RotateSecret: got %v, want it to find no rotation function", err)
 	}
 	d := w.describe(t, arn)
-	if !aws.ToBool(d.RotationEnabled) || !slices.Equal(d.VersionIdsToStages[token], []string{secrets.Pending}) {
+	if !aws.ToBool(d.RotationEnabled) || !slices.Equal(d.VersionIdsToStages[token], []string{secretversions.Pending}) {
 		t.Fatalf("after RotateSecret moto has rotation %v and versions %v, want rotation on and %s AWSPENDING", aws.ToBool(d.RotationEnabled), d.VersionIdsToStages, token)
 	}
 	return token
@@ -227,11 +228,11 @@ func TestAFullRotationReplacesTheTokenAndTheOldOneLapsesAfterTheOverlap(t *testi
 	if err := r.Handle(ctx, step(tokenrotation.StepCreate, arn, token)); err != nil {
 		t.Fatalf("createSecret: %v", err)
 	}
-	pending, ok := w.value(t, arn, token, secrets.Pending)
+	pending, ok := w.value(t, arn, token, secretversions.Pending)
 	if !ok || pending == old.Secret || len(strings.Split(pending, ".")) != 3 {
 		t.Fatalf("after createSecret the pending version holds %v, want a new token", ok)
 	}
-	if current, _ := w.value(t, arn, "", secrets.Current); current != old.Secret {
+	if current, _ := w.value(t, arn, "", secretversions.Current); current != old.Secret {
 		t.Fatal("createSecret changed AWSCURRENT")
 	}
 	if !w.works(t, pending) || !w.works(t, old.Secret) {
@@ -249,7 +250,7 @@ func TestAFullRotationReplacesTheTokenAndTheOldOneLapsesAfterTheOverlap(t *testi
 		if counted.rotations != 0 {
 			t.Errorf("a repeated createSecret asked the API to rotate %d times, want none", counted.rotations)
 		}
-		if again, _ := w.value(t, arn, token, secrets.Pending); again != pending {
+		if again, _ := w.value(t, arn, token, secretversions.Pending); again != pending {
 			t.Error("a repeated createSecret changed the pending token")
 		}
 		if got := w.tokenItems(t); got != before {
@@ -265,12 +266,12 @@ func TestAFullRotationReplacesTheTokenAndTheOldOneLapsesAfterTheOverlap(t *testi
 		t.Fatalf("finishSecret: %v", err)
 	}
 	d := w.describe(t, arn)
-	if got := d.VersionIdsToStages[token]; !slices.Equal(got, []string{secrets.Current}) {
+	if got := d.VersionIdsToStages[token]; !slices.Equal(got, []string{secretversions.Current}) {
 		t.Errorf("after finishSecret the new version has %v, want only AWSCURRENT", got)
 	}
 	var previous string
 	for id, stages := range d.VersionIdsToStages {
-		if slices.Contains(stages, secrets.Previous) {
+		if slices.Contains(stages, secretversions.Previous) {
 			previous = id
 		}
 	}
@@ -344,13 +345,13 @@ func TestACreateSecretRetriedAfterTheRotateCallGetsTheSameNewToken(t *testing.T)
 		}
 		w.clock.Add(time.Minute) // Secrets Manager retries a little later
 	}
-	if _, ok := w.value(t, arn, token, secrets.Pending); ok {
+	if _, ok := w.value(t, arn, token, secretversions.Pending); ok {
 		t.Fatal("the pending version has a value though storing it failed")
 	}
 	if err := r.Handle(ctx, step(tokenrotation.StepCreate, arn, token)); err != nil {
 		t.Fatalf("the retried createSecret: %v", err)
 	}
-	pending, _ := w.value(t, arn, token, secrets.Pending)
+	pending, _ := w.value(t, arn, token, secretversions.Pending)
 	if got := w.tokenItems(t); got != 2 {
 		t.Fatalf("got %d token items, want 2: the old token and one new one, whatever the retries", got)
 	}
@@ -379,7 +380,7 @@ func TestAFailedTestSecretLeavesTheCurrentTokenWorking(t *testing.T) {
 	if err := r.Handle(ctx, step(tokenrotation.StepCreate, arn, token)); err != nil {
 		t.Fatal(err)
 	}
-	pending, _ := w.value(t, arn, token, secrets.Pending)
+	pending, _ := w.value(t, arn, token, secretversions.Pending)
 	// Someone deletes the new token before it is tested.
 	newID := claim(t, pending, "jti")
 	if err := w.tokens.Delete(ctx, access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, newID); err != nil {
@@ -392,10 +393,10 @@ func TestAFailedTestSecretLeavesTheCurrentTokenWorking(t *testing.T) {
 	if strings.Contains(err.Error(), pending) {
 		t.Error("the error holds the token")
 	}
-	if current, _ := w.value(t, arn, "", secrets.Current); current != old.Secret {
+	if current, _ := w.value(t, arn, "", secretversions.Current); current != old.Secret {
 		t.Fatal("a failed testSecret changed AWSCURRENT")
 	}
-	if got := w.describe(t, arn).VersionIdsToStages[token]; !slices.Equal(got, []string{secrets.Pending}) {
+	if got := w.describe(t, arn).VersionIdsToStages[token]; !slices.Equal(got, []string{secretversions.Pending}) {
 		t.Errorf("the new version has %v, want it still only AWSPENDING", got)
 	}
 	if !w.works(t, old.Secret) {
@@ -414,7 +415,7 @@ func TestFinishSecretNeverMakesAVersionWithoutATokenCurrent(t *testing.T) {
 	if err := w.rotator(60).Handle(context.Background(), step(tokenrotation.StepFinish, arn, token)); err == nil {
 		t.Fatal("finishSecret promoted a version without a value")
 	}
-	if current, _ := w.value(t, arn, "", secrets.Current); current != old.Secret {
+	if current, _ := w.value(t, arn, "", secretversions.Current); current != old.Secret {
 		t.Fatal("AWSCURRENT moved")
 	}
 }
@@ -470,7 +471,7 @@ func TestStepsRefuseWhatIsNotARotationOfTheirs(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "the current token does not work") {
 			t.Fatalf("got %v", err)
 		}
-		if _, ok := w.value(t, other, tok, secrets.Pending); ok {
+		if _, ok := w.value(t, other, tok, secretversions.Pending); ok {
 			t.Fatal("a pending value was stored")
 		}
 	})
@@ -478,7 +479,7 @@ func TestStepsRefuseWhatIsNotARotationOfTheirs(t *testing.T) {
 	t.Run("a version that is already current is left alone", func(t *testing.T) {
 		current := ""
 		for id, stages := range w.describe(t, arn).VersionIdsToStages {
-			if slices.Contains(stages, secrets.Current) {
+			if slices.Contains(stages, secretversions.Current) {
 				current = id
 			}
 		}
