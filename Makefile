@@ -22,12 +22,15 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             WhoAmIFunction:./functions/whoami \
             ConsoleFunction:./functions/console \
             AuthorizerFunction:./authorizer \
+            IntrospectTokenFunction:./functions/introspect-token \
+            PublicKeysFunction:./functions/public-keys \
             SandboxPlansFunction:./functions/sandbox-plans \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \
             PipelineStepsFunction:./functions/pipeline-steps \
             PipelineSecretsFunction:./functions/pipeline-secrets \
-            DcsTokenRotationFunction:./functions/dcs-token-rotation
+            DcsTokenRotationFunction:./functions/dcs-token-rotation \
+            ExpiryNoticesFunction:./functions/expiry-notices
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

@@ -142,6 +142,12 @@ npm_ci playwright-core "$ROOT/internal/console/browsertest"
 # --- A real Salesforce client (npm jsforce) drives the Salesforce simulator ----
 npm_ci jsforce "$ROOT/internal/salesforce/sfsim/jsforcetest"
 
+# --- The OpenAPI linter (npm @redocly/cli) checks openapi.yaml ---------------
+npm_ci redocly-cli "$ROOT/internal/openapi/redoclytest"
+
+# --- An independent JOSE client (npm jose) verifies tokens with the published JWKS ----
+npm_ci jose "$ROOT/internal/lambdatest/josetest"
+
 # --- Go modules ------------------------------------------------------------
 # Tests run in a namespace without network (GOPROXY=off), so the module cache must be filled now.
 go mod download || die "go mod download failed (Go module proxy reachable?)"

@@ -42,6 +42,9 @@ func main() {
 	}
 }
 
+// noticeInterval is how often make run looks for expiry notices that are due.
+const noticeInterval = 5 * time.Second
+
 func run(addr string, cfg localserver.Config) error {
 	// Started with SIGINT ignored, as a script's background job is (make
 	// run), Ctrl-C is for the script, which stops us with SIGTERM; asking for
@@ -69,6 +72,9 @@ func run(addr string, cfg localserver.Config) error {
 		return err
 	}
 	go handler.RunSchedules(ctx, time.Now)
+	// Expiry notices every few seconds (in AWS every 15 minutes), so a
+	// token made with a lifespan of 7 days or 1 day shows its notice at once.
+	go handler.RunNotices(ctx, noticeInterval)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf(`dcs-access is serving on %[1]s (DynamoDB Local at %[2]s)
 

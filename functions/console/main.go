@@ -1,16 +1,19 @@
 // Command console is the Lambda function behind GET / and GET /{proxy+}: the
-// web console's static page and its /config.json. It runs without the
-// authorizer: the page holds no data, and signs the user in itself.
+// web console's static page and its /config.json, and the API's description
+// at /openapi.yaml. It runs without the authorizer: the page holds no data,
+// and signs the user in itself.
 package main
 
 import (
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/env"
+	"github.com/dcs-access/dcs-access/internal/openapi"
 	"github.com/dcs-access/dcs-access/internal/start"
 )
 
 func main() {
-	start.Lambda(wire())
+	page, err := wire()
+	start.Lambda(openapi.WithDocument(page), err)
 }
 
 // wire reads the console's configuration here, in main, so the template

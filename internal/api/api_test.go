@@ -225,8 +225,38 @@ func TestListShowsStatusAndNoTokenString(t *testing.T) {
 		Next  string           `json:"nextToken"`
 	}
 	json.Unmarshal([]byte(resp.Body), &got)
-	if len(got.Items) != 1 || got.Items[0]["statusText"] != "Enabled - Expires on Nov 28, 2026 09:30" || got.Next != "next-page" {
+	// A day left: how soon, and the number of days a client warns with.
+	if len(got.Items) != 1 || got.Items[0]["statusText"] != "Enabled - Expires tomorrow at 09:30" || got.Items[0]["expiresInDays"] != 1.0 || got.Next != "next-page" {
 		t.Fatalf("got %s", resp.Body)
+	}
+}
+
+func TestListWarnsOnlyWithinTheWarningDays(t *testing.T) {
+	for _, tc := range []struct {
+		body     string
+		wantText string
+		wantDays any
+	}{
+		{`{"description":"CI","lifespanDays":7}`, "Enabled - Expires in 7 days (Dec 04, 2026 09:30)", 7.0},
+		{`{"description":"CI","lifespanDays":8}`, "Enabled - Expires on Dec 05, 2026 09:30", nil},
+		{`{"description":"CI"}`, "Enabled - Never expires", nil},
+	} {
+		h, _ := handlers()
+		h.Create(context.Background(), request("session", tc.body))
+		resp, _ := h.List(context.Background(), request("session", ""))
+		var got struct {
+			Items []map[string]any `json:"items"`
+		}
+		json.Unmarshal([]byte(resp.Body), &got)
+		if len(got.Items) != 1 {
+			t.Fatalf("%s: got %s, want one token", tc.body, resp.Body)
+		}
+		if got.Items[0]["statusText"] != tc.wantText || got.Items[0]["expiresInDays"] != tc.wantDays {
+			t.Errorf("%s: got %s, want statusText %q and expiresInDays %v", tc.body, resp.Body, tc.wantText, tc.wantDays)
+		}
+		if _, present := got.Items[0]["expiresInDays"]; present != (tc.wantDays != nil) {
+			t.Errorf("%s: got %s, want expiresInDays only within the warning days", tc.body, resp.Body)
+		}
 	}
 }
 

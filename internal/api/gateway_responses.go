@@ -46,7 +46,11 @@ var GatewayResponses = map[string]GatewayResponse{
 	"RESOURCE_NOT_FOUND":           notFound,
 	"REQUEST_TOO_LARGE":            {Status: 413, Code: "REQUEST_TOO_LARGE", Message: "The request is too large."},
 	"THROTTLED":                    {Status: 429, Code: "THROTTLED", Message: "Too many requests: wait a little and retry."},
-	"DEFAULT_4XX":                  {Code: "BAD_REQUEST", Message: "$context.error.messageString"},
+	// The authorizer could not decide (its store throttled or down, a
+	// timeout): it never allows then, and the client may retry, as with a
+	// function's 503.
+	"AUTHORIZER_FAILURE": {Status: 503, Code: "UNAVAILABLE", Message: "The bearer token could not be checked just now; retry in a few seconds (request id $context.requestId).", Headers: map[string]string{"Retry-After": "5"}},
+	"DEFAULT_4XX":        {Code: "BAD_REQUEST", Message: "$context.error.messageString"},
 	// An authorizer or function that failed (500, 502), a timeout (504).
 	"DEFAULT_5XX": {Code: "INTERNAL_ERROR", Message: "Something went wrong on our side; try again later (request id $context.requestId)."},
 }

@@ -57,18 +57,9 @@ func invalidBody(format string, args ...any) *access.Error {
 // depth: "DESCRIPTION" is not "description"), no name twice in an object, no
 // trailing data. An empty body decodes as {}.
 func Decode(req events.APIGatewayProxyRequest, v any) error {
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
-			return invalidBody("The request body must be at most 64 KiB.")
-		}
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return invalidBody("The request body is not valid base64.")
-		}
-	}
-	if len(body) > MaxBodyBytes {
-		return invalidBody("The request body must be at most 64 KiB.")
+	body, err := rawBody(req)
+	if err != nil {
+		return err
 	}
 	if !utf8.Valid(body) {
 		return invalidBody("The request body must be valid UTF-8.")
@@ -83,6 +74,25 @@ func Decode(req events.APIGatewayProxyRequest, v any) error {
 		return decodeError(err)
 	}
 	return nil
+}
+
+// rawBody is the request's body as the client sent it (API Gateway passes
+// a binary one base64 encoded), at most MaxBodyBytes.
+func rawBody(req events.APIGatewayProxyRequest) ([]byte, error) {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+			return nil, invalidBody("The request body must be at most 64 KiB.")
+		}
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, invalidBody("The request body is not valid base64.")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, invalidBody("The request body must be at most 64 KiB.")
+	}
+	return body, nil
 }
 
 func decodeError(err error) error {

@@ -34,6 +34,9 @@ type tokenView struct {
 	ExpiresAt      *string `json:"expiresAt"`
 	Status         string  `json:"status"`
 	StatusText     string  `json:"statusText"`
+	// ExpiresInDays is set while an enabled token expires within
+	// notices.WarnDays UTC calendar days (0: today), for a client to warn.
+	ExpiresInDays *int `json:"expiresInDays,omitempty"`
 	rotationView
 }
 
@@ -47,6 +50,9 @@ func (h *Tokens) view(t access.Token) tokenView {
 	if t.ExpiresAt != nil {
 		s := t.ExpiresAt.UTC().Format(time.RFC3339)
 		v.ExpiresAt = &s
+	}
+	if days, soon := tokens.ExpiresInDays(t, now); soon {
+		v.ExpiresInDays = &days
 	}
 	v.rotationView = rotationViewOf(t)
 	return v

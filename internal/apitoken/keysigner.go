@@ -43,14 +43,12 @@ func (s *KeySigner) SignDigest(_ context.Context, digest []byte) ([]byte, error)
 // Thumbprint returns the RFC 7638 JWK thumbprint of a P-256 public key,
 // base64url encoded: a stable key id that needs no registry.
 func Thumbprint(pub *ecdsa.PublicKey) (string, error) {
-	ecdh, err := pub.ECDH()
+	x, y, err := coordinates(pub)
 	if err != nil {
 		return "", err
 	}
-	point := ecdh.Bytes() // 0x04 || X || Y
-	enc := base64.RawURLEncoding.EncodeToString
 	// Members in lexicographic order with no white space, as RFC 7638 requires.
-	jwk := `{"crv":"P-256","kty":"EC","x":"` + enc(point[1:33]) + `","y":"` + enc(point[33:]) + `"}`
+	jwk := `{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`
 	sum := sha256.Sum256([]byte(jwk))
-	return enc(sum[:]), nil
+	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }

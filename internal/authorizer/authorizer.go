@@ -68,27 +68,46 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 		}
 		return p, nil
 	}
+	claims, err := a.CheckAPIToken(ctx, raw)
+	if err != nil {
+		return access.Principal{}, err
+	}
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, nil
+}
+
+// CheckAPIToken is the whole decision on an API token (raw, without its
+// "Bearer " scheme): minted by this service (apitoken.Verifier: algorithm,
+// issuer, trusted keys, claims), and still there, unexpired and unchanged in
+// the store. Authenticate makes it for every request that carries one, and
+// token introspection (api.Introspection) for the token it is asked about,
+// so both answer alike. Errors are access errors: EUNAUTHORIZED for a token
+// that must not be accepted, EINTERNAL or EUNAVAILABLE when the decision
+// could not be made.
+func (a *Authorizer) CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, error) {
+	if len(raw) > MaxHeaderBytes {
+		return nil, a.deny(ctx, errors.New("token too large"))
+	}
 	claims, err := a.APITokens.Verify(raw)
 	if err != nil {
-		return access.Principal{}, a.deny(ctx, err)
+		return nil, a.deny(ctx, err)
 	}
 	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+		return nil, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
-		return access.Principal{}, err
+		return nil, err
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+		return nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
 	case t.CutOff(a.Now()):
 		// A rotation replaced it and its overlap is over.
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s was replaced by %s and its overlap ended", claims.ID, t.Rotation.Replaced.By))
+		return nil, a.deny(ctx, fmt.Errorf("token %s was replaced by %s and its overlap ended", claims.ID, t.Rotation.Replaced.By))
 	case t.AssociatedUser != claims.Subject:
-		return access.Principal{}, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+		return nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, nil
+	return claims, nil
 }
 
 func (a *Authorizer) deny(ctx context.Context, why error) error {

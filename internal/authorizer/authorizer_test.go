@@ -512,3 +512,36 @@ func TestTwoAuthorizationHeadersAreUnauthorized(t *testing.T) {
 		}
 	}
 }
+
+// Another REST API that attaches this authorizer (README, "Another API")
+// sends its own method ARN, resource and host: the policy allows exactly that
+// method of that API, so the decision works there as it does here, and
+// names nothing of this stack's API.
+func TestAnotherAPIsMethodIsAllowedAsItsOwn(t *testing.T) {
+	k := newKeys(t)
+	const otherARN = "arn:aws:execute-api:eu-west-1:210987654321:zyx9876543/live/POST/connectors/c-42/test"
+	token := mint(t, k, nil)
+	req := request("Bearer " + token)
+	req.MethodArn, req.Resource, req.Path, req.HTTPMethod = otherARN, "/connectors/{id}/test", "/connectors/c-42/test", "POST"
+	req.Headers["Host"] = "zyx9876543.execute-api.eu-west-1.amazonaws.com"
+	var log bytes.Buffer
+	a := newAuthorizer(k, &fakeStore{GetFunc: returns(record(nil), nil)}, &log)
+
+	resp, err := a.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("got error %v, want an allow", err)
+	}
+	want := []events.IAMPolicyStatement{{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{otherARN}}}
+	if !reflect.DeepEqual(resp.PolicyDocument.Statement, want) {
+		t.Errorf("got statements %+v, want %+v", resp.PolicyDocument.Statement, want)
+	}
+	if resp.Context["tenant"] != "acme" || resp.Context["user"] != "ada@example.com" {
+		t.Errorf("got context %v, want the token's user and tenant for the other API's functions", resp.Context)
+	}
+
+	// Revocation is the same there: the deleted token is refused.
+	a = newAuthorizer(k, &fakeStore{GetFunc: returns(access.Token{}, access.Errorf(access.ENOTFOUND, "NOT_FOUND", "gone"))}, &log)
+	if _, err := a.Handle(context.Background(), req); err == nil || err.Error() != "Unauthorized" {
+		t.Errorf("a deleted token on the other API: got %v, want Unauthorized", err)
+	}
+}

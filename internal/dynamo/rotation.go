@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/notices"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -19,7 +20,9 @@ import (
 // points the description item at the new token, all in one transaction.
 // The description item belongs to the family's newest token, so the old and
 // the new token share the description during the overlap, both are listed,
-// and nobody else can take the description meanwhile. An old token carries
+// and nobody else can take the description meanwhile. The new token gets
+// its own expiry notices (notices.go) and the old one sends no more. An old
+// token carries
 // the ttl of its cutoff (worksUntil + PurgeAfter): it stays listed as
 // "Replaced" for as long as an expired token stays listed as "Expired".
 
@@ -72,12 +75,17 @@ func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Rep
 	if err != nil {
 		return access.Internal(err)
 	}
+	addNoticeKeys(nextAV, next) // the new token's own expiry notices
 	pk := tenantKey(old.Tenant)
 	notReplaced := aws.String("attribute_exists(sk) AND attribute_not_exists(replacedBy)")
 	var oldWrite types.TransactWriteItem
 	if r.Until.After(r.At) {
-		update := "SET replacedBy = :by, replacedAt = :at, worksUntil = :until, #ttl = :ttl"
+		// The old token sends no more expiry notices (nextNotice done, out of
+		// the sparse index): it stops working before it would expire, and
+		// its family's newest token has its own.
+		update := "SET replacedBy = :by, replacedAt = :at, worksUntil = :until, #ttl = :ttl, nextNotice = :done"
 		values := map[string]types.AttributeValue{
+			":done":  number(int(notices.Done)),
 			":by":    &types.AttributeValueMemberS{Value: r.By},
 			":at":    &types.AttributeValueMemberS{Value: r.At.UTC().Format(time.RFC3339)},
 			":until": &types.AttributeValueMemberS{Value: r.Until.UTC().Format(time.RFC3339)},
@@ -87,6 +95,7 @@ func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Rep
 			update += ", rotationKey = :key"
 			values[":key"] = &types.AttributeValueMemberS{Value: r.Key}
 		}
+		update += " REMOVE " + index1PK + ", " + index1SK
 		oldWrite.Update = &types.Update{
 			TableName: &s.table, Key: key(pk, tokenKey(old.ID)), ConditionExpression: notReplaced,
 			UpdateExpression: aws.String(update), ExpressionAttributeNames: map[string]string{"#ttl": "ttl"},

@@ -230,8 +230,12 @@ func (s *Store) ListRuns(ctx context.Context, tenant, sandbox string, limit int)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	list := make([]runs.Run, 0, len(out.Items))
-	for _, item := range out.Items {
+	return decodeRuns(nil, out.Items)
+}
+
+// decodeRuns appends the runs of items to list.
+func decodeRuns(list []runs.Run, items []map[string]types.AttributeValue) ([]runs.Run, error) {
+	for _, item := range items {
 		r, err := decodeRun(item)
 		if err != nil {
 			return nil, err
@@ -256,12 +260,8 @@ func (s *Store) RunningRuns(ctx context.Context) ([]runs.Run, error) {
 		if err != nil {
 			return nil, storeError(err)
 		}
-		for _, item := range out.Items {
-			r, err := decodeRun(item)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, r)
+		if list, err = decodeRuns(list, out.Items); err != nil {
+			return nil, err
 		}
 	}
 	return list, nil

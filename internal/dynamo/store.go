@@ -9,7 +9,9 @@
 //	                        the newest token of a rotation family: rotation.go)
 //
 // Both items are written and deleted in one transaction, and both carry the
-// same ttl (expiry + 30 days) so DynamoDB TTL purges them together.
+// same ttl (expiry + 30 days) so DynamoDB TTL purges them together. A token
+// that expires also carries its expiry notices, and sits in the index gsi1
+// until the last is sent (notices.go).
 package dynamo
 
 import (
@@ -40,6 +42,7 @@ type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) // expiry notices
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) // the local stack's reconcile only
@@ -130,6 +133,7 @@ func (s *Store) Create(ctx context.Context, t access.Token) error {
 	if err != nil {
 		return access.Internal(err)
 	}
+	addNoticeKeys(tokenAV, t)
 	nameAV, err := attributevalue.MarshalMap(nameItem{PK: it.PK, SK: nameKey(t.Description), TokenID: t.ID, TTL: it.TTL})
 	if err != nil {
 		return access.Internal(err)

@@ -15,6 +15,8 @@ import (
 // changing what the next run sees.
 var coldStartEvent = map[string]func(testing.TB) []byte{
 	"AuthorizerFunction":       sample("authorizer-no-bearer.json"),
+	"IntrospectTokenFunction":  sample("introspect-token.json"), // a placeholder token: inactive, before any table read
+	"PublicKeysFunction":       sample("public-keys.json"),
 	"CreateTokenFunction":      sample("whoami.json"), // an API-token caller: refused (403) before any signing
 	"ListTokensFunction":       sample("list-tokens.json"),
 	"DeleteTokenFunction":      sample("delete-token.json"),
@@ -28,6 +30,8 @@ var coldStartEvent = map[string]func(testing.TB) []byte{
 	},
 	"PipelineStepsFunction": sample("pipeline-step.json"), // past its run's deadline: RunTimedOut, before any secret is read
 	"ConsoleFunction":       sample("console-config.json"),
+	// Nothing due: its 38 queries of the index (one per expiry day) and no notice.
+	"ExpiryNoticesFunction": sample("expiry-notices-tick.json"),
 }
 
 // sample is events/<name> as written.

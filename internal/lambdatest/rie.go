@@ -37,6 +37,8 @@ var Functions = []string{
 	"DeleteTokenFunction",
 	"WhoAmIFunction",
 	"AuthorizerFunction",
+	"IntrospectTokenFunction",
+	"PublicKeysFunction",
 	"SandboxPlansFunction",
 	"SandboxRefreshesFunction",
 	"SandboxRefreshEventsFunction",
@@ -44,6 +46,7 @@ var Functions = []string{
 	"ConsoleFunction",
 	"PipelineSecretsFunction",
 	"DcsTokenRotationFunction",
+	"ExpiryNoticesFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

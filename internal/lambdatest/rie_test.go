@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	dcsaccess "github.com/dcs-access/dcs-access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -235,6 +236,42 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		wantUnauthorized(t, resp, err)
 	})
 
+	t.Run("introspect-token.json as written (a placeholder) is inactive", func(t *testing.T) {
+		resp := s.call(t, "IntrospectTokenFunction", readEvent(t, feed("introspect-token.json")))
+		if resp.StatusCode != http.StatusOK || resp.Body != `{"active":false}` || resp.Headers["Cache-Control"] != "no-store" {
+			t.Fatalf("got %d %v %s, want 200 no-store {\"active\":false}", resp.StatusCode, resp.Headers, resp.Body)
+		}
+	})
+
+	t.Run("introspect-token.json with the created API token says it is active", func(t *testing.T) {
+		resp := s.call(t, "IntrospectTokenFunction", editEvent(t, "introspect-token.json", func(e map[string]any) {
+			e["body"] = "token=" + created.Token
+		}))
+		var got map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &got); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("got %d %s, want 200 and JSON", resp.StatusCode, resp.Body)
+		}
+		if got["active"] != true || got["jti"] != created.ID || got["sub"] != "ada@example.com" || got["tenant"] != "acme" || got["token_type"] != "Bearer" {
+			t.Errorf("got %v, want the created token, active", got)
+		}
+	})
+
+	t.Run("public-keys.json gets the JWK Set of the trusted key", func(t *testing.T) {
+		resp := s.call(t, "PublicKeysFunction", readEvent(t, feed("public-keys.json")))
+		var set struct {
+			Keys []map[string]string `json:"keys"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &set); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("got %d %s, want 200 and a JWK Set", resp.StatusCode, resp.Body)
+		}
+		if len(set.Keys) != 1 || set.Keys[0]["kid"] != kmskey.KeyID(s.keyARN) || set.Keys[0]["alg"] != "ES256" {
+			t.Errorf("got %v, want the one trusted key, kid %s", set.Keys, kmskey.KeyID(s.keyARN))
+		}
+		if cc := resp.Headers["Cache-Control"]; cc != "public, max-age=300" {
+			t.Errorf("got Cache-Control %q, want public, max-age=300", cc)
+		}
+	})
+
 	t.Run("delete-token.json as written finds no such token", func(t *testing.T) {
 		resp := s.call(t, "DeleteTokenFunction", readEvent(t, feed("delete-token.json")))
 		if resp.StatusCode != http.StatusNotFound || errorCode(t, resp) != "NOT_FOUND" {
@@ -269,6 +306,13 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		if csp := resp.Headers["Content-Security-Policy"]; !strings.Contains(csp, "connect-src 'self' "+consoleSignIn+";") {
 			t.Errorf("got CSP %q, want fetches to the API and the token endpoint only", csp)
 		}
+		doc := s.call(t, "ConsoleFunction", editEvent(t, "console-config.json", func(e map[string]any) {
+			e["path"], e["pathParameters"] = "/openapi.yaml", map[string]any{"proxy": "openapi.yaml"}
+			e["requestContext"].(map[string]any)["path"] = "/v1/openapi.yaml"
+		}))
+		if doc.StatusCode != http.StatusOK || doc.Headers["Content-Type"] != "application/yaml" || doc.Body != string(dcsaccess.OpenAPI) {
+			t.Errorf("GET /v1/openapi.yaml: got %d %v, want 200 application/yaml and openapi.yaml", doc.StatusCode, doc.Headers)
+		}
 		page := s.call(t, "ConsoleFunction", editEvent(t, "console-config.json", func(e map[string]any) {
 			e["path"] = "/"
 			e["requestContext"].(map[string]any)["path"] = "/v1/"
@@ -280,6 +324,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 
 	s.feedPipelineSamples(t, feed)
 	s.feedSecretsSamples(t, feed)
+	s.feedExpirySample(t, feed)
 
 	for _, name := range eventFiles(t) {
 		if !fed[name] {
@@ -466,6 +511,8 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"PipelineSecretsFunction", "ROTATION_OVERLAP_MINUTES"},
 		{"DcsTokenRotationFunction", "API_URL"},
 		{"DcsTokenRotationFunction", "OVERLAP_MINUTES"},
+		{"ExpiryNoticesFunction", "TABLE_NAME"},
+		{"ExpiryNoticesFunction", "EVENT_BUS_NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.function+" without "+c.unset, func(t *testing.T) {

@@ -178,7 +178,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	}
 	switch name {
 	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
-		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "PipelineSecretsFunction":
+		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction", "PipelineSecretsFunction":
 		// The functions that answer browsers.
 		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
@@ -200,6 +200,12 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_AUDIENCE"] = oidcAudience
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
+	case "IntrospectTokenFunction":
+		env["TABLE_NAME"] = s.table
+		env["TOKEN_ISSUER"] = tokenIssuer
+		env["TRUSTED_KEY_IDS"] = s.keyARN // the authorizer's
+	case "PublicKeysFunction":
+		env["TRUSTED_KEY_IDS"] = s.keyARN // the authorizer's
 	case "SandboxPlansFunction":
 		s.salesforce.env(env)                     // plans are checked against the org they name
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "20" // its Timeout
@@ -231,6 +237,10 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["API_URL"] = s.apiURL
 		env["OVERLAP_MINUTES"] = "60"
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "30" // its Timeout
+	case "ExpiryNoticesFunction":
+		env["TABLE_NAME"] = s.table
+		env["EVENT_BUS_NAME"] = s.pipeline.busName
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "120" // its Timeout
 	case "ConsoleFunction":
 		// As with the stack's Cognito pool: its hosted UI's endpoints.
 		env["OIDC_AUTHORIZATION_ENDPOINT"] = consoleSignIn + "/oauth2/authorize"

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type Gateway struct {
 	Authorize  AuthorizeFunc
 	mux        *http.ServeMux
 	simulators []string // path prefixes of the simulated outside APIs
+	routes     []string // "METHOD /resource" of every Route and PublicRoute
 }
 
 // NewGateway returns a gateway with no routes.
@@ -45,10 +47,27 @@ func NewGateway(authorize AuthorizeFunc) *Gateway {
 // Route serves method and resource (API Gateway syntax, "/api-tokens/{id}")
 // with handler behind the authorizer.
 func (g *Gateway) Route(method, resource string, handler api.Handler) {
+	g.route(method, resource, handler, true)
+}
+
+// PublicRoute serves method and resource with handler without the
+// authorizer, as a template route with Auth.Authorizer NONE.
+func (g *Gateway) PublicRoute(method, resource string, handler api.Handler) {
+	g.route(method, resource, handler, false)
+}
+
+func (g *Gateway) route(method, resource string, handler api.Handler, authorize bool) {
+	g.routes = append(g.routes, method+" "+resource)
 	g.mux.HandleFunc(method+" "+resource, func(w http.ResponseWriter, r *http.Request) {
-		g.serve(w, r, resource, handler)
+		g.serve(w, r, resource, handler, authorize)
 	})
 }
+
+// Routes are the API routes the gateway serves as "METHOD /resource" (API
+// Gateway's syntax), in the order they were added: the template's, and the
+// local server's own under /local/. Public http.Handlers (the console, the
+// sign-in, the simulators) are not among them.
+func (g *Gateway) Routes() []string { return slices.Clone(g.routes) }
 
 // Public serves an http.Handler without the authorizer (local-only routes).
 func (g *Gateway) Public(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
@@ -75,7 +94,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and in requestContext.path.
 const stage = "local"
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string, handler api.Handler, authorize bool) {
 	ctx := r.Context()
 	requestID := uuid.NewString()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
@@ -85,30 +104,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	}
 	event := proxyEvent(r, resource, body, requestID)
 
-	// The authorizer is not even called without its identity source: an
-	// Authorization header that is present and not empty.
-	if event.Headers["Authorization"] == "" {
-		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
-		return
-	}
-	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
-	policy, err := g.Authorize(ctx, authorizerRequest(event, methodARN))
-	switch {
-	case err != nil && err.Error() == "Unauthorized":
-		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
-		return
-	case err != nil: // AUTHORIZER_FAILURE, which the template leaves to DEFAULT_5XX
-		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
-		return
-	case !allows(policy, methodARN):
-		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)
-		return
-	}
-	if event.RequestContext.Authorizer, err = authorizerContext(policy); err != nil {
-		// AUTHORIZER_CONFIGURATION_ERROR, also left to DEFAULT_5XX.
-		slog.ErrorContext(ctx, "authorizer answered a context API Gateway cannot pass on", "requestId", requestID, "error", err)
-		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+	if authorize && !g.authorize(w, r, &event) {
 		return
 	}
 
@@ -130,6 +126,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, resource string,
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.WriteString(w, resp.Body)
+}
+
+// authorize runs the authorizer for r as API Gateway does and puts its
+// context in event; when it does not allow the request it answers with the
+// Gateway Response and returns false.
+func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, event *events.APIGatewayProxyRequest) bool {
+	ctx, requestID := r.Context(), event.RequestContext.RequestID
+	// The authorizer is not even called without its identity source: an
+	// Authorization header that is present and not empty.
+	if event.Headers["Authorization"] == "" {
+		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+		return false
+	}
+	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:local/%s/%s%s", stage, r.Method, r.URL.Path)
+	policy, err := g.Authorize(ctx, authorizerRequest(*event, methodARN))
+	switch {
+	case err != nil && err.Error() == "Unauthorized":
+		gatewayResponse(w, "UNAUTHORIZED", 0, requestID)
+		return false
+	case err != nil:
+		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
+		gatewayResponse(w, "AUTHORIZER_FAILURE", 0, requestID)
+		return false
+	case !allows(policy, methodARN):
+		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)
+		return false
+	}
+	if event.RequestContext.Authorizer, err = authorizerContext(policy); err != nil {
+		// AUTHORIZER_CONFIGURATION_ERROR, also left to DEFAULT_5XX.
+		slog.ErrorContext(ctx, "authorizer answered a context API Gateway cannot pass on", "requestId", requestID, "error", err)
+		gatewayResponse(w, "DEFAULT_5XX", http.StatusInternalServerError, requestID)
+		return false
+	}
+	return true
 }
 
 // authorizerContext is requestContext.authorizer as API Gateway builds it

@@ -30,6 +30,8 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localkey"
+	"github.com/dcs-access/dcs-access/internal/notices"
+	"github.com/dcs-access/dcs-access/internal/openapi"
 	"github.com/dcs-access/dcs-access/internal/pipeline"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
@@ -73,13 +75,37 @@ type Config struct {
 // Server is the local stack: the API and the simulators it is wired to.
 type Server struct {
 	http.Handler
+	gateway    *Gateway
 	Salesforce *sfsim.Sim
 	DCS        *dcssim.Sim
 	Secrets    *secrets.Memory
 	Store      *dynamo.Store
 	Bus        *eventbus.Memory // the local event bus: what came in and what was published
 	Schedules  *schedules.Memory
+	Notices    *notices.Finder // the tokens' expiry notices, onto Bus (RunNotices)
 	onEvent    func(context.Context, events.EventBridgeEvent) error
+}
+
+// Routes are the API routes the local gateway serves ("METHOD /resource"),
+// the local-only ones under /local/ among them.
+func (s *Server) Routes() []string { return s.gateway.Routes() }
+
+// RunNotices sends the tokens' expiry notices that are due onto the local
+// bus, every interval until ctx ends, as EventBridge Scheduler runs
+// ExpiryNoticesFunction every 15 minutes in AWS.
+func (s *Server) RunNotices(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if _, err := s.Notices.Run(ctx); err != nil && ctx.Err() == nil {
+			slog.ErrorContext(ctx, "expiry notices failed; the next run retries them", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // RunSchedules fires the plans' schedules until ctx ends, as EventBridge
@@ -143,9 +169,17 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		return nil, err
 	}
 	issuer := &session.LocalIssuer{Issuer: SessionIssuer, Audience: SessionAudience, Key: sessionKey, Now: time.Now}
+	// One key signs and is trusted locally; the authorizer verifies with it
+	// and the JWKS publishes it, from the same map (in AWS both read
+	// TRUSTED_KEY_IDS).
+	trusted := map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}
+	publicKeys, err := api.PublicKeys(trusted)
+	if err != nil {
+		return nil, err
+	}
 	auth := &authorizer.Authorizer{
 		TokenIssuer: TokenIssuer,
-		APITokens:   apitoken.NewVerifier(TokenIssuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, time.Now),
+		APITokens:   apitoken.NewVerifier(TokenIssuer, trusted, time.Now),
 		Sessions:    session.NewVerifier(session.Config{Issuer: SessionIssuer, Audience: SessionAudience}, issuer.KeySet(), time.Now),
 		Store:       store,
 		Now:         time.Now,
@@ -161,6 +195,9 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	g.Route("GET", "/api-tokens", h.List)
 	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
 	g.Route("GET", "/whoami", api.WhoAmI)
+	g.PublicRoute("GET", "/.well-known/jwks.json", publicKeys)
+	g.Route("POST", "/oauth/introspect", (&api.Introspection{Tokens: auth}).Introspect)
+	g.Public("GET /openapi.yaml", openapi.Handler())
 	g.Public("POST /local/sessions", sessionRoute(issuer))
 	// The web console at "/", under every other route: it signs in with
 	// POST /local/sessions, and answers any path it does not serve with
@@ -171,7 +208,8 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	}
 	g.Public("/", page)
 	sched := &schedules.Memory{}
-	srv := &Server{Handler: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv := &Server{Handler: g, gateway: g, Store: store, Secrets: &secrets.Memory{}, Bus: &eventbus.Memory{}, Schedules: sched}
+	srv.Notices = notices.New(store, srv.Bus)
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
 		steps, err := srv.pipeline(g, auth, tokenService, cfg)

@@ -45,6 +45,7 @@ var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 // clock that only the test moves.
 type world struct {
 	clock    *testenv.Clock
+	store    *dynamo.Store
 	client   *dynamodb.Client
 	table    string
 	handlers *api.Tokens
@@ -73,7 +74,7 @@ func newWorld(t *testing.T) *world {
 	sessions := &session.LocalIssuer{Issuer: sessionIssuer, Audience: audience, Key: sessionKey, Now: clock.Now}
 	log := &testenv.Buffer{}
 	w := &world{
-		clock: clock, client: client, table: table, sessions: sessions, log: log,
+		clock: clock, store: store, client: client, table: table, sessions: sessions, log: log,
 		handlers: &api.Tokens{Service: &tokens.Service{
 			Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer},
 			Now: clock.Now, NewID: tokens.NewID,
@@ -588,5 +589,26 @@ func TestTheLogRecordsTokenIDsNotTokens(t *testing.T) {
 	}
 	if log := w.log.String(); !strings.Contains(log, tk.ID) || strings.Contains(log, tk.Token) || bytes.Contains([]byte(log), []byte(strings.Split(tk.Token, ".")[2])) {
 		t.Fatalf("got log %q, want the token id and not the token", log)
+	}
+}
+
+func TestOnlyTheFamilysNewestTokenGetsExpiryNotices(t *testing.T) {
+	w := newWorld(t)
+	ada := w.session(t, "ada@example.com")
+	old := w.create(t, ada, `{"description":"noticed","lifespanDays":10}`)
+	w.clock.Add(5 * 24 * time.Hour)
+	next := decode[view](t, w.rotate(t, old.Token, old.ID, `{"overlapMinutes":60}`, nil), http.StatusCreated)
+	// Four days on, the old token's 1-day notice and the new one's 7-day
+	// notice would both be due.
+	pending, err := w.store.PendingNotices(context.Background(), w.clock.Now().Add(4*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range pending {
+		ids = append(ids, p.Token.ID)
+	}
+	if !slices.Equal(ids, []string{next.ID}) {
+		t.Fatalf("got notices due for %v, want only the new token %s (the old one %s was replaced)", ids, next.ID, old.ID)
 	}
 }

@@ -13,7 +13,10 @@
 // their events on the bus whose request rule matches them; that the
 // authorizer guards every route of the API and never caches a result; that
 // every EventBridge rule invoking a function is in a rule table (bus,
-// pattern, dead-letter queue) and nothing else may invoke one; that each
+// pattern, dead-letter queue) and nothing else may invoke one; that every
+// schedule is a function's of a schedule table (expression, the role that
+// may invoke that function only, a Timeout below what its work needs, an
+// alarm on its errors); that each
 // state machine matches its definition file (substitutions, task timeouts)
 // and logs and traces; that throttles (one alarm per function, all alike)
 // and failed runs raise alarms, within CloudWatch's limits; and that

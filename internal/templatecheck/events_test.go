@@ -107,8 +107,8 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule, permissions ma
 		for _, e := range entries(fn.prop("Events")) {
 			where := fn.ID + " event " + e.Key
 			typ, _ := plainScalar(at(e.Value, "Type"))
-			if typ == "Api" {
-				continue // a route: checkRoutes
+			if typ == "Api" || typ == scheduleEventType {
+				continue // a route: checkRoutes; a schedule: checkScheduledFunctions
 			}
 			if !ruleEventTypes[typ] {
 				problems = append(problems, fmt.Sprintf("%s is a %s event, which no check reads: invoke functions through API routes or EventBridge rules, or teach this check", where, render(at(e.Value, "Type"))))
@@ -178,6 +178,9 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule, permissions ma
 		case "AWS::Events::Rule":
 			problems = append(problems, fmt.Sprintf("%s is a rule outside the functions' events, which this check cannot tie to the rule table", r.ID))
 		case "AWS::Lambda::Permission":
+			if r.ID == sharedAuthorizerPermission {
+				continue // another API's use of the authorizer: checkSharedAuthorizer
+			}
 			problems = append(problems, checkPermission(tpl, r, permissions)...)
 		case "AWS::Lambda::Url", "AWS::Lambda::EventSourceMapping":
 			problems = append(problems, fmt.Sprintf("%s (%s) lets something invoke a function beyond the SAM events' own permissions", r.ID, r.Type))

@@ -82,6 +82,10 @@ var linkAllowlist = map[string]functionLinks{
 	// Reads the token item, fetches the trusted public keys once, verifies
 	// OIDC sessions (the JWKS fetch and cache are go-oidc's).
 	"AuthorizerFunction": {SDK: dynamoSDK, JSON: []string{"kms"}, OIDC: true},
+	// The authorizer's decision on API tokens only: no sessions, no go-oidc.
+	"IntrospectTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
+	// Fetches the trusted public keys once.
+	"PublicKeysFunction": {JSON: []string{"kms"}},
 	// Stores plans, keeps their schedules (Scheduler is REST-JSON, on the
 	// SDK), reads the plan's Salesforce key to check it.
 	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"secretsmanager"}},
@@ -96,6 +100,8 @@ var linkAllowlist = map[string]functionLinks{
 	"PipelineSecretsFunction": {SDK: dynamoSDK, JSON: []string{"kms", "secretsmanager"}},
 	// Its secret's versions; the API it rotates through is plain HTTPS.
 	"DcsTokenRotationFunction": {JSON: []string{"secretsmanager"}},
+	// Finds and records the expiry notices due, and puts them on the bus.
+	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge"}},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the

@@ -732,7 +732,7 @@ func TestAlarmChecksCatchMutations(t *testing.T) {
 const (
 	signStatement = `{Sid: OnlyCreateTokenFunctionSigns, Effect: Allow, Principal: {AWS: !GetAtt CreateTokenFunctionRole.Arn}, Action: kms:Sign, Resource: "*",
   Condition: {StringEquals: {kms:SigningAlgorithm: ECDSA_SHA_256, kms:MessageType: DIGEST}}}`
-	getPublicKeyStatement = `{Sid: OnlyAuthorizerReadsPublicKey, Effect: Allow, Principal: {AWS: !GetAtt AuthorizerFunctionRole.Arn}, Action: kms:GetPublicKey, Resource: "*"}`
+	getPublicKeyStatement = `{Sid: OnlyVerifiersReadPublicKey, Effect: Allow, Principal: {AWS: [!GetAtt AuthorizerFunctionRole.Arn, !GetAtt IntrospectTokenFunctionRole.Arn, !GetAtt PublicKeysFunctionRole.Arn]}, Action: kms:GetPublicKey, Resource: "*"}`
 )
 
 func TestSigningKeySlotChecksCatchMutations(t *testing.T) {

@@ -23,6 +23,11 @@ var routeTable = map[string]string{
 	"DELETE /api-tokens/{id}":      "DeleteTokenFunction",
 	"GET /whoami":                  "WhoAmIFunction",
 
+	// Tokens for other services: RFC 7662 introspection (behind the
+	// authorizer) and the trusted keys' JWK Set (public, publicRoutes).
+	"POST /oauth/introspect":     "IntrospectTokenFunction",
+	"GET /.well-known/jwks.json": "PublicKeysFunction",
+
 	// The web console: a static page, public (publicRoutes).
 	"GET /":         "ConsoleFunction",
 	"GET /{proxy+}": "ConsoleFunction",
@@ -44,10 +49,12 @@ var routeTable = map[string]string{
 
 // publicRoutes are the only routes served without the authorizer: the web
 // console's static files, which hold no data (the page signs the user in
-// and calls the API with the session). They must say Auth.Authorizer: NONE.
+// and calls the API with the session), and the JWK Set, which holds public
+// keys only. They must say Auth.Authorizer: NONE.
 var publicRoutes = map[string]string{
-	"GET /":         "ConsoleFunction",
-	"GET /{proxy+}": "ConsoleFunction",
+	"GET /":                      "ConsoleFunction",
+	"GET /{proxy+}":              "ConsoleFunction",
+	"GET /.well-known/jwks.json": "PublicKeysFunction",
 }
 
 // ruleTable is every EventBridge rule that invokes a function, by the one
@@ -91,6 +98,10 @@ var iamAllowlist = map[string][]grant{
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
 	// The strongly consistent read of the token item on every request.
 	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// The same read, of the token it is asked about.
+	"IntrospectTokenFunction": {{"dynamodb:GetItem", tableARN, ""}},
+	// Publishes the trusted public keys (from KMS, the key policies' grant).
+	"PublicKeysFunction": nil,
 	// Answers from the authorizer context alone.
 	"WhoAmIFunction": nil,
 	// Serves files embedded in its binary.
@@ -168,6 +179,14 @@ var iamAllowlist = map[string][]grant{
 		// Each step reports to its run's record.
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
 	},
+	"ExpiryNoticesFunction": {
+		// The notices due: a query of the index per expiry day, never a Scan.
+		{"dynamodb:Query", index1ARN, ""},
+		// Claim, record and release a notice on its token's item.
+		{"dynamodb:UpdateItem", tableARN, ""},
+		// "API Token Expiring" / "API Token Expired", on the stack's bus.
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
+	},
 }
 
 // roleAllowlist is, for each role that no function or state machine runs
@@ -180,6 +199,13 @@ var roleAllowlist = map[string]serviceRole{
 	"SandboxRefreshSchedulerRole": {
 		Trust:  trust{schedulerService, "StringEquals aws:SourceAccount=!Ref AWS::AccountId"},
 		Grants: []grant{{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""}},
+	},
+	// EventBridge Scheduler runs the expiry notices' schedule as this role,
+	// on this account's behalf only: it invokes ExpiryNoticesFunction,
+	// nothing else (scheduledTable).
+	"ExpiryNoticesSchedulerRole": {
+		Trust:  trust{schedulerService, "StringEquals aws:SourceAccount=!Ref AWS::AccountId"},
+		Grants: []grant{{"lambda:InvokeFunction", "!GetAtt ExpiryNoticesFunction.Arn", ""}},
 	},
 	// API Gateway's account-wide CloudWatch Logs role (ConfigureApiGatewayLogging):
 	// AWS's managed policy made for exactly that, and nothing else.
@@ -219,6 +245,9 @@ var keyAllowlist = map[string][]keyUse{
 	// Only the keys whose tokens it accepts: the active one, and the inactive
 	// one while TrustInactiveSigningKey is "true".
 	"AuthorizerFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	// The same keys: it makes the authorizer's decision, and publishes them.
+	"IntrospectTokenFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
+	"PublicKeysFunction":      {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
 }
 
 // signCondition is the condition of the create function's kms:Sign grant,
@@ -557,7 +586,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	t.Run("only the minting functions may sign, with the active key only, and only the authorizer may read public keys, of the trusted keys only", func(t *testing.T) {
+	t.Run("only the minting functions may sign, with the active key only, and only the functions that verify or publish tokens' keys may read public keys, of the trusted keys only", func(t *testing.T) {
 		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
 	})
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {

@@ -226,8 +226,9 @@ func Status(t access.Token, now time.Time) string {
 // StatusReplaced is the status of a token whose rotation overlap has ended.
 const StatusReplaced = "Replaced"
 
-// StatusText is the status as DCS shows it, in UTC; a token replaced by a
-// rotation says until when it still works.
+// StatusText is the status as DCS shows it, in UTC; how soon a token
+// expires within notices.WarnDays days ("Expires in 3 days"); and, for a
+// token replaced by a rotation, until when it still works.
 func StatusText(t access.Token, now time.Time) string {
 	switch {
 	case t.CutOff(now):
@@ -239,6 +240,6 @@ func StatusText(t access.Token, now time.Time) string {
 	case t.ExpiresAt == nil:
 		return "Enabled - Never expires"
 	default:
-		return "Enabled - Expires on " + t.ExpiresAt.UTC().Format("Jan 02, 2006 15:04")
+		return expiresText(t, now)
 	}
 }

@@ -1,0 +1,90 @@
+package templatecheck
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dcs-access/dcs-access/internal/openapi/openapitest"
+)
+
+// undescribedRoutes are the template's routes that openapi.yaml leaves out:
+// the web console's pages and files (its /openapi.yaml among them), which
+// are not API operations.
+var undescribedRoutes = map[string]string{
+	"GET /":         "ConsoleFunction",
+	"GET /{proxy+}": "ConsoleFunction",
+}
+
+// templateRoutes returns every API event of the template's functions as
+// "METHOD /path" → function: what API Gateway serves.
+func templateRoutes(tpl *cfnTemplate) map[string]string {
+	routes := map[string]string{}
+	for _, fn := range tpl.functions() {
+		for _, e := range entries(fn.prop("Events")) {
+			if typ, _ := plainScalar(at(e.Value, "Type")); typ != "Api" {
+				continue
+			}
+			method, _ := plainScalar(at(e.Value, "Properties.Method"))
+			path, _ := plainScalar(at(e.Value, "Properties.Path"))
+			routes[strings.ToUpper(method)+" "+path] = fn.ID
+		}
+	}
+	return routes
+}
+
+// checkOpenAPIRoutes checks that openapi.yaml describes exactly the
+// template's routes, undescribedRoutes aside, naming each one missing or extra.
+func checkOpenAPIRoutes(tpl *cfnTemplate, described []string) []string {
+	var problems []string
+	routes := templateRoutes(tpl)
+	for _, r := range slices.Sorted(maps.Keys(routes)) {
+		if undescribedRoutes[r] == routes[r] {
+			continue
+		}
+		if !slices.Contains(described, r) {
+			problems = append(problems, fmt.Sprintf("route %s (%s) is in template.yaml but not in openapi.yaml: describe it there (its request, responses and error codes)", r, routes[r]))
+		}
+	}
+	for _, r := range described {
+		if _, ok := routes[r]; !ok || undescribedRoutes[r] != "" {
+			problems = append(problems, fmt.Sprintf("openapi.yaml describes %s, which template.yaml does not route to any function", r))
+		}
+	}
+	return problems
+}
+
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	doc, err := openapitest.Load(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, checkOpenAPIRoutes(loadTemplate(t), doc.Operations()))
+}
+
+func TestOpenAPIRouteCheckCatchesMutations(t *testing.T) {
+	doc, err := openapitest.Load(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(tpl *cfnTemplate) []string { return checkOpenAPIRoutes(tpl, doc.Operations()) }
+	runMutations(t, []mutation{
+		{"a template route that openapi.yaml does not describe is caught, by name",
+			setTo("Resources.CreateTokenFunction.Properties.Events.Renew", "{Type: Api, Properties: {RestApiId: !Ref Api, Path: '/api-tokens/{id}/renew', Method: post}}"), check,
+			"route POST /api-tokens/{id}/renew (CreateTokenFunction) is in template.yaml but not in openapi.yaml"},
+		{"a described route that the template no longer has is caught, by name",
+			removeAt("Resources.WhoAmIFunction.Properties.Events.WhoAmI"), check,
+			"openapi.yaml describes GET /whoami, which template.yaml does not route"},
+		{"a route whose method changed is caught both ways",
+			setTo("Resources.WhoAmIFunction.Properties.Events.WhoAmI.Properties.Method", "POST"), check,
+			"route POST /whoami (WhoAmIFunction) is in template.yaml but not in openapi.yaml"},
+	})
+	t.Run("an operation the template does not have is caught, by name", func(t *testing.T) {
+		got := checkOpenAPIRoutes(loadTemplate(t), append(doc.Operations(), "POST /api-tokens/revoke"))
+		if !hasProblem(got, "openapi.yaml describes POST /api-tokens/revoke, which template.yaml does not route") {
+			t.Errorf("got problems %q, want one naming POST /api-tokens/revoke", got)
+		}
+	})
+}
