@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -29,31 +28,25 @@ import (
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
-	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/pipelinesecrets"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/secretversions"
-	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokens"
+	"github.com/dcs-access/dcs-access/internal/tokentest"
 )
 
 // The routes against moto's Secrets Manager and the token store on
 // DynamoDB Local; the authorizer says whether a stored token works.
 
-const issuer = "dcs-access:pipelinesecrets-test"
-
 var tenants atomic.Int64
 
 type world struct {
+	*tokentest.World
 	tenant   string // unique per test: the secrets' names in the shared moto
-	ddb      *dynamodb.Client
-	table    string
-	store    *dynamo.Store
 	sm       *secretsmanager.Client
 	handlers *api.PipelineSecrets
-	auth     *authorizer.Authorizer
 	service  *pipelinesecrets.Service
 }
 
@@ -63,35 +56,22 @@ var rotationFunction struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	client, table := testenv.Table(t)
-	store := dynamo.New(client, table, time.Now)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	signer, err := apitoken.NewKeySigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tw := tokentest.New(t, time.Now())
 	if rotationFunction.arn == "" {
 		rotationFunction.arn = testenv.MotoLambdaFunction(t, "dcs-token-rotation")
 	}
 	service := &pipelinesecrets.Service{
 		Secrets:  secrets.Manager{API: testenv.Moto(t, secrets.Service)},
-		Tokens:   &tokens.Service{Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID},
-		Plans:    store,
+		Tokens:   tw.Tokens,
+		Plans:    tw.Store,
 		Rotation: pipelinesecrets.Rotation{FunctionARN: rotationFunction.arn, Days: 30, OverlapMinutes: 60},
 	}
-	sessionKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	sessions := &session.LocalIssuer{Issuer: "https://sessions.example", Audience: "a", Key: sessionKey, Now: time.Now}
 	return &world{
-		tenant: fmt.Sprintf("t%d-%d", time.Now().UnixNano(), tenants.Add(1)),
-		ddb:    client, table: table, store: store, service: service,
+		World:    tw,
+		tenant:   fmt.Sprintf("t%d-%d", time.Now().UnixNano(), tenants.Add(1)),
+		service:  service,
 		sm:       secretsmanager.NewFromConfig(awsconfig.Local(testenv.MotoEndpoint(t))),
-		handlers: &api.PipelineSecrets{Service: service, Now: time.Now},
-		auth: &authorizer.Authorizer{
-			TokenIssuer: issuer,
-			APITokens:   apitoken.NewVerifier(issuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, time.Now),
-			Sessions:    session.NewVerifier(session.Config{Issuer: "https://sessions.example", Audience: "a"}, sessions.KeySet(), time.Now),
-			Store:       store, Now: time.Now, Log: slog.New(slog.DiscardHandler),
-		},
+		handlers: &api.PipelineSecrets{Service: service, Now: tw.Clock.Now},
 	}
 }
 
@@ -127,12 +107,6 @@ func (w *world) secret(t *testing.T, name string) (string, bool) {
 		t.Fatal(err)
 	}
 	return aws.ToString(out.SecretString), true
-}
-
-func (w *world) works(t *testing.T, token string) bool {
-	t.Helper()
-	_, err := w.auth.Authenticate(context.Background(), "Bearer "+token)
-	return err == nil
 }
 
 func errorCode(t *testing.T, resp api.Response) string {
@@ -175,14 +149,14 @@ func (w *world) demoPlan(t *testing.T) {
 	p := plans.Plan{Sandbox: "uat1", LicenseType: "PARTIAL",
 		Salesforce: plans.Salesforce{PrivateKeySecretARN: base + "old-key-AbCdEf"}, DCS: plans.DCS{APITokenSecretARN: base + "old-token-AbCdEf"}}
 	p.Defaults()
-	if _, err := w.store.PutPlan(context.Background(), w.tenant, p); err != nil {
+	if _, err := w.Store.PutPlan(context.Background(), w.tenant, p); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (w *world) plan(t *testing.T) plans.Plan {
 	t.Helper()
-	p, err := w.store.GetPlan(context.Background(), w.tenant, "uat1")
+	p, err := w.Store.GetPlan(context.Background(), w.tenant, "uat1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +322,7 @@ func TestTheDCSTokenGoesStraightIntoItsSecretWithRotationOn(t *testing.T) {
 	w.demoPlan(t)
 	first := w.newToken(t, ada, ``, http.StatusCreated)
 	token, ok := w.secret(t, name)
-	if !ok || !w.works(t, token) {
+	if !ok || !w.Works(t, token) {
 		t.Fatal("the secret holds no working token")
 	}
 	if id, _ := apitoken.UnverifiedID(token); id != first.Token.ID || first.Token.Description != "sandbox refresh: uat1" {
@@ -377,7 +351,7 @@ func TestTheDCSTokenGoesStraightIntoItsSecretWithRotationOn(t *testing.T) {
 		if !second.Rotated || second.Token.RotatedFrom != first.Token.ID || next == token {
 			t.Fatalf("got %+v, want the first token rotated", second)
 		}
-		if !w.works(t, next) || !w.works(t, token) {
+		if !w.Works(t, next) || !w.Works(t, token) {
 			t.Fatal("the new token, or the old one in its overlap, is refused")
 		}
 	})
@@ -401,7 +375,7 @@ func TestTheDCSTokenGoesStraightIntoItsSecretWithRotationOn(t *testing.T) {
 		if third.Rotated || third.Token.ID == id || third.Token.RotatedFrom != "" {
 			t.Fatalf("got %+v, want a new token", third)
 		}
-		if now, _ := w.secret(t, name); !w.works(t, now) {
+		if now, _ := w.secret(t, name); !w.Works(t, now) {
 			t.Fatal("the new token is refused")
 		}
 	})
@@ -466,7 +440,7 @@ func TestATokenThatCannotBeStoredIsDeleted(t *testing.T) {
 
 func (w *world) tokenItems(t *testing.T) int {
 	t.Helper()
-	out, err := w.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.table})
+	out, err := w.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.Table})
 	if err != nil {
 		t.Fatal(err)
 	}

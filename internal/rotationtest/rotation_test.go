@@ -3,11 +3,7 @@ package rotationtest
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
-	"log/slog"
 	"maps"
 	"net/http"
 	"reflect"
@@ -22,100 +18,48 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
-	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
-	"github.com/dcs-access/dcs-access/internal/dynamo"
-	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokens"
+	"github.com/dcs-access/dcs-access/internal/tokentest"
 )
 
-const (
-	issuer        = "dcs-access:rotationtest"
-	sessionIssuer = "https://sessions.rotationtest.example"
-	audience      = "rotationtest"
-	methodARN     = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/v1/POST/api-tokens/x/rotate"
-)
+const methodARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/v1/POST/api-tokens/x/rotate"
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // world is one stack: a fresh table, the handlers and the authorizer, on a
 // clock that only the test moves.
 type world struct {
+	*tokentest.World
 	clock    *testenv.Clock
-	store    *dynamo.Store
-	client   *dynamodb.Client
-	table    string
 	handlers *api.Tokens
-	auth     *authorizer.Authorizer
-	sessions *session.LocalIssuer
-	log      *testenv.Buffer
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	clock := testenv.NewClock(t0)
-	client, table := testenv.Table(t)
-	store := dynamo.New(client, table, clock.Now)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := apitoken.NewKeySigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessionKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions := &session.LocalIssuer{Issuer: sessionIssuer, Audience: audience, Key: sessionKey, Now: clock.Now}
-	log := &testenv.Buffer{}
-	w := &world{
-		clock: clock, store: store, client: client, table: table, sessions: sessions, log: log,
-		handlers: &api.Tokens{Service: &tokens.Service{
-			Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer},
-			Now: clock.Now, NewID: tokens.NewID,
-		}, Now: clock.Now},
-		auth: &authorizer.Authorizer{
-			TokenIssuer: issuer,
-			APITokens:   apitoken.NewVerifier(issuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, clock.Now),
-			Sessions:    session.NewVerifier(session.Config{Issuer: sessionIssuer, Audience: audience}, sessions.KeySet(), clock.Now),
-			Store:       store,
-			Now:         clock.Now,
-			Log:         slog.New(slog.NewTextHandler(log, nil)),
-		},
-	}
-	return w
+	w := tokentest.New(t, t0)
+	return &world{World: w, clock: w.Clock, handlers: &api.Tokens{Service: w.Tokens, Now: w.Clock.Now}}
 }
 
 // session signs user of acme in.
 func (w *world) session(t *testing.T, user string) string {
 	t.Helper()
-	raw, err := w.sessions.Issue(user, "acme", 12*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return w.Session(t, user, "acme")
 }
 
 // works reports whether the authorizer lets bearer in now.
 func (w *world) works(t *testing.T, bearer string) bool {
 	t.Helper()
-	_, err := w.auth.Authenticate(context.Background(), "Bearer "+bearer)
-	if err != nil && access.ErrorKind(err) != access.EUNAUTHORIZED {
-		t.Fatalf("the authorizer could not decide: %v", err)
-	}
-	return err == nil
+	return w.Works(t, bearer)
 }
 
 // call sends a request through the authorizer, as API Gateway does, to a
 // handler; a bearer the authorizer refuses fails the test.
 func (w *world) call(t *testing.T, h api.Handler, bearer string, req events.APIGatewayProxyRequest) api.Response {
 	t.Helper()
-	p, err := w.auth.Authenticate(context.Background(), "Bearer "+bearer)
+	p, err := w.Auth.Authenticate(context.Background(), "Bearer "+bearer)
 	if err != nil {
 		t.Fatalf("the authorizer refused the caller: %v", err)
 	}
@@ -190,7 +134,7 @@ func (w *world) list(t *testing.T, bearer string) []view {
 // that a refused request wrote nothing.
 func (w *world) items(t *testing.T) map[string]map[string]types.AttributeValue {
 	t.Helper()
-	out, err := w.client.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.table, ConsistentRead: new(true)})
+	out, err := w.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.Table, ConsistentRead: new(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,10 +213,10 @@ func TestAnOldTokenWorksUntilItsOverlapEndsAndNotASecondLonger(t *testing.T) {
 	if !w.works(t, got.Token) {
 		t.Fatal("the new token is refused")
 	}
-	if !strings.Contains(w.log.String(), "was replaced by "+got.ID) {
-		t.Errorf("the authorizer logged %q, want the reason of the denial", w.log.String())
+	if !strings.Contains(w.Log.String(), "was replaced by "+got.ID) {
+		t.Errorf("the authorizer logged %q, want the reason of the denial", w.Log.String())
 	}
-	if strings.Contains(w.log.String(), old.Token) || strings.Contains(w.log.String(), got.Token) {
+	if strings.Contains(w.Log.String(), old.Token) || strings.Contains(w.Log.String(), got.Token) {
 		t.Error("a token string is in the log")
 	}
 	if s := w.list(t, w.session(t, "ada@example.com"))[1]; s.Status != "Replaced" || s.StatusText != "Replaced" {
@@ -428,7 +372,7 @@ func TestOnlyTheTokenItselfOrItsOwnersSessionMayRotateIt(t *testing.T) {
 		})
 	}
 	t.Run("a token of another tenant is not found", func(t *testing.T) {
-		other, err := w.sessions.Issue("ada@example.com", "globex", time.Hour)
+		other, err := w.Sessions.Issue("ada@example.com", "globex", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -587,7 +531,7 @@ func TestTheLogRecordsTokenIDsNotTokens(t *testing.T) {
 	if w.works(t, tk.Token) {
 		t.Fatal("the revoked token works")
 	}
-	if log := w.log.String(); !strings.Contains(log, tk.ID) || strings.Contains(log, tk.Token) || bytes.Contains([]byte(log), []byte(strings.Split(tk.Token, ".")[2])) {
+	if log := w.Log.String(); !strings.Contains(log, tk.ID) || strings.Contains(log, tk.Token) || bytes.Contains([]byte(log), []byte(strings.Split(tk.Token, ".")[2])) {
 		t.Fatalf("got log %q, want the token id and not the token", log)
 	}
 }
@@ -600,7 +544,7 @@ func TestOnlyTheFamilysNewestTokenGetsExpiryNotices(t *testing.T) {
 	next := decode[view](t, w.rotate(t, old.Token, old.ID, `{"overlapMinutes":60}`, nil), http.StatusCreated)
 	// Four days on, the old token's 1-day notice and the new one's 7-day
 	// notice would both be due.
-	pending, err := w.store.PendingNotices(context.Background(), w.clock.Now().Add(4*24*time.Hour))
+	pending, err := w.Store.PendingNotices(context.Background(), w.clock.Now().Add(4*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,6 @@ package tokenrotation_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -29,66 +26,38 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apiclient"
-	"github.com/dcs-access/dcs-access/internal/apitoken"
-	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
-	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/secretversions"
-	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokenrotation"
 	"github.com/dcs-access/dcs-access/internal/tokens"
+	"github.com/dcs-access/dcs-access/internal/tokentest"
 )
 
 // Each step against moto's Secrets Manager (the secret, its versions and
 // staging labels) and the real API: the token handlers behind the
 // authorizer and the local gateway, on DynamoDB Local, on one clock.
 
-const issuer = "dcs-access:tokenrotation-test"
-
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 type world struct {
-	clock   *testenv.Clock
-	ddb     *dynamodb.Client
-	table   string
-	tokens  *tokens.Service
-	auth    *authorizer.Authorizer
+	*tokentest.World
 	apiURL  string
 	sm      *secretsmanager.Client // moto, through the SDK: the test's own view
 	secrets secrets.Manager        // moto, as the function calls it
-	log     *testenv.Buffer
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	clock := testenv.NewClock(t0)
-	client, table := testenv.Table(t)
-	store := dynamo.New(client, table, clock.Now)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	signer, err := apitoken.NewKeySigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessionKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	sessions := &session.LocalIssuer{Issuer: "https://sessions.example", Audience: "a", Key: sessionKey, Now: clock.Now}
-	log := &testenv.Buffer{}
 	w := &world{
-		clock: clock, ddb: client, table: table, log: log,
-		tokens: &tokens.Service{Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer}, Now: clock.Now, NewID: tokens.NewID},
-		auth: &authorizer.Authorizer{
-			TokenIssuer: issuer,
-			APITokens:   apitoken.NewVerifier(issuer, map[string]*ecdsa.PublicKey{signer.KeyID(): signer.Public()}, clock.Now),
-			Sessions:    session.NewVerifier(session.Config{Issuer: "https://sessions.example", Audience: "a"}, sessions.KeySet(), clock.Now),
-			Store:       store, Now: clock.Now, Log: slog.New(slog.NewTextHandler(log, nil)),
-		},
+		World:   tokentest.New(t, t0),
 		sm:      secretsmanager.NewFromConfig(awsconfig.Local(testenv.MotoEndpoint(t))),
 		secrets: secrets.Manager{API: testenv.Moto(t, secrets.Service)},
 	}
-	h := &api.Tokens{Service: w.tokens, Now: clock.Now}
-	g := localserver.NewGateway(w.auth.Handle)
+	h := &api.Tokens{Service: w.Tokens, Now: w.Clock.Now}
+	g := localserver.NewGateway(w.Auth.Handle)
 	for route, handler := range h.Routes() {
 		method, resource, _ := strings.Cut(route, " ")
 		g.Route(method, resource, handler)
@@ -103,13 +72,13 @@ func newWorld(t *testing.T) *world {
 // rotator is the function as main wires it, on this world's API and moto.
 func (w *world) rotator(overlap int) *tokenrotation.Rotator {
 	api, _ := apiclient.New(w.apiURL, 5*time.Second)
-	return &tokenrotation.Rotator{Secrets: w.secrets, API: api, OverlapMinutes: overlap, Log: slog.New(slog.NewTextHandler(w.log, nil))}
+	return &tokenrotation.Rotator{Secrets: w.secrets, API: api, OverlapMinutes: overlap, Log: slog.New(slog.NewTextHandler(w.Log, nil))}
 }
 
 // pipelineToken creates Ada's token, as the self-service route does.
 func (w *world) pipelineToken(t *testing.T, lifespan int) tokens.Created {
 	t.Helper()
-	created, err := w.tokens.Create(context.Background(), access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession},
+	created, err := w.Tokens.Create(context.Background(), access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession},
 		tokens.CreateInput{Description: "sandbox refresh: uat1 " + uuid.NewString()[:8], LifespanDays: &lifespan})
 	if err != nil {
 		t.Fatal(err)
@@ -191,20 +160,10 @@ func step(name, arn, token string) events.SecretsManagerSecretRotationEvent {
 	return events.SecretsManagerSecretRotationEvent{Step: name, SecretID: arn, ClientRequestToken: token}
 }
 
-// works reports whether the authorizer lets token in now.
-func (w *world) works(t *testing.T, token string) bool {
-	t.Helper()
-	_, err := w.auth.Authenticate(context.Background(), "Bearer "+token)
-	if err != nil && access.ErrorKind(err) != access.EUNAUTHORIZED {
-		t.Fatal(err)
-	}
-	return err == nil
-}
-
 // tokenItems counts the table's token items.
 func (w *world) tokenItems(t *testing.T) int {
 	t.Helper()
-	out, err := w.ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.table})
+	out, err := w.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.Table})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +194,7 @@ func TestAFullRotationReplacesTheTokenAndTheOldOneLapsesAfterTheOverlap(t *testi
 	if current, _ := w.value(t, arn, "", secretversions.Current); current != old.Secret {
 		t.Fatal("createSecret changed AWSCURRENT")
 	}
-	if !w.works(t, pending) || !w.works(t, old.Secret) {
+	if !w.Works(t, pending) || !w.Works(t, old.Secret) {
 		t.Fatal("after createSecret the new token or the old one (in its overlap) is refused")
 	}
 
@@ -288,18 +247,18 @@ func TestAFullRotationReplacesTheTokenAndTheOldOneLapsesAfterTheOverlap(t *testi
 		}
 	})
 
-	w.clock.Add(time.Hour - time.Second)
-	if !w.works(t, old.Secret) {
+	w.Clock.Add(time.Hour - time.Second)
+	if !w.Works(t, old.Secret) {
 		t.Fatal("the old token is refused before its overlap ended")
 	}
-	w.clock.Add(time.Second)
-	if w.works(t, old.Secret) {
+	w.Clock.Add(time.Second)
+	if w.Works(t, old.Secret) {
 		t.Fatal("the old token works after its overlap")
 	}
-	if !w.works(t, pending) {
+	if !w.Works(t, pending) {
 		t.Fatal("the new token is refused")
 	}
-	if log := w.log.String(); strings.Contains(log, old.Secret) || strings.Contains(log, pending) || !strings.Contains(log, "rotated") {
+	if log := w.Log.String(); strings.Contains(log, old.Secret) || strings.Contains(log, pending) || !strings.Contains(log, "rotated") {
 		t.Errorf("the log has a token, or not the rotation: %s", log)
 	}
 }
@@ -343,7 +302,7 @@ func TestACreateSecretRetriedAfterTheRotateCallGetsTheSameNewToken(t *testing.T)
 		if err := r.Handle(ctx, step(tokenrotation.StepCreate, arn, token)); err == nil {
 			t.Fatal("createSecret succeeded without storing the new token")
 		}
-		w.clock.Add(time.Minute) // Secrets Manager retries a little later
+		w.Clock.Add(time.Minute) // Secrets Manager retries a little later
 	}
 	if _, ok := w.value(t, arn, token, secretversions.Pending); ok {
 		t.Fatal("the pending version has a value though storing it failed")
@@ -360,7 +319,7 @@ func TestACreateSecretRetriedAfterTheRotateCallGetsTheSameNewToken(t *testing.T)
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	if !w.works(t, pending) {
+	if !w.Works(t, pending) {
 		t.Fatal("the token stored by the retry is refused")
 	}
 	// The family is not locked: the next rotation starts from the new token.
@@ -383,7 +342,7 @@ func TestAFailedTestSecretLeavesTheCurrentTokenWorking(t *testing.T) {
 	pending, _ := w.value(t, arn, token, secretversions.Pending)
 	// Someone deletes the new token before it is tested.
 	newID := claim(t, pending, "jti")
-	if err := w.tokens.Delete(ctx, access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, newID); err != nil {
+	if err := w.Tokens.Delete(ctx, access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, newID); err != nil {
 		t.Fatal(err)
 	}
 	err := r.Handle(ctx, step(tokenrotation.StepTest, arn, token))
@@ -399,7 +358,7 @@ func TestAFailedTestSecretLeavesTheCurrentTokenWorking(t *testing.T) {
 	if got := w.describe(t, arn).VersionIdsToStages[token]; !slices.Equal(got, []string{secretversions.Pending}) {
 		t.Errorf("the new version has %v, want it still only AWSPENDING", got)
 	}
-	if !w.works(t, old.Secret) {
+	if !w.Works(t, old.Secret) {
 		t.Fatal("after a failed testSecret the current token is refused")
 	}
 	if got, err := w.secrets.SecretString(ctx, arn); err != nil || got != old.Secret {
@@ -431,7 +390,7 @@ func TestTheConfigurationCheckTestsTheCurrentToken(t *testing.T) {
 	if err := r.Handle(context.Background(), step(tokenrotation.StepTest, arn, token)); err != nil {
 		t.Fatalf("testSecret of a working configuration: %v", err)
 	}
-	if err := w.tokens.Delete(context.Background(), access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, claim(t, old.Secret, "jti")); err != nil {
+	if err := w.Tokens.Delete(context.Background(), access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, claim(t, old.Secret, "jti")); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Handle(context.Background(), step(tokenrotation.StepTest, arn, token)); err == nil {
