@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
@@ -82,6 +83,9 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	}
 	if len(in.Key) > MaxIdempotencyKeyLen {
 		return Rotated{}, access.Errorf(access.EINVALID, CodeInvalidIdemKey, "Idempotency-Key must be at most %d characters.", MaxIdempotencyKeyLen)
+	}
+	if s.Rotations == nil {
+		return Rotated{}, access.Internal(errors.New("tokens: this service has no rotation store"))
 	}
 	if p.AuthType == access.AuthAPIToken && p.TokenID != id {
 		return Rotated{}, access.Errorf(access.EFORBIDDEN, CodeRotatesItself, "An API token can rotate only itself. Sign in to rotate another of your tokens.")
