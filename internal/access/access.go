@@ -30,6 +30,9 @@ type Principal struct {
 	Tenant   string   // DCS tenant
 	AuthType AuthType // session or api_token
 	TokenID  string   // the API token's id (jti) when AuthType is AuthAPIToken
+	// Scopes are what the caller may do, in the documented order: a
+	// session's are every scope, an API token's those it was created with.
+	Scopes []Scope
 }
 
 // Token is the stored metadata of an API token. The token string itself is
@@ -42,6 +45,18 @@ type Token struct {
 	CreatedAt      time.Time
 	ExpiresAt      *time.Time // nil: never expires
 	Rotation       Rotation   // its place in a rotation family (rotation.go)
+	// Scopes are the token's scopes, as its scope claim lists them; nil for
+	// a token created before tokens had scopes (see GrantedScopes).
+	Scopes []Scope
+}
+
+// GrantedScopes are what the token may do: its scopes, or LegacyScopes for
+// a token created before tokens had scopes.
+func (t Token) GrantedScopes() []Scope {
+	if t.Scopes == nil {
+		return LegacyScopes()
+	}
+	return t.Scopes
 }
 
 // Expired reports whether the token has passed its expiry at now. DynamoDB TTL

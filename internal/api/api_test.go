@@ -64,14 +64,25 @@ func handlers() (*api.Tokens, *memStore) {
 	}, st
 }
 
-func request(authType, body string) events.APIGatewayProxyRequest {
+// request is a proxy event for route ("METHOD /resource") as API Gateway
+// passes it on behind the authorizer, from a caller with every scope.
+func request(route, authType, body string) events.APIGatewayProxyRequest {
+	method, resource, _ := strings.Cut(route, " ")
 	return events.APIGatewayProxyRequest{
-		Body: body,
+		HTTPMethod: method, Resource: resource, Body: body,
 		RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{
 			"user": "ada@example.com", "tenant": "acme", "authType": authType, "tokenId": "",
+			"scopes": access.FormatScopes(access.AllScopes()),
 		}},
 	}
 }
+
+const (
+	createRoute = "POST /api-tokens"
+	listRoute   = "GET /api-tokens"
+	deleteRoute = "DELETE /api-tokens/{id}"
+	whoamiRoute = "GET /whoami"
+)
 
 type errorBody struct {
 	Error struct{ Code, Message string } `json:"error"`
@@ -116,7 +127,7 @@ func TestCreateRefusesBadInputWithA400AndWritesNothing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, st := handlers()
-			req := request("session", tc.body)
+			req := request(createRoute, "session", tc.body)
 			if tc.base64 {
 				req.IsBase64Encoded = true
 			}
@@ -152,7 +163,7 @@ func TestCreateReturnsTheTokenAndItsMetadata(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := handlers()
-			req := request("session", tc.body)
+			req := request(createRoute, "session", tc.body)
 			req.IsBase64Encoded = tc.base64
 			resp, _ := h.Create(context.Background(), req)
 			if resp.StatusCode != 201 {
@@ -179,8 +190,8 @@ func TestCreateReturnsTheTokenAndItsMetadata(t *testing.T) {
 
 func TestCreateWithADuplicateDescriptionIsA409(t *testing.T) {
 	h, st := handlers()
-	h.Create(context.Background(), request("session", `{"description":"CI"}`))
-	resp, _ := h.Create(context.Background(), request("session", `{"description":" ci "}`))
+	h.Create(context.Background(), request(createRoute, "session", `{"description":"CI"}`))
+	resp, _ := h.Create(context.Background(), request(createRoute, "session", `{"description":" ci "}`))
 	if resp.StatusCode != 409 || decodeError(t, resp).Error.Code != "DESCRIPTION_TAKEN" || len(st.created) != 1 {
 		t.Fatalf("got %d %s with %d tokens, want 409 DESCRIPTION_TAKEN and 1 token", resp.StatusCode, resp.Body, len(st.created))
 	}
@@ -188,7 +199,7 @@ func TestCreateWithADuplicateDescriptionIsA409(t *testing.T) {
 
 func TestCreateWithAnAPITokenIsA403(t *testing.T) {
 	h, _ := handlers()
-	resp, _ := h.Create(context.Background(), request("api_token", `{}`))
+	resp, _ := h.Create(context.Background(), request(createRoute, "api_token", `{}`))
 	if resp.StatusCode != 403 || decodeError(t, resp).Error.Code != "SESSION_REQUIRED" {
 		t.Fatalf("got %d %s, want 403 SESSION_REQUIRED", resp.StatusCode, resp.Body)
 	}
@@ -210,8 +221,8 @@ func TestRequestsWithoutAnAuthorizerContextAre401(t *testing.T) {
 
 func TestListShowsStatusAndNoTokenString(t *testing.T) {
 	h, _ := handlers()
-	h.Create(context.Background(), request("session", `{"description":"CI","lifespanDays":1}`))
-	req := request("api_token", "")
+	h.Create(context.Background(), request(createRoute, "session", `{"description":"CI","lifespanDays":1}`))
+	req := request(listRoute, "api_token", "")
 	req.QueryStringParameters = map[string]string{"limit": "10"}
 	resp, _ := h.List(context.Background(), req)
 	if resp.StatusCode != 200 {
@@ -242,8 +253,8 @@ func TestListWarnsOnlyWithinTheWarningDays(t *testing.T) {
 		{`{"description":"CI"}`, "Enabled - Never expires", nil},
 	} {
 		h, _ := handlers()
-		h.Create(context.Background(), request("session", tc.body))
-		resp, _ := h.List(context.Background(), request("session", ""))
+		h.Create(context.Background(), request(createRoute, "session", tc.body))
+		resp, _ := h.List(context.Background(), request(listRoute, "session", ""))
 		var got struct {
 			Items []map[string]any `json:"items"`
 		}
@@ -263,7 +274,7 @@ func TestListWarnsOnlyWithinTheWarningDays(t *testing.T) {
 func TestListRefusesABadLimitOrCursor(t *testing.T) {
 	for _, q := range []map[string]string{{"limit": "0"}, {"limit": "abc"}, {"limit": "101"}, {"limit": ""}, {"nextToken": "bad"}} {
 		h, _ := handlers()
-		req := request("session", "")
+		req := request(listRoute, "session", "")
 		req.QueryStringParameters = q
 		resp, _ := h.List(context.Background(), req)
 		if resp.StatusCode != 400 {
@@ -274,11 +285,11 @@ func TestListRefusesABadLimitOrCursor(t *testing.T) {
 
 func TestDeleteOfAnUnknownTokenIs404(t *testing.T) {
 	h, st := handlers()
-	if resp, _ := h.Create(context.Background(), request("session", `{"description":"CI"}`)); resp.StatusCode != 201 {
+	if resp, _ := h.Create(context.Background(), request(createRoute, "session", `{"description":"CI"}`)); resp.StatusCode != 201 {
 		t.Fatalf("create: got %d %s", resp.StatusCode, resp.Body)
 	}
 	del := func(tenant, id string) api.Response {
-		req := request("session", "")
+		req := request(deleteRoute, "session", "")
 		req.RequestContext.Authorizer["tenant"] = tenant
 		req.PathParameters = map[string]string{"id": id}
 		resp, _ := h.Delete(context.Background(), req)
@@ -302,10 +313,11 @@ func TestDeleteOfAnUnknownTokenIs404(t *testing.T) {
 }
 
 func TestWhoAmIShowsTheCaller(t *testing.T) {
-	req := request("api_token", "")
+	req := request(whoamiRoute, "api_token", "")
 	req.RequestContext.Authorizer["tokenId"] = "tok-9"
+	req.RequestContext.Authorizer["scopes"] = "sandbox-refreshes:run"
 	resp, _ := api.WhoAmI(context.Background(), req)
-	want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"tok-9"}`
+	want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"tok-9","scopes":["sandbox-refreshes:run"]}`
 	if resp.StatusCode != 200 || resp.Body != want {
 		t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 	}

@@ -16,7 +16,7 @@ import (
 // (authorizer.Authorizer.CheckAPIToken): introspection answers exactly
 // what the authorizer would decide, with the same code.
 type TokenChecker interface {
-	CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, error)
+	CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, []access.Scope, error)
 }
 
 // Introspection serves POST /oauth/introspect, OAuth 2.0 Token
@@ -43,8 +43,7 @@ type introspectionResponse struct {
 	// Tenant is this service's own member (section 2.2 allows them): the
 	// tenant the token acts for.
 	Tenant string `json:"tenant,omitempty"`
-	// Scope will be the token's scopes, space-separated, once tokens carry
-	// them (issue 13); until then it is left out, as RFC 7662 allows.
+	// Scope is the token's scopes, space-separated (RFC 7662 section 2.2).
 	Scope     string `json:"scope,omitempty"`
 	Exp       *int64 `json:"exp,omitempty"` // absent: the token never expires
 	Iat       int64  `json:"iat,omitempty"`
@@ -62,13 +61,12 @@ const FormContentType = "application/x-www-form-urlencoded"
 // tokens only: another tenant's token is as inactive as a forged one.
 func (h *Introspection) Introspect(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
 	return serve(ctx, req, func(p access.Principal) (Response, error) {
-		// Issue 13 (scopes): an API token caller will need the
-		// tokens:introspect scope here; a session has every scope.
+		// serve has checked the caller's tokens:introspect (the route table).
 		raw, err := introspectionToken(req)
 		if err != nil {
 			return Response{}, err
 		}
-		claims, err := h.Tokens.CheckAPIToken(ctx, raw)
+		claims, scopes, err := h.Tokens.CheckAPIToken(ctx, raw)
 		switch {
 		case access.ErrorKind(err) == access.EUNAUTHORIZED:
 			return JSON(http.StatusOK, introspectionResponse{Active: false}), nil
@@ -81,7 +79,7 @@ func (h *Introspection) Introspect(ctx context.Context, req events.APIGatewayPro
 		}
 		out := introspectionResponse{
 			Active: true, Sub: claims.Subject, Tenant: claims.Tenant, JTI: claims.ID,
-			Iat: claims.IssuedAt.Unix(), TokenType: BearerTokenType,
+			Iat: claims.IssuedAt.Unix(), TokenType: BearerTokenType, Scope: access.FormatScopes(scopes),
 		}
 		if claims.ExpiresAt != nil {
 			exp := claims.ExpiresAt.Unix()

@@ -29,23 +29,31 @@ func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
 		User: str(authorizer.ContextUser), Tenant: str(authorizer.ContextTenant),
 		AuthType: access.AuthType(str(authorizer.ContextAuthType)), TokenID: str(authorizer.ContextTokenID),
 	}
-	if p.User == "" || p.Tenant == "" || (p.AuthType != access.AuthSession && p.AuthType != access.AuthAPIToken) {
+	scopes, scopesErr := access.ParseScopeList(str(authorizer.ContextScopes))
+	if p.User == "" || p.Tenant == "" || (p.AuthType != access.AuthSession && p.AuthType != access.AuthAPIToken) || scopesErr != nil {
 		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", MissingBearerMessage)
 	}
+	p.Scopes = scopes
 	return p, nil
 }
 
-// serve runs fn for the verified caller of req and turns any error, the
-// caller's or fn's, into the error response.
+// serve runs fn for the verified caller of req, once the route table says
+// the caller may make the request, and turns any error, the caller's, the
+// table's or fn's, into the error response. Every handler behind the
+// authorizer goes through here: it is the one place scopes are enforced.
 func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(access.Principal) (Response, error)) (Response, error) {
 	p, err := Principal(req)
-	if err == nil {
-		var resp Response
-		if resp, err = fn(p); err == nil {
-			return resp, nil
-		}
+	if err != nil {
+		return Error(ctx, err), nil
 	}
-	return Error(ctx, err), nil
+	if err := permit(req, p); err != nil {
+		return Error(ctx, err), nil
+	}
+	resp, err := fn(p)
+	if err != nil {
+		return Error(ctx, err), nil
+	}
+	return resp, nil
 }
 
 func invalidBody(format string, args ...any) *access.Error {

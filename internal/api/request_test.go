@@ -76,7 +76,7 @@ func TestCreateRefusesACaseVariantOrDuplicateFieldAndWritesNothing(t *testing.T)
 	for _, body := range []string{`{"DESCRIPTION":"ci"}`, `{"description":"a","description":"b"}`} {
 		t.Run(body, func(t *testing.T) {
 			h, st := handlers()
-			resp, err := h.Create(context.Background(), request("session", body))
+			resp, err := h.Create(context.Background(), request(createRoute, "session", body))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -75,6 +76,10 @@ func Error(ctx context.Context, err error) Response {
 	h := headers()
 	if status == http.StatusUnauthorized {
 		h["WWW-Authenticate"] = "Bearer" // as API Gateway's own 401 (GatewayResponses)
+	}
+	var missing *access.MissingScopeError
+	if errors.As(err, &missing) {
+		h["WWW-Authenticate"] = missing.Challenge()
 	}
 	return Response{StatusCode: status, Headers: h, Body: errorJSON(e.Code, e.Message)}
 }

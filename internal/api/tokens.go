@@ -23,6 +23,7 @@ type Tokens struct {
 type createRequest struct {
 	Description  *string         `json:"description"`
 	LifespanDays json.RawMessage `json:"lifespanDays"`
+	Scopes       *[]string       `json:"scopes"` // absent or null: every scope
 }
 
 // tokenView is a token as the API shows it.
@@ -37,6 +38,9 @@ type tokenView struct {
 	// ExpiresInDays is set while an enabled token expires within
 	// notices.WarnDays UTC calendar days (0: today), for a client to warn.
 	ExpiresInDays *int `json:"expiresInDays,omitempty"`
+	// Scopes are what the token may do (for a token created before scopes
+	// existed, what it is granted: access.LegacyScopes).
+	Scopes []access.Scope `json:"scopes"`
 	rotationView
 }
 
@@ -46,6 +50,7 @@ func (h *Tokens) view(t access.Token) tokenView {
 		ID: t.ID, Description: t.Description, AssociatedUser: t.AssociatedUser,
 		CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
 		Status:    tokens.Status(t, now), StatusText: tokens.StatusText(t, now),
+		Scopes: t.GrantedScopes(),
 	}
 	if t.ExpiresAt != nil {
 		s := t.ExpiresAt.UTC().Format(time.RFC3339)
@@ -69,7 +74,7 @@ func (h *Tokens) Create(ctx context.Context, req events.APIGatewayProxyRequest) 
 		if err != nil {
 			return Response{}, err
 		}
-		in := tokens.CreateInput{LifespanDays: days}
+		in := tokens.CreateInput{LifespanDays: days, Scopes: body.Scopes}
 		if body.Description != nil {
 			in.Description = *body.Description
 		}
@@ -137,10 +142,11 @@ func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) 
 func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
 	return serve(ctx, req, func(p access.Principal) (Response, error) {
 		return JSON(http.StatusOK, struct {
-			User     string `json:"user"`
-			Tenant   string `json:"tenant"`
-			AuthType string `json:"authType"`
-			TokenID  string `json:"tokenId,omitempty"`
-		}{p.User, p.Tenant, string(p.AuthType), p.TokenID}), nil
+			User     string         `json:"user"`
+			Tenant   string         `json:"tenant"`
+			AuthType string         `json:"authType"`
+			TokenID  string         `json:"tokenId,omitempty"`
+			Scopes   []access.Scope `json:"scopes"`
+		}{p.User, p.Tenant, string(p.AuthType), p.TokenID, p.Scopes}), nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -20,11 +21,18 @@ const TypeClaim = "token_type"
 // a user session can never pass as an API token, nor the reverse.
 const TypeValue = "api_token"
 
-// Claims are the claims of an API token. exp is present only when the token expires.
+// ScopeClaim is the claim that lists what the token may do: the OAuth
+// "scope" claim, a space-separated list (RFC 8693 section 4.2, which RFC 9068
+// section 2.2.3 uses for JWT access tokens).
+const ScopeClaim = "scope"
+
+// Claims are the claims of an API token. exp is present only when the token
+// expires; scope is absent only from tokens minted before tokens had scopes.
 type Claims struct {
 	jwt.RegisteredClaims
-	Tenant    string `json:"tenant"`
-	TokenType string `json:"token_type"`
+	Tenant    string  `json:"tenant"`
+	TokenType string  `json:"token_type"`
+	Scope     *string `json:"scope,omitempty"`
 }
 
 // Signer signs a SHA-256 digest with an ECDSA P-256 private key and returns
@@ -48,6 +56,9 @@ type Grant struct {
 	Tenant    string
 	IssuedAt  time.Time
 	ExpiresAt *time.Time // nil: no exp claim
+	// Scopes become the scope claim, space-separated; none: no scope claim
+	// (what tokens minted before scopes existed look like).
+	Scopes []string
 }
 
 // Mint returns a signed token for g. golang-jwt builds the header and claims;
@@ -66,6 +77,15 @@ func (m Minter) Mint(ctx context.Context, g Grant) (string, error) {
 	}
 	if g.ExpiresAt != nil {
 		claims.ExpiresAt = jwt.NewNumericDate(*g.ExpiresAt)
+	}
+	if len(g.Scopes) > 0 {
+		for _, s := range g.Scopes {
+			if strings.Contains(s, " ") || !validScope(s) {
+				return "", fmt.Errorf("encode token: %q is not a scope", s)
+			}
+		}
+		scope := strings.Join(g.Scopes, " ")
+		claims.Scope = &scope
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	t.Header["typ"] = HeaderType // golang-jwt's default too; set here, as the verifier requires it

@@ -192,12 +192,15 @@ func TestMintedTokensVerifyWithTheirClaims(t *testing.T) {
 	v := verifierFor(signer)
 	expiry := t0.Add(24 * time.Hour)
 	tests := []struct {
-		name    string
-		grant   Grant
-		wantExp bool
+		name      string
+		grant     Grant
+		wantExp   bool
+		wantScope string // "": no scope claim
 	}{
 		{name: "a token that never expires has no exp claim", grant: grant()},
 		{name: "a token with a lifespan carries exp", grant: func() Grant { g := grant(); g.ExpiresAt = &expiry; return g }(), wantExp: true},
+		{name: "a token with scopes carries them space-separated in scope",
+			grant: func() Grant { g := grant(); g.Scopes = []string{"tokens:read", "sandbox-refreshes:run"}; return g }(), wantScope: "tokens:read sandbox-refreshes:run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +214,9 @@ func TestMintedTokensVerifyWithTheirClaims(t *testing.T) {
 			payload := jsonSegment(t, raw, 1)
 			if _, got := payload["exp"]; got != tt.wantExp {
 				t.Errorf("got exp present %v, want %v (payload %v)", got, tt.wantExp, payload)
+			}
+			if got, _ := payload["scope"].(string); got != tt.wantScope || (tt.wantScope == "") == (payload["scope"] != nil) {
+				t.Errorf("got scope claim %v, want %q (payload %v)", payload["scope"], tt.wantScope, payload)
 			}
 			if got := len(segment(t, raw, 2)); got != 64 {
 				t.Errorf("got a %d-byte signature, want 64 (R||S)", got)
@@ -230,6 +236,9 @@ func TestMintedTokensVerifyWithTheirClaims(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got claims %v, want %v", got, want)
+			}
+			if got := claims.Scope; (got == nil) != (tt.wantScope == "") || (got != nil && *got != tt.wantScope) {
+				t.Errorf("got verified scope %v, want %q", got, tt.wantScope)
 			}
 			if tt.wantExp && !claims.ExpiresAt.Time.Equal(expiry) {
 				t.Errorf("got exp %v, want %v", claims.ExpiresAt.Time, expiry)
@@ -295,6 +304,17 @@ func TestMintSignsTheSHA256OfTheSigningInput(t *testing.T) {
 	want := sha256.Sum256([]byte(raw[:strings.LastIndexByte(raw, '.')]))
 	if !bytes.Equal(digest, want[:]) {
 		t.Errorf("got digest %x, want %x", digest, want)
+	}
+}
+
+func TestMintRefusesScopesThatAreNotAScopeClaim(t *testing.T) {
+	signer := newSigner(t)
+	for _, scopes := range [][]string{{""}, {"tokens:read", ""}, {"tokens read"}, {`tokens:"read"`}} {
+		g := grant()
+		g.Scopes = scopes
+		if raw, err := (Minter{Issuer: testIssuer, Signer: signer}).Mint(context.Background(), g); err == nil || raw != "" {
+			t.Errorf("scopes %q: got (%q, %v), want no token and an error", scopes, raw, err)
+		}
 	}
 }
 
@@ -523,6 +543,16 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "no sub", raw: es256(map[string]any{"sub": nil})},
 		{name: "no tenant", raw: es256(map[string]any{"tenant": nil})},
 		{name: "a tenant that is not a string", raw: es256(map[string]any{"tenant": []string{"acme", "globex"}})},
+		{name: "an empty scope", raw: es256(map[string]any{"scope": ""})},
+		{name: "a scope of null, which would read as no scope claim", raw: es256(map[string]any{"scope": json.RawMessage("null")})},
+		{name: "a scope that is a list", raw: es256(map[string]any{"scope": []string{"tokens:read"}})},
+		{name: "a scope spelled Scope that is not a string", raw: es256(map[string]any{"Scope": true})},
+		{name: "a scope with two spaces between scopes", raw: es256(map[string]any{"scope": "tokens:read  tokens:write"})},
+		{name: "a scope ending in a space", raw: es256(map[string]any{"scope": "tokens:read "})},
+		{name: "a scope separated by a line feed", raw: es256(map[string]any{"scope": "tokens:read\ntokens:write"})},
+		{name: "a scope with a double quote", raw: es256(map[string]any{"scope": `tokens:"read"`})},
+		{name: "a scope with a backslash", raw: es256(map[string]any{"scope": `tokens\\read`})},
+		{name: "a scope with a non-ASCII character", raw: es256(map[string]any{"scope": "tökens:read"})},
 		{name: "an invalid base64 character in the header", raw: replaceSegment(valid, 0, "!"+strings.Split(valid, ".")[0][1:])},
 		{name: "an invalid base64 character in the payload", raw: replaceSegment(valid, 1, strings.Split(valid, ".")[1][1:]+"*")},
 		{name: "an invalid base64 character in the signature", raw: replaceSegment(valid, 2, "$"+strings.Split(valid, ".")[2][1:])},

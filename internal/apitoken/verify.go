@@ -62,8 +62,31 @@ func (v *Verifier) Verify(raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: missing jti, sub or tenant", ErrInvalid)
 	case claims.IssuedAt == nil:
 		return nil, fmt.Errorf("%w: missing iat", ErrInvalid)
+	case claims.Scope != nil && !validScope(*claims.Scope):
+		return nil, fmt.Errorf("%w: scope claim is not a space-separated list of scopes", ErrInvalid)
 	}
 	return claims, nil
+}
+
+// validScope reports whether s is the value of a scope claim as RFC 6749
+// section 3.3 writes it: scope-tokens of the characters %x21 / %x23-5B /
+// %x5D-7E, separated by single spaces, at least one. Which scopes it names
+// is the authorizer's check.
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, tok := range strings.Split(s, " ") {
+		if tok == "" {
+			return false
+		}
+		for i := 0; i < len(tok); i++ {
+			if c := tok[i]; c < 0x21 || c == 0x22 || c == 0x5C || c > 0x7E {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // notCompactJWS reports a character that no compact JWS contains. Go's
@@ -102,8 +125,10 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 // UnmarshalJSON decodes the claims, refusing exp, iat and nbf that are
 // present but not JSON numbers (RFC 7519 NumericDate): golang-jwt's
 // NumericDate takes a string that holds a number ("exp":"1700000000") as
-// well, and null as absent. encoding/json matches names case-insensitively,
-// so "EXP" would land in ExpiresAt too and is held to the same rule.
+// well, and null as absent. A scope that is present must be a string (RFC
+// 8693 section 4.2): encoding/json reads null as absent. encoding/json matches
+// names case-insensitively, so "EXP" would land in ExpiresAt too and is held
+// to the same rule.
 func (c *Claims) UnmarshalJSON(data []byte) error {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(data, &members); err != nil {
@@ -114,6 +139,10 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 			if strings.EqualFold(name, date) && !isJSONNumber(value) {
 				return fmt.Errorf("claim %s is not a number", name)
 			}
+		}
+		// null would read as no scope claim: the token of every scope.
+		if strings.EqualFold(name, ScopeClaim) && (len(value) == 0 || value[0] != '"') {
+			return fmt.Errorf("claim %s is not a string", name)
 		}
 	}
 	type plain Claims // without this method

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,48 +67,75 @@ func (a *Authorizer) Authenticate(ctx context.Context, header string) (access.Pr
 		if err != nil {
 			return access.Principal{}, a.deny(ctx, err)
 		}
+		p.Scopes = access.AllScopes() // a signed-in person may do everything
 		return p, nil
 	}
-	claims, err := a.CheckAPIToken(ctx, raw)
+	claims, scopes, err := a.CheckAPIToken(ctx, raw)
 	if err != nil {
 		return access.Principal{}, err
 	}
-	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID}, nil
+	return access.Principal{User: claims.Subject, Tenant: claims.Tenant, AuthType: access.AuthAPIToken, TokenID: claims.ID, Scopes: scopes}, nil
 }
 
 // CheckAPIToken is the whole decision on an API token (raw, without its
 // "Bearer " scheme): minted by this service (apitoken.Verifier: algorithm,
 // issuer, trusted keys, claims), and still there, unexpired and unchanged in
-// the store. Authenticate makes it for every request that carries one, and
-// token introspection (api.Introspection) for the token it is asked about,
-// so both answer alike. Errors are access errors: EUNAUTHORIZED for a token
-// that must not be accepted, EINTERNAL or EUNAVAILABLE when the decision
-// could not be made.
-func (a *Authorizer) CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, error) {
+// the store, with the same scopes. Authenticate makes it for every request
+// that carries one, and token introspection (api.Introspection) for the
+// token it is asked about, so both answer alike. It returns the token's
+// claims and the scopes it grants. Errors are access errors: EUNAUTHORIZED
+// for a token that must not be accepted, EINTERNAL or EUNAVAILABLE when the
+// decision could not be made.
+func (a *Authorizer) CheckAPIToken(ctx context.Context, raw string) (*apitoken.Claims, []access.Scope, error) {
 	if len(raw) > MaxHeaderBytes {
-		return nil, a.deny(ctx, errors.New("token too large"))
+		return nil, nil, a.deny(ctx, errors.New("token too large"))
 	}
 	claims, err := a.APITokens.Verify(raw)
 	if err != nil {
-		return nil, a.deny(ctx, err)
+		return nil, nil, a.deny(ctx, err)
 	}
 	t, err := a.Store.Get(ctx, claims.Tenant, claims.ID)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
-		return nil, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s was deleted", claims.ID))
 	case err != nil:
 		a.Log.ErrorContext(ctx, "token lookup failed: denying", "tokenId", claims.ID, "error", err)
-		return nil, err
+		return nil, nil, err
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
-		return nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
 	case t.CutOff(a.Now()):
 		// A rotation replaced it and its overlap is over.
-		return nil, a.deny(ctx, fmt.Errorf("token %s was replaced by %s and its overlap ended", claims.ID, t.Rotation.Replaced.By))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s was replaced by %s and its overlap ended", claims.ID, t.Rotation.Replaced.By))
 	case t.AssociatedUser != claims.Subject:
-		return nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}
-	return claims, nil
+	scopes, err := grantedScopes(claims, t)
+	if err != nil {
+		return nil, nil, a.deny(ctx, fmt.Errorf("token %s: %w", claims.ID, err))
+	}
+	return claims, scopes, nil
+}
+
+// grantedScopes are the scopes of an API token: its signed scope claim,
+// which must name scopes of the set and be the list its record holds. A
+// token minted before tokens had scopes has neither, and is granted
+// access.LegacyScopes: it was issued to do everything.
+func grantedScopes(claims *apitoken.Claims, t access.Token) ([]access.Scope, error) {
+	switch {
+	case claims.Scope == nil && t.Scopes == nil:
+		return access.LegacyScopes(), nil
+	case claims.Scope == nil || t.Scopes == nil:
+		return nil, errors.New("its scope claim and its record disagree on whether it has scopes")
+	}
+	scopes, err := access.ParseScopeList(*claims.Scope)
+	if err != nil {
+		return nil, fmt.Errorf("scope claim: %w", err)
+	}
+	if !slices.Equal(scopes, t.Scopes) {
+		return nil, fmt.Errorf("scope claim %q does not match its record's %q", *claims.Scope, access.FormatScopes(t.Scopes))
+	}
+	return scopes, nil
 }
 
 func (a *Authorizer) deny(ctx context.Context, why error) error {
@@ -170,6 +198,9 @@ const (
 	ContextTenant   = "tenant"
 	ContextAuthType = "authType"
 	ContextTokenID  = "tokenId"
+	// ContextScopes holds the caller's scopes space-separated, as the scope
+	// claim does: API Gateway passes on only strings, numbers and booleans.
+	ContextScopes = "scopes"
 )
 
 // Handle is the Lambda entry point for a REST API REQUEST authorizer (a
@@ -206,6 +237,7 @@ func Allow(p access.Principal, methodARN string) events.APIGatewayCustomAuthoriz
 		},
 		Context: map[string]any{
 			ContextUser: p.User, ContextTenant: p.Tenant, ContextAuthType: string(p.AuthType), ContextTokenID: p.TokenID,
+			ContextScopes: access.FormatScopes(p.Scopes),
 		},
 	}
 }

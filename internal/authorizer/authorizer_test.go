@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -92,11 +93,20 @@ func newAuthorizer(k keys, store authorizer.TokenStore, log *bytes.Buffer) *auth
 	}
 }
 
+// mint is a token as tokens were minted before they had scopes: no scope claim.
 func mint(t *testing.T, k keys, expiresAt *time.Time) string {
 	t.Helper()
-	raw, err := apitoken.Minter{Issuer: tokenIssuer, Signer: k.api}.Mint(context.Background(), apitoken.Grant{
-		ID: "tok-1", User: "ada@example.com", Tenant: "acme", IssuedAt: t0.Add(-time.Hour), ExpiresAt: expiresAt,
-	})
+	return mintScoped(t, k, expiresAt)
+}
+
+// mintScoped is a token whose scope claim lists scopes.
+func mintScoped(t *testing.T, k keys, expiresAt *time.Time, scopes ...access.Scope) string {
+	t.Helper()
+	g := apitoken.Grant{ID: "tok-1", User: "ada@example.com", Tenant: "acme", IssuedAt: t0.Add(-time.Hour), ExpiresAt: expiresAt}
+	for _, s := range scopes {
+		g.Scopes = append(g.Scopes, string(s))
+	}
+	raw, err := apitoken.Minter{Issuer: tokenIssuer, Signer: k.api}.Mint(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +207,19 @@ func replaceSegment(raw string, i int, seg string) string {
 	return strings.Join(parts, ".")
 }
 
+// record is the item of a token created before tokens had scopes.
 func record(expiresAt *time.Time) access.Token {
 	return access.Token{
 		ID: "tok-1", Tenant: "acme", Description: "nightly", AssociatedUser: "ada@example.com",
 		CreatedAt: t0.Add(-time.Hour), ExpiresAt: expiresAt,
 	}
+}
+
+// recordScoped is the item of a token with scopes.
+func recordScoped(scopes ...access.Scope) access.Token {
+	r := record(nil)
+	r.Scopes = scopes
+	return r
 }
 
 func returns(tok access.Token, err error) func(context.Context, string, string) (access.Token, error) {
@@ -284,6 +302,23 @@ func TestBadBearersAreUnauthorized(t *testing.T) {
 		{name: "a deleted item", header: "Bearer " + valid, get: returns(access.Token{}, access.Errorf(access.ENOTFOUND, "TOKEN_NOT_FOUND", "No such token."))},
 		{name: "a deleted item reported as a wrapped not-found error", header: "Bearer " + valid, get: returns(access.Token{}, fmt.Errorf("get token: %w", access.Errorf(access.ENOTFOUND, "TOKEN_NOT_FOUND", "No such token.")))},
 		{name: "an item that names another user than the token's sub", header: "Bearer " + valid, get: returns(access.Token{ID: "tok-1", Tenant: "acme", AssociatedUser: "mallory@example.com"}, nil)},
+		{name: "a scope claim narrower than its item's scopes", header: "Bearer " + mintScoped(t, k, nil, access.ScopeTokensRead),
+			get: returns(recordScoped(access.ScopeTokensRead, access.ScopeTokensWrite), nil)},
+		{name: "a scope claim wider than its item's scopes", header: "Bearer " + mintScoped(t, k, nil, access.ScopeTokensRead, access.ScopeTokensWrite),
+			get: returns(recordScoped(access.ScopeTokensRead), nil)},
+		{name: "a token without a scope claim whose item has scopes", header: "Bearer " + valid, get: returns(recordScoped(access.ScopeTokensRead), nil)},
+		{name: "a token with a scope claim whose item has none", header: "Bearer " + mintScoped(t, k, nil, access.ScopeTokensRead), get: returns(record(nil), nil)},
+		{name: "a scope claim naming a scope outside the set", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": "tokens:read admin"})),
+			get: returns(recordScoped(access.ScopeTokensRead, "admin"), nil)},
+		{name: "a scope claim in another case", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": "TOKENS:READ"})),
+			get: returns(recordScoped(access.ScopeTokensRead), nil)},
+		{name: "an empty scope claim", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": ""}))},
+		{name: "a scope claim with two spaces between scopes", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": "tokens:read  tokens:write"}))},
+		{name: "a scope claim with a leading space", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": " tokens:read"}))},
+		{name: "a scope claim separated by a tab", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": "tokens:read\ttokens:write"}))},
+		{name: "a scope claim that is null (absent would be every legacy scope)", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": json.RawMessage("null")}))},
+		{name: "a scope claim that is a list", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"scope": []string{"tokens:read"}}))},
+		{name: "a scope claim spelled SCOPE", header: "Bearer " + forge(t, jwt.SigningMethodES256, k.apiKey, apiKid, apiClaims(map[string]any{"SCOPE": 1}))},
 		{name: "malformed base64 in the header", header: "Bearer " + replaceSegment(valid, 0, "*"+parts[0][1:])},
 		{name: "malformed base64 in the payload", header: "Bearer " + replaceSegment(valid, 1, parts[1]+"!")},
 		{name: "malformed base64 in the signature", header: "Bearer " + replaceSegment(valid, 2, parts[2][:40]+"%"+parts[2][41:])},
@@ -321,7 +356,7 @@ func TestBadBearersAreUnauthorized(t *testing.T) {
 			a := newAuthorizer(k, &fakeStore{GetFunc: get}, &log)
 
 			p, err := a.Authenticate(context.Background(), tt.header)
-			if access.ErrorKind(err) != access.EUNAUTHORIZED || err == nil || p != (access.Principal{}) {
+			if access.ErrorKind(err) != access.EUNAUTHORIZED || err == nil || !reflect.DeepEqual(p, access.Principal{}) {
 				t.Errorf("Authenticate: got (%+v, %v), want (zero principal, EUNAUTHORIZED)", p, err)
 			}
 
@@ -341,9 +376,14 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 	k := newKeys(t)
 	apiToken := mint(t, k, nil)
 	expiring := mint(t, k, at(t0.Add(24*time.Hour)))
+	ci := mintScoped(t, k, nil, access.ScopeSandboxRefreshesRun, access.ScopeSandboxRefreshesRead)
 	sess := issue(t, k.sessionIssuer(), time.Hour)
-	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1"}
-	sessionContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": ""}
+	// A token from before scopes has every scope there was when scopes came, spelled out.
+	legacy := "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run"
+	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": legacy}
+	ciContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": "sandbox-refreshes:read sandbox-refreshes:run"}
+	sessionContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": "",
+		"scopes": "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run"}
 
 	tests := []struct {
 		name        string
@@ -357,6 +397,8 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 		{name: "an API token whose expiry is ahead", header: "Bearer " + expiring, stored: record(at(t0.Add(24 * time.Hour))), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
 		{name: "an API token with a lower-case bearer scheme", header: "bearer " + apiToken, stored: record(nil), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
 		{name: "an API token with an upper-case bearer scheme", header: "BEARER " + apiToken, stored: record(nil), wantUser: "ada@example.com", wantContext: apiContext, wantRead: true},
+		{name: "an API token with scopes, in its item's order", header: "Bearer " + ci, stored: recordScoped(access.ScopeSandboxRefreshesRead, access.ScopeSandboxRefreshesRun),
+			wantUser: "ada@example.com", wantContext: ciContext, wantRead: true},
 		{name: "a session", header: "Bearer " + sess, wantUser: "grace@example.com", wantContext: sessionContext},
 		{name: "a session with a lower-case bearer scheme", header: "bearer " + sess, wantUser: "grace@example.com", wantContext: sessionContext},
 	}
@@ -422,7 +464,7 @@ func TestStoreFailuresAreNeverAnAllowNorA401(t *testing.T) {
 			a := newAuthorizer(k, &fakeStore{GetFunc: returns(record(nil), tt.err)}, &log)
 
 			p, err := a.Authenticate(context.Background(), header)
-			if err == nil || access.ErrorKind(err) == access.EUNAUTHORIZED || p != (access.Principal{}) {
+			if err == nil || access.ErrorKind(err) == access.EUNAUTHORIZED || !reflect.DeepEqual(p, access.Principal{}) {
 				t.Errorf("Authenticate: got (%+v, %v), want (zero principal, an error that is not EUNAUTHORIZED)", p, err)
 			}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,16 @@ func TestRejectedCallsFailPermanently(t *testing.T) {
 				return err
 			},
 			wantHTTP: http.StatusUnauthorized, wantCode: "UNAUTHORIZED", denied: true,
+		},
+		{
+			name: "a token without the scope compliance-jobs:run is refused with 403 naming it",
+			call: func(t *testing.T, s *stack) error {
+				tok := s.apiToken(t, grant{id: "tok-ci", user: "ada@example.com", tenant: "acme",
+					scopes: slices.DeleteFunc(access.AllScopes(), func(s access.Scope) bool { return s == access.ScopeComplianceJobsRun })})
+				_, err := s.client(t, tok, nil).StartExecution(context.Background(), "job-1")
+				return err
+			},
+			wantHTTP: http.StatusForbidden, wantCode: "INSUFFICIENT_SCOPE", wantMsg: "compliance-jobs:run",
 		},
 		{
 			name: "a job of another tenant is not found",

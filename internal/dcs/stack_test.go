@@ -147,30 +147,34 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 // grant describes an API token to mint and store.
 type grant struct {
 	id, user, tenant string
-	expiresAt        *time.Time // of both the claim and the record
+	expiresAt        *time.Time     // of both the claim and the record
+	scopes           []access.Scope // of both; none: a token from before scopes
 }
 
 // apiToken mints g's token and stores its record, as create-token does.
 func (s *stack) apiToken(t *testing.T, g grant) string {
 	t.Helper()
-	raw, err := s.minter.Mint(context.Background(), apitoken.Grant{
-		ID: g.id, User: g.user, Tenant: g.tenant, IssuedAt: t0.Add(-time.Hour), ExpiresAt: g.expiresAt,
-	})
+	claim := apitoken.Grant{ID: g.id, User: g.user, Tenant: g.tenant, IssuedAt: t0.Add(-time.Hour), ExpiresAt: g.expiresAt}
+	for _, sc := range g.scopes {
+		claim.Scopes = append(claim.Scopes, string(sc))
+	}
+	raw, err := s.minter.Mint(context.Background(), claim)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.store.put(access.Token{
 		ID: g.id, Tenant: g.tenant, Description: "masking " + g.id, AssociatedUser: g.user,
-		CreatedAt: t0.Add(-time.Hour), ExpiresAt: g.expiresAt,
+		CreatedAt: t0.Add(-time.Hour), ExpiresAt: g.expiresAt, Scopes: g.scopes,
 	})
 	s.secrets = append(s.secrets, raw)
 	return raw
 }
 
-// adaToken is a valid, unexpiring API token of ada in tenant acme.
+// adaToken is a valid, unexpiring API token of ada in tenant acme, with the
+// one scope the pipeline's token has.
 func (s *stack) adaToken(t *testing.T) string {
 	t.Helper()
-	return s.apiToken(t, grant{id: "tok-ada", user: "ada@example.com", tenant: "acme"})
+	return s.apiToken(t, grant{id: "tok-ada", user: "ada@example.com", tenant: "acme", scopes: []access.Scope{access.ScopeComplianceJobsRun}})
 }
 
 // session signs in a person: valid for the authorizer, but not an API token.

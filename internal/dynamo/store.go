@@ -2,8 +2,8 @@
 //
 // Items of a tenant share the partition key "TENANT#<tenant>":
 //
-//	sk "TOKEN#<id>"         the token's metadata (ids are time-ordered, so a
-//	                        reverse Query lists newest first)
+//	sk "TOKEN#<id>"         the token's metadata and scopes (ids are
+//	                        time-ordered, so a reverse Query lists newest first)
 //	sk "NAME#<description>" the description reservation, lower-cased, that
 //	                        makes descriptions unique in the tenant (held by
 //	                        the newest token of a rotation family: rotation.go)
@@ -71,6 +71,9 @@ type tokenItem struct {
 	CreatedAt   string `dynamodbav:"createdAt"`
 	ExpiresAt   string `dynamodbav:"expiresAt,omitempty"`
 	TTL         int64  `dynamodbav:"ttl,omitempty"`
+	// Scopes, a list in the documented order; absent from tokens created
+	// before tokens had scopes, which stay nil.
+	Scopes []access.Scope `dynamodbav:"scopes,omitempty"`
 	rotationAttrs
 }
 
@@ -95,7 +98,7 @@ func key(pk, sk string) map[string]types.AttributeValue {
 func toItem(t access.Token) tokenItem {
 	it := tokenItem{
 		PK: tenantKey(t.Tenant), SK: tokenKey(t.ID), ID: t.ID, Description: t.Description,
-		User: t.AssociatedUser, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
+		User: t.AssociatedUser, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), Scopes: t.Scopes,
 		rotationAttrs: rotationAttrsOf(t.Rotation),
 	}
 	if t.ExpiresAt != nil {
@@ -106,7 +109,7 @@ func toItem(t access.Token) tokenItem {
 }
 
 func (it tokenItem) token(tenant string) (access.Token, error) {
-	t := access.Token{ID: it.ID, Tenant: tenant, Description: it.Description, AssociatedUser: it.User}
+	t := access.Token{ID: it.ID, Tenant: tenant, Description: it.Description, AssociatedUser: it.User, Scopes: it.Scopes}
 	var err error
 	if t.CreatedAt, err = time.Parse(time.RFC3339, it.CreatedAt); err != nil {
 		return t, fmt.Errorf("token item %s: createdAt: %w", it.ID, err)

@@ -302,3 +302,46 @@ func TestStoreDownIsAnErrorNotAnAnswer(t *testing.T) {
 		t.Fatalf("got %v, want a store error", err)
 	}
 }
+
+func TestScopesAreStoredWithTheTokenAndAnItemFromBeforeScopesHasNone(t *testing.T) {
+	st, client, table := newStore(t)
+	ctx := context.Background()
+	ci := token("acme", "ci", t0)
+	ci.Scopes = []access.Scope{access.ScopeSandboxRefreshesRead, access.ScopeSandboxRefreshesRun}
+	if err := st.Create(ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	// A token item exactly as the store wrote it before tokens had scopes.
+	old := token("acme", "old", t0.Add(-time.Hour))
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "TENANT#acme"}, "sk": &types.AttributeValueMemberS{Value: "TOKEN#" + old.ID},
+		"id": &types.AttributeValueMemberS{Value: old.ID}, "description": &types.AttributeValueMemberS{Value: "old"},
+		"user": &types.AttributeValueMemberS{Value: "ada@example.com"}, "createdAt": &types.AttributeValueMemberS{Value: old.CreatedAt.Format(time.RFC3339)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := st.Get(ctx, "acme", ci.ID)
+	if err != nil || access.FormatScopes(got.Scopes) != "sandbox-refreshes:read sandbox-refreshes:run" {
+		t.Fatalf("get: got %q (%v), want the two scopes in order", got.Scopes, err)
+	}
+	legacy, err := st.Get(ctx, "acme", old.ID)
+	if err != nil || legacy.Scopes != nil {
+		t.Fatalf("get the old item: got scopes %#v (%v), want nil: a token from before scopes", legacy.Scopes, err)
+	}
+	page, _, err := st.List(ctx, "acme", 10, "")
+	if err != nil || len(page) != 2 || page[0].ID != old.ID || page[0].Scopes != nil || access.FormatScopes(page[1].Scopes) != access.FormatScopes(ci.Scopes) {
+		t.Fatalf("list: got %+v (%v), want none for the (newer) old-style token and ci's scopes", page, err)
+	}
+	// On disk: a list of strings, in the documented order.
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "TENANT#acme"}, "sk": &types.AttributeValueMemberS{Value: "TOKEN#" + ci.ID},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := out.Item["scopes"].(*types.AttributeValueMemberL)
+	if list == nil || len(list.Value) != 2 || list.Value[0].(*types.AttributeValueMemberS).Value != "sandbox-refreshes:read" {
+		t.Fatalf("got scopes attribute %#v, want a list of the two names", out.Item["scopes"])
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	dcsaccess "github.com/dcs-access/dcs-access"
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -33,8 +34,8 @@ type createdToken struct {
 }
 
 const (
-	createdKeys = "associatedUser,createdAt,description,expiresAt,id,status,statusText,token"
-	listedKeys  = "associatedUser,createdAt,description,expiresAt,id,status,statusText"
+	createdKeys = "associatedUser,createdAt,description,expiresAt,id,scopes,status,statusText,token"
+	listedKeys  = "associatedUser,createdAt,description,expiresAt,id,scopes,status,statusText"
 )
 
 // createToken creates a token through the create function, as the session
@@ -152,8 +153,11 @@ func setAuthorization(values ...string) func(e map[string]any) {
 	}
 }
 
+// principal is the authorizer context of a caller with every scope: a
+// session, or a token created without a list of scopes.
 func principal(user, tenant, authType, tokenID string) map[string]any {
-	return map[string]any{"user": user, "tenant": tenant, "authType": authType, "tokenId": tokenID}
+	return map[string]any{"user": user, "tenant": tenant, "authType": authType, "tokenId": tokenID,
+		"scopes": access.FormatScopes(access.AllScopes())}
 }
 
 func TestSampleEventsThroughTheBinaries(t *testing.T) {
@@ -203,7 +207,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 
 	t.Run("whoami.json answers with the authorizer context", func(t *testing.T) {
 		resp := s.call(t, "WhoAmIFunction", readEvent(t, feed("whoami.json")))
-		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f"}`
+		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"]}`
 		if resp.StatusCode != http.StatusOK || resp.Body != want {
 			t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 		}
@@ -443,7 +447,7 @@ func TestTokenLifecycleThroughTheBinaries(t *testing.T) {
 		setAuthorizer(e, asToken)
 		setBearer(e, tok.Token)
 	}))
-	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `"}`
+	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"]}`
 	if resp.StatusCode != http.StatusOK || resp.Body != want {
 		t.Fatalf("whoami: got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 	}
@@ -454,6 +458,22 @@ func TestTokenLifecycleThroughTheBinaries(t *testing.T) {
 	resp = s.call(t, "CreateTokenFunction", editEvent(t, "create-token.json", func(e map[string]any) { setAuthorizer(e, asToken) }))
 	if resp.StatusCode != http.StatusForbidden || errorCode(t, resp) != "SESSION_REQUIRED" {
 		t.Fatalf("create with a token: got %d %s, want 403 SESSION_REQUIRED", resp.StatusCode, resp.Body)
+	}
+
+	// A token narrowed to running refreshes: the authorizer passes its one
+	// scope on, and the list function refuses it, naming the scope it lacks.
+	ci := s.createToken(t, `{"description":"ci","scopes":["sandbox-refreshes:run"]}`)
+	listARN := methodARN + "GET/api-tokens"
+	asCI, err := authorize(t, authz, "Bearer "+ci.Token, listARN)
+	wantCI := principal("ada@example.com", "acme", "api_token", ci.ID)
+	wantCI["scopes"] = "sandbox-refreshes:run"
+	wantAllow(t, asCI, err, listARN, wantCI)
+	resp = s.call(t, "ListTokensFunction", editEvent(t, "list-tokens.json", func(e map[string]any) {
+		setAuthorizer(e, asCI)
+		setBearer(e, ci.Token)
+	}))
+	if resp.StatusCode != http.StatusForbidden || errorCode(t, resp) != "INSUFFICIENT_SCOPE" || !strings.Contains(resp.Body, "tokens:read") {
+		t.Fatalf("list with the CI token: got %d %s, want 403 INSUFFICIENT_SCOPE naming tokens:read", resp.StatusCode, resp.Body)
 	}
 
 	// The user deletes it...

@@ -63,14 +63,18 @@ func newDemo(s *Server, tokenService *tokens.Service, baseURL string) (*demo, er
 }
 
 // handle is POST /local/sandbox-demo: for the signed-in user's tenant it
-// stores the simulated org's private key and a new DCS API token as local
-// secrets, adds a DCS compliance job, and returns a plan ready to PUT.
+// stores the simulated org's private key and a new DCS API token (scope
+// compliance-jobs:run alone) as local secrets, adds a DCS compliance job, and returns a plan ready to PUT.
 func (d *demo) handle(ctx context.Context, req events.APIGatewayProxyRequest) (api.Response, error) {
 	p, err := api.Principal(req)
 	if err != nil {
 		return api.Error(ctx, err), nil
 	}
-	created, err := d.tokens.Create(ctx, p, tokens.CreateInput{Description: "local sandbox refresh " + uuid.NewString()[:8], LifespanDays: ptr(30)})
+	// The pipeline's token only runs the masking job (least privilege).
+	created, err := d.tokens.Create(ctx, p, tokens.CreateInput{
+		Description: "local sandbox refresh " + uuid.NewString()[:8], LifespanDays: ptr(30),
+		Scopes: &[]string{string(access.ScopeComplianceJobsRun)},
+	})
 	if err != nil {
 		return api.Error(ctx, err), nil
 	}

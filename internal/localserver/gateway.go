@@ -63,6 +63,30 @@ func (g *Gateway) route(method, resource string, handler api.Handler, authorize 
 	})
 }
 
+// Functions serves the rows of the route table whose function is in
+// handlers, each with its function's handler: behind the authorizer, or
+// without it for a row that needs no authentication, as template.yaml
+// routes them. A row whose function is not wired here is not served (the
+// console has its own static route, the pipeline's routes need the Step
+// Functions stand-in); a handler that no row names is an error.
+func (g *Gateway) Functions(routes []api.Route, handlers map[string]api.Handler) error {
+	routed := map[string]bool{}
+	for _, r := range routes {
+		handler, ok := handlers[r.Function]
+		if !ok {
+			continue
+		}
+		routed[r.Function] = true
+		g.route(r.Method, r.Path, handler, r.Needs.Authenticated())
+	}
+	for name := range handlers {
+		if !routed[name] {
+			return fmt.Errorf("function %s has no row in the route table", name)
+		}
+	}
+	return nil
+}
+
 // Routes are the API routes the gateway serves as "METHOD /resource" (API
 // Gateway's syntax), in the order they were added: the template's, and the
 // local server's own under /local/. Public http.Handlers (the console, the

@@ -326,3 +326,47 @@ func shapeDiff(path string, got, want any) []string {
 	}
 	return out
 }
+
+// The local gateway serves the route table: each row with its function's
+// handler, behind the authorizer unless the row needs no authentication.
+func TestTheGatewayServesTheRouteTable(t *testing.T) {
+	var authorized int
+	auth := func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		authorized++
+		p := policy("Allow", map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "session", "tokenId": "", "scopes": "tokens:read"})
+		p.PolicyDocument.Statement[0].Resource = []string{req.MethodArn}
+		return p, nil
+	}
+	reply := func(name string) api.Handler {
+		return func(_ context.Context, req events.APIGatewayProxyRequest) (api.Response, error) {
+			return api.JSON(200, map[string]any{"function": name, "resource": req.Resource, "authorized": req.RequestContext.Authorizer != nil}), nil
+		}
+	}
+	routes := []api.Route{
+		{Method: "GET", Path: "/things/{id}", Function: "ThingsFunction", Needs: api.NeedsScope("tokens:read")},
+		{Method: "POST", Path: "/things/revoke", Function: "RevokeFunction", Needs: api.NoAuthentication},
+		{Method: "GET", Path: "/elsewhere", Function: "ElsewhereFunction", Needs: api.AnyCaller},
+	}
+	g := NewGateway(auth)
+	if err := g.Functions(routes, map[string]api.Handler{"ThingsFunction": reply("ThingsFunction"), "RevokeFunction": reply("RevokeFunction")}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+
+	if resp, body := do(t, srv, "GET", "/things/1", withBearer); resp.StatusCode != 200 || !strings.Contains(body, `"function":"ThingsFunction"`) || !strings.Contains(body, `"authorized":true`) || authorized != 1 {
+		t.Errorf("a row behind the authorizer: got %d %s after %d authorizer calls, want its handler after one", resp.StatusCode, body, authorized)
+	}
+	if resp, _ := do(t, srv, "GET", "/things/1", nil); resp.StatusCode != 401 {
+		t.Errorf("a row behind the authorizer, without a bearer: got %d, want 401", resp.StatusCode)
+	}
+	if resp, body := do(t, srv, "POST", "/things/revoke", nil); resp.StatusCode != 200 || !strings.Contains(body, `"authorized":false`) || authorized != 1 {
+		t.Errorf("a row that needs no authentication: got %d %s after %d authorizer calls, want its handler without the authorizer", resp.StatusCode, body, authorized)
+	}
+	if resp, _ := do(t, srv, "GET", "/elsewhere", withBearer); resp.StatusCode != 404 {
+		t.Errorf("a row whose function is not wired: got %d, want 404", resp.StatusCode)
+	}
+	if err := NewGateway(auth).Functions(routes, map[string]api.Handler{"StrayFunction": reply("StrayFunction")}); err == nil || !strings.Contains(err.Error(), "StrayFunction") {
+		t.Errorf("a handler that no row names: got %v, want an error naming it", err)
+	}
+}

@@ -98,7 +98,7 @@ func TestIntrospectionOfEachKindOfToken(t *testing.T) {
 	session := signIn(t, s.srv, "ada@example.com", "acme")
 	otherSession := signIn(t, s.srv, "grace@globex.example", "globex")
 
-	_, created := call(t, s.srv, "POST", "/api-tokens", session, `{"description":"introspected","lifespanDays":30}`)
+	_, created := call(t, s.srv, "POST", "/api-tokens", session, `{"description":"introspected","lifespanDays":30,"scopes":["compliance-jobs:run","sandbox-refreshes:run"]}`)
 	valid, validID := created["token"].(string), created["id"].(string)
 	_, forever := call(t, s.srv, "POST", "/api-tokens", session, `{"description":"never expires"}`)
 	_, deleted := call(t, s.srv, "POST", "/api-tokens", session, `{"description":"deleted"}`)
@@ -125,7 +125,8 @@ func TestIntrospectionOfEachKindOfToken(t *testing.T) {
 		}
 		exp, _ := got["exp"].(float64)
 		iat, _ := got["iat"].(float64)
-		want := map[string]any{"active": true, "sub": "ada@example.com", "tenant": "acme", "jti": validID, "token_type": "Bearer", "exp": exp, "iat": iat}
+		want := map[string]any{"active": true, "sub": "ada@example.com", "tenant": "acme", "jti": validID, "token_type": "Bearer", "exp": exp, "iat": iat,
+			"scope": "sandbox-refreshes:run compliance-jobs:run"}
 		if len(got) != len(want) {
 			t.Errorf("got members %v, want exactly %v", got, want)
 		}
@@ -150,9 +151,15 @@ func TestIntrospectionOfEachKindOfToken(t *testing.T) {
 			t.Errorf("got %s, want active without exp", body)
 		}
 	})
-	t.Run("an API token may introspect too", func(t *testing.T) {
-		if _, _, body := introspect(t, s.srv, valid, form, tokenForm(forever["token"].(string))); !strings.HasPrefix(body, `{"active":true,`) {
+	t.Run("an API token with tokens:introspect may introspect too", func(t *testing.T) {
+		if _, _, body := introspect(t, s.srv, forever["token"].(string), form, tokenForm(valid)); !strings.HasPrefix(body, `{"active":true,`) {
 			t.Errorf("got %s, want active", body)
+		}
+	})
+	t.Run("an API token without tokens:introspect may not", func(t *testing.T) {
+		status, h, body := introspect(t, s.srv, valid, form, tokenForm(forever["token"].(string)))
+		if status != 403 || !strings.Contains(body, `"INSUFFICIENT_SCOPE"`) || !strings.Contains(body, "tokens:introspect") || h.Get("WWW-Authenticate") != `Bearer error="insufficient_scope", scope="tokens:introspect"` {
+			t.Errorf("got %d %s (WWW-Authenticate %q), want 403 INSUFFICIENT_SCOPE naming tokens:introspect", status, body, h.Get("WWW-Authenticate"))
 		}
 	})
 	t.Run("the other tenant sees its own token active (the control for the case below)", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	dcsaccess "github.com/dcs-access/dcs-access"
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/lambdatest"
 	"github.com/dcs-access/dcs-access/internal/openapi/openapitest"
 )
@@ -90,6 +91,7 @@ func TestOpenAPIExamplesAgainstTheLocalStack(t *testing.T) {
 	s.putPlan(t)
 	_, created := call(t, s.http, "POST", "/api-tokens", s.session, `{"description":"openapi example caller"}`)
 	callerToken, _ := created["token"].(string)
+	maskingToken := createToken(t, s, []access.Scope{access.ScopeComplianceJobsRun})
 	runID := s.start(t)
 	s.wait(t, runID)
 
@@ -102,7 +104,7 @@ func TestOpenAPIExamplesAgainstTheLocalStack(t *testing.T) {
 				fixtures["id"] = fresh["id"].(string)
 			}
 			maps := map[string]string{"{token}": fresh["token"].(string), "http://127.0.0.1:3000": s.http.URL}
-			status, body := sendCase(t, s.http.URL, c, fixtures, maps, map[string]string{"session": s.session, "api-token": callerToken})
+			status, body := sendCase(t, s.http.URL, c, fixtures, maps, map[string]string{"session": s.session, "api-token": callerToken, "masking-token": maskingToken})
 			defer waitForRuns(t, s)
 
 			if status != c.Status {

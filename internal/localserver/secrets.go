@@ -18,25 +18,25 @@ import (
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
-// LocalRotation is how the local stack's pipeline token secrets rotate: as
-// the template's defaults say, but only when asked (POST
-// /local/secrets/rotate), since nothing here runs Secrets Manager's
-// schedule.
+// LocalRotation is how the local stack's pipeline token secrets rotate: on
+// the template's default schedule (which nothing here runs: POST
+// /local/secrets/rotate does one rotation when asked) with a shorter
+// overlap.
 var LocalRotation = pipelinesecrets.Rotation{
 	FunctionARN:    "arn:aws:lambda:us-east-1:000000000000:function:local-dcs-token-rotation",
 	Days:           30,
 	OverlapMinutes: 60,
 }
 
-// selfService serves the write-only routes that store a plan's secrets, in
-// the local stack's memory, and the local stand-in for a Secrets Manager
-// rotation of the pipeline's token.
-func (s *Server) selfService(g *Gateway, tokenService *tokens.Service, plansStore pipelinesecrets.Plans, baseURL string) error {
-	h := &api.PipelineSecrets{Service: &pipelinesecrets.Service{Secrets: s.Secrets, Tokens: tokenService, Plans: plansStore, Rotation: LocalRotation}, Now: time.Now}
-	for route, handler := range h.Routes() {
-		method, resource, _ := strings.Cut(route, " ")
-		g.Route(method, resource, handler)
-	}
+// pipelineSecrets is the local stack's PipelineSecretsFunction: the
+// write-only routes that store a plan's secrets, in memory.
+func (s *Server) pipelineSecrets(tokenService *tokens.Service, plansStore pipelinesecrets.Plans) *api.PipelineSecrets {
+	return &api.PipelineSecrets{Service: &pipelinesecrets.Service{Secrets: s.Secrets, Tokens: tokenService, Plans: plansStore, Rotation: LocalRotation}, Now: time.Now}
+}
+
+// localRotation serves the local stand-in for a Secrets Manager rotation of
+// the pipeline's token, which calls this server's API at baseURL.
+func (s *Server) localRotation(g *Gateway, baseURL string) error {
 	if baseURL == "" {
 		return nil // no server to call back: no local rotation
 	}

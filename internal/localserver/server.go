@@ -188,15 +188,16 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID, Rotations: store}
 	h := &api.Tokens{Service: tokenService, Now: time.Now}
 	g := NewGateway(auth.Handle)
-	for route, handler := range h.Routes() {
-		method, resource, _ := strings.Cut(route, " ")
-		g.Route(method, resource, handler)
+	// Each function's handler, by its logical id in template.yaml: the
+	// route table (api.Routes) says which routes go to it.
+	functions := map[string]api.Handler{
+		"CreateTokenFunction":     h.Routes().Handle, // create and rotate
+		"ListTokensFunction":      h.List,
+		"DeleteTokenFunction":     h.Delete,
+		"WhoAmIFunction":          api.WhoAmI,
+		"PublicKeysFunction":      publicKeys,
+		"IntrospectTokenFunction": (&api.Introspection{Tokens: auth}).Introspect,
 	}
-	g.Route("GET", "/api-tokens", h.List)
-	g.Route("DELETE", "/api-tokens/{id}", h.Delete)
-	g.Route("GET", "/whoami", api.WhoAmI)
-	g.PublicRoute("GET", "/.well-known/jwks.json", publicKeys)
-	g.Route("POST", "/oauth/introspect", (&api.Introspection{Tokens: auth}).Introspect)
 	g.Public("GET /openapi.yaml", openapi.Handler())
 	g.Public("POST /local/sessions", sessionRoute(issuer))
 	// The web console at "/", under every other route: it signs in with
@@ -212,20 +213,22 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	srv.Notices = notices.New(store, srv.Bus)
 	var checker plans.Checker // plans are checked against the simulated org, which comes with the pipeline
 	if cfg.StepFunctionsEndpoint != "" {
-		steps, err := srv.pipeline(g, auth, tokenService, cfg)
+		steps, refreshes, err := srv.pipeline(g, auth, tokenService, cfg)
 		if err != nil {
 			return nil, err
 		}
 		checker = steps
+		functions["SandboxRefreshesFunction"] = refreshes.Routes().Handle
 	}
 	// Local plans may point at the simulators on loopback.
 	planRoutes := api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker)
 	planRoutes.Service.Secrets = srv.Secrets // a plan gets the secrets stored for its sandbox
-	for route, handler := range planRoutes.Routes() {
-		method, resource, _ := strings.Cut(route, " ")
-		g.Route(method, resource, handler)
+	functions["SandboxPlansFunction"] = planRoutes.Routes().Handle
+	functions["PipelineSecretsFunction"] = srv.pipelineSecrets(tokenService, store).Routes().Handle
+	if err := g.Functions(api.Routes(), functions); err != nil {
+		return nil, err
 	}
-	if err := srv.selfService(g, tokenService, store, cfg.BaseURL); err != nil {
+	if err := srv.localRotation(g, cfg.BaseURL); err != nil {
 		return nil, err
 	}
 	return srv, nil
@@ -234,7 +237,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 // pipeline serves the run routes on the Step Functions stand-in, the
 // simulators of Salesforce and DCS, and the Lambda Invoke endpoint through
 // which the stand-in runs the pipeline's steps in this process.
-func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService *tokens.Service, cfg Config) (*pipeline.Steps, error) {
+func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService *tokens.Service, cfg Config) (*pipeline.Steps, *api.Runs, error) {
 	sf := sfsim.New(cfg.Salesforce)
 	sf.SetBaseURL(cfg.BaseURL + "/local/salesforce")
 	s.Salesforce = sf
@@ -244,21 +247,17 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 
 	sfnClient, err := awsjson.New(awsconfig.Local(cfg.StepFunctionsEndpoint), stepfunctions.Service)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	refreshes := api.NewRuns(s.Store, stepfunctions.New(sfnClient, cfg.StateMachineARN), s.Bus)
 	// The stand-in forgets executions when it restarts: runs it lost end
 	// ABORTED, and no longer hold their sandboxes.
 	if running, err := s.Store.RunningRuns(context.Background()); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if err := refreshes.Service.Reconcile(context.Background(), running); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	onEvent := refreshes.HandleEvent
-	for route, handler := range refreshes.Routes() {
-		method, resource, _ := strings.Cut(route, " ")
-		g.Route(method, resource, handler)
-	}
 	s.onEvent = onEvent
 	g.Public("POST /local/events", eventRoute(s.Bus, onEvent))
 	g.Public("GET /local/events", busRoute(s.Bus))
@@ -287,10 +286,10 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 
 	demo, err := newDemo(s, tokenService, cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g.Route("POST", "/local/sandbox-demo", demo.handle)
-	return steps, nil
+	return steps, refreshes, nil
 }
 
 // sessionRoute is the local sign-in: POST {"email","tenant"} → {"token"}.

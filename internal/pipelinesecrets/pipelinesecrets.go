@@ -255,7 +255,10 @@ func (s *Service) rotateHeld(ctx context.Context, p access.Principal, name strin
 // create mints a new token for the caller and stores it; if it cannot be
 // stored it is deleted, so that no working token is left that nobody holds.
 func (s *Service) create(ctx context.Context, p access.Principal, sandbox, name string, days int) (Stored, error) {
-	created, err := s.Tokens.Create(ctx, p, tokens.CreateInput{Description: "sandbox refresh: " + strings.ToLower(sandbox), LifespanDays: &days})
+	// Only what the pipeline does with it: run the DCS masking job. (It
+	// rotates itself and says who it is, which need no scope.)
+	scopes := []string{string(access.ScopeComplianceJobsRun)}
+	created, err := s.Tokens.Create(ctx, p, tokens.CreateInput{Description: "sandbox refresh: " + strings.ToLower(sandbox), LifespanDays: &days, Scopes: &scopes})
 	if err != nil {
 		return Stored{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,6 +42,12 @@ import (
 // DynamoDB Local; the authorizer says whether a stored token works.
 
 var tenants atomic.Int64
+
+// The two routes.
+const (
+	putKey   = "PUT /sandbox-plans/{sandbox}/salesforce-key"
+	newToken = "POST /sandbox-plans/{sandbox}/dcs-token"
+)
 
 type world struct {
 	*tokentest.World
@@ -76,7 +83,7 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) principal(user string, authType access.AuthType) access.Principal {
-	p := access.Principal{User: user, Tenant: w.tenant, AuthType: authType}
+	p := access.Principal{User: user, Tenant: w.tenant, AuthType: authType, Scopes: access.AllScopes()}
 	if authType == access.AuthAPIToken {
 		p.TokenID = "some-token"
 	}
@@ -84,11 +91,12 @@ func (w *world) principal(user string, authType access.AuthType) access.Principa
 }
 
 // call sends a request as the caller p, as API Gateway passes it on.
-func (w *world) call(t *testing.T, h api.Handler, p access.Principal, sandbox, body string) api.Response {
+func (w *world) call(t *testing.T, route string, p access.Principal, sandbox, body string) api.Response {
 	t.Helper()
 	req := events.APIGatewayProxyRequest{Body: body, PathParameters: map[string]string{"sandbox": sandbox}}
+	req.HTTPMethod, req.Resource, _ = strings.Cut(route, " ")
 	req.RequestContext.Authorizer = authorizer.Allow(p, "arn:aws:execute-api:us-east-1:123456789012:x/v1/POST/x").Context
-	resp, err := h(context.Background(), req)
+	resp, err := w.handlers.Routes().Handle(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +180,7 @@ func TestTheSalesforceKeyIsStoredCheckedAndNeverReturned(t *testing.T) {
 	}
 	w.demoPlan(t)
 	key := rsaPEM(t, 2048, false)
-	resp := w.call(t, w.handlers.PutSalesforceKey, ada, "UAT1", keyBody(key))
+	resp := w.call(t, putKey, ada, "UAT1", keyBody(key))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("got %d %s, want 201", resp.StatusCode, resp.Body)
 	}
@@ -199,7 +207,7 @@ func TestTheSalesforceKeyIsStoredCheckedAndNeverReturned(t *testing.T) {
 
 	t.Run("a new key replaces it: 200", func(t *testing.T) {
 		next := rsaPEM(t, 3072, true)
-		resp := w.call(t, w.handlers.PutSalesforceKey, ada, "uat1", keyBody(next))
+		resp := w.call(t, putKey, ada, "uat1", keyBody(next))
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("got %d %s, want 200", resp.StatusCode, resp.Body)
 		}
@@ -208,7 +216,7 @@ func TestTheSalesforceKeyIsStoredCheckedAndNeverReturned(t *testing.T) {
 		}
 	})
 	t.Run("with an API token: 403, nothing stored", func(t *testing.T) {
-		resp := w.call(t, w.handlers.PutSalesforceKey, w.principal("ada@example.com", access.AuthAPIToken), "uat2", keyBody(key))
+		resp := w.call(t, putKey, w.principal("ada@example.com", access.AuthAPIToken), "uat2", keyBody(key))
 		if resp.StatusCode != http.StatusForbidden || errorCode(t, resp) != "SESSION_REQUIRED" {
 			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 		}
@@ -217,7 +225,7 @@ func TestTheSalesforceKeyIsStoredCheckedAndNeverReturned(t *testing.T) {
 		}
 	})
 	t.Run("without a plan the key waits for one", func(t *testing.T) {
-		resp := w.call(t, w.handlers.PutSalesforceKey, ada, "uat3", keyBody(key))
+		resp := w.call(t, putKey, ada, "uat3", keyBody(key))
 		if resp.StatusCode != http.StatusCreated || !strings.Contains(resp.Body, `"planUpdated":false`) {
 			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 		}
@@ -258,7 +266,7 @@ func TestAKeyThePipelineCannotUseIsA400ThatQuotesNothing(t *testing.T) {
 		{"not JSON", good, "INVALID_BODY", "privateKey"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := w.call(t, w.handlers.PutSalesforceKey, ada, "uat1", tc.body)
+			resp := w.call(t, putKey, ada, "uat1", tc.body)
 			if resp.StatusCode != http.StatusBadRequest || errorCode(t, resp) != tc.code || !strings.Contains(resp.Body, tc.says) {
 				t.Fatalf("got %d %s, want 400 %s saying %q", resp.StatusCode, resp.Body, tc.code, tc.says)
 			}
@@ -273,13 +281,13 @@ func TestAKeyThePipelineCannotUseIsA400ThatQuotesNothing(t *testing.T) {
 		})
 	}
 	t.Run("a sandbox name Salesforce refuses", func(t *testing.T) {
-		resp := w.call(t, w.handlers.PutSalesforceKey, ada, "uat-1", keyBody(good))
+		resp := w.call(t, putKey, ada, "uat-1", keyBody(good))
 		if resp.StatusCode != http.StatusBadRequest || errorCode(t, resp) != "INVALID_SANDBOX" {
 			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 		}
 	})
 	t.Run("positive control: the same key, valid, is stored", func(t *testing.T) {
-		if resp := w.call(t, w.handlers.PutSalesforceKey, ada, "uat1", keyBody(good)); resp.StatusCode != http.StatusCreated {
+		if resp := w.call(t, putKey, ada, "uat1", keyBody(good)); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 		}
 	})
@@ -301,7 +309,7 @@ type tokenAnswer struct {
 
 func (w *world) newToken(t *testing.T, p access.Principal, body string, status int) tokenAnswer {
 	t.Helper()
-	resp := w.call(t, w.handlers.NewDCSToken, p, "uat1", body)
+	resp := w.call(t, newToken, p, "uat1", body)
 	if resp.StatusCode != status {
 		t.Fatalf("got %d %s, want %d", resp.StatusCode, resp.Body, status)
 	}
@@ -324,6 +332,9 @@ func TestTheDCSTokenGoesStraightIntoItsSecretWithRotationOn(t *testing.T) {
 	token, ok := w.secret(t, name)
 	if !ok || !w.Works(t, token) {
 		t.Fatal("the secret holds no working token")
+	}
+	if p, err := w.Auth.Authenticate(context.Background(), "Bearer "+token); err != nil || !slices.Equal(p.Scopes, []access.Scope{access.ScopeComplianceJobsRun}) {
+		t.Fatalf("the stored token authenticates as %+v, %v; want the scope compliance-jobs:run alone", p, err)
 	}
 	if id, _ := apitoken.UnverifiedID(token); id != first.Token.ID || first.Token.Description != "sandbox refresh: uat1" {
 		t.Fatalf("got %+v, want the stored token's metadata", first.Token)
@@ -357,7 +368,7 @@ func TestTheDCSTokenGoesStraightIntoItsSecretWithRotationOn(t *testing.T) {
 	})
 	t.Run("a colleague cannot take over the pipeline's token", func(t *testing.T) {
 		held, _ := w.secret(t, name)
-		resp := w.call(t, w.handlers.NewDCSToken, w.principal("grace@example.com", access.AuthSession), "uat1", ``)
+		resp := w.call(t, newToken, w.principal("grace@example.com", access.AuthSession), "uat1", ``)
 		if resp.StatusCode != http.StatusForbidden || errorCode(t, resp) != tokens.CodeNotOwner {
 			t.Fatalf("got %d %s, want 403 %s", resp.StatusCode, resp.Body, tokens.CodeNotOwner)
 		}
@@ -398,7 +409,7 @@ func TestBadDCSTokenRequestsAre4xxAndStoreNothing(t *testing.T) {
 		{"an unknown field", w.principal("ada@example.com", access.AuthSession), `{"description":"x"}`, http.StatusBadRequest, "INVALID_BODY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := w.call(t, w.handlers.NewDCSToken, tc.p, "uat1", tc.body)
+			resp := w.call(t, newToken, tc.p, "uat1", tc.body)
 			if resp.StatusCode != tc.status || errorCode(t, resp) != tc.code {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, resp.Body, tc.status, tc.code)
 			}
@@ -423,7 +434,7 @@ func TestATokenThatCannotBeStoredIsDeleted(t *testing.T) {
 	w := newWorld(t)
 	w.service.Secrets = failingStore{w.service.Secrets}
 	ada := w.principal("ada@example.com", access.AuthSession)
-	resp := w.call(t, w.handlers.NewDCSToken, ada, "uat1", ``)
+	resp := w.call(t, newToken, ada, "uat1", ``)
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("got %d %s, want 503", resp.StatusCode, resp.Body)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -55,16 +56,22 @@ func (w *world) works(t *testing.T, bearer string) bool {
 	return w.Works(t, bearer)
 }
 
-// call sends a request through the authorizer, as API Gateway does, to a
-// handler; a bearer the authorizer refuses fails the test.
-func (w *world) call(t *testing.T, h api.Handler, bearer string, req events.APIGatewayProxyRequest) api.Response {
+// call sends a request through the authorizer, as API Gateway does, to
+// the route ("POST /api-tokens/{id}/rotate"); a bearer the authorizer
+// refuses fails the test.
+func (w *world) call(t *testing.T, route, bearer string, req events.APIGatewayProxyRequest) api.Response {
 	t.Helper()
 	p, err := w.Auth.Authenticate(context.Background(), "Bearer "+bearer)
 	if err != nil {
 		t.Fatalf("the authorizer refused the caller: %v", err)
 	}
+	req.HTTPMethod, req.Resource, _ = strings.Cut(route, " ")
 	req.RequestContext.Authorizer = authorizer.Allow(p, methodARN).Context
-	resp, err := h(context.Background(), req)
+	handlers := api.Router{
+		"POST /api-tokens": w.handlers.Create, "POST /api-tokens/{id}/rotate": w.handlers.Rotate,
+		"GET /api-tokens": w.handlers.List, "DELETE /api-tokens/{id}": w.handlers.Delete,
+	}
+	resp, err := handlers.Handle(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,18 +80,19 @@ func (w *world) call(t *testing.T, h api.Handler, bearer string, req events.APIG
 
 // view is a token as the API answers it.
 type view struct {
-	Token          string  `json:"token"`
-	ID             string  `json:"id"`
-	Description    string  `json:"description"`
-	AssociatedUser string  `json:"associatedUser"`
-	CreatedAt      string  `json:"createdAt"`
-	ExpiresAt      *string `json:"expiresAt"`
-	Status         string  `json:"status"`
-	StatusText     string  `json:"statusText"`
-	RotatedFrom    string  `json:"rotatedFrom"`
-	ReplacedBy     string  `json:"replacedBy"`
-	WorksUntil     *string `json:"worksUntil"`
-	Previous       *view   `json:"previous"`
+	Token          string   `json:"token"`
+	ID             string   `json:"id"`
+	Description    string   `json:"description"`
+	AssociatedUser string   `json:"associatedUser"`
+	CreatedAt      string   `json:"createdAt"`
+	ExpiresAt      *string  `json:"expiresAt"`
+	Status         string   `json:"status"`
+	StatusText     string   `json:"statusText"`
+	Scopes         []string `json:"scopes"`
+	RotatedFrom    string   `json:"rotatedFrom"`
+	ReplacedBy     string   `json:"replacedBy"`
+	WorksUntil     *string  `json:"worksUntil"`
+	Previous       *view    `json:"previous"`
 }
 
 func decode[T any](t *testing.T, resp api.Response, status int) T {
@@ -113,13 +121,13 @@ func errorCode(t *testing.T, resp api.Response) string {
 // create makes a token as a signed-in user would.
 func (w *world) create(t *testing.T, bearer, body string) view {
 	t.Helper()
-	return decode[view](t, w.call(t, w.handlers.Create, bearer, events.APIGatewayProxyRequest{Body: body}), http.StatusCreated)
+	return decode[view](t, w.call(t, "POST /api-tokens", bearer, events.APIGatewayProxyRequest{Body: body}), http.StatusCreated)
 }
 
 // rotate asks to rotate token id with bearer.
 func (w *world) rotate(t *testing.T, bearer, id, body string, headers map[string]string) api.Response {
 	t.Helper()
-	return w.call(t, w.handlers.Rotate, bearer, events.APIGatewayProxyRequest{
+	return w.call(t, "POST /api-tokens/{id}/rotate", bearer, events.APIGatewayProxyRequest{
 		Body: body, PathParameters: map[string]string{"id": id}, Headers: headers,
 	})
 }
@@ -127,7 +135,7 @@ func (w *world) rotate(t *testing.T, bearer, id, body string, headers map[string
 // list returns the tenant's tokens, newest first.
 func (w *world) list(t *testing.T, bearer string) []view {
 	t.Helper()
-	return decode[struct{ Items []view }](t, w.call(t, w.handlers.List, bearer, events.APIGatewayProxyRequest{}), http.StatusOK).Items
+	return decode[struct{ Items []view }](t, w.call(t, "GET /api-tokens", bearer, events.APIGatewayProxyRequest{}), http.StatusOK).Items
 }
 
 // items returns every item of the table, as "sk" -> item, for checking
@@ -488,7 +496,7 @@ func TestTheFamilySharesItsDescriptionDuringTheOverlap(t *testing.T) {
 	next := decode[view](t, w.rotate(t, ada, old.ID, `{"overlapMinutes":120}`, nil), http.StatusCreated)
 	taken := func(t *testing.T) bool {
 		t.Helper()
-		resp := w.call(t, w.handlers.Create, ada, events.APIGatewayProxyRequest{Body: `{"description":"shared name"}`})
+		resp := w.call(t, "POST /api-tokens", ada, events.APIGatewayProxyRequest{Body: `{"description":"shared name"}`})
 		switch {
 		case resp.StatusCode == http.StatusConflict && errorCode(t, resp) == tokens.CodeDescriptionTaken:
 			return true
@@ -502,7 +510,7 @@ func TestTheFamilySharesItsDescriptionDuringTheOverlap(t *testing.T) {
 		t.Fatal("another token took the family's description during the overlap")
 	}
 	deleteToken := func(id string) {
-		resp := w.call(t, w.handlers.Delete, ada, events.APIGatewayProxyRequest{PathParameters: map[string]string{"id": id}})
+		resp := w.call(t, "DELETE /api-tokens/{id}", ada, events.APIGatewayProxyRequest{PathParameters: map[string]string{"id": id}})
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("delete %s: got %d %s", id, resp.StatusCode, resp.Body)
 		}
@@ -554,5 +562,22 @@ func TestOnlyTheFamilysNewestTokenGetsExpiryNotices(t *testing.T) {
 	}
 	if !slices.Equal(ids, []string{next.ID}) {
 		t.Fatalf("got notices due for %v, want only the new token %s (the old one %s was replaced)", ids, next.ID, old.ID)
+	}
+}
+
+func TestARotatedTokenKeepsItsScopesAndNeedsNoScopeToRotateItself(t *testing.T) {
+	w := newWorld(t)
+	ada := w.session(t, "ada@example.com")
+	narrow := w.create(t, ada, `{"description":"masking only","scopes":["compliance-jobs:run"]}`)
+	next := decode[view](t, w.rotate(t, narrow.Token, narrow.ID, `{}`, nil), http.StatusCreated)
+	if !slices.Equal(next.Scopes, []string{"compliance-jobs:run"}) || !slices.Equal(next.Previous.Scopes, []string{"compliance-jobs:run"}) {
+		t.Fatalf("got scopes %v (previous %v), want the old token's", next.Scopes, next.Previous.Scopes)
+	}
+	p, err := w.Auth.Authenticate(context.Background(), "Bearer "+next.Token)
+	if err != nil || !slices.Equal(p.Scopes, []access.Scope{access.ScopeComplianceJobsRun}) {
+		t.Fatalf("the new token authenticates as %+v, %v; want its one scope", p, err)
+	}
+	if resp := w.call(t, "GET /api-tokens", next.Token, events.APIGatewayProxyRequest{}); resp.StatusCode != http.StatusForbidden || errorCode(t, resp) != access.CodeInsufficientScope {
+		t.Fatalf("the rotated token lists tokens: %d %s, want 403 %s", resp.StatusCode, resp.Body, access.CodeInsufficientScope)
 	}
 }

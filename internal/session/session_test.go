@@ -14,6 +14,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"sync"
 	"testing"
@@ -204,7 +205,7 @@ func TestSessionsVerifyAcrossKeyRotation(t *testing.T) {
 			if got := err == nil; got != s.ok {
 				t.Errorf("got accepted %v (error %v), want %v", got, err, s.ok)
 			}
-			if s.ok && p != grace {
+			if s.ok && !reflect.DeepEqual(p, grace) {
 				t.Errorf("got principal %+v, want %+v", p, grace)
 			}
 			if got := srv.fetchCount(); got != s.wantFetches {
@@ -225,7 +226,7 @@ func TestRotatingStraightToANewKeyNeedsNoRestart(t *testing.T) {
 	settled(t)
 	srv.serve(t, b)
 	p, err := v.Verify(context.Background(), sign(t, b, claims(nil)))
-	if err != nil || p != grace {
+	if err != nil || !reflect.DeepEqual(p, grace) {
 		t.Fatalf("key B: got (%+v, %v), want (%+v, nil)", p, err, grace)
 	}
 }
@@ -292,7 +293,7 @@ func TestSessionVerifierRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := v.Verify(context.Background(), tt.raw)
-			if !errors.Is(err, session.ErrInvalid) || p != (access.Principal{}) {
+			if !errors.Is(err, session.ErrInvalid) || !reflect.DeepEqual(p, access.Principal{}) {
 				t.Errorf("got (%+v, %v), want (zero principal, an error wrapping ErrInvalid)", p, err)
 			}
 		})
@@ -355,7 +356,7 @@ func TestAnAPITokenIsNeverASessionEvenWhenItsKeyIsTrusted(t *testing.T) {
 	v := remoteVerifier(srv, defaultConfig())
 	raw := sign(t, k, claims(map[string]any{apitoken.TypeClaim: apitoken.TypeValue, "jti": "tok-1", "tenant": "globex"}))
 	p, err := v.Verify(context.Background(), raw)
-	if !errors.Is(err, session.ErrInvalid) || p != (access.Principal{}) {
+	if !errors.Is(err, session.ErrInvalid) || !reflect.DeepEqual(p, access.Principal{}) {
 		t.Errorf("got (%+v, %v), want (zero principal, an error wrapping ErrInvalid)", p, err)
 	}
 }
@@ -414,7 +415,7 @@ func TestSessionVerifierReadsTheConfiguredClaims(t *testing.T) {
 			if got := err == nil; got != tt.ok {
 				t.Fatalf("got accepted %v (error %v), want %v", got, err, tt.ok)
 			}
-			if p != tt.want {
+			if !reflect.DeepEqual(p, tt.want) {
 				t.Errorf("got principal %+v, want %+v", p, tt.want)
 			}
 		})
@@ -427,7 +428,7 @@ func TestAnUnreachableJWKSIsADenialNotAPanic(t *testing.T) {
 	srv.fail(http.StatusServiceUnavailable)
 	v := remoteVerifier(srv, defaultConfig())
 	p, err := v.Verify(context.Background(), sign(t, a, claims(nil)))
-	if !errors.Is(err, session.ErrInvalid) || p != (access.Principal{}) {
+	if !errors.Is(err, session.ErrInvalid) || !reflect.DeepEqual(p, access.Principal{}) {
 		t.Errorf("got (%+v, %v), want (zero principal, an error wrapping ErrInvalid)", p, err)
 	}
 }
@@ -459,7 +460,7 @@ func TestLocalIssuerSessionsVerifyWithItsKeySet(t *testing.T) {
 			if got := err == nil; got != tt.ok {
 				t.Fatalf("got accepted %v (error %v), want %v", got, err, tt.ok)
 			}
-			if p != tt.want {
+			if !reflect.DeepEqual(p, tt.want) {
 				t.Errorf("got principal %+v, want %+v", p, tt.want)
 			}
 		})

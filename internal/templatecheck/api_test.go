@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dcs-access/dcs-access/internal/api"
 )
 
 // theAPI returns the template's one REST API.
@@ -98,26 +100,33 @@ func isFunction(tpl *cfnTemplate, id string) bool {
 }
 
 // checkRoutes checks that every API event of every function is a route of
-// the one REST API behind its default authorizer, and that the routes are
-// exactly want ("METHOD /path" → logical id of the function).
-func checkRoutes(tpl *cfnTemplate, want map[string]string) []string {
-	api, problems := theAPI(tpl)
+// the one REST API, behind its default authorizer unless its row needs no
+// authentication (then Auth.Authorizer: NONE), and that the routes are
+// exactly the route table's, each with its row's function.
+func checkRoutes(tpl *cfnTemplate, table []api.Route) []string {
+	want := map[string]string{} // "METHOD /path" → logical id of the function
+	public := map[string]bool{} // the rows served without the authorizer
+	for _, r := range table {
+		want[r.Key()] = r.Function
+		public[r.Key()] = !r.Needs.Authenticated()
+	}
+	restAPI, problems := theAPI(tpl)
 	if problems != nil {
 		return problems
 	}
 	for _, key := range []string{"DefinitionBody", "DefinitionUri"} {
-		if api.prop(key) != nil {
-			problems = append(problems, fmt.Sprintf("%s: %s defines routes this check cannot see; route through function events", api.ID, key))
+		if restAPI.prop(key) != nil {
+			problems = append(problems, fmt.Sprintf("%s: %s defines routes this check cannot see; route through function events", restAPI.ID, key))
 		}
 	}
 	for _, r := range tpl.resources() {
 		switch r.Type {
 		case "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method",
 			"AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Route":
-			problems = append(problems, fmt.Sprintf("%s (%s) defines routes outside %s's function events", r.ID, r.Type, api.ID))
+			problems = append(problems, fmt.Sprintf("%s (%s) defines routes outside %s's function events", r.ID, r.Type, restAPI.ID))
 		}
 	}
-	defaultAuthorizer := render(apiAuth(tpl, api, "DefaultAuthorizer"))
+	defaultAuthorizer := render(apiAuth(tpl, restAPI, "DefaultAuthorizer"))
 	got := map[string]string{}
 	for _, fn := range tpl.functions() {
 		for _, e := range entries(fn.prop("Events")) {
@@ -125,22 +134,22 @@ func checkRoutes(tpl *cfnTemplate, want map[string]string) []string {
 			switch typ, _ := plainScalar(at(e.Value, "Type")); typ {
 			case "Api":
 			case "HttpApi":
-				problems = append(problems, fmt.Sprintf("%s is an HttpApi route, outside %s", where, api.ID))
+				problems = append(problems, fmt.Sprintf("%s is an HttpApi route, outside %s", where, restAPI.ID))
 				continue
 			default:
 				continue // not a route (a queue, a schedule...)
 			}
 			props := at(e.Value, "Properties")
-			if id, ok := ref(at(props, "RestApiId")); !ok || id != api.ID {
-				problems = append(problems, fmt.Sprintf("%s: RestApiId is %s, want !Ref %s (without it SAM creates an API with no authorizer)", where, render(at(props, "RestApiId")), api.ID))
+			if id, ok := ref(at(props, "RestApiId")); !ok || id != restAPI.ID {
+				problems = append(problems, fmt.Sprintf("%s: RestApiId is %s, want !Ref %s (without it SAM creates an API with no authorizer)", where, render(at(props, "RestApiId")), restAPI.ID))
 			}
 			method, _ := plainScalar(at(props, "Method"))
 			path, _ := plainScalar(at(props, "Path"))
 			route := strings.ToUpper(method) + " " + path
 			authorizer := at(props, "Auth.Authorizer")
-			switch public := publicRoutes[route] == fn.ID; {
+			switch public := public[route] && want[route] == fn.ID; {
 			case public && render(authorizer) != "NONE":
-				problems = append(problems, fmt.Sprintf("%s: route %s is public (publicRoutes): Auth.Authorizer is %s, want NONE", where, route, render(authorizer)))
+				problems = append(problems, fmt.Sprintf("%s: route %s needs no authentication (its row): Auth.Authorizer is %s, want NONE", where, route, render(authorizer)))
 			case !public && authorizer != nil && render(authorizer) != defaultAuthorizer:
 				problems = append(problems, fmt.Sprintf("%s: Auth.Authorizer is %s, want %s (the default) or unset", where, render(authorizer), defaultAuthorizer))
 			}

@@ -10,8 +10,10 @@
 // the signing keys, with "*" only for actions AWS cannot scope, and so are
 // every other role's (who may assume it, under what condition, and what it
 // may do); that the plans' schedules run as the scheduler role and put
-// their events on the bus whose request rule matches them; that the
-// authorizer guards every route of the API and never caches a result; that
+// their events on the bus whose request rule matches them; that the routes
+// of the API are exactly the rows of internal/api's route table (which names
+// the scope each needs), each behind the authorizer unless its row needs no
+// authentication, and that the authorizer never caches a result; that
 // every EventBridge rule invoking a function is in a rule table (bus,
 // pattern, dead-letter queue) and nothing else may invoke one; that every
 // schedule is a function's of a schedule table (expression, the role that

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dcs-access/dcs-access/internal/api"
 )
 
 // set puts the YAML snippet at path, replacing the value there or adding
@@ -754,7 +756,7 @@ func TestSigningKeySlotChecksCatchMutations(t *testing.T) {
 }
 
 func TestAPIChecksCatchMutations(t *testing.T) {
-	routes := func(tpl *cfnTemplate) []string { return checkRoutes(tpl, routeTable) }
+	routes := func(tpl *cfnTemplate) []string { return checkRoutes(tpl, api.Routes()) }
 	const authorizer = "Resources.Api.Properties.Auth.Authorizers.BearerTokenAuthorizer"
 	const whoamiEvent = "Resources.WhoAmIFunction.Properties.Events.WhoAmI.Properties"
 	runMutations(t, []mutation{
@@ -775,6 +777,9 @@ func TestAPIChecksCatchMutations(t *testing.T) {
 			"RawAuthorizer: AuthorizerResultTtlInSeconds is <unset>, want 0"},
 		{"a route that opts out of the authorizer is caught",
 			setTo(whoamiEvent+".Auth", "{Authorizer: NONE}"), routes, "Auth.Authorizer is NONE"},
+		{"a route whose row needs no authentication, put behind the authorizer, is caught",
+			removeAt("Resources.ConsoleFunction.Properties.Events.ConsoleRoot.Properties.Auth"), routes,
+			"route GET / needs no authentication (its row): Auth.Authorizer is <unset>, want NONE"},
 		{"a route on SAM's implicit API is caught",
 			removeAt(whoamiEvent + ".RestApiId"), routes, "RestApiId is <unset>, want !Ref Api"},
 		{"a route missing from the route table is caught",

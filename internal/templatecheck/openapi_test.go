@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/openapi/openapitest"
 )
 
@@ -85,6 +86,58 @@ func TestOpenAPIRouteCheckCatchesMutations(t *testing.T) {
 		got := checkOpenAPIRoutes(loadTemplate(t), append(doc.Operations(), "POST /api-tokens/revoke"))
 		if !hasProblem(got, "openapi.yaml describes POST /api-tokens/revoke, which template.yaml does not route") {
 			t.Errorf("got problems %q, want one naming POST /api-tokens/revoke", got)
+		}
+	})
+}
+
+// checkOpenAPIScopes checks that openapi.yaml says of each operation what
+// the route table (api.Routes) says of its route: no security for a row
+// that needs no authentication, the bearer scheme naming the row's scope
+// for a scoped row, and naming none for a row any caller may call.
+func checkOpenAPIScopes(security map[string]openapitest.Security, routes []api.Route) []string {
+	var problems []string
+	for _, r := range routes {
+		got, ok := security[r.Key()]
+		if !ok {
+			continue // undescribed (the console): checkOpenAPIRoutes
+		}
+		want := openapitest.Security{Public: !r.Needs.Authenticated(), Scopes: []string{}}
+		if s, ok := r.Needs.Scope(); ok {
+			want.Scopes = []string{string(s)}
+		}
+		if want.Public {
+			want.Scopes = nil
+		}
+		if got.Public != want.Public || !slices.Equal(got.Scopes, want.Scopes) {
+			problems = append(problems, fmt.Sprintf("openapi.yaml: %s has security %+v, want %+v: the route table's row needs %s", r.Key(), got, want, r.Needs))
+		}
+	}
+	return problems
+}
+
+func TestOpenAPINamesTheScopeOfEachRoute(t *testing.T) {
+	doc, err := openapitest.Load(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	security, err := doc.Security()
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, checkOpenAPIScopes(security, api.Routes()))
+
+	t.Run("another scope, a missing one, or a public operation behind the bearer is caught", func(t *testing.T) {
+		for route, mutated := range map[string]openapitest.Security{
+			"GET /api-tokens":            {Scopes: []string{"tokens:write"}},
+			"POST /sandbox-refreshes":    {Scopes: []string{}},
+			"GET /.well-known/jwks.json": {Scopes: []string{}},
+			"GET /whoami":                {Public: true},
+		} {
+			changed := maps.Clone(security)
+			changed[route] = mutated
+			if got := checkOpenAPIScopes(changed, api.Routes()); !hasProblem(got, "openapi.yaml: "+route+" has security") {
+				t.Errorf("%s as %+v: got problems %q, want one naming it", route, mutated, got)
+			}
 		}
 	})
 }

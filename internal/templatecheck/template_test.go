@@ -11,51 +11,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
-// routeTable is every route of the API and the function behind it. A new
-// route is added here deliberately, by the change that adds it.
-var routeTable = map[string]string{
-	"POST /api-tokens":             "CreateTokenFunction",
-	"POST /api-tokens/{id}/rotate": "CreateTokenFunction",
-	"GET /api-tokens":              "ListTokensFunction",
-	"DELETE /api-tokens/{id}":      "DeleteTokenFunction",
-	"GET /whoami":                  "WhoAmIFunction",
-
-	// Tokens for other services: RFC 7662 introspection (behind the
-	// authorizer) and the trusted keys' JWK Set (public, publicRoutes).
-	"POST /oauth/introspect":     "IntrospectTokenFunction",
-	"GET /.well-known/jwks.json": "PublicKeysFunction",
-
-	// The web console: a static page, public (publicRoutes).
-	"GET /":         "ConsoleFunction",
-	"GET /{proxy+}": "ConsoleFunction",
-
-	"PUT /sandbox-plans/{sandbox}":    "SandboxPlansFunction",
-	"GET /sandbox-plans/{sandbox}":    "SandboxPlansFunction",
-	"DELETE /sandbox-plans/{sandbox}": "SandboxPlansFunction",
-	"GET /sandbox-plans":              "SandboxPlansFunction",
-
-	// A plan's secrets, write-only: they never come back.
-	"PUT /sandbox-plans/{sandbox}/salesforce-key": "PipelineSecretsFunction",
-	"POST /sandbox-plans/{sandbox}/dcs-token":     "PipelineSecretsFunction",
-
-	"POST /sandbox-refreshes":              "SandboxRefreshesFunction",
-	"GET /sandbox-refreshes":               "SandboxRefreshesFunction",
-	"GET /sandbox-refreshes/{id}":          "SandboxRefreshesFunction",
-	"POST /sandbox-refreshes/{id}/redrive": "SandboxRefreshesFunction",
-}
-
-// publicRoutes are the only routes served without the authorizer: the web
-// console's static files, which hold no data (the page signs the user in
-// and calls the API with the session), and the JWK Set, which holds public
-// keys only. They must say Auth.Authorizer: NONE.
-var publicRoutes = map[string]string{
-	"GET /":                      "ConsoleFunction",
-	"GET /{proxy+}":              "ConsoleFunction",
-	"GET /.well-known/jwks.json": "PublicKeysFunction",
-}
+// The routes of the API, their functions and the scopes they need are
+// internal/api's route table (api.Routes): checkRoutes holds template.yaml's
+// API events to it, both ways, so a route cannot be added without its row.
 
 // ruleTable is every EventBridge rule that invokes a function, by the one
 // detail-type it matches: the function, the bus it listens on ("default"
@@ -625,8 +587,8 @@ func TestAPI(t *testing.T) {
 	t.Run("the Lambda authorizer never caches a result and is the API's default", func(t *testing.T) {
 		report(t, checkAuthorizers(tpl))
 	})
-	t.Run("every route is on the API behind its authorizer and the routes are the route table", func(t *testing.T) {
-		report(t, checkRoutes(tpl, routeTable))
+	t.Run("every route is on the API behind its authorizer, or public as its row says, and the routes are the route table", func(t *testing.T) {
+		report(t, checkRoutes(tpl, api.Routes()))
 	})
 }
 

@@ -61,7 +61,7 @@ type Rotated struct {
 }
 
 // Rotate replaces the token id with a new one: same description, user,
-// tenant and lifespan (counted from now). The old token keeps working for
+// tenant, scopes and lifespan (counted from now). The old token keeps working for
 // the overlap. Who may rotate (docs/security.md, "Rotation"):
 //
 //   - an API token, itself only (a CI job renewing its own credential); never
@@ -107,6 +107,9 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	next := access.Token{
 		ID: s.NewID(), Tenant: old.Tenant, Description: old.Description, AssociatedUser: old.AssociatedUser,
 		CreatedAt: now, Rotation: access.Rotation{From: old.ID},
+		// The same scopes; a token from before scopes gets, written out,
+		// what it was granted (access.LegacyScopes).
+		Scopes: old.GrantedScopes(),
 	}
 	if old.ExpiresAt != nil {
 		exp := now.Add(old.ExpiresAt.Sub(old.CreatedAt)) // the same lifespan, from now
@@ -158,9 +161,14 @@ func (s *Service) replay(ctx context.Context, old access.Token, key string, now 
 	return Rotated{Created: Created{Secret: raw, Token: next}, Previous: old}, nil
 }
 
-// grantOf is what a token's JWT says: the same claims whenever it is signed.
+// grantOf is what a token's JWT says: the same claims whenever it is
+// signed (created, or signed again for a repeated rotation).
 func grantOf(t access.Token) apitoken.Grant {
-	return apitoken.Grant{ID: t.ID, User: t.AssociatedUser, Tenant: t.Tenant, IssuedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+	g := apitoken.Grant{ID: t.ID, User: t.AssociatedUser, Tenant: t.Tenant, IssuedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+	for _, sc := range t.Scopes {
+		g.Scopes = append(g.Scopes, string(sc))
+	}
+	return g
 }
 
 // ErrReplaced is the conflict of rotating a token that a rotation already

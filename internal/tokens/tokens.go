@@ -57,6 +57,9 @@ type Service struct {
 type CreateInput struct {
 	Description  string
 	LifespanDays *int // nil: never expires
+	// Scopes are names of scopes (access.ParseScopes); nil: every scope
+	// there is now, written out, so a scope added later is not the token's.
+	Scopes *[]string
 }
 
 // Created is a new token: the only place the token string ever appears.
@@ -81,8 +84,14 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 	if err != nil {
 		return Created{}, err
 	}
+	scopes := access.AllScopes()
+	if in.Scopes != nil {
+		if scopes, err = access.ParseScopes(*in.Scopes); err != nil {
+			return Created{}, err
+		}
+	}
 	now := s.Now().UTC().Truncate(time.Second)
-	t := access.Token{ID: s.NewID(), Tenant: p.Tenant, Description: desc, AssociatedUser: p.User, CreatedAt: now}
+	t := access.Token{ID: s.NewID(), Tenant: p.Tenant, Description: desc, AssociatedUser: p.User, CreatedAt: now, Scopes: scopes}
 	if in.LifespanDays != nil {
 		days := *in.LifespanDays
 		if days < MinLifespanDays || days > MaxLifespanDays {
@@ -91,7 +100,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 		exp := now.AddDate(0, 0, days)
 		t.ExpiresAt = &exp
 	}
-	raw, err := s.Minter.Mint(ctx, apitoken.Grant{ID: t.ID, User: t.AssociatedUser, Tenant: t.Tenant, IssuedAt: now, ExpiresAt: t.ExpiresAt})
+	raw, err := s.Minter.Mint(ctx, grantOf(t))
 	if err != nil {
 		return Created{}, access.Internal(err)
 	}

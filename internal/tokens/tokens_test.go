@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -73,6 +74,8 @@ func TestCreateValidatesInputAndWritesNothingOnError(t *testing.T) {
 		{"a description with a control character is refused", tokens.CreateInput{Description: "a\x07b"}, "INVALID_DESCRIPTION"},
 		{"a description with a newline is refused", tokens.CreateInput{Description: "line\nbreak"}, "INVALID_DESCRIPTION"},
 		{"a description with a zero-width character is refused", tokens.CreateInput{Description: "a\u200bb"}, "INVALID_DESCRIPTION"},
+		{"an empty list of scopes is refused", tokens.CreateInput{Scopes: &[]string{}}, "INVALID_SCOPE"},
+		{"a scope outside the set is refused", tokens.CreateInput{Scopes: &[]string{"tokens:read", "tokens:admin"}}, "INVALID_SCOPE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,7 +125,7 @@ func TestCreateStoresMetadataAndReturnsTheTokenOnce(t *testing.T) {
 			if got.Secret != fakeToken {
 				t.Errorf("got token %q, want the minted one", got.Secret)
 			}
-			if len(stored) != 1 || stored[0] != got.Token {
+			if len(stored) != 1 || !reflect.DeepEqual(stored[0], got.Token) {
 				t.Fatalf("got stored %+v, want exactly %+v", stored, got.Token)
 			}
 			if got.Description != tc.wantDesc || got.AssociatedUser != "ada@example.com" || got.Tenant != "acme" || got.ID != "id-1" {
@@ -133,6 +136,34 @@ func TestCreateStoresMetadataAndReturnsTheTokenOnce(t *testing.T) {
 			}
 			if grants[0].ID != got.ID || grants[0].User != got.AssociatedUser || grants[0].Tenant != got.Tenant {
 				t.Errorf("got grant %+v, want it to match the stored token", grants[0])
+			}
+		})
+	}
+}
+
+func TestCreateSignsAndStoresTheScopes(t *testing.T) {
+	tests := []struct {
+		name   string
+		scopes *[]string
+		want   []access.Scope
+	}{
+		{"no scopes: every scope there is, written out", nil, access.AllScopes()},
+		{"one scope", &[]string{"compliance-jobs:run"}, []access.Scope{access.ScopeComplianceJobsRun}},
+		{"duplicates once, in the documented order", &[]string{"sandbox-refreshes:run", "tokens:read", "tokens:read"},
+			[]access.Scope{access.ScopeTokensRead, access.ScopeSandboxRefreshesRun}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stored access.Token
+			var grants []apitoken.Grant
+			store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token) error { stored = tk; return nil }}
+			got, err := newService(store, &grants).Create(context.Background(), session, tokens.CreateInput{Scopes: tc.scopes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := access.FormatScopes(tc.want)
+			if access.FormatScopes(got.Scopes) != want || access.FormatScopes(stored.Scopes) != want || strings.Join(grants[0].Scopes, " ") != want {
+				t.Errorf("got scopes %q, stored %q, signed %q; want %q in all three", got.Scopes, stored.Scopes, grants[0].Scopes, want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package dcssim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -13,7 +14,9 @@ import (
 type principalKey struct{}
 
 // ServeHTTP answers one call: an injected fault if one is pending, else 401
-// (or 5xx) unless the bearer authenticates as an API token, else the route.
+// (or 5xx) unless the bearer authenticates as an API token, else 403
+// INSUFFICIENT_SCOPE unless the token has the scope compliance-jobs:run,
+// else the route.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &recorder{ResponseWriter: w}
 	call := Call{Method: r.Method, Path: r.URL.EscapedPath()}
@@ -72,6 +75,15 @@ func (s *Sim) authenticate(w http.ResponseWriter, r *http.Request) (access.Princ
 	// DCS takes API tokens, not the sessions of people signed in to the console.
 	if p.AuthType != access.AuthAPIToken {
 		unauthorized(w, "An API token is required; a user session is not accepted.")
+		return access.Principal{}, false
+	}
+	// Every call of this API is part of running a compliance job.
+	if err := p.RequireScope(access.ScopeComplianceJobsRun); err != nil {
+		var missing *access.MissingScopeError
+		if errors.As(err, &missing) {
+			w.Header().Set("WWW-Authenticate", missing.Challenge())
+		}
+		writeErrorCode(w, http.StatusForbidden, access.AsError(err).Code, access.AsError(err).Message)
 		return access.Principal{}, false
 	}
 	return p, true
@@ -175,15 +187,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError answers in the project's error shape.
+// writeError answers in the project's error shape, with the status's code.
 func writeError(w http.ResponseWriter, status int, message string) {
+	writeErrorCode(w, status, code(status), message)
+}
+
+func writeErrorCode(w http.ResponseWriter, status int, code, message string) {
 	var body struct {
 		Error struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	body.Error.Code, body.Error.Message = code(status), message
+	body.Error.Code, body.Error.Message = code, message
 	writeJSON(w, status, body)
 }
 

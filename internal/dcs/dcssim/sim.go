@@ -3,7 +3,8 @@
 // QUEUED → RUNNING → SUCCEEDED one status per poll, injectable job failures
 // and 503/429 answers. Every call's bearer is checked by an Authenticator,
 // in practice the project's own authorizer, so a deleted API token makes a
-// masking call fail with 401 exactly as it would in front of DCS.
+// masking call fail with 401 exactly as it would in front of DCS, and a
+// token without the scope compliance-jobs:run with 403 INSUFFICIENT_SCOPE.
 package dcssim
 
 import (

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,8 +41,9 @@ func tokens(principals map[string]access.Principal) *fakeAuth {
 }
 
 var (
-	ada   = access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "tok-ada"}
-	grace = access.Principal{User: "grace@example.com", Tenant: "globex", AuthType: access.AuthAPIToken, TokenID: "tok-grace"}
+	runner = []access.Scope{access.ScopeComplianceJobsRun}
+	ada    = access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "tok-ada", Scopes: runner}
+	grace  = access.Principal{User: "grace@example.com", Tenant: "globex", AuthType: access.AuthAPIToken, TokenID: "tok-grace", Scopes: runner}
 )
 
 func newSim(opts dcssim.Options) *dcssim.Sim {
@@ -176,6 +178,8 @@ func TestEveryCallIsAuthenticated(t *testing.T) {
 		wantHTTP  int
 		wantCode  string
 		wantRealm bool
+		// wantChallenge is the WWW-Authenticate value, when it is not the realm's.
+		wantChallenge string
 	}{
 		{
 			name: "a refused bearer is a 401",
@@ -190,6 +194,15 @@ func TestEveryCallIsAuthenticated(t *testing.T) {
 				return access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthSession}, nil
 			},
 			wantHTTP: 401, wantCode: "UNAUTHORIZED", wantRealm: true,
+		},
+		{
+			name: "an API token without the scope compliance-jobs:run is a 403 naming it",
+			auth: func(context.Context, string) (access.Principal, error) {
+				p := ada
+				p.Scopes = slices.DeleteFunc(access.AllScopes(), func(s access.Scope) bool { return s == access.ScopeComplianceJobsRun })
+				return p, nil
+			},
+			wantHTTP: 403, wantCode: "INSUFFICIENT_SCOPE", wantChallenge: `Bearer error="insufficient_scope", scope="compliance-jobs:run"`,
 		},
 		{
 			name: "an authorizer whose store throttles gives a 503",
@@ -217,8 +230,13 @@ func TestEveryCallIsAuthenticated(t *testing.T) {
 				if r.status != tt.wantHTTP || r.errCode != tt.wantCode {
 					t.Errorf("got %d %s, want %d %s", r.status, r.errCode, tt.wantHTTP, tt.wantCode)
 				}
-				if got := r.header.Get("WWW-Authenticate") != ""; got != tt.wantRealm {
-					t.Errorf("WWW-Authenticate present: got %v, want %v", got, tt.wantRealm)
+				if got := r.header.Get("WWW-Authenticate"); tt.wantChallenge != "" && got != tt.wantChallenge {
+					t.Errorf("WWW-Authenticate: got %q, want %q", got, tt.wantChallenge)
+				} else if tt.wantChallenge == "" && (got != "") != tt.wantRealm {
+					t.Errorf("WWW-Authenticate present: got %v, want %v", got != "", tt.wantRealm)
+				}
+				if tt.wantCode == "INSUFFICIENT_SCOPE" && !strings.Contains(r.raw, "compliance-jobs:run") {
+					t.Errorf("got %s, want the message to name compliance-jobs:run", r.raw)
 				}
 			}
 			if n := len(s.Executions()); n != 0 {

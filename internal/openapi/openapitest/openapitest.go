@@ -89,6 +89,59 @@ func (d *Doc) Operations() []string {
 	return out
 }
 
+// Bearers are the callers an example's x-request may name: none, a session,
+// an API token with every scope, and one with compliance-jobs:run alone
+// (as the pipeline's DCS token), which no operation of this API accepts.
+var Bearers = []string{"none", "session", "api-token", "masking-token"}
+
+// Security is what an operation asks of its caller, as openapi.yaml says it.
+type Security struct {
+	Public bool     // security: [], no bearer at all
+	Scopes []string // the bearer scheme's role names: the scopes it needs
+}
+
+// Security returns each operation's security ("METHOD /path" → it): its
+// own security requirement, or the document's. A requirement must be one
+// object naming the bearer scheme, or none at all.
+func (d *Doc) Security() (map[string]Security, error) {
+	out := map[string]Security{}
+	paths, _ := d.root["paths"].(map[string]any)
+	for path, item := range paths {
+		item, _ := item.(map[string]any)
+		for _, m := range methods {
+			op, ok := item[m].(map[string]any)
+			if !ok {
+				continue
+			}
+			where := strings.ToUpper(m) + " " + path
+			req, ok := op["security"]
+			if !ok {
+				req = d.root["security"]
+			}
+			list, _ := req.([]any)
+			if len(list) == 0 {
+				out[where] = Security{Public: true}
+				continue
+			}
+			one, _ := list[0].(map[string]any)
+			roles, ok := one["bearer"].([]any)
+			if len(list) != 1 || len(one) != 1 || !ok {
+				return nil, fmt.Errorf("%s: security is %v, want [] or one requirement of the bearer scheme", where, req)
+			}
+			sec := Security{Scopes: []string{}}
+			for _, r := range roles {
+				s, ok := r.(string)
+				if !ok {
+					return nil, fmt.Errorf("%s: a bearer role %v is not a string", where, r)
+				}
+				sec.Scopes = append(sec.Scopes, s)
+			}
+			out[where] = sec
+		}
+	}
+	return out, nil
+}
+
 // Case is one request of the example test and the answer it must get.
 type Case struct {
 	Name      string // the example's key ("created"), or the status for a response without content
@@ -99,7 +152,7 @@ type Case struct {
 	Body      any               // the request body's value, nil for none
 	Query     map[string]string // query parameters to send
 	PathArgs  map[string]string // path parameters given (the rest are fixtures)
-	Bearer    string            // "session", "api-token" or "none"
+	Bearer    string            // one of Bearers
 	// Example is the response example's value, nil for a response without
 	// content; Schema is its schema's location in the document.
 	Example any
@@ -195,8 +248,8 @@ func (c *Case) read(v any) error {
 			c.Body = v
 		case "bearer":
 			s, _ := v.(string)
-			if s != "none" && s != "session" && s != "api-token" {
-				return fmt.Errorf("bearer %v is not none, session or api-token", v)
+			if !slices.Contains(Bearers, s) {
+				return fmt.Errorf("bearer %v is not one of %v", v, Bearers)
 			}
 			c.Bearer = s
 		case "query", "path":
