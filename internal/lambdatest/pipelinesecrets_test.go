@@ -18,12 +18,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/plans"
+	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokenrotation"
 )
 
@@ -123,19 +122,9 @@ func TestPipelineSecretsAndTheirRotationThroughTheBinaries(t *testing.T) {
 		t.Fatalf("the secret's rotation: %v, %v; want the rotation function", aws.ToString(d.RotationLambdaARN), err)
 	}
 
-	// A rotation, as Secrets Manager runs it: the pending version made (see
-	// startRotation in internal/tokenrotation's tests for why RotateSecret
-	// names a function moto does not have), then each step.
-	version := uuid.NewString()
-	_, err = s.pipeline.secrets.RotateSecret(t.Context(), &secretsmanager.RotateSecretInput{
-		SecretId: &tokenSecret, ClientRequestToken: &version,
-		RotationLambdaARN: aws.String("arn:aws:lambda:us-east-1:123456789012:function:invoked-by-the-test"),
-		RotationRules:     &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
-	})
-	var notFound *smtypes.ResourceNotFoundException
-	if !errors.As(err, &notFound) {
-		t.Fatalf("moto's RotateSecret: got %v, want it to find no rotation function", err)
-	}
+	// A rotation, as Secrets Manager runs it: the pending version made, then
+	// each step.
+	version := testenv.StartMotoRotation(t, tokenSecret)
 	for _, step := range []string{tokenrotation.StepCreate, tokenrotation.StepSet, tokenrotation.StepTest, tokenrotation.StepFinish} {
 		event, _ := json.Marshal(events.SecretsManagerSecretRotationEvent{Step: step, SecretID: tokenSecret, ClientRequestToken: version})
 		if out, err := invoke(t, s.fns["DcsTokenRotationFunction"], event); err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
 
@@ -100,30 +99,11 @@ func (w *world) secret(t *testing.T, value string) string {
 	return aws.ToString(out.ARN)
 }
 
-// startRotation puts the secret where Secrets Manager puts it when a
-// rotation starts, before it invokes the function: rotation turned on, and
-// a version without a value, labelled AWSPENDING, whose id is the
-// rotation's ClientRequestToken. moto's RotateSecret makes exactly that,
-// then tries to invoke the rotation function; there is none in moto (this
-// test invokes the steps itself), so it answers ResourceNotFoundException
-// and leaves the rotation as started.
+// startRotation starts a rotation of the secret as Secrets Manager does
+// (testenv.StartMotoRotation) and returns its ClientRequestToken.
 func (w *world) startRotation(t *testing.T, arn string) string {
 	t.Helper()
-	token := uuid.NewString()
-	_, err := w.sm.RotateSecret(context.Background(), &secretsmanager.RotateSecretInput{
-		SecretId: &arn, ClientRequestToken: &token,
-		RotationLambdaARN: aws.String("arn:aws:lambda:us-east-1:123456789012:function:invoked-by-the-test"),
-		RotationRules:     &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
-	})
-	var notFound *smtypes.ResourceNotFoundException
-	if !errors.As(err, &notFound) {
-		t.Fatalf("moto's RotateSecret: got %v, want it to find no rotation function", err)
-	}
-	d := w.describe(t, arn)
-	if !aws.ToBool(d.RotationEnabled) || !slices.Equal(d.VersionIdsToStages[token], []string{secretversions.Pending}) {
-		t.Fatalf("after RotateSecret moto has rotation %v and versions %v, want rotation on and %s AWSPENDING", aws.ToBool(d.RotationEnabled), d.VersionIdsToStages, token)
-	}
-	return token
+	return testenv.StartMotoRotation(t, arn)
 }
 
 func (w *world) describe(t *testing.T, arn string) *secretsmanager.DescribeSecretOutput {
