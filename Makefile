@@ -29,6 +29,8 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             SandboxRefreshesFunction:./functions/sandbox-refreshes \
             SandboxRefreshEventsFunction:./functions/sandbox-refresh-events \
             PipelineStepsFunction:./functions/pipeline-steps \
+            PipelineSecretsFunction:./functions/pipeline-secrets \
+            DcsTokenRotationFunction:./functions/dcs-token-rotation \
             ExpiryNoticesFunction:./functions/expiry-notices
 
 .PHONY: run test unit lint bench build deps clean screenshots

@@ -72,6 +72,7 @@ ensure_python_tools() {
 # --- tools ---------------------------------------------------------------
 ensure_cmd java openjdk-17-jre-headless
 ensure_cmd curl curl              # readiness polling in with-services.sh
+ensure_cmd openssl openssl        # the README walk-through makes a Salesforce key with it
 ensure_cmd ip iproute2            # bring lo up inside the private netns
 ensure_cmd unshare util-linux     # private network namespace
 ensure_python_tools

@@ -1,6 +1,7 @@
-// Command create-token is the Lambda function behind POST /api-tokens: the
-// only function that mints tokens, so the only one with the issuer and the
-// KMS key.
+// Command create-token is the Lambda function behind POST /api-tokens and
+// POST /api-tokens/{id}/rotate: the API's minting function, so one of the two
+// with the issuer and the KMS key (pipeline-secrets, which mints the
+// pipeline's token straight into its secret, is the other).
 package main
 
 import (
@@ -20,5 +21,5 @@ func main() {
 	issuer, issuerErr := env.Must("TOKEN_ISSUER")
 	signer, signerErr := kmskey.SignerFromEnv()
 	minter := apitoken.Minter{Issuer: issuer, Signer: signer}
-	start.Lambda(api.NewTokens(store, minter).Create, errors.Join(storeErr, issuerErr, signerErr))
+	start.Lambda(api.NewTokens(store, minter).Routes().Handle, errors.Join(storeErr, issuerErr, signerErr))
 }

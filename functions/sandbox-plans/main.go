@@ -1,6 +1,8 @@
 // Command sandbox-plans is the Lambda function behind the /sandbox-plans
 // routes. It checks each plan against Salesforce with the pipeline's own
-// steps before storing it, so it reads the plan's Salesforce key too.
+// steps before storing it, so it reads the plan's Salesforce key too, and
+// it points a plan that names no secrets at those stored for its sandbox
+// (by name: DescribeSecret).
 package main
 
 import (
@@ -21,5 +23,7 @@ func main() {
 	sched, schedErr := schedules.FromEnv()
 	sm, smErr := secrets.FromEnv()
 	steps := pipeline.New(sm)
-	start.Lambda(api.NewPlans(store, sched, steps.Validator, steps).Routes().Handle, errors.Join(storeErr, schedErr, smErr))
+	h := api.NewPlans(store, sched, steps.Validator, steps)
+	h.Service.Secrets = sm // a plan gets the secrets its tenant's users stored for its sandbox
+	start.Lambda(h.Routes().Handle, errors.Join(storeErr, schedErr, smErr))
 }

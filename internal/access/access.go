@@ -44,6 +44,7 @@ type Token struct {
 	AssociatedUser string
 	CreatedAt      time.Time
 	ExpiresAt      *time.Time // nil: never expires
+	Rotation       Rotation   // its place in a rotation family (rotation.go)
 	// LastUsedAt and LastUsedIP are when and from which source IP the
 	// authorizer last allowed a request with the token, recorded at most
 	// once per authorizer.UseRecordInterval; nil and "" for a token never used.

@@ -16,7 +16,18 @@ import (
 // NewTokens serves the /api-tokens routes on store; minter is nil in the
 // functions that do not create tokens.
 func NewTokens(store tokens.Store, minter tokens.Minter) *Tokens {
-	return &Tokens{Service: &tokens.Service{Store: store, Minter: minter, Now: time.Now, NewID: tokens.NewID}, Now: time.Now}
+	// A store that can rotate (internal/dynamo's) serves rotations too.
+	rotations, _ := store.(tokens.RotationStore)
+	return &Tokens{Service: &tokens.Service{Store: store, Minter: minter, Now: time.Now, NewID: tokens.NewID, Rotations: rotations}, Now: time.Now}
+}
+
+// Routes are the routes of the function that mints tokens: creating and
+// rotating them.
+func (h *Tokens) Routes() Router {
+	return Router{
+		"POST /api-tokens":             h.Create,
+		"POST /api-tokens/{id}/rotate": h.Rotate,
+	}
 }
 
 // NewLeaks serves leak revocation: tokens checked by verifier (the

@@ -78,6 +78,11 @@ var routes = []Route{
 	// Anyone who finds a token may revoke it (GitHub's credential
 	// revocation API does the same): the token is the proof.
 	{"POST", "/api-tokens/revoke", "RevokeLeakedTokensFunction", NoAuthentication},
+	// Any caller: a token may rotate only itself, into a token of the same
+	// scopes, so it gains nothing a scope would guard; a session only its
+	// own tokens (tokens.Service.Rotate). The pipeline's DCS token, which
+	// has compliance-jobs:run alone, rotates itself this way.
+	{"POST", "/api-tokens/{id}/rotate", "CreateTokenFunction", AnyCaller},
 
 	// Tokens for other services: RFC 7662 introspection, and the trusted
 	// keys' JWK Set (public keys only, so no authentication).
@@ -93,6 +98,9 @@ var routes = []Route{
 	{"GET", "/sandbox-plans/{sandbox}", "SandboxPlansFunction", NeedsScope(access.ScopeSandboxPlansRead)},
 	{"DELETE", "/sandbox-plans/{sandbox}", "SandboxPlansFunction", NeedsScope(access.ScopeSandboxPlansWrite)},
 	{"GET", "/sandbox-plans", "SandboxPlansFunction", NeedsScope(access.ScopeSandboxPlansRead)},
+	// A plan's secrets, write-only (and for a signed-in user only).
+	{"PUT", "/sandbox-plans/{sandbox}/salesforce-key", "PipelineSecretsFunction", NeedsScope(access.ScopeSandboxPlansWrite)},
+	{"POST", "/sandbox-plans/{sandbox}/dcs-token", "PipelineSecretsFunction", NeedsScope(access.ScopeSandboxPlansWrite)},
 
 	{"POST", "/sandbox-refreshes", "SandboxRefreshesFunction", NeedsScope(access.ScopeSandboxRefreshesRun)},
 	{"GET", "/sandbox-refreshes", "SandboxRefreshesFunction", NeedsScope(access.ScopeSandboxRefreshesRead)},

@@ -46,6 +46,7 @@ type tokenView struct {
 	LastUsedAt   *string `json:"lastUsedAt"`
 	LastUsedIP   *string `json:"lastUsedIp"`
 	LastUsedText string  `json:"lastUsedText"`
+	rotationView
 }
 
 func (h *Tokens) view(t access.Token) tokenView {
@@ -71,6 +72,7 @@ func (h *Tokens) view(t access.Token) tokenView {
 	if t.LastUsedIP != "" {
 		v.LastUsedIP = &t.LastUsedIP
 	}
+	v.rotationView = rotationViewOf(t)
 	return v
 }
 

@@ -123,6 +123,9 @@ func (a *Authorizer) checkAPIToken(ctx context.Context, raw string) (*apitoken.C
 	case t.Expired(a.Now()):
 		// TTL purges days late: the stored expiry is checked here too.
 		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s expired", claims.ID))
+	case t.CutOff(a.Now()):
+		// A rotation replaced it and its overlap is over.
+		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s was replaced by %s and its overlap ended", claims.ID, t.Rotation.Replaced.By))
 	case t.AssociatedUser != claims.Subject:
 		return nil, access.Token{}, nil, a.deny(ctx, fmt.Errorf("token %s does not match its record", claims.ID))
 	}

@@ -5,7 +5,8 @@
 //	sk "TOKEN#<id>"         the token's metadata and scopes (ids are
 //	                        time-ordered, so a reverse Query lists newest first)
 //	sk "NAME#<description>" the description reservation, lower-cased, that
-//	                        makes descriptions unique in the tenant
+//	                        makes descriptions unique in the tenant (held by
+//	                        the newest token of a rotation family: rotation.go)
 //
 // Both items are written and deleted in one transaction, and both carry the
 // same ttl (expiry + 30 days) so DynamoDB TTL purges them together. A token
@@ -76,6 +77,7 @@ type tokenItem struct {
 	// Written by RecordUse only (lastused.go), never by Create.
 	LastUsedAtMs int64  `dynamodbav:"lastUsedAtMs,omitempty"`
 	LastUsedIP   string `dynamodbav:"lastUsedIp,omitempty"`
+	rotationAttrs
 }
 
 type nameItem struct {
@@ -100,6 +102,7 @@ func toItem(t access.Token) tokenItem {
 	it := tokenItem{
 		PK: tenantKey(t.Tenant), SK: tokenKey(t.ID), ID: t.ID, Description: t.Description,
 		User: t.AssociatedUser, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339), Scopes: t.Scopes,
+		rotationAttrs: rotationAttrsOf(t.Rotation),
 	}
 	if t.ExpiresAt != nil {
 		it.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
@@ -124,6 +127,9 @@ func (it tokenItem) token(tenant string) (access.Token, error) {
 	if it.LastUsedAtMs != 0 {
 		used := time.UnixMilli(it.LastUsedAtMs).UTC()
 		t.LastUsedAt, t.LastUsedIP = &used, it.LastUsedIP
+	}
+	if t.Rotation, err = it.rotation(); err != nil {
+		return t, fmt.Errorf("token item %s: %w", it.ID, err)
 	}
 	return t, nil
 }

@@ -37,6 +37,10 @@ var coldStartEvent = map[string]func(testing.TB) []byte{
 	"ConsoleFunction":       sample("console-config.json"),
 	// Nothing due: its 38 queries of the index (one per expiry day) and no notice.
 	"ExpiryNoticesFunction": sample("expiry-notices-tick.json"),
+	// The placeholder key: 400 before any Secrets Manager call.
+	"PipelineSecretsFunction": sample("put-salesforce-key.json"),
+	// No such secret: one DescribeSecret (moto), and the step fails.
+	"DcsTokenRotationFunction": sample("dcs-token-rotation.json"),
 }
 
 // sample is events/<name> as written.

@@ -45,6 +45,8 @@ var Functions = []string{
 	"SandboxRefreshEventsFunction",
 	"PipelineStepsFunction",
 	"ConsoleFunction",
+	"PipelineSecretsFunction",
+	"DcsTokenRotationFunction",
 	"ExpiryNoticesFunction",
 }
 

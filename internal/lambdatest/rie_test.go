@@ -341,6 +341,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 	})
 
 	s.feedPipelineSamples(t, feed)
+	s.feedSecretsSamples(t, feed)
 	s.feedExpirySample(t, feed)
 
 	for _, name := range eventFiles(t) {
@@ -541,6 +542,13 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"SandboxRefreshEventsFunction", "TABLE_NAME"},
 		{"SandboxRefreshEventsFunction", "STATE_MACHINE_ARN"},
 		{"SandboxRefreshEventsFunction", "EVENT_BUS_NAME"},
+		{"PipelineSecretsFunction", "TABLE_NAME"},
+		{"PipelineSecretsFunction", "SIGNING_KEY_ID"},
+		{"PipelineSecretsFunction", "ROTATION_FUNCTION_ARN"},
+		{"PipelineSecretsFunction", "ROTATION_DAYS"},
+		{"PipelineSecretsFunction", "ROTATION_OVERLAP_MINUTES"},
+		{"DcsTokenRotationFunction", "API_URL"},
+		{"DcsTokenRotationFunction", "OVERLAP_MINUTES"},
 		{"ExpiryNoticesFunction", "TABLE_NAME"},
 		{"ExpiryNoticesFunction", "EVENT_BUS_NAME"},
 	}

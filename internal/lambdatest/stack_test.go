@@ -97,6 +97,11 @@ type stack struct {
 	pipeline   *motoPipeline
 	salesforce *salesforceWorld
 	fns        map[string]*Function
+	// apiURL is the API as the binaries serve it (apiOverBinaries), which
+	// the rotation function calls; rotationARN is a rotation function in
+	// moto for the secrets the pipeline-secrets function turns rotation on.
+	apiURL      string
+	rotationARN string
 }
 
 // newStack prepares the services; start runs the functions.
@@ -111,6 +116,8 @@ func newStack(t testing.TB) *stack {
 		salesforce: newSalesforceWorld(t), fns: map[string]*Function{},
 	}
 	s.pipeline.putSampleKey(t)
+	s.apiURL = s.apiOverBinaries(t)
+	s.rotationARN = testenv.MotoLambdaFunction(t, "lambdatest-dcs-token-rotation")
 	return s
 }
 
@@ -171,7 +178,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	}
 	switch name {
 	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
-		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction":
+		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction", "PipelineSecretsFunction":
 		// The functions that answer browsers.
 		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
@@ -224,6 +231,17 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["TABLE_NAME"] = s.table
 		env["STACK_NAME"] = "dcs-access-lambdatest"
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "300" // its Timeout
+	case "PipelineSecretsFunction":
+		env["TABLE_NAME"] = s.table
+		env["TOKEN_ISSUER"] = tokenIssuer
+		env["SIGNING_KEY_ID"] = s.keyARN
+		env["ROTATION_FUNCTION_ARN"] = s.rotationARN
+		env["ROTATION_DAYS"] = "30"
+		env["ROTATION_OVERLAP_MINUTES"] = "60"
+	case "DcsTokenRotationFunction":
+		env["API_URL"] = s.apiURL
+		env["OVERLAP_MINUTES"] = "60"
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "30" // its Timeout
 	case "ExpiryNoticesFunction":
 		env["TABLE_NAME"] = s.table
 		env["EVENT_BUS_NAME"] = s.pipeline.busName

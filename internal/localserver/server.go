@@ -193,7 +193,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		// answer, so the next request sees it.
 		Uses: store, AfterResponse: afterresponse.Inline(2 * time.Second),
 	}
-	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID}
+	tokenService := &tokens.Service{Store: store, Minter: apitoken.Minter{Issuer: TokenIssuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID, Rotations: store}
 	h := &api.Tokens{Service: tokenService, Now: time.Now}
 	bus := &eventbus.Memory{}
 	leaks := api.NewLeaks(auth.APITokens, store, bus)
@@ -205,7 +205,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	// Each function's handler, by its logical id in template.yaml: the
 	// route table (api.Routes) says which routes go to it.
 	functions := map[string]api.Handler{
-		"CreateTokenFunction":        h.Create,
+		"CreateTokenFunction":        h.Routes().Handle, // create and rotate
 		"ListTokensFunction":         h.List,
 		"DeleteTokenFunction":        h.Delete,
 		"WhoAmIFunction":             api.WhoAmI,
@@ -236,8 +236,14 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		functions["SandboxRefreshesFunction"] = refreshes.Routes().Handle
 	}
 	// Local plans may point at the simulators on loopback.
-	functions["SandboxPlansFunction"] = api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker).Routes().Handle
+	planRoutes := api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker)
+	planRoutes.Service.Secrets = srv.Secrets // a plan gets the secrets stored for its sandbox
+	functions["SandboxPlansFunction"] = planRoutes.Routes().Handle
+	functions["PipelineSecretsFunction"] = srv.pipelineSecrets(tokenService, store).Routes().Handle
 	if err := g.Functions(api.Routes(), functions); err != nil {
+		return nil, err
+	}
+	if err := srv.localRotation(g, cfg.BaseURL); err != nil {
 		return nil, err
 	}
 	return srv, nil

@@ -8,9 +8,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -203,7 +200,7 @@ func (s *Steps) privateKey(ctx context.Context, p plans.Plan) (*rsa.PrivateKey, 
 	if err != nil {
 		return nil, classify("read the Salesforce private key secret", err)
 	}
-	key, err := parseRSAKey(pemKey)
+	key, err := salesforce.ParsePrivateKey(pemKey)
 	if err != nil {
 		return nil, &PermanentError{Message: "the Salesforce private key secret: " + err.Error()}
 	}
@@ -217,25 +214,6 @@ func SandboxUsername(username, sandbox string) string {
 		return username
 	}
 	return username + suffix
-}
-
-func parseRSAKey(s string) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		return nil, errors.New("not a PEM private key")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, errors.New("not an RSA private key in PKCS #1 or PKCS #8 form")
-	}
-	rsaKey, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("not an RSA private key")
-	}
-	return rsaKey, nil
 }
 
 // backoff doubles a wait up to max.

@@ -146,6 +146,9 @@ type Service struct {
 	// Checker, when set, checks each plan against Salesforce before it is
 	// stored (every deployed and local stack sets it; domain tests need not).
 	Checker Checker
+	// Secrets, when set, fills in the secrets a plan leaves out with those
+	// stored for its sandbox by the self-service routes (secrets.go).
+	Secrets SecretARNs
 	Now     func() time.Time
 }
 
@@ -157,6 +160,9 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 	}
 	p.Sandbox = sandbox
 	p.Defaults()
+	if err := s.fillSecrets(ctx, caller.Tenant, &p); err != nil {
+		return Plan{}, false, err
+	}
 	if err := s.Validator.Validate(caller.Tenant, p); err != nil {
 		return Plan{}, false, err
 	}

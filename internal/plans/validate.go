@@ -18,6 +18,20 @@ import (
 // called dcs-access/<tenant>/…, and the pipeline's role may read no others.
 const SecretPrefix = "dcs-access/"
 
+// The secrets a tenant's users store for a plan themselves (the self-service
+// routes, internal/pipelinesecrets) have these names: SecretName.
+const (
+	SalesforceKeySecret = "salesforce-key"
+	DCSTokenSecret      = "dcs-token"
+)
+
+// SecretName is the name of the self-service secret of kind for tenant's
+// sandbox, dcs-access/<tenant>/<sandbox, lower-cased>/<kind>: under the
+// tenant's prefix, the only secrets its plans may name.
+func SecretName(tenant, sandbox, kind string) string {
+	return SecretPrefix + tenant + "/" + strings.ToLower(sandbox) + "/" + kind
+}
+
 // Validator checks plans. Every failure names the field, so a person can fix it.
 type Validator struct {
 	// SecretPrefix scopes secrets to tenants: a plan may only name secrets
@@ -206,9 +220,19 @@ func version(v string) error {
 	return nil
 }
 
+// selfService is the route that stores each secret a plan names (and
+// then points the plan at it).
+var selfService = map[string]string{
+	"salesforce.privateKeySecretArn": "PUT /sandbox-plans/{sandbox}/salesforce-key",
+	"dcs.apiTokenSecretArn":          "POST /sandbox-plans/{sandbox}/dcs-token",
+}
+
 func (v Validator) secret(field, arn, tenant string) error {
 	if !access.TenantPattern.MatchString(tenant) {
 		return invalid(field, "cannot be checked: the tenant name is not valid")
+	}
+	if arn == "" {
+		return invalid(field, "must be the ARN of a Secrets Manager secret, or left out once %s has stored it", selfService[field])
 	}
 	m := secretARN.FindStringSubmatch(arn)
 	if m == nil {

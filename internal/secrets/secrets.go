@@ -7,12 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/awsjson"
+	"github.com/dcs-access/dcs-access/internal/secretversions"
 )
 
 // Service is Secrets Manager, which this package calls through awsjson
@@ -34,9 +34,13 @@ type Manager struct{ API API }
 // service faults are EUNAVAILABLE (retried by the state machine); a missing
 // or forbidden secret is not.
 func (m Manager) SecretString(ctx context.Context, arn string) (string, error) {
+	// AWSCURRENT, named: what Secrets Manager returns without a stage, said
+	// outright (moto, without one, returns the version last put, not the
+	// one a rotation's finishSecret labelled AWSCURRENT).
 	in := struct {
-		SecretID string `json:"SecretId"`
-	}{arn}
+		SecretID     string `json:"SecretId"`
+		VersionStage string
+	}{arn, secretversions.Current}
 	var out struct{ SecretString *string } // none for a binary secret
 	if err := m.API.Call(ctx, "GetSecretValue", in, &out); err != nil {
 		var apiErr smithy.APIError
@@ -52,31 +56,4 @@ func (m Manager) SecretString(ctx context.Context, arn string) (string, error) {
 		return "", fmt.Errorf("secret %s has no string value", arn)
 	}
 	return *out.SecretString, nil
-}
-
-// Memory is an in-memory secret store for the local stack and tests.
-type Memory struct {
-	mu     sync.RWMutex
-	values map[string]string
-}
-
-// Put stores value under arn.
-func (m *Memory) Put(arn, value string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.values == nil {
-		m.values = map[string]string{}
-	}
-	m.values[arn] = value
-}
-
-// SecretString returns the value stored under arn.
-func (m *Memory) SecretString(_ context.Context, arn string) (string, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	v, ok := m.values[arn]
-	if !ok {
-		return "", fmt.Errorf("secret %s: ResourceNotFoundException: no such secret", arn)
-	}
-	return v, nil
 }

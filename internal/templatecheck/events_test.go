@@ -43,6 +43,53 @@ func patternString(n *yaml.Node) string {
 	return render(n)
 }
 
+// invokePermission is an AWS::Lambda::Permission: a service that may invoke
+// a function outside the SAM events, and the condition it must meet.
+type invokePermission struct {
+	Function      string // the function's logical id
+	Principal     string // the service
+	SourceAccount string // as render writes it: the confused-deputy guard
+}
+
+// permissionTable is every AWS::Lambda::Permission of the template, by
+// logical id. A new one is added here deliberately.
+var permissionTable = map[string]invokePermission{
+	// Secrets Manager invokes the rotation function of the pipelines' token
+	// secrets, for this account's secrets only.
+	"DcsTokenRotationPermission": {Function: "DcsTokenRotationFunction", Principal: "secretsmanager.amazonaws.com", SourceAccount: "!Ref AWS::AccountId"},
+}
+
+// checkPermission checks that a Lambda permission is exactly its entry of
+// permissions: lambda:InvokeFunction on that function, by that service,
+// from this account, and nothing more.
+func checkPermission(tpl *cfnTemplate, r resource, permissions map[string]invokePermission) []string {
+	want, ok := permissions[r.ID]
+	if !ok {
+		return []string{fmt.Sprintf("%s (%s) lets something invoke a function beyond the SAM events' own permissions, and it is not in the permission table", r.ID, r.Type)}
+	}
+	var problems []string
+	fn, attr, isGetAtt := getAtt(r.prop("FunctionName"))
+	if id, isRef := ref(r.prop("FunctionName")); isRef {
+		fn, attr, isGetAtt = id, "Arn", true
+	}
+	if !isGetAtt || attr != "Arn" || fn != want.Function || !isFunction(tpl, fn) {
+		problems = append(problems, fmt.Sprintf("%s: FunctionName is %s, want !GetAtt %s.Arn", r.ID, render(r.prop("FunctionName")), want.Function))
+	}
+	for prop, value := range map[string]string{"Action": "lambda:InvokeFunction", "Principal": want.Principal, "SourceAccount": want.SourceAccount} {
+		if got := render(r.prop(prop)); got != value {
+			problems = append(problems, fmt.Sprintf("%s: %s is %s, want %s", r.ID, prop, got, value))
+		}
+	}
+	for _, e := range entries(at(r.Node, "Properties")) {
+		switch e.Key {
+		case "FunctionName", "Action", "Principal", "SourceAccount":
+		default:
+			problems = append(problems, fmt.Sprintf("%s sets %s, which the permission table does not say", r.ID, e.Key))
+		}
+	}
+	return problems
+}
+
 // ruleEventTypes are the SAM function event types that create an
 // EventBridge rule.
 var ruleEventTypes = map[string]bool{"EventBridgeRule": true, "CloudWatchEvent": true}
@@ -52,7 +99,7 @@ var ruleEventTypes = map[string]bool{"EventBridgeRule": true, "CloudWatchEvent":
 // and pattern), with a dead-letter queue of the template; the queues' policies
 // let only those rules send; and nothing else in the template invokes a
 // function, defines a rule, or opens a bus to other accounts.
-func checkEventRules(tpl *cfnTemplate, want map[string]eventRule) []string {
+func checkEventRules(tpl *cfnTemplate, want map[string]eventRule, permissions map[string]invokePermission) []string {
 	var problems []string
 	got := map[string]eventRule{}
 	rules := map[string]bool{} // "!GetAtt <Function><Event>.Arn": SAM's rule of each event
@@ -121,14 +168,21 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule) []string {
 			problems = append(problems, fmt.Sprintf("rule %q → %s is in the rule table but not in the template", dt, want[dt].Function))
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(permissions)) {
+		if !isType(tpl, id, "AWS::Lambda::Permission") {
+			problems = append(problems, fmt.Sprintf("%s is in the permission table but is no AWS::Lambda::Permission of the template", id))
+		}
+	}
 	for _, r := range tpl.resources() {
 		switch r.Type {
 		case "AWS::Events::Rule":
 			problems = append(problems, fmt.Sprintf("%s is a rule outside the functions' events, which this check cannot tie to the rule table", r.ID))
-		case "AWS::Lambda::Permission", "AWS::Lambda::Url", "AWS::Lambda::EventSourceMapping":
+		case "AWS::Lambda::Permission":
 			if r.ID == sharedAuthorizerPermission {
 				continue // another API's use of the authorizer: checkSharedAuthorizer
 			}
+			problems = append(problems, checkPermission(tpl, r, permissions)...)
+		case "AWS::Lambda::Url", "AWS::Lambda::EventSourceMapping":
 			problems = append(problems, fmt.Sprintf("%s (%s) lets something invoke a function beyond the SAM events' own permissions", r.ID, r.Type))
 		case "AWS::Events::EventBusPolicy":
 			problems = append(problems, fmt.Sprintf("%s lets other principals put events on a bus: anyone who can put a \"Sandbox Refresh Requested\" event starts runs for any tenant", r.ID))

@@ -37,6 +37,17 @@ const (
 // (dcs-access/<tenant>/...), of this account and region.
 const tenantSecretsARN = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + plans.SecretPrefix + "*"
 
+// dcsTokenSecretsARN is the one narrower name of tenant secrets a policy may
+// give: the pipelines' DCS token secrets (plans.SecretName's
+// dcs-access/<tenant>/<sandbox>/dcs-token) and the hyphen and six random
+// characters Secrets Manager appends to a name in the ARN, which the
+// rotation function is limited to.
+const dcsTokenSecretsARN = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + plans.SecretPrefix + "*/" + plans.DCSTokenSecret + "-??????"
+
+// rotationFunctionARN is how a policy names the rotation function: by its
+// FunctionName (a !GetAtt would make a dependency cycle).
+const rotationFunctionARN = "!Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-dcs-token-rotation"
+
 // schedulesARN is how a policy must name the schedules the plans function
 // keeps: those of the stack's schedule group, of this account and region.
 const schedulesARN = "!Sub arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${SandboxRefreshScheduleGroup}/*"
@@ -504,7 +515,7 @@ func checkStatement(where string, st *yaml.Node) []string {
 		case "dynamodb":
 			only = tableARN
 		case "secretsmanager":
-			only = tenantSecretsARN
+			only = tenantSecretsARN // or the narrower dcsTokenSecretsARN
 		case "scheduler":
 			only = schedulesARN
 		}
@@ -517,6 +528,9 @@ func checkStatement(where string, st *yaml.Node) []string {
 			got := render(r)
 			if only == tableARN && got == index1ARN && strings.EqualFold(action, "dynamodb:Query") {
 				continue // the table's index: queried, never written
+			}
+			if only == tenantSecretsARN && got == dcsTokenSecretsARN {
+				continue // within the tenants' secrets
 			}
 			if only != "" && got != only {
 				problems = append(problems, fmt.Sprintf("%s allows %s on %s, want only on %s", where, action, got, only))

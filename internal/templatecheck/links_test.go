@@ -99,6 +99,10 @@ var linkAllowlist = map[string]functionLinks{
 	// Reads the plan's secrets and reports to the run's record; Salesforce
 	// and DCS are plain HTTPS.
 	"PipelineStepsFunction": {SDK: dynamoSDK, JSON: []string{"secretsmanager"}},
+	// Mints (KMS) and stores the pipeline's token, the plan's secrets.
+	"PipelineSecretsFunction": {SDK: dynamoSDK, JSON: []string{"kms", "secretsmanager"}},
+	// Its secret's versions; the API it rotates through is plain HTTPS.
+	"DcsTokenRotationFunction": {JSON: []string{"secretsmanager"}},
 	// Finds and records the expiry notices due, and puts them on the bus.
 	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge"}},
 }
@@ -107,7 +111,7 @@ var linkAllowlist = map[string]functionLinks{
 // service whose client (the SDK's, or a package of jsonCallers) makes those
 // calls; "" where no client of the function does (Lambda itself sends to
 // the on-failure destination with the role; iam:PassRole is authorized on
-// a Scheduler call).
+// a Scheduler call, lambda:InvokeFunction on a Secrets Manager RotateSecret).
 var iamService = map[string]string{
 	"dynamodb":       "dynamodb",
 	"kms":            "kms",
@@ -117,6 +121,7 @@ var iamService = map[string]string{
 	"secretsmanager": "secretsmanager",
 	"sqs":            "",
 	"iam":            "",
+	"lambda":         "", // lambda:InvokeFunction is authorized on a RotateSecret call
 }
 
 // linkage is what a function's bootstrap is made of: every package it links,

@@ -336,6 +336,10 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 		invoke      = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.0.PolicyDocument.Statement.0"
 		logDelivery = "Resources.SandboxRefreshStateMachineRole.Properties.Policies.1.PolicyDocument.Statement.0"
 		allSecrets  = "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"
+		// The rotation function's secrets; the pipeline-secrets function's
+		// grant to invoke it.
+		rotationSecrets = "Resources.DcsTokenRotationFunctionRole.Properties.Policies.1.PolicyDocument.Statement.0"
+		invokeRotation  = "Resources.PipelineSecretsFunctionRole.Properties.Policies.2.PolicyDocument.Statement.1"
 	)
 	runMutations(t, []mutation{
 		{"every secret of the account is caught by the allowlist",
@@ -344,6 +348,14 @@ func TestPipelineLeastPrivilegeChecksCatchMutations(t *testing.T) {
 		{"every secret of the account is caught in any statement",
 			setTo(secrets+".Resource", allSecrets), checkPolicyStatements,
 			"allows secretsmanager:GetSecretValue on " + allSecrets + ", want only on " + tenantSecretsARN},
+		{"the rotation function granted the Salesforce keys too is caught by its allowlist",
+			setTo(rotationSecrets+".Resource", tenantSecretsARN), grants("DcsTokenRotationFunction"),
+			"DcsTokenRotationFunction is granted secretsmanager:GetSecretValue on " + tenantSecretsARN + ", which its allowlist does not have"},
+		{"another narrower name of secrets is caught in any statement",
+			setTo(rotationSecrets+".Resource", "!Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:dcs-access/*/salesforce-key-??????"), checkPolicyStatements,
+			"allows secretsmanager:GetSecretValue on !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:dcs-access/*/salesforce-key-??????, want only on " + tenantSecretsARN},
+		{"a pipeline-secrets function that may invoke any function is caught",
+			setTo(invokeRotation+".Resource", `"*"`), grants("PipelineSecretsFunction"), "PipelineSecretsFunction is granted lambda:InvokeFunction on *"},
 		{"secrets on every resource are caught in any statement",
 			setTo(secrets+".Resource", `"*"`), checkPolicyStatements, "allows secretsmanager:GetSecretValue on *: only actions AWS authorizes on no narrower resource"},
 		{"a secret read by another function is caught",
@@ -509,11 +521,12 @@ func TestScheduleChecksCatchMutations(t *testing.T) {
 }
 
 func TestEventRuleChecksCatchMutations(t *testing.T) {
-	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable) }
+	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable, permissionTable) }
 	const (
-		requested = "Resources.SandboxRefreshEventsFunction.Properties.Events.RefreshRequested.Properties"
-		ended     = "Resources.SandboxRefreshEventsFunction.Properties.Events.RunEnded.Properties"
-		dlqPolicy = "Resources.SandboxRefreshEventsDeadLetterQueuePolicy.Properties.PolicyDocument.Statement.0"
+		requested          = "Resources.SandboxRefreshEventsFunction.Properties.Events.RefreshRequested.Properties"
+		ended              = "Resources.SandboxRefreshEventsFunction.Properties.Events.RunEnded.Properties"
+		dlqPolicy          = "Resources.SandboxRefreshEventsDeadLetterQueuePolicy.Properties.PolicyDocument.Statement.0"
+		rotationPermission = "Resources.DcsTokenRotationPermission.Properties"
 	)
 	runMutations(t, []mutation{
 		{"a request rule on the default bus is caught",
@@ -549,6 +562,18 @@ func TestEventRuleChecksCatchMutations(t *testing.T) {
 		{"a Lambda permission is caught",
 			setTo("Resources.InvokeSteps", "{Type: AWS::Lambda::Permission, Properties: {Action: lambda:InvokeFunction, FunctionName: !Ref PipelineStepsFunction, Principal: '*'}}"),
 			rules, "InvokeSteps (AWS::Lambda::Permission) lets something invoke a function"},
+		{"the rotation permission without its source account is caught",
+			removeAt(rotationPermission + ".SourceAccount"), rules, "DcsTokenRotationPermission: SourceAccount is <unset>, want !Ref AWS::AccountId"},
+		{"the rotation permission for anyone is caught",
+			setTo(rotationPermission+".Principal", `"*"`), rules, "DcsTokenRotationPermission: Principal is *, want secretsmanager.amazonaws.com"},
+		{"the rotation permission on another function is caught",
+			setTo(rotationPermission+".FunctionName", "!GetAtt PipelineStepsFunction.Arn"), rules, "DcsTokenRotationPermission: FunctionName is !GetAtt PipelineStepsFunction.Arn, want !GetAtt DcsTokenRotationFunction.Arn"},
+		{"the rotation permission for every action is caught",
+			setTo(rotationPermission+".Action", "lambda:*"), rules, "DcsTokenRotationPermission: Action is lambda:*, want lambda:InvokeFunction"},
+		{"the rotation permission for another account's secrets is caught",
+			setTo(rotationPermission+".SourceArn", "arn:aws:secretsmanager:us-east-1:999999999999:secret:x"), rules, "DcsTokenRotationPermission sets SourceArn"},
+		{"the rotation permission gone from the template is caught",
+			removeAt("Resources.DcsTokenRotationPermission"), rules, "DcsTokenRotationPermission is in the permission table but is no AWS::Lambda::Permission"},
 		{"a bus policy is caught",
 			setTo("Resources.OpenBus", "{Type: AWS::Events::EventBusPolicy, Properties: {EventBusName: !Ref SandboxRefreshEventBus, StatementId: all, Statement: {Effect: Allow, Principal: '*', Action: events:PutEvents, Resource: !GetAtt SandboxRefreshEventBus.Arn}}}"),
 			rules, "OpenBus lets other principals put events on a bus"},

@@ -73,8 +73,8 @@ func TestOpenAPIRouteCheckCatchesMutations(t *testing.T) {
 	check := func(tpl *cfnTemplate) []string { return checkOpenAPIRoutes(tpl, doc.Operations()) }
 	runMutations(t, []mutation{
 		{"a template route that openapi.yaml does not describe is caught, by name",
-			setTo("Resources.CreateTokenFunction.Properties.Events.Rotate", "{Type: Api, Properties: {RestApiId: !Ref Api, Path: '/api-tokens/{id}/rotate', Method: post}}"), check,
-			"route POST /api-tokens/{id}/rotate (CreateTokenFunction) is in template.yaml but not in openapi.yaml"},
+			setTo("Resources.CreateTokenFunction.Properties.Events.Renew", "{Type: Api, Properties: {RestApiId: !Ref Api, Path: '/api-tokens/{id}/renew', Method: post}}"), check,
+			"route POST /api-tokens/{id}/renew (CreateTokenFunction) is in template.yaml but not in openapi.yaml"},
 		{"a described route that the template no longer has is caught, by name",
 			removeAt("Resources.WhoAmIFunction.Properties.Events.WhoAmI"), check,
 			"openapi.yaml describes GET /whoami, which template.yaml does not route"},

@@ -129,7 +129,7 @@ func TestScheduledFunctionChecksCatchMutations(t *testing.T) {
 		invoke   = "Resources." + role + ".Properties.Policies.0.PolicyDocument.Statement.0"
 	)
 	schedulerRole := func(tpl *cfnTemplate) []string { return checkServiceRole(tpl, role, roleAllowlist[role]) }
-	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable) }
+	rules := func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable, permissionTable) }
 	runMutations(t, []mutation{
 		{"another expression is caught",
 			setTo(schedule+".ScheduleExpression", "rate(1 day)"), scheduled, "ScheduleExpression is rate(1 day), want rate(15 minutes)"},

@@ -154,7 +154,7 @@ func TestSharedAuthorizerChecksCatchMutations(t *testing.T) {
 			setTo("Parameters.SharedAuthorizerSourceArn.AllowedPattern", `"^.*$"`), checkSharedAuthorizer, `AllowedPattern accepts "arn:aws:execute-api:eu-west-1:123456789012:*/authorizers/*"`},
 		{"a second permission is caught",
 			setTo("Resources.AnotherInvoke", "{Type: AWS::Lambda::Permission, Properties: {Action: lambda:InvokeFunction, FunctionName: !GetAtt AuthorizerFunction.Arn, Principal: apigateway.amazonaws.com}}"),
-			func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable) }, "AnotherInvoke (AWS::Lambda::Permission) lets something invoke a function"},
+			func(tpl *cfnTemplate) []string { return checkEventRules(tpl, ruleTable, permissionTable) }, "AnotherInvoke (AWS::Lambda::Permission) lets something invoke a function"},
 		{"introspection trusting other keys than the authorizer is caught",
 			setTo("Resources.IntrospectTokenFunction.Properties.Environment.Variables.TRUSTED_KEY_IDS", "!GetAtt SigningKeyA.Arn"), checkTrustedKeysAgree,
 			"IntrospectTokenFunction: TRUSTED_KEY_IDS is !GetAtt SigningKeyA.Arn"},

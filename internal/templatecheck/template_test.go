@@ -13,6 +13,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 // The routes of the API, their functions and the scopes they need are
@@ -54,9 +55,15 @@ var ruleTable = map[string]eventRule{
 // commonGrants (its own log group, X-Ray), and on what. The roles must grant
 // exactly this: widening a policy shows up as a change to this list.
 var iamAllowlist = map[string][]grant{
-	// Both puts of the create transaction (token item, description item).
-	"CreateTokenFunction": {{"dynamodb:PutItem", tableARN, ""}},
-	"ListTokensFunction":  {{"dynamodb:Query", tableARN, ""}},
+	// Both puts of the create transaction (token item, description item);
+	// a rotation reads the old token, then puts the new one, updates (or,
+	// without overlap, deletes) the old one and updates the description
+	// item in one transaction.
+	"CreateTokenFunction": {
+		{"dynamodb:PutItem", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""},
+		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+	},
+	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}},
 	// Read the token, then delete it and its description item in one transaction.
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
 	// The strongly consistent read of the token item on every request, and
@@ -89,8 +96,34 @@ var iamAllowlist = map[string][]grant{
 		// role only, and to EventBridge Scheduler only.
 		{"iam:PassRole", "!GetAtt SandboxRefreshSchedulerRole.Arn", passToScheduler},
 		// A plan is checked against Salesforce before it is stored: the
-		// plan's Salesforce key, by the names plans may give.
+		// plan's Salesforce key, by the names plans may give; a plan that
+		// names no secrets gets those of its sandbox, found by name.
 		{"secretsmanager:GetSecretValue", tenantSecretsARN, ""},
+		{"secretsmanager:DescribeSecret", tenantSecretsARN, ""},
+	},
+	"PipelineSecretsFunction": {
+		// The pipeline's token: created, rotated, or deleted when it cannot
+		// be stored; the sandbox's plan, pointed at its secrets.
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
+		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+		// The plan's secrets, by the names plans may give: stored, found,
+		// the held token read, rotation turned on.
+		{"secretsmanager:CreateSecret", tenantSecretsARN, ""},
+		{"secretsmanager:PutSecretValue", tenantSecretsARN, ""},
+		{"secretsmanager:DescribeSecret", tenantSecretsARN, ""},
+		{"secretsmanager:GetSecretValue", tenantSecretsARN, ""},
+		{"secretsmanager:RotateSecret", tenantSecretsARN, ""},
+		// RotateSecret's other required permission: invoking the rotation
+		// function, that one only.
+		{"lambda:InvokeFunction", rotationFunctionARN, ""},
+	},
+	"DcsTokenRotationFunction": {
+		// A rotation function's own calls on its secret, on the DCS token
+		// secrets only (never the Salesforce keys); the API makes the token.
+		{"secretsmanager:DescribeSecret", dcsTokenSecretsARN, ""},
+		{"secretsmanager:GetSecretValue", dcsTokenSecretsARN, ""},
+		{"secretsmanager:PutSecretValue", dcsTokenSecretsARN, ""},
+		{"secretsmanager:UpdateSecretVersionStage", dcsTokenSecretsARN, ""},
 	},
 	"SandboxRefreshesFunction": {
 		// Plan, active-run lock, run and Idempotency-Key items; listing
@@ -185,6 +218,8 @@ var stateMachineAllowlist = map[string][]grant{
 var keyAllowlist = map[string][]keyUse{
 	// Only the active key, the one it signs with, and only ES256 over a digest.
 	"CreateTokenFunction": {{"kms:Sign", "SIGNING_KEY_ID", signCondition}},
+	// The same for the other minting function: the pipeline's token.
+	"PipelineSecretsFunction": {{"kms:Sign", "SIGNING_KEY_ID", signCondition}},
 	// Only the keys whose tokens it accepts: the active one, and the inactive
 	// one while TrustInactiveSigningKey is "true".
 	"AuthorizerFunction": {{"kms:GetPublicKey", "TRUSTED_KEY_IDS", ""}},
@@ -538,7 +573,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
-	t.Run("only the create function may sign, with the active key only, and only the functions that verify or publish tokens' keys may read public keys, of the trusted keys only", func(t *testing.T) {
+	t.Run("only the minting functions may sign, with the active key only, and only the functions that verify or publish tokens' keys may read public keys, of the trusted keys only", func(t *testing.T) {
 		report(t, checkKeyPolicies(tpl, keyAdminActions, keyAllowlist))
 	})
 	t.Run("the key that signs is trusted, and the alias and the ActiveSigningKeyArn output name it", func(t *testing.T) {
@@ -551,7 +586,7 @@ func TestLeastPrivilege(t *testing.T) {
 		report(t, checkPolicyStatements(tpl))
 	})
 	t.Run("every rule invoking a function is the rule table's, with a dead-letter queue only its rules may fill, and nothing else may invoke or put events across accounts", func(t *testing.T) {
-		report(t, checkEventRules(tpl, ruleTable))
+		report(t, checkEventRules(tpl, ruleTable, permissionTable))
 	})
 }
 
@@ -593,6 +628,26 @@ func TestTokenTable(t *testing.T) {
 	for _, tc := range tableChecks {
 		t.Run(tc.name, func(t *testing.T) {
 			report(t, tc.check(tpl))
+		})
+	}
+}
+
+// TestParameterBoundsAreTheCodesLimits checks that the parameters the code
+// also bounds allow exactly what it does: a deploy-time refusal instead of
+// a rotation the API refuses.
+func TestParameterBoundsAreTheCodesLimits(t *testing.T) {
+	tpl := loadTemplate(t)
+	for _, tc := range []struct {
+		param, bound string
+		want         int
+	}{
+		{"PipelineTokenRotationOverlapMinutes", "MaxValue", tokens.MaxOverlapMinutes},
+		{"PipelineTokenRotationOverlapMinutes", "MinValue", 0},
+	} {
+		t.Run(tc.param+" "+tc.bound, func(t *testing.T) {
+			if got := render(at(tpl.root, "Parameters."+tc.param+"."+tc.bound)); got != fmt.Sprint(tc.want) {
+				t.Errorf("got %s, want %d", got, tc.want)
+			}
 		})
 	}
 }

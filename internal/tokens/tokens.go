@@ -48,6 +48,9 @@ type Service struct {
 	Now    func() time.Time
 	NewID  func() string
 	Rand   io.Reader // source for generated descriptions; crypto/rand when nil
+	// Rotations is the store's side of rotations (rotation.go); nil in the
+	// functions that do not rotate.
+	Rotations RotationStore
 }
 
 // CreateInput is what a user may choose when creating a token.
@@ -97,11 +100,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 		exp := now.AddDate(0, 0, days)
 		t.ExpiresAt = &exp
 	}
-	grant := apitoken.Grant{ID: t.ID, User: t.AssociatedUser, Tenant: t.Tenant, IssuedAt: now, ExpiresAt: t.ExpiresAt}
-	for _, sc := range t.Scopes {
-		grant.Scopes = append(grant.Scopes, string(sc))
-	}
-	raw, err := s.Minter.Mint(ctx, grant)
+	raw, err := s.Minter.Mint(ctx, grantOf(t))
 	if err != nil {
 		return Created{}, access.Internal(err)
 	}
@@ -147,9 +146,14 @@ func (s *Service) List(ctx context.Context, p access.Principal, limit int, curso
 func (s *Service) Delete(ctx context.Context, p access.Principal, id string) error {
 	if id == "" || len(id) > 64 {
 		// Not an id this service issues; spare the store a key it would reject.
-		return access.Errorf(access.ENOTFOUND, "NOT_FOUND", "No API token with this id exists in your tenant.")
+		return ErrNotFound()
 	}
 	return s.Store.Delete(ctx, p.Tenant, id)
+}
+
+// ErrNotFound is the error for a token that is not in the caller's tenant.
+func ErrNotFound() *access.Error {
+	return access.Errorf(access.ENOTFOUND, "NOT_FOUND", "No API token with this id exists in your tenant.")
 }
 
 // CodeDescriptionTaken is the error code of a description already in use.
@@ -216,18 +220,30 @@ func (s *Service) generatedDescription(token string) (string, error) {
 	return token[:4] + ".." + string(mid) + ".." + token[len(token)-4:], nil
 }
 
-// Status is "Enabled" or "Expired" at now.
+// Status is "Enabled", "Expired", or "Replaced" (a rotation replaced it
+// and its overlap has ended) at now.
 func Status(t access.Token, now time.Time) string {
+	if t.CutOff(now) {
+		return StatusReplaced
+	}
 	if t.Expired(now) {
 		return "Expired"
 	}
 	return "Enabled"
 }
 
-// StatusText is the status as DCS shows it, in UTC, and how soon a token
-// expires within notices.WarnDays days ("Expires in 3 days").
+// StatusReplaced is the status of a token whose rotation overlap has ended.
+const StatusReplaced = "Replaced"
+
+// StatusText is the status as DCS shows it, in UTC; how soon a token
+// expires within notices.WarnDays days ("Expires in 3 days"); and, for a
+// token replaced by a rotation, until when it still works.
 func StatusText(t access.Token, now time.Time) string {
 	switch {
+	case t.CutOff(now):
+		return StatusReplaced
+	case t.Rotation.Replaced != nil && !t.Expired(now):
+		return "Enabled - Replaced, works until " + t.Rotation.Replaced.Until.UTC().Format("Jan 02, 2006 15:04")
 	case t.Expired(now):
 		return "Expired"
 	case t.ExpiresAt == nil:
