@@ -229,8 +229,9 @@ func planFields() []string {
 }
 
 // TestConsoleInChromium runs console.test.mjs: every step of issue 5's test
-// list in a real headless Chromium, against the local stack, with the
-// local sign-in. The simulated production org has a second sandbox, uat2,
+// list, and issues 12 and 13's tokens page (scopes, last use, expiry
+// warnings, rotation), in a real headless Chromium, against the local stack,
+// with the local sign-in. The simulated production org has a second sandbox, uat2,
 // for the plan the test creates in the console.
 func TestConsoleInChromium(t *testing.T) {
 	dir, err := os.Getwd()

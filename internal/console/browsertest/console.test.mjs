@@ -141,11 +141,13 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONES = [{ width: 390, height: 844 }, { width: 320, height: 640 }];
 
 // phoneShot saves what a phone shows (the window, 390x844), scrolled so
-// that what has focus (the field with the error, the run's title) is in it.
+// that what has focus (the field with the error, the run's title) is in it;
+// in a dialog, the dialog scrolls as little as shows it.
 async function phoneShot(name) {
   await page.evaluate(() => {
     const f = document.activeElement;
-    if (f && f !== document.body && !f.closest('dialog, [popover]')) f.scrollIntoView({ block: 'center' });
+    if (!f || f === document.body || f.closest('[popover]')) return;
+    f.scrollIntoView({ block: f.closest('dialog') ? 'nearest' : 'center' });
   });
   await page.screenshot({ path: path.join(SHOTS, name) });
 }
@@ -237,8 +239,66 @@ async function savePlanExpecting(sandbox, control, code, group) {
 
 const rows = () => page.locator('#tokens-body tr');
 const row = (description) => page.locator('#tokens-body tr').filter({ has: page.locator('td.description', { hasText: new RegExp(`^${escapeRe(description)}$`) }) });
+const rowOf = (id) => page.locator(`#tokens-body tr[data-token-id="${id}"]`); // a rotated token and its replacement share a description
 const addDialog = () => page.locator('#add-token-dialog');
+const rotateDialog = () => page.locator('#rotate-token-dialog');
 const deleteDialog = () => page.locator('#delete-token-dialog');
+
+// cellsOf is a token's row as {column header: the cell's text}.
+async function cellsOf(id) {
+  return rowOf(id).evaluate((tr) => {
+    const heads = Array.from(tr.closest('table').tHead.rows[0].cells).map((th) => th.textContent.trim());
+    return Object.fromEntries(Array.from(tr.cells).map((c, i) => [heads[i], c.textContent]).filter(([h]) => h !== 'Actions'));
+  });
+}
+
+// scopesShown is what a token's Scopes cell lists: "All scopes", or each scope.
+async function scopesShown(id) {
+  return rowOf(id).evaluate((tr) => {
+    const items = tr.querySelectorAll('.scope-list li');
+    return items.length ? Array.from(items, (li) => li.textContent) : tr.cells[3].textContent;
+  });
+}
+
+// sessionScopes is every scope there is: what a signed-in session has.
+async function sessionScopes() {
+  const who = await call('GET', '/whoami', await session(EMAIL, TENANT));
+  assert.equal(who.status, 200);
+  assert.ok(who.body.scopes.length >= 8, `a session has every scope: ${who.body.scopes}`);
+  return who.body.scopes;
+}
+
+function expectError(status) {
+  const re = new RegExp(`status of ${status}`);
+  if (!expectedErrors.some((e) => e.source === re.source)) expectedErrors.push(re);
+}
+
+// rotateInConsole opens a token's Rotate Token dialog from its row's menu,
+// chooses what happens to the old token, and rotates: it returns what was
+// sent and what the API answered.
+async function rotateInConsole(id, choice) {
+  await rowOf(id).getByRole('button', { name: /^Actions for token / }).click();
+  await page.getByRole('menuitem', { name: 'Rotate Token' }).click();
+  await rotateDialog().waitFor({ state: 'visible' });
+  await rotateDialog().getByRole('radio', { name: choice, exact: true }).check();
+  const answer = page.waitForResponse((r) => r.url() === `${BASE}/api-tokens/${id}/rotate` && r.request().method() === 'POST');
+  await rotateDialog().getByRole('button', { name: 'Rotate Token' }).click();
+  const r = await answer;
+  return { status: r.status(), sent: r.request().postDataJSON(), key: r.request().headers()['idempotency-key'], body: await r.json() };
+}
+
+// copyAndClose copies the token a dialog shows and closes the dialog.
+async function copyAndClose(dialog, token) {
+  await dialog.getByRole('button', { name: 'Copy' }).click();
+  await dialog.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token, 'the clipboard holds the token');
+  await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await dialog.waitFor({ state: 'hidden' });
+  await assertTokenGone(token);
+}
+
+// worksFor is how many minutes after now a replaced token's worksUntil is.
+const worksFor = (previous) => (Date.parse(previous.worksUntil) - Date.now()) / 60_000;
 
 function escapeRe(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -248,7 +308,8 @@ async function rowTexts() {
   return page.locator('#tokens-body tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells).slice(0, 3).map((c) => c.textContent)));
 }
 
-// Generates a token in the Add Token dialog and returns the create response.
+// Generates a token in the Add Token dialog and returns the create
+// response, and what was sent.
 async function generate(description, lifespan) {
   await page.getByRole('button', { name: 'Add Token' }).click();
   await addDialog().waitFor({ state: 'visible' });
@@ -257,16 +318,23 @@ async function generate(description, lifespan) {
   const response = page.waitForResponse((r) => r.url() === BASE + '/api-tokens' && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Generate Token' }).click();
   const r = await response;
-  return { status: r.status(), body: await r.json() };
+  return { status: r.status(), body: await r.json(), sent: r.request().postDataJSON() };
 }
 
 // Nothing of the token may be left in the page once its dialog is closed.
+// A dialog's close event, which empties it, comes a task after the dialog
+// is hidden: so the check waits for that (up to 2 s) before it says where
+// the token is left.
 async function assertTokenGone(token) {
-  const left = await page.evaluate((tok) => {
-    const inValues = Array.from(document.querySelectorAll('input, textarea')).some((n) => n.value.includes(tok));
-    return document.documentElement.outerHTML.includes(tok) || document.body.innerText.includes(tok) || inValues;
-  }, token);
-  assert.equal(left, false, 'the token is still in the page after its dialog closed');
+  const where = (tok) => {
+    const found = Array.from(document.querySelectorAll('input, textarea')).filter((n) => n.value.includes(tok)).map((n) => `the value of #${n.id}`);
+    if (document.documentElement.outerHTML.includes(tok)) found.push('the HTML');
+    if (document.body.innerText.includes(tok)) found.push('the text');
+    return found;
+  };
+  let left = await page.evaluate(where, token);
+  for (const until = Date.now() + 2000; left.length > 0 && Date.now() < until; left = await page.evaluate(where, token)) await page.waitForTimeout(50);
+  assert.deepEqual(left, [], 'the token is still in the page after its dialog closed');
 }
 
 async function assertFocusStaysIn(dialogSelector) {
@@ -482,6 +550,13 @@ try {
     assert.equal(created.status, 201);
     first = created.body;
     const dialog = addDialog();
+    // The scopes: a group of every scope there is, each checked; all of
+    // them are asked for by leaving scopes out.
+    const all = await sessionScopes();
+    const offered = await dialog.getByRole('group', { name: 'Scopes' }).getByRole('checkbox').evaluateAll((bs) => bs.map((b) => [b.value, b.checked, b.labels[0].textContent]));
+    assert.deepEqual(offered, all.map((s) => [s, true, s]), 'every scope offered, labelled and checked');
+    assert.deepEqual(created.sent, { description: 'nightly masking', lifespanDays: 30 }, 'every scope: scopes left out');
+    assert.deepEqual(first.scopes, all);
     // The page behind the dialog lists the new token already.
     await row('nightly masking').waitFor({ state: 'attached' });
     assert.ok(await page.locator('#tokens-empty').isHidden(), 'the page behind the dialog still says "No API tokens yet"');
@@ -516,12 +591,15 @@ try {
     assert.notEqual(outline, 'none', 'the focused control shows a focus ring');
   });
 
-  await step('Close: the table shows the token with its local expiry, and the token leaves the page', async () => {
+  await step('Close: the table shows the token with the API\'s status (UTC, as the page says) and its scopes, and the token leaves the page', async () => {
     await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
     await addDialog().waitFor({ state: 'hidden' });
     await row('nightly masking').waitFor();
-    const expected = `Enabled - Expires on ${localMinute(first.expiresAt)}`;
-    assert.deepEqual(await rowTexts(), [['nightly masking', expected, EMAIL]]);
+    // The API's words, in UTC: not the browser's local time (UTC+05:30 here).
+    assert.notEqual(first.statusText, `Enabled - Expires on ${localMinute(first.expiresAt)}`);
+    assert.deepEqual(await rowTexts(), [['nightly masking', first.statusText, EMAIL]]);
+    assert.match(await page.locator('#tokens-page').innerText(), /Dates and times on this page are in UTC\./);
+    assert.equal(await scopesShown(first.id), 'All scopes');
     const days = (Date.parse(first.expiresAt) - Date.now()) / 86_400_000;
     assert.ok(days > 29.9 && days <= 30, `expires in 30 days, got ${days}`);
     await page.waitForFunction(() => document.activeElement.id === 'add-token', null, { timeout: 2000 }); // focus returns to Add Token
@@ -647,6 +725,7 @@ try {
     await page.keyboard.press('Enter');
     const item = page.getByRole('menuitem', { name: 'Delete Token' });
     await item.waitFor();
+    assert.deepEqual(await page.getByRole('menu').getByRole('menuitem').allInnerTexts(), ['Rotate Token', 'Delete Token']);
     assert.equal(await trigger.getAttribute('aria-expanded'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem');
     await shot('11-row-menu.png');
@@ -655,7 +734,8 @@ try {
     await item.waitFor({ state: 'hidden' });
     assert.equal(await trigger.getAttribute('aria-expanded'), 'false');
     await page.keyboard.press('Enter');
-    await page.keyboard.press('Enter'); // the menu item
+    await page.keyboard.press('ArrowDown'); // from Rotate Token
+    await page.keyboard.press('Enter'); // Delete Token
     await deleteDialog().waitFor({ state: 'visible' });
     await assertFocusStaysIn('#delete-token-dialog');
     await page.keyboard.press('Escape');
@@ -671,15 +751,17 @@ try {
     for (let i = 0; i < n; i++) assert.equal(await assertMenuWhole(triggers.nth(i)), 'below', `row ${i + 1}: room below, so the menu opens there`);
   });
 
-  await step('the menu works with arrow keys: ArrowDown opens it on the first item, Home and End stay in it', async () => {
+  await step('the menu works with arrow keys: ArrowDown opens it on the first item, the arrows go round, Home and End go to the ends', async () => {
     const trigger = page.locator('#tokens-body .menu-trigger').last();
     await trigger.focus();
     await page.keyboard.press('ArrowDown');
     const item = page.getByRole('menuitem', { name: 'Delete Token' });
     await item.waitFor();
-    for (const key of ['ArrowDown', 'ArrowUp', 'End', 'Home']) {
+    const focused = () => page.evaluate(() => document.activeElement.textContent);
+    assert.equal(await focused(), 'Rotate Token', 'ArrowDown opens the menu on its first item');
+    for (const [key, want] of [['ArrowDown', 'Delete Token'], ['ArrowDown', 'Rotate Token'], ['ArrowUp', 'Delete Token'], ['Home', 'Rotate Token'], ['End', 'Delete Token']]) {
       await page.keyboard.press(key);
-      assert.ok(await item.evaluate((n) => n === document.activeElement), `${key} keeps focus on the menu's items`);
+      assert.equal(await focused(), want, `${key} moves focus to ${want}`);
     }
     await page.keyboard.press('Escape');
     await item.waitFor({ state: 'hidden' });
@@ -715,6 +797,208 @@ try {
     assert.equal(who.status, 401);
     assert.equal(who.body.error.code, 'UNAUTHORIZED');
     assert.equal((await call('GET', '/whoami', generated.token)).status, 200, 'the other token still works');
+  });
+
+  let ci; // the narrowed token, {token, id, …}
+  await step('Add Token: a token needs a scope, said at the Scopes group; narrowed, it has just those, and the table lists them', async () => {
+    const all = await sessionScopes();
+    await page.getByRole('button', { name: 'Add Token' }).click();
+    const dialog = addDialog();
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.getByLabel('Description', { exact: true }).fill('ci: refresh uat1');
+    const group = dialog.getByRole('group', { name: 'Scopes' });
+    for (const scope of all) await group.getByRole('checkbox', { name: scope, exact: true }).uncheck();
+    const post = () => page.waitForResponse((r) => r.url() === BASE + '/api-tokens' && r.request().method() === 'POST');
+    let answer = post();
+    await dialog.getByRole('button', { name: 'Generate Token' }).click();
+    let r = await answer;
+    const refused = await r.json();
+    assert.deepEqual(r.request().postDataJSON().scopes, [], 'none checked: an empty list, which the API refuses');
+    assert.equal(r.status(), 400);
+    assert.equal(refused.error.code, 'INVALID_SCOPE');
+    expectError(400);
+    const line = page.locator('#token-scopes-error');
+    await line.filter({ hasText: refused.error.message }).waitFor();
+    assert.equal((await line.innerText()).trim(), refused.error.message, 'the API\'s message, word for word, at the group');
+    assert.ok((await page.locator('#token-scopes').getAttribute('aria-describedby')).split(' ').includes('token-scopes-error'), 'the group is described by it');
+    assert.ok(await line.evaluate((n) => n === document.activeElement), 'focus moves to the message');
+    assert.ok(await page.locator('#add-token-error').isHidden(), 'said at the field, not for the whole dialog');
+    assert.ok(await page.locator('#token-result').isHidden(), 'no token shown');
+    assert.equal(await rows().count(), 1, 'nothing was created');
+    await assertContrast('#add-token-dialog');
+    await shot('13-scopes-refused.png');
+    await checkState('a token without a scope', '13-scopes-refused.png');
+
+    const narrowed = ['sandbox-refreshes:read', 'sandbox-refreshes:run'];
+    for (const scope of narrowed) await group.getByRole('checkbox', { name: scope, exact: true }).check();
+    answer = post();
+    await dialog.getByRole('button', { name: 'Generate Token' }).click();
+    r = await answer;
+    assert.equal(r.status(), 201);
+    ci = await r.json();
+    assert.deepEqual(r.request().postDataJSON(), { description: 'ci: refresh uat1', scopes: narrowed });
+    assert.deepEqual(ci.scopes, narrowed);
+    assert.equal(await line.isHidden(), true, 'the message is gone');
+    assert.deepEqual(await group.getByRole('checkbox').evaluateAll((bs) => bs.map((b) => b.disabled)), all.map(() => true), 'spent once generated');
+    await copyAndClose(dialog, ci.token);
+    await rowOf(ci.id).waitFor();
+    assert.deepEqual(await scopesShown(ci.id), narrowed, 'the table lists a narrowed token\'s scopes');
+    assert.equal(await scopesShown(generated.id), 'All scopes');
+    assert.equal((await call('GET', '/api-tokens', ci.token)).status, 403, 'the token can do only what it was given');
+  });
+
+  let expiring; // {short, week}: tokens that expire within 7 days
+  await step('the table says when and from where each token was last used; tokens that expire soon are flagged, and the page warns above the table', async () => {
+    assert.equal((await call('GET', '/whoami', ci.token)).status, 200); // one use, from 127.0.0.1
+    const s = await session(EMAIL, TENANT);
+    const short = (await call('POST', '/api-tokens', s, { description: 'short job', lifespanDays: 3 })).body;
+    const week = (await call('POST', '/api-tokens', s, { description: 'weekly export', lifespanDays: 7 })).body;
+    expiring = { short, week };
+    await page.reload();
+    await rowOf(week.id).waitFor();
+    const listed = (await call('GET', '/api-tokens', s)).body.items;
+    assert.equal(listed.length, 4);
+    for (const t of listed) {
+      const cells = await cellsOf(t.id);
+      assert.equal(cells['Token Status'], t.statusText, `${t.description}: the API's status`);
+      assert.equal(cells['Last used'], t.lastUsedText, `${t.description}: the API's last use`);
+    }
+    assert.match((await cellsOf(ci.id))['Last used'], /^Last used on [A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d from 127\.0\.0\.1$/);
+    assert.equal((await cellsOf(week.id))['Last used'], 'Never used');
+    // Flagged: the API's words in a warning with a sign and a border, not by colour alone.
+    assert.match(short.statusText, /^Enabled - Expires in 3 days \(/);
+    assert.match(week.statusText, /^Enabled - Expires in 7 days \(/);
+    for (const t of [short, week]) {
+      const flag = rowOf(t.id).locator('.status-soon');
+      assert.equal(await flag.textContent(), t.statusText);
+      const look = await flag.evaluate((n) => ({ sign: getComputedStyle(n, '::before').content, border: getComputedStyle(n).borderTopStyle, weight: Number(getComputedStyle(n).fontWeight) }));
+      assert.match(look.sign, /⚠/, `a sign before "${t.statusText}"`);
+      assert.equal(look.border, 'solid');
+      assert.ok(look.weight >= 600, 'in bold');
+    }
+    for (const id of [generated.id, ci.id]) assert.equal(await rowOf(id).locator('.status-soon').count(), 0, 'tokens that do not expire soon are not flagged');
+    const summary = page.locator('#tokens-expiring');
+    await summary.waitFor();
+    assert.match(await summary.innerText(), /^2 tokens expire within 7 days\. Before then, rotate each/);
+    assert.match(await summary.evaluate((n) => getComputedStyle(n, '::before').content), /⚠/);
+    assert.ok((await summary.boundingBox()).y < (await page.locator('#tokens-table').boundingBox()).y, 'above the table');
+    await assertContrast('body');
+    await shot('14-tokens-expiring.png');
+    await checkState('tokens that expire soon', '14-tokens-expiring.png');
+  });
+
+  let rotated; // the rotation's answer: the new token, and .previous
+  await step('Rotate Token: the dialog offers what happens to the old token, sends it, shows the new token once, and the list shows both', async () => {
+    await rowOf(ci.id).getByRole('button', { name: 'Actions for token ci: refresh uat1' }).click();
+    await page.getByRole('menuitem', { name: 'Rotate Token' }).click();
+    const dialog = rotateDialog();
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await page.locator('#rotate-token-intro').innerText(), /^Rotating ci: refresh uat1 makes a new token with the same description, user, scopes and lifespan/);
+    const choices = dialog.getByRole('group', { name: 'The old token' }).getByRole('radio');
+    assert.deepEqual(await choices.evaluateAll((rs) => rs.map((r) => r.labels[0].textContent)), ['Revoke the old token now', 'Keep it working for 1 hour', 'Keep it working for 1 day', 'Keep it working for 7 days']);
+    assert.ok(await dialog.getByRole('radio', { name: 'Keep it working for 1 day' }).isChecked(), 'a day\'s overlap unless chosen otherwise');
+    assert.equal(await page.evaluate(() => document.activeElement.labels[0].textContent), 'Keep it working for 1 day', 'focus on the choice');
+    assert.match(await page.locator('#rotate-overlap-hint').innerText(), /never works past its own expiry/);
+    await assertLabelled();
+    await assertContrast('#rotate-token-dialog');
+    await shot('15-rotate-token.png');
+    await checkState('the Rotate Token dialog', '15-rotate-token.png');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const r = await rotateInConsole(ci.id, 'Keep it working for 1 hour');
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepEqual(r.sent, { overlapMinutes: 60 });
+    assert.match(r.key, /^[0-9a-f-]{36}$/, 'an Idempotency-Key: a retry gets the same new token');
+    rotated = r.body;
+    assert.equal(rotated.rotatedFrom, ci.id);
+    assert.ok(Math.abs(worksFor(rotated.previous) - 60) < 2, `the old token works for an hour: ${rotated.previous.worksUntil}`);
+    // Shown once, as Add Token shows it.
+    assert.equal(await dialog.getByLabel('API token', { exact: true }).inputValue(), rotated.token);
+    assert.match(await page.locator('#rotate-token-warning').innerText(), /cannot be viewed again/);
+    assert.match(rotated.previous.statusText, /^Enabled - Replaced, works until /);
+    assert.equal(await page.locator('#rotate-previous').innerText(), `The old token: ${rotated.previous.statusText}.`);
+    assert.ok(await dialog.getByRole('button', { name: 'Copy' }).evaluate((b) => b === document.activeElement), 'focus on Copy');
+    assert.ok(await dialog.getByRole('group', { name: 'The old token' }).isHidden(), 'the choice is made');
+    await assertLabelled();
+    await assertContrast('#rotate-token-dialog');
+    await shot('16-token-rotated.png');
+    await checkState('a token was rotated', '16-token-rotated.png');
+    // Closing before copying asks first, from the Close button and from Escape.
+    const confirm = dialog.getByRole('group', { name: /You haven.t copied the token/ });
+    await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await confirm.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Go back to the token');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'hidden' });
+    await page.keyboard.press('Escape');
+    await confirm.waitFor();
+    await checkState('closing a rotated token before copying it');
+    await dialog.getByRole('button', { name: 'Go back to the token' }).click();
+    await copyAndClose(dialog, rotated.token);
+    await page.locator('#tokens-status', { hasText: 'Token “ci: refresh uat1” was rotated.' }).waitFor();
+    await page.waitForFunction((id) => document.activeElement.closest(`tr[data-token-id="${id}"]`) !== null, rotated.id, { timeout: 2000 }); // focus on the new token's ⋯
+    // The list: the new token, and the old one as the rotation left it.
+    const listed = Object.fromEntries((await call('GET', '/api-tokens', await session(EMAIL, TENANT))).body.items.map((t) => [t.id, t]));
+    assert.equal((await cellsOf(rotated.id))['Token Status'], listed[rotated.id].statusText);
+    assert.equal((await cellsOf(ci.id))['Token Status'], listed[ci.id].statusText);
+    assert.match(listed[ci.id].statusText, /^Enabled - Replaced, works until /);
+    assert.deepEqual(await scopesShown(rotated.id), ['sandbox-refreshes:read', 'sandbox-refreshes:run'], 'the same scopes');
+    await rowOf(ci.id).getByRole('button', { name: /^Actions for token / }).click();
+    assert.deepEqual(await page.getByRole('menu').getByRole('menuitem').allInnerTexts(), ['Delete Token'], 'a replaced token cannot be rotated again: no Rotate Token');
+    await page.keyboard.press('Escape');
+    assert.equal((await call('GET', '/whoami', rotated.token)).status, 200, 'the new token works');
+    assert.equal((await call('GET', '/whoami', ci.token)).status, 200, 'the old one too, for the hour');
+  });
+
+  await step('each choice sends its overlap: 1 day, 7 days; "Revoke the old token now" revokes the old token at once', async () => {
+    for (const [choice, minutes] of [['Keep it working for 1 day', 1440], ['Keep it working for 7 days', 10080], ['Revoke the old token now', 0]]) {
+      const r = await rotateInConsole(rotated.id, choice);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual(r.sent, { overlapMinutes: minutes }, choice);
+      assert.ok(Math.abs(worksFor(r.body.previous) - minutes) < 2, `${choice}: works until ${r.body.previous.worksUntil}`);
+      await copyAndClose(rotateDialog(), r.body.token);
+      await rowOf(r.body.id).waitFor();
+      if (minutes === 0) {
+        assert.equal(r.body.previous.statusText, 'Replaced');
+        await rowOf(rotated.id).waitFor({ state: 'detached' }); // revoked as by a delete: it leaves the list
+        assert.equal((await call('GET', '/whoami', rotated.token)).status, 401, 'revoked at once');
+      }
+      rotated = r.body;
+    }
+  });
+
+  await step('Rotate Token shows the API\'s refusal in the dialog: a token replaced behind the page\'s back, a colleague\'s token', async () => {
+    // The newest token renews itself, as a CI job does, while the page still lists it.
+    const behind = await call('POST', `/api-tokens/${rotated.id}/rotate`, rotated.token, { overlapMinutes: 5 });
+    assert.equal(behind.status, 201);
+    let r = await rotateInConsole(rotated.id, 'Keep it working for 1 hour');
+    assert.equal(r.status, 409);
+    assert.equal(r.body.error.code, 'TOKEN_REPLACED');
+    expectError(409);
+    const alert = rotateDialog().getByRole('alert');
+    await alert.filter({ hasText: r.body.error.message }).waitFor();
+    assert.equal((await alert.innerText()).trim(), r.body.error.message, 'the API\'s message, word for word');
+    assert.ok(await page.locator('#rotate-token-result').isHidden(), 'no token shown');
+    await assertContrast('#rotate-token-dialog');
+    await checkState('a rotation refused');
+    await rotateDialog().getByRole('button', { name: 'Cancel' }).click();
+    await rotateDialog().waitFor({ state: 'hidden' });
+    await page.waitForFunction((id) => document.activeElement.closest(`tr[data-token-id="${id}"]`) !== null, rotated.id, { timeout: 2000 }); // back on the row's ⋯
+
+    const grace = await session('grace@acme.example', TENANT);
+    const hers = (await call('POST', '/api-tokens', grace, { description: 'grace: nightly' })).body;
+    await page.reload();
+    await rowOf(hers.id).waitFor();
+    r = await rotateInConsole(hers.id, 'Revoke the old token now');
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'NOT_TOKEN_OWNER');
+    expectError(403);
+    await alert.filter({ hasText: r.body.error.message }).waitFor();
+    assert.match(r.body.error.message, /grace@acme\.example/);
+    await rotateDialog().getByRole('button', { name: 'Close' }).first().click(); // the header's ×
+    await rotateDialog().waitFor({ state: 'hidden' });
+    assert.equal((await call('GET', '/whoami', hers.token)).status, 200, 'her token is untouched');
   });
 
   await step('Sandbox refreshes: make the demo plan and start a run; the timeline reaches SUCCEEDED', async () => {
@@ -946,7 +1230,8 @@ try {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('dcs-access.session')), null);
     const bob = await session('bob@globex.example', 'globex');
     for (let i = 1; i <= 21; i++) {
-      const r = await call('POST', '/api-tokens', bob, { description: `globex job ${String(i).padStart(2, '0')}` });
+      // The newest, on the first page, expires in 3 days.
+      const r = await call('POST', '/api-tokens', bob, { description: `globex job ${String(i).padStart(2, '0')}`, lifespanDays: i === 21 ? 3 : undefined });
       assert.equal(r.status, 201);
     }
     await page.getByLabel('E-mail', { exact: true }).fill('bob@globex.example');
@@ -959,6 +1244,8 @@ try {
     await page.getByRole('link', { name: 'Accounts' }).click();
     await page.locator('#tokens-body tr').nth(19).waitFor();
     assert.equal(await rows().count(), 20);
+    // The warning speaks of the page it is on: the list comes a page at a time.
+    assert.match(await page.locator('#tokens-expiring').innerText(), /^1 token on this page expires within 7 days\. Before then, rotate it/);
     const next = page.getByRole('button', { name: 'Next page' });
     assert.ok(await page.getByRole('button', { name: 'Previous page' }).isDisabled());
     await next.click();
@@ -966,6 +1253,7 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 1);
     assert.ok(await next.isDisabled());
     assert.equal((await rowTexts())[0][0], 'globex job 01', 'newest first: the oldest is last');
+    assert.ok(await page.locator('#tokens-expiring').isHidden(), 'nothing on page 2 expires soon');
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 20);
     // The last row at the bottom of the window: its menu has no room below.

@@ -1,5 +1,5 @@
-// The DCS console: Accounts → API Tokens, and Sandbox refreshes with its
-// plan form.
+// The DCS console: Accounts → API Tokens (add, rotate and delete tokens),
+// and Sandbox refreshes with its plan form.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
@@ -25,11 +25,12 @@
   const state = {
     config: null,
     session: null,
-    who: null, // {user, tenant}
+    who: null, // {user, tenant, scopes}: GET /whoami of the session, which has every scope
     sessionTimer: 0,
     route: '',
     tokens: { pageStarts: [''], page: 0, next: '' },
-    created: null, // the token just generated, while the Add Token dialog is open
+    created: null, // {id, description} of the token just generated, while the Add Token dialog is open
+    rotating: null, // the token row whose Rotate Token dialog is open, and what the rotation made
     deleting: null, // the token row whose Delete Token dialog is open
     flash: '', // what the next page's status line says first ("Plan uat1 saved.")
     plan: null, // the plan page: {sandbox}, '' for a new plan
@@ -88,7 +89,7 @@
     state.session = null;
     state.who = null;
     sessionStorage.removeItem(SESSION_KEY);
-    for (const d of [$('add-token-dialog'), $('delete-token-dialog')]) {
+    for (const d of [$('add-token-dialog'), $('rotate-token-dialog'), $('delete-token-dialog')]) {
       if (d.open) d.close();
     }
     forgetPages();
@@ -103,7 +104,7 @@
     for (const id of ['tokens-body', 'plans-body', 'runs-body', 'timeline']) $(id).replaceChildren();
     for (const id of ['tokens-status', 'refreshes-status', 'copy-status']) announce($(id), '');
     for (const id of ['account-name', 'run-title', 'run-status', 'run-error', 'run-polling']) $(id).textContent = '';
-    for (const id of ['run-detail', 'tokens-empty', 'plans-empty', 'runs-empty', 'tokens-pager', 'plan-form']) show($(id), false);
+    for (const id of ['run-detail', 'tokens-empty', 'tokens-expiring', 'plans-empty', 'runs-empty', 'tokens-pager', 'plan-form']) show($(id), false);
     $('plan-form').reset();
     $('plan-users').replaceChildren();
     state.plan = null;
@@ -205,14 +206,6 @@
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return '—';
     return `${formatMinute(d)}:${pad(d.getSeconds())}`;
-  }
-
-  function tokenStatus(t, now) {
-    if (t.status === 'Expired') return 'Expired';
-    if (!t.expiresAt) return 'Enabled - Never expires';
-    const d = new Date(t.expiresAt);
-    if (d.getTime() <= now) return 'Expired';
-    return 'Enabled - Expires on ' + formatMinute(d);
   }
 
   // announce puts a message in a polite live region: emptied first, then
@@ -337,7 +330,7 @@
       if (e.status !== 401) endSession(e.message);
       return false;
     }
-    state.who = { user: who.user, tenant: who.tenant };
+    state.who = { user: who.user, tenant: who.tenant, scopes: who.scopes || [] };
     $('account-name').textContent = `${who.user} · ${who.tenant}`;
     return true;
   }
@@ -514,7 +507,6 @@
   }
 
   function renderTokens(items) {
-    const now = Date.now();
     const body = $('tokens-body');
     closeMenus();
     body.replaceChildren(
@@ -529,19 +521,33 @@
           'aria-label': 'Actions for token ' + t.description,
           text: '⋯',
         });
-        const item = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1', text: 'Delete Token' });
-        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description }, el('li', { role: 'none' }, item));
+        const item = (text, open, danger) => {
+          const b = el('button', { type: 'button', role: 'menuitem', class: 'menu-item' + (danger ? ' danger' : ''), tabindex: '-1', text });
+          b.addEventListener('click', () => {
+            closeMenus();
+            open(t, trigger);
+          });
+          return el('li', { role: 'none' }, b);
+        };
+        // A replaced or expired token has nothing left to rotate: its status says so.
+        const rotatable = t.status === 'Enabled' && !t.replacedBy;
+        const menu = el(
+          'ul',
+          { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description },
+          rotatable ? item('Rotate Token', openRotateDialog) : null,
+          item('Delete Token', openDeleteDialog, true),
+        );
         wireMenu(trigger, menu);
-        item.addEventListener('click', () => {
-          closeMenus();
-          openDeleteDialog(t, trigger);
-        });
         return el(
           'tr',
           { 'data-token-id': t.id },
           el('td', { class: 'description', text: t.description }),
-          el('td', { text: tokenStatus(t, now) }),
+          // The API's words, in UTC ("Enabled - Expires in 3 days (…)"): it
+          // owns the wording and the counting of days.
+          el('td', {}, expiresSoon(t) ? el('span', { class: 'status-soon', text: t.statusText }) : t.statusText),
           el('td', { text: t.associatedUser }),
+          scopesCell(t.scopes || []),
+          el('td', { text: t.lastUsedText }),
           el('td', { class: 'actions' }, el('div', { class: 'menu-wrap' }, trigger, menu)),
         );
       }),
@@ -551,10 +557,45 @@
     show($('tokens-table'), items.length > 0);
     show($('tokens-empty'), items.length === 0);
     const paged = t.page > 0 || Boolean(t.next);
+    renderExpiring(items.filter(expiresSoon).length, paged);
     show($('tokens-pager'), paged);
     $('tokens-prev').disabled = t.page === 0;
     $('tokens-next').disabled = !t.next;
     $('tokens-page-label').textContent = 'Page ' + (t.page + 1);
+  }
+
+  // expiresSoon is a token the list says expires within its warning window
+  // (expiresInDays, 7 days down to 0) and that no rotation replaced yet.
+  function expiresSoon(t) {
+    return Number.isInteger(t.expiresInDays) && !t.replacedBy;
+  }
+
+  // renderExpiring warns above the table of the tokens that expire soon,
+  // in words and with a sign, not by colour alone.
+  function renderExpiring(n, paged) {
+    const line = $('tokens-expiring');
+    show(line, n > 0);
+    if (n === 0) return line.replaceChildren();
+    // "7 days": the API's window for expiresInDays (and the first expiry notice).
+    const what = `${n} ${n === 1 ? 'token' : 'tokens'}${paged ? ' on this page' : ''} ${n === 1 ? 'expires' : 'expire'} within 7 days.`;
+    line.replaceChildren(
+      el('strong', { text: what }),
+      ' Before then, rotate ' + (n === 1 ? 'it' : 'each') + ' (Rotate Token in its ⋯ menu) and give the new token to what uses it: from its expiry, every request with it fails.',
+    );
+  }
+
+  // allScopes is every scope there is: what the session has (GET /whoami),
+  // so that the API alone owns the set.
+  function allScopes() {
+    return (state.who && state.who.scopes) || [];
+  }
+
+  // scopesCell shows a token's scopes: "All scopes" when it has every one,
+  // else each scope unbroken, on as many lines as the cell needs.
+  function scopesCell(scopes) {
+    const all = allScopes();
+    if (all.length > 0 && all.every((s) => scopes.includes(s))) return el('td', { text: 'All scopes' });
+    return el('td', {}, el('ul', { class: 'scope-list' }, ...scopes.map((s) => el('li', {}, el('code', { text: s })))));
   }
 
   // --- Row menus ---
@@ -640,28 +681,146 @@
     }
   }
 
+  // --- A new token, shown once (Add Token and Rotate Token) ---
+  //
+  // The dialog's slot (data-once-token) gets a copy of the once-token
+  // template, its ids prefixed with the slot's value. Until the token has
+  // been copied (the Copy button, or Ctrl+C in its field), every way of
+  // closing the dialog but throwing the token away asks first: the token
+  // cannot be shown again. Escape in the question goes back to the token.
+  // However the dialog closes, the token leaves the page.
+  function onceToken(dialog, actions, closeButton) {
+    const slot = dialog.querySelector('[data-once-token]');
+    const prefix = slot.dataset.onceToken;
+    const part = $('once-token').content.cloneNode(true);
+    for (const n of part.querySelectorAll('[id]')) n.id = prefix + n.id;
+    for (const attr of ['for', 'aria-describedby', 'aria-labelledby']) {
+      for (const n of part.querySelectorAll(`[${attr}]`)) {
+        n.setAttribute(attr, n.getAttribute(attr).split(' ').map((id) => prefix + id).join(' '));
+      }
+    }
+    slot.replaceWith(part);
+    const $p = (id) => $(prefix + id);
+    let held = null; // {token, copied}
+
+    const needsConfirm = () => Boolean(held && !held.copied);
+    const confirmShown = () => !$p('close-confirm').hidden;
+    function showConfirm(on) {
+      show($p('close-confirm'), on);
+      show(actions, !on);
+      if (on) $p('close-back').focus();
+    }
+    function backToToken() {
+      showConfirm(false);
+      $p('copy-token').focus();
+    }
+    function markCopied() {
+      if (!held) return;
+      held.copied = true;
+      if (confirmShown()) {
+        showConfirm(false);
+        closeButton.focus();
+      }
+    }
+    async function copy() {
+      if (!held) return;
+      try {
+        await navigator.clipboard.writeText(held.token);
+        announce($p('copy-status'), 'Copied to the clipboard.');
+        markCopied();
+      } catch {
+        $p('token-value').focus();
+        $p('token-value').select();
+        announce($p('copy-status'), 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac).');
+      }
+    }
+
+    $p('copy-token').addEventListener('click', copy);
+    $p('token-value').addEventListener('copy', markCopied); // Ctrl+C where copying is blocked
+    $p('close-back').addEventListener('click', backToToken);
+    $p('close-anyway').addEventListener('click', () => dialog.close());
+    // Escape: handled on keydown (cancelling it keeps the dialog open
+    // whatever the browser's rules for the cancel event); the cancel event
+    // still catches other close requests, such as a phone's back gesture.
+    dialog.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !needsConfirm()) return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (confirmShown()) backToToken();
+      else showConfirm(true);
+    });
+    dialog.addEventListener('cancel', (e) => {
+      if (!needsConfirm()) return;
+      e.preventDefault();
+      showConfirm(true);
+    });
+    dialog.addEventListener('close', () => {
+      held = null;
+      $p('token-value').value = '';
+      show($p('token-result'), false);
+      showConfirm(false);
+      announce($p('copy-status'), '');
+    });
+    trapFocus(dialog);
+
+    return {
+      // show puts token in the dialog, and focus on its Copy button.
+      show(token) {
+        held = { token, copied: false };
+        $p('token-value').value = token;
+        show($p('token-result'), true);
+        $p('copy-token').focus();
+      },
+      // requestClose closes the dialog, or first asks when the token was not copied.
+      requestClose() {
+        if (needsConfirm()) showConfirm(true);
+        else dialog.close();
+      },
+    };
+  }
+
   // --- Add Token dialog ---
+  let addOnce; // onceToken of the Add Token dialog, made by wire()
+
   function openAddDialog() {
     const d = $('add-token-dialog');
+    renderScopeChoices();
     resetAddDialog();
     $('token-user').value = state.who ? state.who.user : '';
     d.showModal();
     $('token-description').focus();
   }
 
+  // renderScopeChoices offers every scope, each checked: a new token may do
+  // everything unless narrowed.
+  function renderScopeChoices() {
+    const all = allScopes();
+    $('token-scopes-list').replaceChildren(
+      ...all.map((scope, i) =>
+        el(
+          'div',
+          { class: 'field check' },
+          el('input', { type: 'checkbox', id: 'token-scope-' + i, name: 'scopes', value: scope, checked: true }),
+          el('label', { for: 'token-scope-' + i }, el('code', { text: scope })),
+        ),
+      ),
+    );
+    show($('token-scopes'), all.length > 0);
+  }
+
+  const scopeBoxes = () => Array.from($('token-scopes-list').querySelectorAll('input[type=checkbox]'));
+
   function resetAddDialog() {
     state.created = null;
     $('add-token-form').reset();
-    $('token-value').value = '';
-    show($('token-result'), false);
-    showCloseConfirm(false);
-    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), true);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint']) show($(id), true);
     setError($('add-token-error'), '');
-    $('copy-status').textContent = '';
+    setError($('token-scopes-error'), '');
     for (const id of ['token-description', 'token-lifespan']) {
       $(id).readOnly = false;
       $(id).removeAttribute('aria-invalid');
     }
+    for (const b of scopeBoxes()) b.disabled = false;
     $('generate-token').disabled = false;
     $('add-token-delete').disabled = true;
   }
@@ -673,6 +832,7 @@
     const lifeInput = $('token-lifespan');
     const error = $('add-token-error');
     setError(error, '');
+    setError($('token-scopes-error'), '');
     descInput.removeAttribute('aria-invalid');
     lifeInput.removeAttribute('aria-invalid');
     const body = {};
@@ -688,6 +848,12 @@
       }
       body.lifespanDays = Number(lifespan);
     }
+    // Every scope checked: scopes is left out, which gives the token every
+    // scope, as the product's Add Token does. Narrowed, the list is sent as
+    // it is, an empty one too: the API says that a token needs a scope.
+    const boxes = scopeBoxes();
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (chosen.length < boxes.length) body.scopes = chosen;
     const button = $('generate-token');
     button.disabled = true;
     let created;
@@ -696,6 +862,11 @@
     } catch (err) {
       button.disabled = false;
       if (err.status === 401) return;
+      if (err.code === 'INVALID_SCOPE') {
+        setError($('token-scopes-error'), err.message); // at the field: the group is described by it
+        $('token-scopes-error').focus();
+        return;
+      }
       setError(error, err.message);
       const field = err.code === 'INVALID_LIFESPAN' ? lifeInput : descInput;
       if (err.code === 'DESCRIPTION_TAKEN' || err.code === 'INVALID_DESCRIPTION' || err.code === 'INVALID_LIFESPAN') {
@@ -704,65 +875,15 @@
       field.focus();
       return;
     }
-    state.created = { id: created.id, description: created.description, token: created.token, copied: false };
+    state.created = { id: created.id, description: created.description };
     reloadTokens(); // the page behind the dialog lists the new token at once
     descInput.readOnly = true;
     lifeInput.readOnly = true;
+    for (const b of boxes) b.disabled = true;
     descInput.value = created.description;
-    $('token-value').value = created.token;
-    show($('token-result'), true);
-    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), false);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint']) show($(id), false);
     $('add-token-delete').disabled = false;
-    $('copy-token').focus();
-  }
-
-  // --- Closing before the token was copied ---
-  //
-  // Until the token has been copied (the Copy button, or Ctrl+C in its
-  // field), every way of closing the dialog but Delete Token asks first:
-  // the token cannot be shown again. Escape in the question goes back to
-  // the token.
-  function needsCloseConfirm() {
-    return Boolean(state.created && !state.created.copied);
-  }
-
-  function requestAddDialogClose() {
-    if (needsCloseConfirm()) showCloseConfirm(true);
-    else $('add-token-dialog').close();
-  }
-
-  function showCloseConfirm(on) {
-    show($('close-confirm'), on);
-    show($('add-token-actions'), !on);
-    if (on) $('close-back').focus();
-  }
-
-  function closeConfirmShown() {
-    return !$('close-confirm').hidden;
-  }
-
-  function markCopied() {
-    if (!state.created) return;
-    state.created.copied = true;
-    if (closeConfirmShown()) {
-      showCloseConfirm(false);
-      $('add-token-close').focus();
-    }
-  }
-
-  async function copyToken() {
-    const status = $('copy-status');
-    const value = state.created && state.created.token;
-    if (!value) return;
-    try {
-      await navigator.clipboard.writeText(value);
-      announce(status, 'Copied to the clipboard.');
-      markCopied();
-    } catch {
-      $('token-value').focus();
-      $('token-value').select();
-      announce(status, 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac).');
-    }
+    addOnce.show(created.token);
   }
 
   async function discardCreated() {
@@ -786,13 +907,11 @@
     reloadTokens();
   }
 
-  // Every way of closing the dialog ends here: the token leaves the page.
+  // Every way of closing the dialog ends here (and the token has left the
+  // page: onceToken).
   function onAddDialogClosed() {
     const c = state.created;
     state.created = null;
-    $('token-value').value = '';
-    show($('token-result'), false);
-    showCloseConfirm(false);
     $('add-token-form').reset();
     if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
     // The list was loaded again when the token was generated (or thrown
@@ -805,6 +924,65 @@
     if (state.route !== '#/accounts/api-tokens') return;
     state.tokens = { pageStarts: [''], page: 0, next: '' };
     loadTokens();
+  }
+
+  // --- Rotate Token dialog ---
+  //
+  // POST /api-tokens/{id}/rotate with the overlap chosen; the new token is
+  // shown once, as on creation. One Idempotency-Key for each opening of the
+  // dialog: a retry after a lost answer gets the same new token back.
+  let rotateOnce; // onceToken of the Rotate Token dialog, made by wire()
+
+  function openRotateDialog(token, trigger) {
+    state.rotating = { token, trigger, key: crypto.randomUUID(), rotated: null };
+    $('rotate-token-form').reset();
+    $('rotate-token-name').textContent = token.description;
+    setError($('rotate-token-error'), '');
+    for (const id of ['rotate-token-intro', 'rotate-overlap', 'rotate-token-submit']) show($(id), true);
+    show($('rotate-previous'), false);
+    $('rotate-token-submit').disabled = false;
+    $('rotate-token-close').textContent = 'Cancel';
+    $('rotate-token-dialog').showModal();
+    $('rotate-token-form').querySelector('input[name=overlap]:checked').focus();
+  }
+
+  async function rotateToken(e) {
+    e.preventDefault();
+    const r = state.rotating;
+    if (!r || r.rotated) return;
+    setError($('rotate-token-error'), '');
+    const overlapMinutes = Number($('rotate-token-form').elements.overlap.value);
+    const button = $('rotate-token-submit');
+    button.disabled = true;
+    let rotated;
+    try {
+      rotated = await api('POST', 'api-tokens/' + encodeURIComponent(r.token.id) + '/rotate', { overlapMinutes }, { 'Idempotency-Key': r.key });
+    } catch (err) {
+      button.disabled = false;
+      if (err.status === 401) return;
+      setError($('rotate-token-error'), err.message); // "This token was already replaced by a rotation …"
+      return;
+    }
+    r.rotated = { id: rotated.id, description: rotated.description };
+    reloadTokens(); // behind the dialog: the new token, and the old one as the rotation left it
+    for (const id of ['rotate-token-intro', 'rotate-overlap', 'rotate-token-submit']) show($(id), false);
+    $('rotate-previous').textContent = 'The old token: ' + rotated.previous.statusText + '.';
+    show($('rotate-previous'), true);
+    $('rotate-token-close').textContent = 'Close';
+    rotateOnce.show(rotated.token);
+  }
+
+  function onRotateDialogClosed() {
+    const r = state.rotating;
+    state.rotating = null;
+    if (!r || !state.session) return;
+    if (!r.rotated) {
+      if (r.trigger.isConnected) r.trigger.focus();
+      return;
+    }
+    announce($('tokens-status'), `Token “${r.rotated.description}” was rotated.`);
+    const next = $('tokens-body').querySelector(`tr[data-token-id="${CSS.escape(r.rotated.id)}"] .menu-trigger`);
+    (next || $('add-token')).focus();
   }
 
   // --- Delete Token dialog ---
@@ -1539,39 +1717,19 @@
     $('sign-out').addEventListener('click', signOut);
     window.addEventListener('hashchange', () => route(true));
 
+    addOnce = onceToken($('add-token-dialog'), $('add-token-actions'), $('add-token-close'));
     $('add-token').addEventListener('click', openAddDialog);
     $('add-token-form').addEventListener('submit', generateToken);
-    $('copy-token').addEventListener('click', copyToken);
     $('add-token-delete').addEventListener('click', discardCreated);
-    $('add-token-close').addEventListener('click', requestAddDialogClose);
-    $('add-token-x').addEventListener('click', requestAddDialogClose);
-    $('close-back').addEventListener('click', () => {
-      showCloseConfirm(false);
-      $('copy-token').focus();
-    });
-    $('close-anyway').addEventListener('click', () => $('add-token-dialog').close());
-    $('token-value').addEventListener('copy', markCopied); // Ctrl+C where copying is blocked
-    // Escape: handled on keydown (cancelling it keeps the dialog open
-    // whatever the browser's rules for the cancel event); the cancel event
-    // still catches other close requests, such as a phone's back gesture.
-    $('add-token-dialog').addEventListener('keydown', (e) => {
-      if (e.key !== 'Escape' || !needsCloseConfirm()) return;
-      e.preventDefault();
-      e.stopPropagation();
-      if (closeConfirmShown()) {
-        showCloseConfirm(false);
-        $('copy-token').focus();
-      } else {
-        showCloseConfirm(true);
-      }
-    });
-    $('add-token-dialog').addEventListener('cancel', (e) => {
-      if (!needsCloseConfirm()) return;
-      e.preventDefault();
-      showCloseConfirm(true);
-    });
+    $('add-token-close').addEventListener('click', () => addOnce.requestClose());
+    $('add-token-x').addEventListener('click', () => addOnce.requestClose());
     $('add-token-dialog').addEventListener('close', onAddDialogClosed);
-    trapFocus($('add-token-dialog'));
+
+    rotateOnce = onceToken($('rotate-token-dialog'), $('rotate-token-actions'), $('rotate-token-close'));
+    $('rotate-token-form').addEventListener('submit', rotateToken);
+    $('rotate-token-close').addEventListener('click', () => rotateOnce.requestClose());
+    $('rotate-token-x').addEventListener('click', () => rotateOnce.requestClose());
+    $('rotate-token-dialog').addEventListener('close', onRotateDialogClosed);
 
     $('delete-confirm').addEventListener('input', () => {
       $('delete-token-submit').disabled = !state.deleting || $('delete-confirm').value !== state.deleting.token.description;
