@@ -6,6 +6,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -228,11 +231,35 @@ func planFields() []string {
 	return paths
 }
 
+// keyConsumer is the consumer key under which the simulated production org
+// trusts the integration user's key that the console stores for uat2.
+const keyConsumer = "console-stored-key"
+
+// integrationKey writes a new RSA private key in PEM to a file, as an admin
+// has it, and returns the file and the key.
+func integrationKey(t *testing.T) (string, *rsa.PrivateKey) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "integration-user.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, k
+}
+
 // TestConsoleInChromium runs console.test.mjs: every step of issue 5's test
-// list, and issues 12 and 13's tokens page (scopes, last use, expiry
-// warnings, rotation), in a real headless Chromium, against the local stack,
-// with the local sign-in. The simulated production org has a second sandbox, uat2,
-// for the plan the test creates in the console.
+// list, and issues 12 and 13's console (scopes, last use, expiry warnings,
+// rotation, a plan's pipeline secrets), in a real headless Chromium, against
+// the local stack, with the local sign-in. The simulated production org has
+// a second sandbox, uat2, for the plan the test creates in the console, and
+// trusts the key that the test then stores for it from the console.
 func TestConsoleInChromium(t *testing.T) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -241,5 +268,8 @@ func TestConsoleInChromium(t *testing.T) {
 	requireTools(t, dir) // before starting anything
 	s := startStack(t)
 	s.Server.Salesforce.AddSandbox("uat2", "FULL")
-	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","))
+	keyFile, k := integrationKey(t)
+	s.Server.Salesforce.TrustKey(keyConsumer, &k.PublicKey)
+	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","),
+		"SALESFORCE_KEY_FILE="+keyFile, "SALESFORCE_KEY_CONSUMER="+keyConsumer)
 }

@@ -3,6 +3,7 @@
 // prints "ok N - name"; the first failure prints why, saves
 // failure.png, and exits 1. Run it through `go test ./internal/console/browsertest`.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -12,12 +13,16 @@ const BASE = process.env.BASE_URL;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOT_DIR;
 const PLAN_FIELDS = (process.env.PLAN_FIELDS || '').split(',').filter(Boolean); // every field of plans.Plan, from the Go side
+// An integration user's key, and the consumer key under which the simulated
+// production org trusts it (browser_test.go): a plan signs in with it.
+const KEY_FILE = process.env.SALESFORCE_KEY_FILE;
+const KEY_CONSUMER = process.env.SALESFORCE_KEY_CONSUMER;
 const TIMEZONE = 'Asia/Kolkata'; // UTC+05:30: local time visibly differs from UTC
 const EMAIL = 'ada@acme.example';
 const TENANT = 'acme';
 
-if (!BASE || !SHOTS || PLAN_FIELDS.length === 0) {
-  console.error('BASE_URL, SCREENSHOT_DIR and PLAN_FIELDS must be set: run this through `go test ./internal/console/browsertest`.');
+if (!BASE || !SHOTS || PLAN_FIELDS.length === 0 || !KEY_FILE || !KEY_CONSUMER) {
+  console.error('BASE_URL, SCREENSHOT_DIR, PLAN_FIELDS, SALESFORCE_KEY_FILE and SALESFORCE_KEY_CONSUMER must be set: run this through `go test ./internal/console/browsertest`.');
   process.exit(2);
 }
 if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(BASE)) {
@@ -1221,6 +1226,129 @@ try {
     assert.equal((await call('GET', '/sandbox-plans/uat1', await session(EMAIL, TENANT))).body.description, 'UAT, edited in the console', 'uat1 is untouched');
     await page.getByRole('link', { name: 'Cancel' }).click();
     await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
+  });
+
+  await step('Pipeline secrets on a plan\'s page: the key is checked at its field, stored and never shown back; the pipeline\'s DCS token is made straight into its secret', async () => {
+    await page.getByRole('link', { name: 'Edit plan uat2' }).click();
+    await page.locator('#plan-form').waitFor();
+    const section = page.getByRole('region', { name: 'Pipeline secrets' });
+    await section.waitFor();
+    const s = await session(EMAIL, TENANT);
+    const planNow = async () => (await call('GET', '/sandbox-plans/uat2', s)).body;
+    const before = await planNow();
+    const keyField = section.getByLabel('Private key (PEM)', { exact: true });
+    const keyError = page.locator('#secret-key-error');
+    const putKey = () => page.waitForResponse((r) => r.url() === `${BASE}/sandbox-plans/uat2/salesforce-key` && r.request().method() === 'PUT');
+
+    // A key the pipeline cannot use: the API's message, at the field.
+    const weak = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    await keyField.fill(weak);
+    let answer = putKey();
+    await section.getByRole('button', { name: 'Store the key' }).click();
+    let r = await answer;
+    const refused = await r.json();
+    assert.equal(r.status(), 400);
+    assert.equal(refused.error.code, 'INVALID_PRIVATE_KEY');
+    assert.equal(r.request().postDataJSON().privateKey, weak, 'the key as pasted');
+    expectError(400);
+    await keyError.filter({ hasText: refused.error.message }).waitFor();
+    assert.equal((await keyError.innerText()).trim(), refused.error.message, 'the API\'s message, word for word');
+    assert.equal(await keyField.getAttribute('aria-invalid'), 'true');
+    assert.ok((await keyField.getAttribute('aria-describedby')).split(' ').includes('secret-key-error'), 'the field is described by its message');
+    assert.ok(await keyField.evaluate((n) => n === document.activeElement), 'focus moves to the field');
+    assert.deepEqual(await planNow(), before, 'nothing changed');
+    await checkState('a private key refused');
+
+    // A file far larger than a key is refused before anything is sent.
+    let sent = false;
+    const onRequest = (q) => {
+      if (q.url().endsWith('/salesforce-key')) sent = true;
+    };
+    page.on('request', onRequest);
+    const fileInput = section.getByLabel('Key file', { exact: true });
+    await fileInput.setInputFiles({ name: 'backup.tar', mimeType: 'application/octet-stream', buffer: Buffer.alloc(70 * 1024, 65) });
+    await keyError.filter({ hasText: /^backup\.tar is 70 KiB: a private key's PEM file is a few KiB\./ }).waitFor();
+    page.off('request', onRequest);
+    assert.equal(sent, false, 'the file was not sent');
+    assert.equal(await keyField.inputValue(), weak, 'the field keeps what it held');
+
+    // The key's file: read into the field, stored, and gone from the page.
+    const pem = fs.readFileSync(KEY_FILE, 'utf8');
+    await fileInput.setInputFiles(KEY_FILE);
+    await page.waitForFunction((want) => document.getElementById('secret-key').value === want, pem);
+    assert.equal(await keyError.isHidden(), true, 'the last message is gone');
+    answer = putKey();
+    await section.getByRole('button', { name: 'Store the key' }).click();
+    r = await answer;
+    const stored = await r.json();
+    assert.ok([200, 201].includes(r.status()), JSON.stringify(stored));
+    assert.equal(r.request().postDataJSON().privateKey, pem);
+    assert.match(stored.secretArn, /:secret:dcs-access\/acme\/uat2\/salesforce-key-/);
+    assert.equal(stored.planUpdated, true);
+    await page.locator('#secret-key-status', { hasText: `Stored at ${stored.secretArn}. The plan points at it.` }).waitFor();
+    assert.equal(await keyField.inputValue(), '', 'the key is never shown back');
+    assert.equal(await keyField.getAttribute('aria-invalid'), null);
+    const keyLine = pem.split('\n')[3]; // a line of the key's body
+    assert.equal(await page.evaluate((l) => document.documentElement.outerHTML.includes(l) || Array.from(document.querySelectorAll('textarea, input')).some((n) => n.value.includes(l)), keyLine), false, 'nothing of the key is left in the page');
+    assert.equal(await planControl('salesforce.privateKeySecretArn').inputValue(), stored.secretArn, 'the form points at it too');
+    assert.equal((await planNow()).salesforce.privateKeySecretArn, stored.secretArn, 'the plan points at it');
+
+    // The DCS token: while the secret holds a colleague's token, the API says so at the button.
+    const grace = await session('grace@acme.example', TENANT);
+    const hers = await call('POST', '/sandbox-plans/uat2/dcs-token', grace);
+    assert.equal(hers.status, 201);
+    const create = section.getByRole('button', { name: 'Create a DCS token for the pipeline' });
+    const postToken = () => page.waitForResponse((q) => q.url() === `${BASE}/sandbox-plans/uat2/dcs-token` && q.request().method() === 'POST');
+    answer = postToken();
+    await create.click();
+    r = await answer;
+    const notHers = await r.json();
+    assert.equal(r.status(), 403);
+    assert.equal(notHers.error.code, 'NOT_TOKEN_OWNER');
+    expectError(403);
+    const tokenError = page.locator('#secret-token-error');
+    await tokenError.filter({ hasText: notHers.error.message }).waitFor();
+    assert.ok((await create.getAttribute('aria-describedby')).split(' ').includes('secret-token-error'), 'the button is described by the message');
+    assert.ok(await tokenError.evaluate((n) => n === document.activeElement), 'focus moves to the message');
+
+    // She deletes hers; made again, it is a new token of ada's, which nobody sees.
+    assert.equal((await call('DELETE', `/api-tokens/${hers.body.token.id}`, grace)).status, 204);
+    answer = postToken();
+    await create.click();
+    r = await answer;
+    const minted = await r.json();
+    assert.equal(r.status(), 201, JSON.stringify(minted));
+    assert.equal(minted.token.description, 'sandbox refresh: uat2');
+    assert.equal(minted.token.associatedUser, EMAIL);
+    assert.deepEqual(minted.token.scopes, ['compliance-jobs:run']);
+    const status = page.locator('#secret-token-status');
+    await status.filter({ hasText: `Token “sandbox refresh: uat2” stored at ${minted.secretArn}. Secrets Manager rotates it every ${minted.rotation.everyDays} days. The plan points at it.` }).waitFor();
+    assert.equal(await tokenError.isHidden(), true, 'the message is gone');
+    assert.equal(await planControl('dcs.apiTokenSecretArn').inputValue(), minted.secretArn, 'the form points at it');
+    assert.equal((await planNow()).dcs.apiTokenSecretArn, minted.secretArn, 'the plan points at it');
+    assert.ok(await create.evaluate((n) => n === document.activeElement), 'focus stays on the button');
+    // Asked again, it rotates the token the secret holds.
+    answer = postToken();
+    await create.click();
+    r = await answer;
+    const again = await r.json();
+    assert.equal(r.status(), 200);
+    assert.equal(again.rotated, true);
+    await status.filter({ hasText: `The token stored at ${again.secretArn} was rotated: the old one keeps working for ${again.rotation.overlapMinutes} minutes.` }).waitFor();
+    await assertContrast('#plan-secrets');
+    await shot('17-pipeline-secrets.png');
+    await checkState('a plan\'s pipeline secrets', '17-pipeline-secrets.png');
+
+    // The key stored from the console is the pipeline's: saving the plan
+    // signs in to production with it (the org trusts it under KEY_CONSUMER).
+    await planControl('salesforce.consumerKey').fill(KEY_CONSUMER);
+    answer = page.waitForResponse((q) => q.request().method() === 'PUT' && q.url() === `${BASE}/sandbox-plans/uat2`);
+    await page.getByRole('button', { name: 'Save plan' }).click();
+    assert.equal((await answer).status(), 200);
+    await page.locator('#refreshes-status', { hasText: /^Plan uat2 saved\.$/ }).waitFor();
+    const saved = await planNow();
+    assert.equal(saved.salesforce.privateKeySecretArn, stored.secretArn);
+    assert.equal(saved.dcs.apiTokenSecretArn, minted.secretArn);
   });
 
   await step('sign out; another tenant with 21 tokens pages through them; the last row\'s menu shows whole', async () => {

@@ -1,5 +1,5 @@
 // The DCS console: Accounts → API Tokens (add, rotate and delete tokens),
-// and Sandbox refreshes with its plan form.
+// and Sandbox refreshes with its plan form and the plan's pipeline secrets.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
@@ -107,6 +107,8 @@
     for (const id of ['run-detail', 'tokens-empty', 'tokens-expiring', 'plans-empty', 'runs-empty', 'tokens-pager', 'plan-form']) show($(id), false);
     $('plan-form').reset();
     $('plan-users').replaceChildren();
+    show($('plan-secrets'), false);
+    resetSecrets();
     state.plan = null;
     state.flash = '';
   }
@@ -1390,7 +1392,7 @@
         { path: 'salesforce.sandboxLoginUrl', label: 'Sandbox login URL', hint: "Blank: https://test.salesforce.com." },
         { path: 'salesforce.consumerKey', label: 'Consumer key', hint: "The external client app's consumer key." },
         { path: 'salesforce.username', label: 'Integration username', hint: 'The production user the pipeline signs in as. It is never dropped.' },
-        { path: 'salesforce.privateKeySecretArn', label: 'Private key secret ARN', hint: "A Secrets Manager secret named dcs-access/<tenant>/… that holds the user's RSA private key (PEM)." },
+        { path: 'salesforce.privateKeySecretArn', label: 'Private key secret ARN', hint: "A Secrets Manager secret named dcs-access/<tenant>/… that holds the user's RSA private key (PEM). Pipeline secrets, below, stores the key and fills this in." },
         { path: 'salesforce.apiVersion', label: 'API version', hint: 'Blank: v62.0.' },
         { path: 'salesforce.audience', label: 'Production audience', hint: "Only for a user who signs in through an Experience Cloud site: the site's URL. Left blank, the sign-in's audience is https://login.salesforce.com." },
         { path: 'salesforce.sandboxAudience', label: 'Sandbox audience', hint: 'The same, for the sandbox. Left blank, it is https://test.salesforce.com.' },
@@ -1402,7 +1404,7 @@
       fields: [
         { path: 'dcs.baseUrl', label: 'DCS URL', hint: 'The address of your DCS service.' },
         { path: 'dcs.complianceJobId', label: 'Compliance job ID', hint: 'The DCS compliance job that masks the sandbox.' },
-        { path: 'dcs.apiTokenSecretArn', label: 'API token secret ARN', hint: 'A Secrets Manager secret named dcs-access/<tenant>/… that holds a DCS API token.' },
+        { path: 'dcs.apiTokenSecretArn', label: 'API token secret ARN', hint: 'A Secrets Manager secret named dcs-access/<tenant>/… that holds a DCS API token. Pipeline secrets, below, makes one and fills this in.' },
         { path: 'dcs.connectorUsername', label: 'Connector username', hint: 'The Salesforce user DCS signs in as to mask the sandbox. It is never dropped.' },
       ],
     },
@@ -1645,11 +1647,14 @@
     $('plan-save').disabled = false;
     $(fieldId('sandbox')).readOnly = editing;
     renderUsers([]);
+    resetSecrets();
     if (!editing) {
       show($('plan-form'), true);
+      show($('plan-secrets'), true);
       return;
     }
     show($('plan-form'), false);
+    show($('plan-secrets'), false);
     show($('plan-loading'), true);
     const at = state.route;
     api('GET', 'sandbox-plans/' + encodeURIComponent(sandbox))
@@ -1657,6 +1662,7 @@
         if (state.route !== at) return;
         fillPlan(plan);
         show($('plan-form'), true);
+        show($('plan-secrets'), true);
       })
       .catch((err) => {
         if (err.status === 401 || state.route !== at) return;
@@ -1702,6 +1708,121 @@
   async function planExists(sandbox) {
     const data = await api('GET', 'sandbox-plans');
     return (data.items || []).some((p) => p.sandbox.toLowerCase() === sandbox.toLowerCase());
+  }
+
+  // --- Pipeline secrets: write-only, for the plan's sandbox ---
+  //
+  // PUT /sandbox-plans/{sandbox}/salesforce-key stores the integration
+  // user's key, POST …/dcs-token mints the pipeline's token into its
+  // secret; neither is ever shown back, only where it is stored. The API
+  // checks the key and points the plan at each secret; the form's ARN
+  // field is set to match, so that saving the form keeps it. A new plan's
+  // secrets are stored for the name in its Sandbox name field.
+  const MAX_KEY_FILE = 64 * 1024; // the API's largest body: a 16384-bit key's PEM is about 13 KB
+
+  function resetSecrets() {
+    $('secret-key').value = '';
+    $('secret-key').removeAttribute('aria-invalid');
+    $('secret-key-file').value = '';
+    for (const id of ['secret-key-error', 'secret-token-error', 'secret-key-status', 'secret-token-status']) $(id).textContent = '';
+  }
+
+  // secretsSandbox is the sandbox the secrets are for, or '' after saying
+  // at the name's field that it is missing.
+  function secretsSandbox() {
+    const sandbox = state.plan.sandbox || $(fieldId('sandbox')).value.trim();
+    if (!sandbox) showPlanError({ code: 'INVALID_PLAN', message: "sandbox: enter the sandbox's name first: the secrets are stored for it." });
+    return sandbox;
+  }
+
+  // showSecretError puts an API error at the field it is about: the
+  // sandbox's name, or the control the request came from.
+  function showSecretError(err, line, control) {
+    if (err.code === 'INVALID_SANDBOX') {
+      showPlanError({ code: 'INVALID_PLAN', message: 'sandbox: ' + err.message });
+      return;
+    }
+    line.textContent = err.message;
+    if (control.matches('textarea')) control.setAttribute('aria-invalid', 'true');
+    (control.matches('textarea') ? control : line).focus();
+  }
+
+  function pointsAt(stored) {
+    return stored.planUpdated ? ' The plan points at it.' : ' The plan gets it when you save it.';
+  }
+
+  async function readKeyFile() {
+    const input = $('secret-key-file');
+    const file = input.files[0];
+    if (!file) return;
+    input.value = ''; // the key goes into the field, and only there
+    $('secret-key-error').textContent = '';
+    $('secret-key').removeAttribute('aria-invalid');
+    if (file.size > MAX_KEY_FILE) {
+      $('secret-key-error').textContent = `${file.name} is ${Math.ceil(file.size / 1024)} KiB: a private key's PEM file is a few KiB. Choose the key's file.`;
+      $('secret-key').setAttribute('aria-invalid', 'true');
+      return;
+    }
+    $('secret-key').value = await file.text();
+    $('secret-key').focus();
+  }
+
+  async function storeKey(e) {
+    const button = e.currentTarget;
+    const key = $('secret-key');
+    const status = $('secret-key-status');
+    clearPlanErrors();
+    key.removeAttribute('aria-invalid');
+    $('secret-key-error').textContent = '';
+    status.textContent = '';
+    const sandbox = secretsSandbox();
+    if (!sandbox) return;
+    button.disabled = true;
+    const at = state.route;
+    try {
+      const stored = await api('PUT', 'sandbox-plans/' + encodeURIComponent(sandbox) + '/salesforce-key', { privateKey: key.value });
+      if (state.route !== at) return;
+      key.value = ''; // stored: it is never shown again
+      $(fieldId('salesforce.privateKeySecretArn')).value = stored.secretArn;
+      status.textContent = `Stored at ${stored.secretArn}.` + pointsAt(stored);
+    } catch (err) {
+      if (err.status !== 401 && state.route === at) showSecretError(err, $('secret-key-error'), key);
+    } finally {
+      enableAgain(button);
+    }
+  }
+
+  async function createPipelineToken(e) {
+    const button = e.currentTarget;
+    const status = $('secret-token-status');
+    clearPlanErrors();
+    $('secret-token-error').textContent = '';
+    status.textContent = '';
+    const sandbox = secretsSandbox();
+    if (!sandbox) return;
+    button.disabled = true;
+    const at = state.route;
+    try {
+      const stored = await api('POST', 'sandbox-plans/' + encodeURIComponent(sandbox) + '/dcs-token');
+      if (state.route !== at) return;
+      $(fieldId('dcs.apiTokenSecretArn')).value = stored.secretArn;
+      const r = stored.rotation;
+      const made = stored.rotated
+        ? `The token stored at ${stored.secretArn} was rotated: the old one keeps working for ${r.overlapMinutes} minutes.`
+        : `Token “${stored.token.description}” stored at ${stored.secretArn}.`;
+      status.textContent = `${made} Secrets Manager rotates it every ${r.everyDays} days.` + pointsAt(stored);
+    } catch (err) {
+      if (err.status !== 401 && state.route === at) showSecretError(err, $('secret-token-error'), button);
+    } finally {
+      enableAgain(button);
+    }
+  }
+
+  // enableAgain enables a button that was disabled while its request ran,
+  // and gives it back the focus that disabling it took away.
+  function enableAgain(button) {
+    button.disabled = false;
+    if (document.activeElement === document.body && button.isConnected && !button.closest('[hidden]')) button.focus();
   }
 
   // ---------------------------------------------------------------------------
@@ -1768,6 +1889,9 @@
 
     buildPlanForm();
     $('plan-form').addEventListener('submit', savePlan);
+    $('secret-key-file').addEventListener('change', readKeyFile);
+    $('secret-key-store').addEventListener('click', storeKey);
+    $('secret-token-create').addEventListener('click', createPipelineToken);
     $('demo-plan').addEventListener('click', createDemoPlan);
     $('redrive').addEventListener('click', redrive);
   }
