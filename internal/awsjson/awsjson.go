@@ -92,6 +92,12 @@ type Service struct {
 	TargetPrefix string
 	// Protocol is JSON10 or JSON11.
 	Protocol string
+	// Exception, when set, reads an error answer's members beyond its type
+	// and message (DynamoDB's TransactionCanceledException carries its
+	// cancellation reasons) into the SDK's typed error of that type, which
+	// the [*Error] then wraps for errors.As; nil where it knows no such
+	// type. e's message is already redacted.
+	Exception func(e *Error, body []byte) error
 }
 
 // Client calls one service's operations. It is safe for concurrent use.
@@ -256,7 +262,11 @@ func (c *Client) attempt(ctx context.Context, operation string, body []byte, pay
 		return fmt.Errorf("read the answer: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeError(req, resp, payload, creds)
+		e := decodeError(req, resp, payload, creds)
+		if c.service.Exception != nil {
+			e.Err = c.service.Exception(e, payload)
+		}
+		return e
 	}
 	if out == nil || len(bytes.TrimSpace(payload)) == 0 {
 		return nil
