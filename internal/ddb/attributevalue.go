@@ -160,6 +160,9 @@ func decodeItem(b []byte) (map[string]types.AttributeValue, error) {
 // the type. A type the codec does not know is kept as
 // types.UnknownUnionMember, as the SDK keeps it.
 func decodeValue(b []byte) (types.AttributeValue, error) {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil, errors.New("a null attribute value")
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(b, &members); err != nil {
 		return nil, err
