@@ -16,9 +16,10 @@ import (
 // stream is spent, so that every input makes a finite value.
 type gen struct {
 	b []byte
-	// storable limits the values to what DynamoDB stores as given: sets
-	// non-empty without duplicates, numbers in DynamoDB's own canonical form
-	// (it answers "1.50" as "1.5"), names non-empty.
+	// storable limits the values to what DynamoDB Local stores as given:
+	// sets non-empty without duplicates, no empty strings or binaries
+	// (DynamoDB takes them outside keys, DynamoDB Local does not), numbers
+	// in DynamoDB's own canonical form (it answers "1.50" as "1.5").
 	storable bool
 }
 
@@ -54,15 +55,23 @@ func (g *gen) text(max int) string {
 	return s.String()
 }
 
-func (g *gen) name() string {
-	if s := g.text(8); s != "" || !g.storable {
+// str is a string of up to max characters; never empty when storable
+// (DynamoDB Local, unlike DynamoDB, refuses empty strings).
+func (g *gen) str(max int) string {
+	if s := g.text(max); s != "" || !g.storable {
 		return s
 	}
 	return "n"
 }
 
+func (g *gen) name() string { return g.str(8) }
+
 func (g *gen) binary() []byte {
-	b := make([]byte, g.upTo(12))
+	n := g.upTo(12)
+	if g.storable {
+		n++
+	}
+	b := make([]byte, n)
 	for i := range b {
 		b[i] = g.next()
 	}
@@ -108,7 +117,7 @@ func (g *gen) value(depth int) types.AttributeValue {
 	}
 	switch int(g.next()) % kinds {
 	case 0:
-		return &types.AttributeValueMemberS{Value: g.text(16)}
+		return &types.AttributeValueMemberS{Value: g.str(16)}
 	case 1:
 		return &types.AttributeValueMemberN{Value: g.number()}
 	case 2:
@@ -118,7 +127,7 @@ func (g *gen) value(depth int) types.AttributeValue {
 	case 4:
 		return &types.AttributeValueMemberNULL{Value: true}
 	case 5:
-		return &types.AttributeValueMemberSS{Value: set(g, func() string { return g.text(6) }, func(s string) string { return s })}
+		return &types.AttributeValueMemberSS{Value: set(g, g.name, func(s string) string { return s })}
 	case 6:
 		return &types.AttributeValueMemberNS{Value: set(g, g.number, func(s string) string { return s })}
 	case 7:
