@@ -21,6 +21,10 @@
 // with its CancellationReasons), with awsjson's Error around them (status,
 // request id), so awsconfig.Transient and the retryer read them as the
 // SDK's (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+// (The API reference says the cancellation reasons are listed "if using
+// Java"; the JSON answer carries them for every client, as the SDK's
+// maintainers confirm, https://github.com/aws/aws-sdk-go-v2/issues/2457,
+// and as DynamoDB Local's answers do in this package's tests.)
 // Retries are the SDK's standard retryer with DynamoDB's defaults: 4
 // attempts, 25 ms base delay, as the SDK's DynamoDB client sets them.
 //
