@@ -1767,55 +1767,61 @@
     $('secret-key').focus();
   }
 
-  async function storeKey(e) {
-    const button = e.currentTarget;
-    const key = $('secret-key');
-    const status = $('secret-key-status');
+  // storeSecret runs one secret's request from its button: the old
+  // messages cleared, the button disabled while it runs, then done(answer)
+  // or the error at the field (control: the field, or the button itself).
+  async function storeSecret(button, { line, status, control, method, route, body, done }) {
     clearPlanErrors();
-    key.removeAttribute('aria-invalid');
-    $('secret-key-error').textContent = '';
+    control.removeAttribute('aria-invalid');
+    line.textContent = '';
     status.textContent = '';
     const sandbox = secretsSandbox();
     if (!sandbox) return;
     button.disabled = true;
     const at = state.route;
     try {
-      const stored = await api('PUT', 'sandbox-plans/' + encodeURIComponent(sandbox) + '/salesforce-key', { privateKey: key.value });
-      if (state.route !== at) return;
-      key.value = ''; // stored: it is never shown again
-      $(fieldId('salesforce.privateKeySecretArn')).value = stored.secretArn;
-      status.textContent = `Stored at ${stored.secretArn}.` + pointsAt(stored);
+      const stored = await api(method, 'sandbox-plans/' + encodeURIComponent(sandbox) + '/' + route, body);
+      if (state.route === at) status.textContent = done(stored) + pointsAt(stored);
     } catch (err) {
-      if (err.status !== 401 && state.route === at) showSecretError(err, $('secret-key-error'), key);
+      if (err.status !== 401 && state.route === at) showSecretError(err, line, control);
     } finally {
       enableAgain(button);
     }
   }
 
-  async function createPipelineToken(e) {
-    const button = e.currentTarget;
-    const status = $('secret-token-status');
-    clearPlanErrors();
-    $('secret-token-error').textContent = '';
-    status.textContent = '';
-    const sandbox = secretsSandbox();
-    if (!sandbox) return;
-    button.disabled = true;
-    const at = state.route;
-    try {
-      const stored = await api('POST', 'sandbox-plans/' + encodeURIComponent(sandbox) + '/dcs-token');
-      if (state.route !== at) return;
-      $(fieldId('dcs.apiTokenSecretArn')).value = stored.secretArn;
-      const r = stored.rotation;
-      const made = stored.rotated
-        ? `The token stored at ${stored.secretArn} was rotated: the old one keeps working for ${r.overlapMinutes} minutes.`
-        : `Token “${stored.token.description}” stored at ${stored.secretArn}.`;
-      status.textContent = `${made} Secrets Manager rotates it every ${r.everyDays} days.` + pointsAt(stored);
-    } catch (err) {
-      if (err.status !== 401 && state.route === at) showSecretError(err, $('secret-token-error'), button);
-    } finally {
-      enableAgain(button);
-    }
+  function storeKey(e) {
+    const key = $('secret-key');
+    return storeSecret(e.currentTarget, {
+      line: $('secret-key-error'),
+      status: $('secret-key-status'),
+      control: key,
+      method: 'PUT',
+      route: 'salesforce-key',
+      body: { privateKey: key.value },
+      done(stored) {
+        key.value = ''; // stored: it is never shown again
+        $(fieldId('salesforce.privateKeySecretArn')).value = stored.secretArn;
+        return `Stored at ${stored.secretArn}.`;
+      },
+    });
+  }
+
+  function createPipelineToken(e) {
+    return storeSecret(e.currentTarget, {
+      line: $('secret-token-error'),
+      status: $('secret-token-status'),
+      control: e.currentTarget,
+      method: 'POST',
+      route: 'dcs-token',
+      done(stored) {
+        $(fieldId('dcs.apiTokenSecretArn')).value = stored.secretArn;
+        const r = stored.rotation;
+        const made = stored.rotated
+          ? `The token stored at ${stored.secretArn} was rotated: the old one keeps working for ${r.overlapMinutes} minutes.`
+          : `Token “${stored.token.description}” stored at ${stored.secretArn}.`;
+        return `${made} Secrets Manager rotates it every ${r.everyDays} days.`;
+      },
+    });
   }
 
   // enableAgain enables a button that was disabled while its request ran,
