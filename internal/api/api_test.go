@@ -13,22 +13,28 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
-// memStore holds the tokens created through it; a delete removes one of the
-// tenant's, and any other id is NOT_FOUND, as in DynamoDB.
-type memStore struct{ created []access.Token }
+// memStore holds the tokens created through it, and the audit events of
+// its changes; a delete removes one of the tenant's, and any other id is
+// NOT_FOUND, as in DynamoDB.
+type memStore struct {
+	created []access.Token
+	events  []audit.Event
+}
 
-func (m *memStore) Create(_ context.Context, t access.Token) error {
+func (m *memStore) Create(_ context.Context, t access.Token, ev audit.Event) error {
 	for _, c := range m.created {
 		if tokens.DescriptionKey(c.Description) == tokens.DescriptionKey(t.Description) {
 			return tokens.ErrDescriptionTaken()
 		}
 	}
 	m.created = append(m.created, t)
+	m.events = append(m.events, ev)
 	return nil
 }
 
@@ -39,10 +45,11 @@ func (m *memStore) List(_ context.Context, tenant string, limit int, cursor stri
 	return m.created, "next-page", nil
 }
 
-func (m *memStore) Delete(_ context.Context, tenant, id string) error {
+func (m *memStore) Delete(_ context.Context, tenant, id string, ev audit.Event) error {
 	for i, c := range m.created {
 		if c.Tenant == tenant && c.ID == id {
 			m.created = append(m.created[:i], m.created[i+1:]...)
+			m.events = append(m.events, ev)
 			return nil
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -93,7 +94,7 @@ func newUseStack(t *testing.T) *useStack {
 	store := dynamo.New(client, table, clock.Now)
 	k := newKeys(t)
 	tk := access.Token{ID: uuid.Must(uuid.NewV7()).String(), Tenant: "acme", Description: "ci", AssociatedUser: "ada@example.com", CreatedAt: t0.Add(-time.Hour)}
-	if err := store.Create(context.Background(), tk); err != nil {
+	if err := store.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := apitoken.Minter{Issuer: tokenIssuer, Signer: k.api}.Mint(context.Background(), apitoken.Grant{ID: tk.ID, User: tk.AssociatedUser, Tenant: tk.Tenant, IssuedAt: tk.CreatedAt})
@@ -219,7 +220,7 @@ func TestTheLastUseWriteNeverRecreatesADeletedToken(t *testing.T) {
 	resp, err := s.decide("203.0.113.7")
 	wantAllowed(t, resp, err, s.token.ID)
 	// The token is deleted after the decision read it, before the write runs.
-	if err := s.store.Delete(context.Background(), s.token.Tenant, s.token.ID); err != nil {
+	if err := s.store.Delete(context.Background(), s.token.Tenant, s.token.ID, audittest.TokenDeleted(s.token.Tenant, s.token.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.after.runAll(); n != 1 || s.client.attempts.Load() != 1 {

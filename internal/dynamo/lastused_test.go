@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
@@ -58,11 +59,11 @@ func TestRecordUseNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
 	st := dynamo.New(rec, table, func() time.Time { return t0 })
 	ctx := context.Background()
 	tk := token("acme", "ci", t0)
-	if err := st.Create(ctx, tk); err != nil {
+	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	for _, ip := range []string{"203.0.113.7", ""} {
-		if _, err := st.RecordUse(ctx, "acme", tk.ID, t0, ip, t0.Add(-5*time.Minute)); err != nil {
+		if _, err := st.RecordUse(ctx, tk, t0, ip, t0.Add(-5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,11 +85,11 @@ func TestARecordedUseIsReadAndListedWithTheToken(t *testing.T) {
 	st, _, _ := newStore(t)
 	ctx := context.Background()
 	tk := token("acme", "ci", t0)
-	if err := st.Create(ctx, tk); err != nil {
+	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	at := t0.Add(90*time.Minute + 123*time.Millisecond)
-	if ok, err := st.RecordUse(ctx, "acme", tk.ID, at, "203.0.113.7", at.Add(-5*time.Minute)); !ok || err != nil {
+	if ok, err := st.RecordUse(ctx, tk, at, "203.0.113.7", at.Add(-5*time.Minute)); !ok || err != nil {
 		t.Fatalf("got (%v, %v), want a write", ok, err)
 	}
 	got, err := st.Get(ctx, "acme", tk.ID)
@@ -101,13 +102,13 @@ func TestARecordedUseIsReadAndListedWithTheToken(t *testing.T) {
 	}
 
 	// A record newer than replacesUpTo is kept: no error, nothing written.
-	if ok, err := st.RecordUse(ctx, "acme", tk.ID, at.Add(time.Minute), "198.51.100.1", at.Add(-time.Second)); ok || err != nil {
+	if ok, err := st.RecordUse(ctx, tk, at.Add(time.Minute), "198.51.100.1", at.Add(-time.Second)); ok || err != nil {
 		t.Fatalf("got (%v, %v), want the newer record kept, and no error", ok, err)
 	}
 	// One at replacesUpTo exactly is replaced; a use without an address
 	// removes the old one.
 	later := at.Add(5 * time.Minute)
-	if ok, err := st.RecordUse(ctx, "acme", tk.ID, later, "", at); !ok || err != nil {
+	if ok, err := st.RecordUse(ctx, tk, later, "", at); !ok || err != nil {
 		t.Fatalf("got (%v, %v), want a write", ok, err)
 	}
 	if got, _ := st.Get(ctx, "acme", tk.ID); got.LastUsedAt == nil || !got.LastUsedAt.Equal(later) || got.LastUsedIP != "" {
@@ -125,7 +126,7 @@ func TestRecordUseOfAMissingTokenCreatesNothing(t *testing.T) {
 	st, _, _ := newStore(t)
 	ctx := context.Background()
 	tk := token("acme", "gone", t0)
-	if ok, err := st.RecordUse(ctx, "acme", tk.ID, t0, "203.0.113.7", t0.Add(-5*time.Minute)); ok || err != nil {
+	if ok, err := st.RecordUse(ctx, tk, t0, "203.0.113.7", t0.Add(-5*time.Minute)); ok || err != nil {
 		t.Fatalf("got (%v, %v), want nothing written and no error", ok, err)
 	}
 	if _, err := st.Get(ctx, "acme", tk.ID); access.ErrorKind(err) != access.ENOTFOUND {
@@ -139,10 +140,10 @@ func TestRevokeDeletesAsDeleteDoesAndReturnsTheRecord(t *testing.T) {
 	exp := t0.Add(24 * time.Hour)
 	tk := token("acme", "Nightly", t0)
 	tk.ExpiresAt = &exp
-	if err := st.Create(ctx, tk); err != nil {
+	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.Revoke(ctx, "acme", tk.ID)
+	got, err := st.Revoke(ctx, "acme", tk.ID, audittest.TokenDeleted("acme", tk.ID))
 	if err != nil || got.ID != tk.ID || got.Tenant != "acme" || got.Description != "Nightly" || got.AssociatedUser != tk.AssociatedUser {
 		t.Fatalf("got (%+v, %v), want the deleted token's record", got, err)
 	}
@@ -150,10 +151,10 @@ func TestRevokeDeletesAsDeleteDoesAndReturnsTheRecord(t *testing.T) {
 		t.Fatalf("after Revoke: got %v, want ENOTFOUND", err)
 	}
 	// Its description is free again, as after Delete.
-	if err := st.Create(ctx, token("acme", "nightly", t0)); err != nil {
+	if err := st.Create(ctx, token("acme", "nightly", t0), audittest.TokenCreated("acme", "test")); err != nil {
 		t.Fatalf("the description after Revoke: got %v, want it free", err)
 	}
-	if _, err := st.Revoke(ctx, "acme", tk.ID); access.ErrorKind(err) != access.ENOTFOUND {
+	if _, err := st.Revoke(ctx, "acme", tk.ID, audittest.TokenDeleted("acme", tk.ID)); access.ErrorKind(err) != access.ENOTFOUND {
 		t.Fatalf("a second Revoke: got %v, want ENOTFOUND", err)
 	}
 }
