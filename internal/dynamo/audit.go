@@ -129,7 +129,10 @@ func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q audit.Quer
 		values[":to"] = &types.AttributeValueMemberS{Value: to}
 	}
 	in.KeyConditionExpression, in.ExpressionAttributeValues = aws.String(cond), values
-	in.ExpressionAttributeNames = map[string]string{"#pk": pkName, "#sk": skName}
+	in.ExpressionAttributeNames = map[string]string{"#pk": pkName}
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		in.ExpressionAttributeNames["#sk"] = skName
+	}
 	if q.Cursor != "" {
 		sk, err := decodeAuditCursor(tenant, q, q.Cursor)
 		if err != nil {

@@ -5,27 +5,45 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
-// updateRecorder is DynamoDB Local's client, keeping each UpdateItem request.
+// updateRecorder is DynamoDB Local's client, keeping each update it is
+// asked for (alone, or in a transaction) and each put of a transaction.
 type updateRecorder struct {
 	*dynamodb.Client
 	updates []*dynamodb.UpdateItemInput
+	puts    []*types.Put
 }
 
 func (c *updateRecorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	c.updates = append(c.updates, in)
 	return c.Client.UpdateItem(ctx, in, opts...)
+}
+
+func (c *updateRecorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		if u := it.Update; u != nil {
+			c.updates = append(c.updates, &dynamodb.UpdateItemInput{Key: u.Key, UpdateExpression: u.UpdateExpression,
+				ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames})
+		}
+		if it.Put != nil {
+			c.puts = append(c.puts, it.Put)
+		}
+	}
+	return c.Client.TransactWriteItems(ctx, in, opts...)
 }
 
 // namedAttributes are the top-level attributes a request names: its key's,
@@ -52,8 +70,10 @@ func namedAttributes(in *dynamodb.UpdateItemInput) []string {
 }
 
 // The IAM grant lets the authorizer's UpdateItem name only
-// dynamo.RecordUseAttributes: a request naming any other would be denied.
-func TestRecordUseNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
+// dynamo.RecordUseAttributes (a request naming any other would be denied),
+// and its PutItem write only audit items: the attributes
+// dynamo.AuditItemAttributes, in the audit partitions.
+func TestTheRecordsOfUseNameOnlyTheAttributesTheirGrantAllows(t *testing.T) {
 	client, table := testenv.Table(t)
 	rec := &updateRecorder{Client: client}
 	st := dynamo.New(rec, table, func() time.Time { return t0 })
@@ -62,22 +82,43 @@ func TestRecordUseNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
 	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
-	for _, ip := range []string{"203.0.113.7", ""} {
-		if _, err := st.RecordUse(ctx, tk, t0, ip, t0.Add(-5*time.Minute)); err != nil {
-			t.Fatal(err)
-		}
+	rec.updates, rec.puts = nil, nil
+	if ok, err := st.RecordNewIP(ctx, tk, t0, "203.0.113.7", audittest.Event("acme", audit.TokenUsedFromNewIP, audit.TargetToken, tk.ID)); !ok || err != nil {
+		t.Fatalf("got (%v, %v), want the first use recorded", ok, err)
 	}
-	want := slices.Sorted(slices.Values(dynamo.RecordUseAttributes))
+	tk, _ = st.Get(ctx, "acme", tk.ID)
+	later := t0.Add(10 * time.Minute)
+	for _, ip := range []string{"203.0.113.7", ""} { // a known address, then none
+		if ok, err := st.RecordUse(ctx, tk, later, ip, later.Add(-5*time.Minute)); !ok || err != nil {
+			t.Fatalf("%q: got (%v, %v), want a write", ip, ok, err)
+		}
+		tk, _ = st.Get(ctx, "acme", tk.ID)
+		later = later.Add(10 * time.Minute)
+	}
+	allowed := slices.Sorted(slices.Values(dynamo.RecordUseAttributes))
+	named := map[string]bool{}
 	for _, in := range rec.updates {
-		if got := namedAttributes(in); !slices.Equal(got, want) {
-			t.Errorf("RecordUse named %v (update %q, condition %q), want exactly %v", got, aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression), want)
+		got := namedAttributes(in)
+		for _, name := range got {
+			named[name] = true
+			if !slices.Contains(allowed, name) {
+				t.Errorf("an update named %v (update %q, condition %q), want only of %v", got, aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression), allowed)
+			}
 		}
 		if in.ReturnValues != "" {
-			t.Errorf("RecordUse asked for ReturnValues %s, which its grant refuses", in.ReturnValues)
+			t.Errorf("an update asked for ReturnValues %s, which its grant refuses", in.ReturnValues)
 		}
 	}
-	if len(rec.updates) != 2 {
-		t.Fatalf("got %d UpdateItem requests, want 2", len(rec.updates))
+	if got := slices.Sorted(maps.Keys(named)); len(rec.updates) != 3 || !slices.Equal(got, allowed) {
+		t.Fatalf("got %d updates naming %v, want 3 naming every one of %v (none is granted in vain)", len(rec.updates), got, allowed)
+	}
+	if len(rec.puts) != 1 {
+		t.Fatalf("got %d puts, want the first use's audit event alone", len(rec.puts))
+	}
+	put := rec.puts[0]
+	pk := put.Item["pk"].(*types.AttributeValueMemberS).Value
+	if got, want := slices.Sorted(maps.Keys(put.Item)), slices.Sorted(slices.Values(dynamo.AuditItemAttributes)); !slices.Equal(got, want) || !strings.HasPrefix(pk, "AUDIT#") {
+		t.Fatalf("the audit put wrote %v in %s, want exactly %v in an AUDIT# partition", got, pk, want)
 	}
 }
 

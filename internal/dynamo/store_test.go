@@ -204,12 +204,13 @@ func TestDeleteRevokesAndFreesTheDescription(t *testing.T) {
 	if err := st.Create(ctx, token("acme", "deploy BOT", t0), audittest.TokenCreated("acme", "test")); err != nil {
 		t.Fatalf("description not freed by delete: %v", err)
 	}
-	out, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: &table})
+	out, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: &table, FilterExpression: aws.String("pk = :tenant"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":tenant": &types.AttributeValueMemberS{Value: "TENANT#acme"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Count != 2 {
-		t.Fatalf("got %d items after delete and re-create, want 2 (token and its name)", out.Count)
+		t.Fatalf("got %d items of the tenant after delete and re-create, want 2 (token and its name)", out.Count)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
-	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 

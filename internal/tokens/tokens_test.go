@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
-	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -224,7 +224,9 @@ func TestGeneratedDescriptionGivesUpAfterRepeatedCollisions(t *testing.T) {
 }
 
 func TestStoreFaultsAreNotHidden(t *testing.T) {
-	store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error { return access.Unavailable(errors.New("throttled")) }}
+	store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error {
+		return access.Unavailable(errors.New("throttled"))
+	}}
 	_, err := newService(store, nil).Create(context.Background(), session, tokens.CreateInput{})
 	if access.ErrorKind(err) != access.EUNAVAILABLE {
 		t.Fatalf("got %v, want EUNAVAILABLE", err)
