@@ -343,6 +343,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 	s.feedPipelineSamples(t, feed)
 	s.feedSecretsSamples(t, feed)
 	s.feedExpirySample(t, feed)
+	s.feedAuditSamples(t, feed, created.ID)
 
 	for _, name := range eventFiles(t) {
 		if !fed[name] {
