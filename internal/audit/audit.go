@@ -179,7 +179,9 @@ type Event struct {
 	Details map[string]string `json:"details,omitempty"`
 }
 
-// Precision is the resolution of an event's time: events sort by it.
+// Precision is the resolution of an event's time: events sort by it. A
+// service gives an event its clock's reading, not the second its resource
+// records (a token's createdAt): changes of the same second keep their order.
 const Precision = time.Millisecond
 
 // DefaultRetentionDays is how long events are kept when the stack does not

@@ -179,7 +179,8 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 			return Plan{}, false, err
 		}
 	}
-	p.UpdatedAt, p.UpdatedBy = s.Now().UTC().Truncate(time.Second), caller.User
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	p.UpdatedAt, p.UpdatedBy = clock.UTC().Truncate(time.Second), caller.User
 	// The schedule first: Scheduler may refuse the expression, and then
 	// nothing is written. If the plan write then fails, a schedule may fire
 	// for a plan that is not there, which only announces a skipped refresh;
@@ -193,7 +194,7 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 	if err != nil {
 		return Plan{}, false, err
 	}
-	created, err := s.Store.PutPlan(ctx, caller.Tenant, p, SavedEvent(ctx, caller, p.Sandbox, p.UpdatedAt))
+	created, err := s.Store.PutPlan(ctx, caller.Tenant, p, SavedEvent(ctx, caller, p.Sandbox, clock))
 	return p, created, err
 }
 

@@ -147,7 +147,8 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 	if err != nil {
 		return Run{}, false, err
 	}
-	now := s.Now().UTC().Truncate(time.Second)
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	now := clock.UTC().Truncate(time.Second)
 	id := s.runID(plan.Sandbox, req, now)
 	apiKey := ""
 	if req.Key != "" && req.At.IsZero() {
@@ -193,7 +194,7 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 		Source: req.Source, Input: string(doc), ExecutionARN: s.Machine.ExecutionARN(ExecutionName(req.Tenant, id)),
 		IdempotencyKey: apiKey}
 	run.Started(now)
-	ev := audit.New(ctx, req.Tenant, req.Actor, audit.RunStarted, audit.Target{Type: audit.TargetRun, ID: id}, now).
+	ev := audit.New(ctx, req.Tenant, req.Actor, audit.RunStarted, audit.Target{Type: audit.TargetRun, ID: id}, clock).
 		With("sandbox", run.Sandbox).With("source", req.Source)
 	if err := s.Store.ClaimRun(ctx, run, previous, ev); err != nil {
 		return Run{}, false, s.lost(ctx, req.Tenant, plan.Sandbox, err)

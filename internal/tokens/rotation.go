@@ -99,7 +99,8 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	if old.AssociatedUser != p.User {
 		return Rotated{}, access.Errorf(access.EFORBIDDEN, CodeNotOwner, "Only the token's associated user (%s) can rotate it. You can delete it, or create a token of your own.", old.AssociatedUser)
 	}
-	now := s.Now().UTC().Truncate(time.Second)
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	now := clock.UTC().Truncate(time.Second)
 	if old.Rotation.Replaced != nil {
 		return s.replay(ctx, old, in.Key, now)
 	}
@@ -126,7 +127,7 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	if err != nil {
 		return Rotated{}, access.Internal(err)
 	}
-	ev := audit.ByCaller(ctx, p, audit.TokenRotated, audit.Target{Type: audit.TargetToken, ID: old.ID}, now).
+	ev := audit.ByCaller(ctx, p, audit.TokenRotated, audit.Target{Type: audit.TargetToken, ID: old.ID}, clock).
 		With("newTokenId", next.ID).With("worksUntil", until.UTC().Format(time.RFC3339))
 	if err := s.Rotations.Rotate(ctx, old, next, r, ev); err != nil {
 		if access.AsError(err).Code == CodeReplaced && in.Key != "" {

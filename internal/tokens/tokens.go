@@ -93,7 +93,8 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 			return Created{}, err
 		}
 	}
-	now := s.Now().UTC().Truncate(time.Second)
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	now := clock.UTC().Truncate(time.Second)
 	t := access.Token{ID: s.NewID(), Tenant: p.Tenant, Description: desc, AssociatedUser: p.User, CreatedAt: now, Scopes: scopes}
 	if in.LifespanDays != nil {
 		days := *in.LifespanDays
@@ -107,7 +108,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 	if err != nil {
 		return Created{}, access.Internal(err)
 	}
-	ev := audit.ByCaller(ctx, p, audit.TokenCreated, audit.Target{Type: audit.TargetToken, ID: t.ID}, now)
+	ev := audit.ByCaller(ctx, p, audit.TokenCreated, audit.Target{Type: audit.TargetToken, ID: t.ID}, clock)
 	if desc != "" {
 		if err := s.Store.Create(ctx, t, ev.With("description", desc)); err != nil {
 			return Created{}, err
