@@ -25,9 +25,11 @@ var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 type memStore struct {
 	created []access.Token
 	events  []audit.Event
+	callers []audit.Actor // the verified caller each Create's context carried
 }
 
-func (m *memStore) Create(_ context.Context, t access.Token, ev audit.Event) error {
+func (m *memStore) Create(ctx context.Context, t access.Token, ev audit.Event) error {
+	m.callers = append(m.callers, audit.RequestFrom(ctx).Caller)
 	for _, c := range m.created {
 		if tokens.DescriptionKey(c.Description) == tokens.DescriptionKey(t.Description) {
 			return tokens.ErrDescriptionTaken()
@@ -379,5 +381,25 @@ func TestResponsesAllowTheConsoleOriginOnlyWhenSet(t *testing.T) {
 		if got := resp.Headers["Access-Control-Allow-Origin"]; got != "https://console.example.com" {
 			t.Fatalf("got %q, want the console origin", got)
 		}
+	}
+}
+
+// What a handler hands its service carries the request and the verified
+// caller: a store can build a change's event from it (audit.PolicyChanged).
+func TestAChangesContextCarriesTheRequestAndTheVerifiedCaller(t *testing.T) {
+	h, st := handlers()
+	req := request(createRoute, "session", `{"description":"nightly"}`)
+	req.RequestContext.RequestID = "req-7"
+	req.RequestContext.Identity.SourceIP = "203.0.113.9"
+	req.Headers = map[string]string{"User-Agent": "curl/8.5.0"}
+	if resp, _ := h.Create(context.Background(), req); resp.StatusCode != 201 {
+		t.Fatalf("got %d %s, want 201", resp.StatusCode, resp.Body)
+	}
+	want := audit.Actor{Type: audit.ActorSession, User: "ada@example.com"}
+	if len(st.callers) != 1 || st.callers[0] != want {
+		t.Fatalf("got callers %+v, want %+v", st.callers, want)
+	}
+	if ev := st.events[0]; ev.Actor != want || ev.SourceIP != "203.0.113.9" || ev.UserAgent != "curl/8.5.0" || ev.RequestID != "req-7" {
+		t.Fatalf("got event %+v, want ada's, with the request's source, user agent and id", ev)
 	}
 }

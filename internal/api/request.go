@@ -51,6 +51,7 @@ func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(conte
 	if err := permit(req, p); err != nil {
 		return Error(ctx, err), nil
 	}
+	ctx = audit.WithCaller(ctx, p)
 	resp, err := fn(ctx, p)
 	if err != nil {
 		return Error(ctx, err), nil

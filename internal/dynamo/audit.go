@@ -99,6 +99,24 @@ func (s *Store) writeAudited(ctx context.Context, ev audit.Event, writes ...type
 	return s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(writes, put)})
 }
 
+// putAudited is a change that was one PutItem, in, made with its event ev:
+// the put and ev's item in one transaction. It fails as in's PutItem would,
+// with a *types.ConditionalCheckFailedException when in's condition fails,
+// so that a store method moves onto it by changing its one PutItem line.
+// The tenant policy's store is such a method:
+//
+//	err = s.putAudited(ctx, audit.PolicyChanged(ctx, tenant, p.Version, s.now()), in)
+func (s *Store) putAudited(ctx context.Context, ev audit.Event, in *dynamodb.PutItemInput) error {
+	err := s.writeAudited(ctx, ev, types.TransactWriteItem{Put: &types.Put{
+		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
+		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+	}})
+	if failed(err) == 0 {
+		return &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	}
+	return err
+}
+
 // ListAuditEvents returns one page of the tenant's events, newest first:
 // a Query of the tenant's audit partition (strongly consistent: a change
 // just made is listed), or of the index gsi1 when q names an action.

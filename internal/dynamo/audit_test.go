@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -541,5 +543,54 @@ func TestAuditItemsAreNotInTheTenantsPartition(t *testing.T) {
 	}
 	if got := auditEvents(t, st, "acme", ""); len(got) != 1 {
 		t.Fatalf("got %d events, want the creation's", len(got))
+	}
+}
+
+// The tenant policy's hook: a change that is one conditional PutItem moves
+// onto putAudited with its event built from the verified caller the
+// request carries (audit.PolicyChanged), and fails as its PutItem did.
+func TestAPutItemChangeRecordsItsEventAndFailsAsItsPutItemWould(t *testing.T) {
+	st, client, table := newStore(t)
+	admin := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession}
+	ctx := audit.WithCaller(audit.WithRequest(context.Background(), audit.NewRequest("198.51.100.7", "curl/8.5.0", "req-1")), admin)
+	put := func(sk string) *dynamodb.PutItemInput {
+		return &dynamodb.PutItemInput{TableName: &table, ConditionExpression: aws.String("attribute_not_exists(sk)"), Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "TENANT#acme"}, "sk": &types.AttributeValueMemberS{Value: sk},
+		}}
+	}
+	exists := func(sk string) bool {
+		out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &table, Key: put(sk).Item})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Item != nil
+	}
+
+	if err := st.PutAudited(ctx, audit.PolicyChanged(ctx, "acme", 1, t0), put("POLICY")); err != nil {
+		t.Fatal(err)
+	}
+	got := auditEvents(t, st, "acme", audit.TenantPolicyChanged)
+	want := audit.Event{ID: got[0].ID, Time: t0, Tenant: "acme", Action: audit.TenantPolicyChanged,
+		Actor: audit.Actor{Type: audit.ActorSession, User: "grace@example.com"}, Target: audit.Target{Type: audit.TargetTenantPolicy, ID: "acme"},
+		SourceIP: "198.51.100.7", UserAgent: "curl/8.5.0", RequestID: "req-1", Details: map[string]string{"version": "1"}}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) || !exists("POLICY") {
+		t.Fatalf("got %+v, want the change and %+v", got, want)
+	}
+
+	// Its condition failing is PutItem's error, and records nothing.
+	err := st.PutAudited(ctx, audit.PolicyChanged(ctx, "acme", 2, t0.Add(time.Second)), put("POLICY"))
+	var cond *types.ConditionalCheckFailedException
+	if !errors.As(err, &cond) {
+		t.Fatalf("got %v, want a ConditionalCheckFailedException", err)
+	}
+	if got := auditEvents(t, st, "acme", ""); len(got) != 1 {
+		t.Fatalf("got %d events, want only the first change's", len(got))
+	}
+
+	// A request that carries no verified caller makes an event without an
+	// actor: it is refused, and so is the change.
+	anonymous := audit.WithRequest(context.Background(), audit.NewRequest("198.51.100.7", "", ""))
+	if err := st.PutAudited(anonymous, audit.PolicyChanged(anonymous, "acme", 1, t0), put("POLICY2")); kindOf(err) != access.EINTERNAL || exists("POLICY2") {
+		t.Fatalf("got %v (written: %v), want an internal error and nothing written", err, exists("POLICY2"))
 	}
 }
