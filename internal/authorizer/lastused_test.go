@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
@@ -22,6 +21,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
@@ -30,31 +30,31 @@ import (
 // (UpdateItem, and the transactions of a new source IP) and those that
 // wrote; failUpdates makes every one fail instead.
 type countingClient struct {
-	*dynamodb.Client
+	*ddb.Client
 	attempts, writes atomic.Int64
 	failUpdates      bool
 }
 
 var errInternal = errors.New("operation error DynamoDB: UpdateItem, https response error StatusCode: 500, InternalServerError")
 
-func (c *countingClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (c *countingClient) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
 	c.attempts.Add(1)
 	if c.failUpdates {
 		return nil, errInternal
 	}
-	out, err := c.Client.UpdateItem(ctx, in, opts...)
+	out, err := c.Client.UpdateItem(ctx, in)
 	if err == nil {
 		c.writes.Add(1)
 	}
 	return out, err
 }
 
-func (c *countingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (c *countingClient) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
 	c.attempts.Add(1)
 	if c.failUpdates {
 		return nil, errInternal
 	}
-	out, err := c.Client.TransactWriteItems(ctx, in, opts...)
+	out, err := c.Client.TransactWriteItems(ctx, in)
 	if err == nil {
 		c.writes.Add(1)
 	}
@@ -104,8 +104,8 @@ type useStack struct {
 
 func newUseStack(t *testing.T) *useStack {
 	t.Helper()
-	ddb, table := testenv.Table(t)
-	client := &countingClient{Client: ddb}
+	storeClient, table := testenv.Table(t)
+	client := &countingClient{Client: storeClient}
 	clock := testenv.NewClock(t0)
 	store := dynamo.New(client, table, clock.Now)
 	k := newKeys(t)

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/auditstream"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 )
 
 // Audit events (internal/audit) are items of a partition of their own per
@@ -96,7 +96,7 @@ func (s *Store) writeAudited(ctx context.Context, ev audit.Event, writes ...type
 	if err != nil {
 		return err
 	}
-	return s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append(writes, put)})
+	return s.transact(ctx, &ddb.TransactWriteItemsInput{TransactItems: append(writes, put)})
 }
 
 // putAudited is a change that was one PutItem, in, made with its event ev:
@@ -106,7 +106,7 @@ func (s *Store) writeAudited(ctx context.Context, ev audit.Event, writes ...type
 // The tenant policy's store is such a method:
 //
 //	err = s.putAudited(ctx, audit.PolicyChanged(ctx, tenant, p.Version, s.now()), in)
-func (s *Store) putAudited(ctx context.Context, ev audit.Event, in *dynamodb.PutItemInput) error {
+func (s *Store) putAudited(ctx context.Context, ev audit.Event, in *ddb.PutItemInput) error {
 	err := s.writeAudited(ctx, ev, types.TransactWriteItem{Put: &types.Put{
 		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,
 		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
@@ -122,7 +122,7 @@ func (s *Store) putAudited(ctx context.Context, ev audit.Event, in *dynamodb.Put
 // just made is listed), or of the index gsi1 when q names an action.
 func (s *Store) ListAuditEvents(ctx context.Context, tenant string, q audit.Query) (audit.Page, error) {
 	pkName, pk, skName := "pk", auditKey(tenant), "sk"
-	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(q.Limit))}
+	in := &ddb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(q.Limit))}
 	if q.Action == "" {
 		in.ConsistentRead = aws.Bool(true)
 	} else {

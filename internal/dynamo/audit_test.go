@@ -21,6 +21,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/audit/audittest"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
@@ -553,8 +554,8 @@ func TestAPutItemChangeRecordsItsEventAndFailsAsItsPutItemWould(t *testing.T) {
 	st, client, table := newStore(t)
 	admin := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession}
 	ctx := audit.WithCaller(audit.WithRequest(context.Background(), audit.NewRequest("198.51.100.7", "curl/8.5.0", "req-1")), admin)
-	put := func(sk string) *dynamodb.PutItemInput {
-		return &dynamodb.PutItemInput{TableName: &table, ConditionExpression: aws.String("attribute_not_exists(sk)"), Item: map[string]types.AttributeValue{
+	put := func(sk string) *ddb.PutItemInput {
+		return &ddb.PutItemInput{TableName: &table, ConditionExpression: aws.String("attribute_not_exists(sk)"), Item: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: "TENANT#acme"}, "sk": &types.AttributeValueMemberS{Value: sk},
 		}}
 	}

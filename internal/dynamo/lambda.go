@@ -5,9 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
 
@@ -25,11 +23,10 @@ func FromEnv() (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.Load()
+	client, err := ddb.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconfig.Endpoint("DynamoDB") })
 	return New(client, table, time.Now).WithAuditRetention(days), nil
 }
 

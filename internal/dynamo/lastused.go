@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 )
 
 // Attributes of a token item that RecordUse and RecordNewIP write.
@@ -70,7 +70,7 @@ func (s *Store) RecordUse(ctx context.Context, t access.Token, at time.Time, ip 
 	default:
 		values[":ip"] = &types.AttributeValueMemberS{Value: ip}
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(tenantKey(t.Tenant), tokenKey(t.ID)),
 		UpdateExpression:          aws.String(update),

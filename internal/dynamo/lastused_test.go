@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/audit/audittest"
+
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
@@ -23,32 +24,32 @@ import (
 // updateRecorder is DynamoDB Local's client, keeping each update it is
 // asked for (alone, or in a transaction) and each put of a transaction.
 type updateRecorder struct {
-	*dynamodb.Client
-	updates []*dynamodb.UpdateItemInput
+	*ddb.Client
+	updates []*ddb.UpdateItemInput
 	puts    []*types.Put
 }
 
-func (c *updateRecorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (c *updateRecorder) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
 	c.updates = append(c.updates, in)
-	return c.Client.UpdateItem(ctx, in, opts...)
+	return c.Client.UpdateItem(ctx, in)
 }
 
-func (c *updateRecorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (c *updateRecorder) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
 	for _, it := range in.TransactItems {
 		if u := it.Update; u != nil {
-			c.updates = append(c.updates, &dynamodb.UpdateItemInput{Key: u.Key, UpdateExpression: u.UpdateExpression,
+			c.updates = append(c.updates, &ddb.UpdateItemInput{Key: u.Key, UpdateExpression: u.UpdateExpression,
 				ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames})
 		}
 		if it.Put != nil {
 			c.puts = append(c.puts, it.Put)
 		}
 	}
-	return c.Client.TransactWriteItems(ctx, in, opts...)
+	return c.Client.TransactWriteItems(ctx, in)
 }
 
 // namedAttributes are the top-level attributes a request names: its key's,
 // and those of its expressions (by placeholder or by name).
-func namedAttributes(in *dynamodb.UpdateItemInput) []string {
+func namedAttributes(in *ddb.UpdateItemInput) []string {
 	names := map[string]bool{}
 	for k := range in.Key {
 		names[k] = true

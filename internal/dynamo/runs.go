@@ -13,11 +13,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
 
@@ -51,7 +51,7 @@ func idempotencyKey(sandbox, key string) string {
 // RunIDForKey returns the run an Idempotency-Key started within
 // runs.IdempotencyWindow, or "".
 func (s *Store) RunIDForKey(ctx context.Context, tenant, sandbox, k string) (string, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), idempotencyKey(sandbox, k)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func activeKey(sandbox string) string { return "ACTIVE#" + strings.ToLower(sandb
 
 // ActiveRun returns the sandbox's lock; a zero Lock when it is free.
 func (s *Store) ActiveRun(ctx context.Context, tenant, sandbox string) (runs.Lock, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), activeKey(sandbox)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -155,7 +155,7 @@ func runItem(run runs.Run) (map[string]types.AttributeValue, error) {
 
 // GetRun reads one run of the tenant.
 func (s *Store) GetRun(ctx context.Context, tenant, id string) (runs.Run, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), runKey(id)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -198,7 +198,7 @@ func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*r
 			err = s.writeAudited(ctx, runs.FinishedEvent(ctx, run, s.now()), types.TransactWriteItem{Put: put})
 			lost = failed(err) == 0
 		} else {
-			_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item,
+			_, err = s.client.PutItem(ctx, &ddb.PutItemInput{TableName: put.TableName, Item: put.Item,
 				ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
 			var cond *types.ConditionalCheckFailedException
 			lost = errors.As(err, &cond)
@@ -222,7 +222,7 @@ func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*r
 // ListRuns returns the sandbox's newest runs, from the table, or the
 // tenant's newest runs of every sandbox, from the index by time.
 func (s *Store) ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]runs.Run, error) {
-	in := &dynamodb.QueryInput{
+	in := &ddb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -260,7 +260,7 @@ func decodeRuns(list []runs.Run, items []map[string]types.AttributeValue) ([]run
 // running: a Scan, for the local stack's start only (runs.Service.Reconcile).
 func (s *Store) RunningRuns(ctx context.Context) ([]runs.Run, error) {
 	var list []runs.Run
-	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{
+	p := ddb.NewScanPaginator(s.client, &ddb.ScanInput{
 		TableName:                 &s.table,
 		FilterExpression:          aws.String("begins_with(sk, :run) AND #status = :running"),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},

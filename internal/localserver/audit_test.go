@@ -21,6 +21,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/auditstream"
+	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -34,7 +35,7 @@ import (
 // as make run does (localserver.New), so that a test can poll it.
 func followAuditStream(t *testing.T, s *pipelineStack, bus auditstream.Publisher) *localserver.AuditStream {
 	t.Helper()
-	a, err := localserver.NewAuditStream(context.Background(), s.client, s.table, bus, slog.New(slog.DiscardHandler))
+	a, err := localserver.NewAuditStream(context.Background(), awsconfig.Local(testenv.DynamoDBEndpoint(t)), s.table, bus, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +95,11 @@ func publishedAudit(t *testing.T, bus *eventbus.Memory) []audit.Event {
 	return out
 }
 
-// auditItems are every audit item in the table, as DynamoDB holds them.
+// auditItems are every audit item in the table, as DynamoDB holds them
+// (read with the SDK's own client, apart from the store's codec).
 func auditItems(t *testing.T, s *pipelineStack) string {
 	t.Helper()
-	out, err := s.client.Scan(context.Background(), &dynamodb.ScanInput{TableName: &s.table,
+	out, err := testenv.DynamoDB(t).Scan(context.Background(), &dynamodb.ScanInput{TableName: &s.table,
 		FilterExpression:          aws.String("begins_with(pk, :audit)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":audit": &types.AttributeValueMemberS{Value: auditstream.PartitionPrefix}}})
 	if err != nil {

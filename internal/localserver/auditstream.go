@@ -9,11 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/dcs-access/dcs-access/internal/auditstream"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 )
 
 // AuditStream is what the publish-audit-events function's event source
@@ -30,21 +30,26 @@ type AuditStream struct {
 	shards    map[string]*string // shard id → the iterator to read next, while it has one
 }
 
-// NewAuditStream follows the stream of table from now on: the records of
-// writes made before it are not handed on, as a mapping that starts at
-// LATEST does not (make run keeps its table across restarts, and the events
-// of earlier runs were published then).
-func NewAuditStream(ctx context.Context, client *dynamodb.Client, table string, bus auditstream.Publisher, log *slog.Logger) (*AuditStream, error) {
-	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+// NewAuditStream follows the stream of table, on the DynamoDB (Local) cfg
+// reaches, from now on: the records of writes made before it are not
+// handed on, as a mapping that starts at LATEST does not (make run keeps
+// its table across restarts, and the events of earlier runs were published
+// then). It reads the stream with the SDK's client: the local stack is no
+// Lambda function, and internal/ddb has no stream operations.
+func NewAuditStream(ctx context.Context, cfg aws.Config, table string, bus auditstream.Publisher, log *slog.Logger) (*AuditStream, error) {
+	client, err := ddb.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out, err := client.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: &table})
 	if err != nil {
 		return nil, fmt.Errorf("describe table %s: %w", table, err)
 	}
 	if out.Table.LatestStreamArn == nil {
 		return nil, fmt.Errorf("table %s has no stream", table)
 	}
-	opts := client.Options()
 	a := &AuditStream{
-		streams:   dynamodbstreams.New(dynamodbstreams.Options{Region: opts.Region, Credentials: opts.Credentials, BaseEndpoint: opts.BaseEndpoint, HTTPClient: opts.HTTPClient}),
+		streams:   dynamodbstreams.NewFromConfig(cfg),
 		streamARN: *out.Table.LatestStreamArn,
 		handler:   &auditstream.Handler{Bus: bus, Log: log},
 		log:       log,

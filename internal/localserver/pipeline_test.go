@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
@@ -50,8 +48,7 @@ type pipelineStack struct {
 	plan    map[string]any
 	// What a restart keeps: the table and the keys (make run's .local/).
 	store                *dynamo.Store
-	client               *dynamodb.Client // the table's, for tests that read it as AWS would (its stream)
-	table                string
+	table                string // the audit tests follow its stream
 	signing, sessionKeys *ecdsa.PrivateKey
 	salesforce           sfsim.Options
 }
@@ -64,7 +61,7 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
 	t.Helper()
 	client, table := testenv.Table(t)
-	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), client: client, table: table, signing: key(t), sessionKeys: key(t), salesforce: sf}
+	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), table: table, signing: key(t), sessionKeys: key(t), salesforce: sf}
 	s.serve(t)
 	s.session = signIn(t, s.http, "ada@acme.example", "acme")
 	status, plan := call(t, s.http, "POST", "/local/sandbox-demo", s.session, "")
