@@ -31,7 +31,9 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             PipelineStepsFunction:./functions/pipeline-steps \
             PipelineSecretsFunction:./functions/pipeline-secrets \
             DcsTokenRotationFunction:./functions/dcs-token-rotation \
-            ExpiryNoticesFunction:./functions/expiry-notices
+            ExpiryNoticesFunction:./functions/expiry-notices \
+            ListAuditEventsFunction:./functions/list-audit-events \
+            PublishAuditEventsFunction:./functions/publish-audit-events
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

@@ -45,6 +45,10 @@ func main() {
 // noticeInterval is how often make run looks for expiry notices that are due.
 const noticeInterval = 5 * time.Second
 
+// auditStreamInterval is how often make run reads the table's stream for
+// new audit events (Lambda polls a DynamoDB stream about 4 times a second).
+const auditStreamInterval = 250 * time.Millisecond
+
 func run(addr string, cfg localserver.Config) error {
 	// Started with SIGINT ignored, as a script's background job is (make
 	// run), Ctrl-C is for the script, which stops us with SIGTERM; asking for
@@ -75,6 +79,9 @@ func run(addr string, cfg localserver.Config) error {
 	// Expiry notices every few seconds (in AWS every 15 minutes), so a
 	// token made with a lifespan of 7 days or 1 day shows its notice at once.
 	go handler.RunNotices(ctx, noticeInterval)
+	// The audit events onto the local bus, from the table's stream, as the
+	// stream's consumer does in AWS.
+	go handler.AuditStream.Run(ctx, auditStreamInterval)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf(`dcs-access is serving on %[1]s (DynamoDB Local at %[2]s)
 

@@ -50,9 +50,25 @@ type Token struct {
 	// once per authorizer.UseRecordInterval; nil and "" for a token never used.
 	LastUsedAt *time.Time
 	LastUsedIP string
+	// RecentIPs are the source IPs the token was used from lately, with
+	// when each was last seen (to within authorizer.UseRecordInterval): at
+	// most MaxRecentIPs, the least recently seen leaving first. A use from
+	// an address not among them is a first use from a new source IP, which
+	// the audit trail records. nil for a token never used since they were.
+	RecentIPs map[string]time.Time
 	// Scopes are the token's scopes, as its scope claim lists them; nil for
 	// a token created before tokens had scopes (see GrantedScopes).
 	Scopes []Scope
+}
+
+// MaxRecentIPs bounds Token.RecentIPs: the token item stays small (some
+// 50 bytes an address) whatever the number of addresses it is used from.
+const MaxRecentIPs = 20
+
+// UsedFrom reports whether ip is among the token's recent source IPs.
+func (t Token) UsedFrom(ip string) bool {
+	_, ok := t.RecentIPs[ip]
+	return ok
 }
 
 // GrantedScopes are what the token may do: its scopes, or LegacyScopes for

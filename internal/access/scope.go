@@ -24,6 +24,7 @@ const (
 	ScopeSandboxRefreshesRead Scope = "sandbox-refreshes:read" // list and read runs
 	ScopeSandboxRefreshesRun  Scope = "sandbox-refreshes:run"  // start and redrive runs
 	ScopeComplianceJobsRun    Scope = "compliance-jobs:run"    // run a DCS compliance (masking) job
+	ScopeAuditRead            Scope = "audit:read"             // read the tenant's audit trail
 )
 
 // allScopes is the set, in the order the documentation lists it; every
@@ -33,13 +34,16 @@ var allScopes = []Scope{
 	ScopeSandboxPlansRead, ScopeSandboxPlansWrite,
 	ScopeSandboxRefreshesRead, ScopeSandboxRefreshesRun,
 	ScopeComplianceJobsRun,
+	ScopeAuditRead,
 }
 
 // legacyScopes are the scopes of an API token created before tokens had
 // scopes (no scope claim, no stored scopes): it could do everything, so it
 // is treated as a token created with every scope when scopes came. Frozen:
 // a scope added later is not in it, as it is not in the list of any token
-// created with every scope before that scope existed.
+// created with every scope before that scope existed (audit:read, added
+// with the audit trail, is not in it: a token from before scopes cannot read
+// the audit trail).
 var legacyScopes = []Scope{
 	ScopeTokensRead, ScopeTokensWrite, ScopeTokensIntrospect,
 	ScopeSandboxPlansRead, ScopeSandboxPlansWrite,

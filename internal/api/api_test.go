@@ -13,22 +13,30 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
-// memStore holds the tokens created through it; a delete removes one of the
-// tenant's, and any other id is NOT_FOUND, as in DynamoDB.
-type memStore struct{ created []access.Token }
+// memStore holds the tokens created through it, and the audit events of
+// its changes; a delete removes one of the tenant's, and any other id is
+// NOT_FOUND, as in DynamoDB.
+type memStore struct {
+	created []access.Token
+	events  []audit.Event
+	callers []audit.Actor // the verified caller each Create's context carried
+}
 
-func (m *memStore) Create(_ context.Context, t access.Token) error {
+func (m *memStore) Create(ctx context.Context, t access.Token, ev audit.Event) error {
+	m.callers = append(m.callers, audit.RequestFrom(ctx).Caller)
 	for _, c := range m.created {
 		if tokens.DescriptionKey(c.Description) == tokens.DescriptionKey(t.Description) {
 			return tokens.ErrDescriptionTaken()
 		}
 	}
 	m.created = append(m.created, t)
+	m.events = append(m.events, ev)
 	return nil
 }
 
@@ -39,10 +47,11 @@ func (m *memStore) List(_ context.Context, tenant string, limit int, cursor stri
 	return m.created, "next-page", nil
 }
 
-func (m *memStore) Delete(_ context.Context, tenant, id string) error {
+func (m *memStore) Delete(_ context.Context, tenant, id string, ev audit.Event) error {
 	for i, c := range m.created {
 		if c.Tenant == tenant && c.ID == id {
 			m.created = append(m.created[:i], m.created[i+1:]...)
+			m.events = append(m.events, ev)
 			return nil
 		}
 	}
@@ -372,5 +381,25 @@ func TestResponsesAllowTheConsoleOriginOnlyWhenSet(t *testing.T) {
 		if got := resp.Headers["Access-Control-Allow-Origin"]; got != "https://console.example.com" {
 			t.Fatalf("got %q, want the console origin", got)
 		}
+	}
+}
+
+// What a handler hands its service carries the request and the verified
+// caller: a store can build a change's event from it (audit.PolicyChanged).
+func TestAChangesContextCarriesTheRequestAndTheVerifiedCaller(t *testing.T) {
+	h, st := handlers()
+	req := request(createRoute, "session", `{"description":"nightly"}`)
+	req.RequestContext.RequestID = "req-7"
+	req.RequestContext.Identity.SourceIP = "203.0.113.9"
+	req.Headers = map[string]string{"User-Agent": "curl/8.5.0"}
+	if resp, _ := h.Create(context.Background(), req); resp.StatusCode != 201 {
+		t.Fatalf("got %d %s, want 201", resp.StatusCode, resp.Body)
+	}
+	want := audit.Actor{Type: audit.ActorSession, User: "ada@example.com"}
+	if len(st.callers) != 1 || st.callers[0] != want {
+		t.Fatalf("got callers %+v, want %+v", st.callers, want)
+	}
+	if ev := st.events[0]; ev.Actor != want || ev.SourceIP != "203.0.113.9" || ev.UserAgent != "curl/8.5.0" || ev.RequestID != "req-7" {
+		t.Fatalf("got event %+v, want ada's, with the request's source, user agent and id", ev)
 	}
 }

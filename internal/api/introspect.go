@@ -60,7 +60,7 @@ const FormContentType = "application/x-www-form-urlencoded"
 // session or an API token of a tenant. It learns about its own tenant's
 // tokens only: another tenant's token is as inactive as a forged one.
 func (h *Introspection) Introspect(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		// serve has checked the caller's tokens:introspect (the route table).
 		raw, err := introspectionToken(req)
 		if err != nil {

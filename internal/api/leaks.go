@@ -27,6 +27,7 @@ const LeakAnswer = `{"message":"Any API token of this service among these is now
 // not such a list of 1 to 100 strings is a 400, which tells nothing about
 // any token; every such list is a 202 with the same body.
 func (h *Leaks) Revoke(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
+	ctx = withAuditRequest(ctx, req) // the reporter, anonymous, is known by its request
 	var body leakReport
 	if err := Decode(req, &body); err != nil {
 		return Error(ctx, err), nil

@@ -44,7 +44,7 @@ type storedView struct {
 // {"privateKey": "<PEM>"}: 201 when the secret is new, else 200. Whatever
 // is wrong with the body, the answer never quotes it.
 func (h *PipelineSecrets) PutSalesforceKey(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		var body struct {
 			PrivateKey *string `json:"privateKey"`
 		}
@@ -67,7 +67,7 @@ func (h *PipelineSecrets) PutSalesforceKey(ctx context.Context, req events.APIGa
 // 200 when it rotated the one the secret held. The token is in the secret
 // only.
 func (h *PipelineSecrets) NewDCSToken(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		var body struct {
 			LifespanDays json.RawMessage `json:"lifespanDays"`
 		}

@@ -18,7 +18,7 @@ type Plans struct {
 
 // Put handles PUT /sandbox-plans/{sandbox}: 201 when created, 200 when replaced.
 func (h *Plans) Put(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		sandbox := req.PathParameters["sandbox"]
 		var plan plans.Plan
 		if err := Decode(req, &plan); err != nil {
@@ -41,7 +41,7 @@ func (h *Plans) Put(ctx context.Context, req events.APIGatewayProxyRequest) (Res
 
 // Get handles GET /sandbox-plans/{sandbox}.
 func (h *Plans) Get(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		plan, err := h.Service.Get(ctx, p, req.PathParameters["sandbox"])
 		if err != nil {
 			return Response{}, err
@@ -52,7 +52,7 @@ func (h *Plans) Get(ctx context.Context, req events.APIGatewayProxyRequest) (Res
 
 // List handles GET /sandbox-plans.
 func (h *Plans) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		list, err := h.Service.List(ctx, p)
 		if err != nil {
 			return Response{}, err
@@ -65,7 +65,7 @@ func (h *Plans) List(ctx context.Context, req events.APIGatewayProxyRequest) (Re
 
 // Delete handles DELETE /sandbox-plans/{sandbox}.
 func (h *Plans) Delete(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		if err := h.Service.Delete(ctx, p, req.PathParameters["sandbox"]); err != nil {
 			return Response{}, err
 		}

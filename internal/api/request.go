@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/strictjson"
 )
@@ -41,7 +42,8 @@ func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
 // the caller may make the request, and turns any error, the caller's, the
 // table's or fn's, into the error response. Every handler behind the
 // authorizer goes through here: it is the one place scopes are enforced.
-func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(access.Principal) (Response, error)) (Response, error) {
+func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(context.Context, access.Principal) (Response, error)) (Response, error) {
+	ctx = withAuditRequest(ctx, req)
 	p, err := Principal(req)
 	if err != nil {
 		return Error(ctx, err), nil
@@ -49,11 +51,19 @@ func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(acces
 	if err := permit(req, p); err != nil {
 		return Error(ctx, err), nil
 	}
-	resp, err := fn(p)
+	ctx = audit.WithCaller(ctx, p)
+	resp, err := fn(ctx, p)
 	if err != nil {
 		return Error(ctx, err), nil
 	}
 	return resp, nil
+}
+
+// withAuditRequest is ctx carrying where req came from, which the audit
+// events of the changes it asks for record (audit.WithRequest).
+func withAuditRequest(ctx context.Context, req events.APIGatewayProxyRequest) context.Context {
+	rc := req.RequestContext
+	return audit.WithRequest(ctx, audit.NewRequest(rc.Identity.SourceIP, header(req, "User-Agent"), rc.RequestID))
 }
 
 func invalidBody(format string, args ...any) *access.Error {

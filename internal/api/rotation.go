@@ -43,7 +43,7 @@ type rotateRequest struct {
 // rotation left it ("previous"). An Idempotency-Key header makes a retried
 // rotation answer with the same new token while the old one still works.
 func (h *Tokens) Rotate(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		var body rotateRequest
 		if err := Decode(req, &body); err != nil {
 			return Response{}, err

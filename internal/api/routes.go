@@ -106,6 +106,9 @@ var routes = []Route{
 	{"GET", "/sandbox-refreshes", "SandboxRefreshesFunction", NeedsScope(access.ScopeSandboxRefreshesRead)},
 	{"GET", "/sandbox-refreshes/{id}", "SandboxRefreshesFunction", NeedsScope(access.ScopeSandboxRefreshesRead)},
 	{"POST", "/sandbox-refreshes/{id}/redrive", "SandboxRefreshesFunction", NeedsScope(access.ScopeSandboxRefreshesRun)},
+
+	// The tenant's audit trail: every change, who made it and from where.
+	{"GET", "/audit-events", "ListAuditEventsFunction", NeedsScope(access.ScopeAuditRead)},
 }
 
 // routeIndex finds a row by its Key.

@@ -141,7 +141,7 @@ func TestCreateRefusesBadScopesWithA400AndWritesNothing(t *testing.T) {
 
 func TestCreateAndListReturnTheTokensScopes(t *testing.T) {
 	all := []string{"tokens:read", "tokens:write", "tokens:introspect", "sandbox-plans:read", "sandbox-plans:write",
-		"sandbox-refreshes:read", "sandbox-refreshes:run", "compliance-jobs:run"}
+		"sandbox-refreshes:read", "sandbox-refreshes:run", "compliance-jobs:run", "audit:read"}
 	tests := []struct {
 		name, body string
 		want       []string

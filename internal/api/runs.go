@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
 
@@ -20,7 +21,7 @@ type Runs struct {
 // Start handles POST /sandbox-refreshes {"sandbox"}: 202 with the run. An
 // Idempotency-Key header makes a retried request return the same run.
 func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		var body struct {
 			Sandbox string `json:"sandbox"`
 		}
@@ -34,7 +35,7 @@ func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Re
 		if len(key) > 128 {
 			return Response{}, access.Errorf(access.EINVALID, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be at most 128 characters.")
 		}
-		run, _, err := h.Service.Start(ctx, runs.Request{Tenant: p.Tenant, Sandbox: body.Sandbox, By: p.User, Source: "api", Key: key})
+		run, _, err := h.Service.Start(ctx, runs.Request{Tenant: p.Tenant, Sandbox: body.Sandbox, By: p.User, Actor: audit.ActorOf(p), Source: "api", Key: key})
 		if err != nil {
 			return Response{}, err
 		}
@@ -46,7 +47,7 @@ func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Re
 
 // Get handles GET /sandbox-refreshes/{id}.
 func (h *Runs) Get(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		run, err := h.Service.Get(ctx, p.Tenant, req.PathParameters["id"])
 		if err != nil {
 			return Response{}, err
@@ -57,7 +58,7 @@ func (h *Runs) Get(ctx context.Context, req events.APIGatewayProxyRequest) (Resp
 
 // List handles GET /sandbox-refreshes?sandbox=&limit=.
 func (h *Runs) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		limit := runs.DefaultListLimit
 		if s, ok := req.QueryStringParameters["limit"]; ok {
 			var err error
@@ -82,8 +83,8 @@ func (h *Runs) List(ctx context.Context, req events.APIGatewayProxyRequest) (Res
 
 // Redrive handles POST /sandbox-refreshes/{id}/redrive.
 func (h *Runs) Redrive(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
-		run, err := h.Service.Redrive(ctx, p.Tenant, req.PathParameters["id"])
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
+		run, err := h.Service.Redrive(ctx, audit.ActorOf(p), p.Tenant, req.PathParameters["id"])
 		if err != nil {
 			return Response{}, err
 		}
@@ -120,6 +121,9 @@ const (
 // fix are logged and dropped; the rest are returned so that the event is
 // delivered again.
 func (h *Runs) HandleEvent(ctx context.Context, e events.EventBridgeEvent) error {
+	// The changes an event makes (a run started, a run's end) name it in
+	// their audit events.
+	ctx = audit.WithRequest(ctx, audit.NewRequest("", "", e.ID))
 	switch e.DetailType {
 	case DetailRequested:
 		return h.requested(ctx, e)
@@ -146,7 +150,8 @@ func (h *Runs) requested(ctx context.Context, e events.EventBridgeEvent) error {
 		logDropped(ctx, e, "the detail must be {\"tenant\",\"sandbox\"}")
 		return nil
 	}
-	run, created, err := h.Service.Start(ctx, runs.Request{Tenant: d.Tenant, Sandbox: d.Sandbox, By: e.Source, Source: "event", Key: e.ID, At: e.Time})
+	run, created, err := h.Service.Start(ctx, runs.Request{Tenant: d.Tenant, Sandbox: d.Sandbox, By: e.Source,
+		Actor: audit.Actor{Type: audit.ActorEvent, Source: e.Source}, Source: "event", Key: e.ID, At: e.Time})
 	if err != nil {
 		if k := access.ErrorKind(err); k == access.EINTERNAL || k == access.EUNAVAILABLE {
 			return err

@@ -78,7 +78,7 @@ func (h *Tokens) view(t access.Token) tokenView {
 
 // Create handles POST /api-tokens.
 func (h *Tokens) Create(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		var body createRequest
 		if err := Decode(req, &body); err != nil {
 			return Response{}, err
@@ -118,7 +118,7 @@ func lifespan(raw json.RawMessage) (*int, error) {
 
 // List handles GET /api-tokens?limit=&nextToken=.
 func (h *Tokens) List(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		limit := 0
 		if s, ok := req.QueryStringParameters["limit"]; ok {
 			var err error
@@ -143,7 +143,7 @@ func (h *Tokens) List(ctx context.Context, req events.APIGatewayProxyRequest) (R
 
 // Delete handles DELETE /api-tokens/{id}.
 func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		if err := h.Service.Delete(ctx, p, req.PathParameters["id"]); err != nil {
 			return Response{}, err
 		}
@@ -153,7 +153,7 @@ func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) 
 
 // WhoAmI handles GET /whoami: what a script calls to check its token.
 func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
-	return serve(ctx, req, func(p access.Principal) (Response, error) {
+	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		return JSON(http.StatusOK, struct {
 			User     string         `json:"user"`
 			Tenant   string         `json:"tenant"`

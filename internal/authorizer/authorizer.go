@@ -19,6 +19,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 )
 
 // MaxHeaderBytes bounds the Authorization header; larger ones are rejected
@@ -182,6 +183,17 @@ func bearer(header string) (string, error) {
 	return raw, nil
 }
 
+// header is the value of the request's header name in any spelling ("" when
+// absent): what API Gateway passes on, the last value of each.
+func header(req events.APIGatewayCustomAuthorizerRequestTypeRequest, name string) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
 // authorization returns the request's one Authorization header. API Gateway
 // passes header names as the client spelled them, the last value of each in
 // headers and every value in multiValueHeaders: any spelling of the name
@@ -228,12 +240,12 @@ const (
 // which API Gateway turns into 401; a failure to decide returns another
 // error, which API Gateway turns into 500.
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	header, err := authorization(req)
+	bearerHeader, err := authorization(req)
 	if err != nil {
 		_ = a.deny(ctx, err)
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	}
-	p, t, err := a.authenticate(ctx, header)
+	p, t, err := a.authenticate(ctx, bearerHeader)
 	if err != nil {
 		if access.ErrorKind(err) == access.EUNAUTHORIZED {
 			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
@@ -241,7 +253,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
 	}
 	if p.AuthType == access.AuthAPIToken {
-		a.recordUse(t, req.RequestContext.Identity.SourceIP)
+		a.recordUse(t, audit.NewRequest(req.RequestContext.Identity.SourceIP, header(req, "User-Agent"), req.RequestContext.RequestID))
 	}
 	return Allow(p, req.MethodArn), nil
 }

@@ -383,7 +383,7 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": legacy}
 	ciContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": "sandbox-refreshes:read sandbox-refreshes:run"}
 	sessionContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": "",
-		"scopes": "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run"}
+		"scopes": "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run audit:read"}
 
 	tests := []struct {
 		name        string

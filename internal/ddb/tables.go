@@ -19,6 +19,7 @@ type CreateTableInput struct {
 	LocalSecondaryIndexes  []types.LocalSecondaryIndex
 	BillingMode            types.BillingMode
 	ProvisionedThroughput  *types.ProvisionedThroughput
+	StreamSpecification    *types.StreamSpecification // the audit events' way to the bus (internal/auditstream)
 }
 
 // CreateTable starts creating a table; DescribeTable says when it is
@@ -40,11 +41,13 @@ type DescribeTableOutput struct {
 // TableDescription is the SDK's types.TableDescription, in part (that one
 // has timestamps in a form of its own).
 type TableDescription struct {
-	TableName   *string
-	TableStatus types.TableStatus
+	TableName           *string
+	TableStatus         types.TableStatus
+	StreamSpecification *types.StreamSpecification
+	LatestStreamArn     *string // the stream the local stack follows (localserver.AuditStream)
 }
 
-// DescribeTable reads a table's status.
+// DescribeTable reads a table's status and its stream.
 func (c *Client) DescribeTable(ctx context.Context, in *DescribeTableInput) (*DescribeTableOutput, error) {
 	var out DescribeTableOutput
 	if err := c.call(ctx, "DescribeTable", in, &out); err != nil {
@@ -62,6 +65,18 @@ type UpdateTimeToLiveInput struct {
 // UpdateTimeToLive turns TTL on or off.
 func (c *Client) UpdateTimeToLive(ctx context.Context, in *UpdateTimeToLiveInput) error {
 	return c.call(ctx, "UpdateTimeToLive", in, nil)
+}
+
+// UpdateTableInput is the SDK's dynamodb.UpdateTableInput, in part.
+type UpdateTableInput struct {
+	TableName           *string
+	StreamSpecification *types.StreamSpecification
+}
+
+// UpdateTable changes a table: here, turns its stream on (a local table
+// made before the table had one).
+func (c *Client) UpdateTable(ctx context.Context, in *UpdateTableInput) error {
+	return c.call(ctx, "UpdateTable", in, nil)
 }
 
 // DeleteTableInput is the SDK's dynamodb.DeleteTableInput.

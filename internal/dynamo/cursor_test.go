@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 )
 
@@ -30,7 +31,7 @@ func twoTenants(t *testing.T, st *dynamo.Store, n int) map[string][]string {
 	for i := range n {
 		for _, tenant := range []string{"acme", "globex"} {
 			tk := token(tenant, tenant+" token "+string(rune('a'+i)), t0)
-			if err := st.Create(context.Background(), tk); err != nil {
+			if err := st.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 				t.Fatal(err)
 			}
 			ids[tenant] = append([]string{tk.ID}, ids[tenant]...)

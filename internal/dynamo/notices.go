@@ -191,7 +191,10 @@ func (s *Store) ClaimNotice(ctx context.Context, p notices.Pending, c notices.Cl
 
 // RecordNotice records c.Notice as sent, moves the item to its next
 // notice's due time in the index (or out of the index after the last), and
-// releases the claim, on the condition that the claim is still c's.
+// releases the claim, on the condition that the claim is still c's. The
+// Expired notice's record is the token's expiry in the audit trail too
+// (notices.ExpiredEvent), written in the same transaction: each token that
+// expires has one such event, as it has one such notice.
 func (s *Store) RecordNotice(ctx context.Context, p notices.Pending, c notices.Claim, now time.Time) error {
 	next := c.Notice + 1
 	values := map[string]types.AttributeValue{
@@ -208,7 +211,18 @@ func (s *Store) RecordNotice(ctx context.Context, p notices.Pending, c notices.C
 	} else {
 		remove += ", " + index1PK + ", " + index1SK // out of the sparse index
 	}
-	return s.updateClaimed(ctx, p, update+remove, values)
+	if c.Notice != notices.Expired {
+		return s.updateClaimed(ctx, p, update+remove, values)
+	}
+	err := s.writeAudited(ctx, notices.ExpiredEvent(ctx, p.Token, now), types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: key(tenantKey(p.Token.Tenant), tokenKey(p.Token.ID)),
+		ConditionExpression: aws.String("noticeClaim = :claim"), UpdateExpression: aws.String(update + remove),
+		ExpressionAttributeValues: values,
+	}})
+	if failed(err) == 0 {
+		return notices.ErrClaimLost
+	}
+	return storeError(err)
 }
 
 // ReleaseNotice gives c's claim up, unsent.

@@ -10,32 +10,46 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/plans"
 )
 
 // Plans are items "PLAN#<sandbox, lower-cased>" in the tenant's partition,
-// holding the plan as one JSON document: it is always read and written whole.
+// holding the plan as one JSON document: it is always read and written
+// whole, with its audit event.
 
 var _ plans.Store = (*Store)(nil)
 
 func planKey(sandbox string) string { return "PLAN#" + strings.ToLower(sandbox) }
 
-// PutPlan creates or replaces the plan; created reports whether it is new.
-func (s *Store) PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool, error) {
+// planPutAttempts bounds PutPlan's tries: each loses only to a concurrent
+// save or delete of the same plan.
+const planPutAttempts = 3
+
+// PutPlan creates or replaces the plan and records ev, in one transaction;
+// created reports whether it is new. A transaction returns no old item, so
+// the put says which it means: a create on the condition that the plan is
+// not there, else a replace on the condition that it is.
+func (s *Store) PutPlan(ctx context.Context, tenant string, p plans.Plan, ev audit.Event) (bool, error) {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return false, access.Internal(err)
 	}
 	item := key(tenantKey(tenant), planKey(p.Sandbox))
 	item["plan"] = &types.AttributeValueMemberS{Value: string(doc)}
-	out, err := s.client.PutItem(ctx, &ddb.PutItemInput{
-		TableName: &s.table, Item: item, ReturnValues: types.ReturnValueAllOld,
-	})
-	if err != nil {
-		return false, storeError(err)
+	create := true
+	for attempt := 1; ; attempt++ {
+		cond := "attribute_not_exists(sk)"
+		if !create {
+			cond = "attribute_exists(sk)"
+		}
+		err = s.writeAudited(ctx, ev, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String(cond)}})
+		if failed(err) != 0 || attempt == planPutAttempts {
+			return create, storeError(err)
+		}
+		create = !create // saved or deleted meanwhile: the other kind of put
 	}
-	return len(out.Attributes) == 0, nil
 }
 
 // GetPlan reads one plan (strongly consistent: a run must use what was just saved).
@@ -79,14 +93,14 @@ func (s *Store) ListPlans(ctx context.Context, tenant string) ([]plans.Plan, err
 	return list, nil
 }
 
-// DeletePlan removes the plan; a missing plan is not found.
-func (s *Store) DeletePlan(ctx context.Context, tenant, sandbox string) error {
-	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
+// DeletePlan removes the plan and records ev, in one transaction; a
+// missing plan is not found (and nothing is recorded).
+func (s *Store) DeletePlan(ctx context.Context, tenant, sandbox string, ev audit.Event) error {
+	err := s.writeAudited(ctx, ev, types.TransactWriteItem{Delete: &types.Delete{
 		TableName: &s.table, Key: key(tenantKey(tenant), planKey(sandbox)),
 		ConditionExpression: aws.String("attribute_exists(sk)"),
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	}})
+	if failed(err) == 0 {
 		return plans.ErrNotFound()
 	}
 	return storeError(err)

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
-	"github.com/dcs-access/dcs-access/internal/ddb"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/notices"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
@@ -65,11 +65,11 @@ func (a rotationAttrs) rotation() (access.Rotation, error) {
 }
 
 // Rotate writes next, records r on old (or deletes old when the overlap is
-// 0) and hands the description to next, in one transaction. Each write is
-// conditional: old must still be there and not replaced (so of two
-// concurrent rotations exactly one succeeds), and the description item must
-// still be old's.
-func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Replacement) error {
+// 0), hands the description to next and records ev, in one transaction.
+// Each write is conditional: old must still be there and not replaced (so
+// of two concurrent rotations exactly one succeeds), and the description
+// item must still be old's.
+func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Replacement, ev audit.Event) error {
 	nextItem := toItem(next)
 	nextAV, err := attributevalue.MarshalMap(nextItem)
 	if err != nil {
@@ -120,11 +120,11 @@ func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Rep
 	} else {
 		name.UpdateExpression = aws.String("SET tokenId = :new REMOVE #ttl") // the new token never expires
 	}
-	err = s.transact(ctx, &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: nextAV, ConditionExpression: aws.String("attribute_not_exists(sk)")}},
+	err = s.writeAudited(ctx, ev,
+		types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: nextAV, ConditionExpression: aws.String("attribute_not_exists(sk)")}},
 		oldWrite,
-		{Update: name},
-	}})
+		types.TransactWriteItem{Update: name},
+	)
 	switch failed(err) {
 	case 0:
 		return access.Internal(fmt.Errorf("token id %s already exists", next.ID))

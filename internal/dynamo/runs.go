@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
@@ -89,38 +90,36 @@ func (s *Store) ActiveRun(ctx context.Context, tenant, sandbox string) (runs.Loc
 	return lock, nil
 }
 
-// ClaimRun moves the sandbox's lock from previous to run and writes the new
-// run's record, in one transaction.
-func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) error {
+// ClaimRun moves the sandbox's lock from previous to run, writes the new
+// run's record and records ev, in one transaction.
+func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string, ev audit.Event) error {
 	record, err := runItem(run)
 	if err != nil {
 		return err
 	}
-	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	writes := []types.TransactWriteItem{
 		{Put: s.lockPut(run, previous)},
 		{Put: &types.Put{TableName: &s.table, Item: record, ConditionExpression: aws.String("attribute_not_exists(sk)")}},
-	}}
+	}
 	if run.IdempotencyKey != "" {
 		remember := key(tenantKey(run.Tenant), idempotencyKey(run.Sandbox, run.IdempotencyKey))
 		remember["runId"] = &types.AttributeValueMemberS{Value: run.ID}
 		remember["ttl"] = &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Add(runs.IdempotencyWindow).Unix())}
-		in.TransactItems = append(in.TransactItems, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: remember}})
+		writes = append(writes, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: remember}})
 	}
-	err = s.transact(ctx, in)
-	if failed(err) >= 0 {
+	err = s.writeAudited(ctx, ev, writes...)
+	if i := failed(err); i == 0 || i == 1 {
 		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
 	}
 	return storeError(err)
 }
 
-// ClaimRedrive moves the sandbox's lock from previous to an existing run:
-// its record, kept current by the pipeline, is not written again.
-func (s *Store) ClaimRedrive(ctx context.Context, run runs.Run, previous string) error {
-	put := s.lockPut(run, previous)
-	_, err := s.client.PutItem(ctx, &ddb.PutItemInput{TableName: put.TableName, Item: put.Item,
-		ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
-	var cond *types.ConditionalCheckFailedException
-	if errors.As(err, &cond) {
+// ClaimRedrive moves the sandbox's lock from previous to an existing run
+// and records ev, in one transaction: the run's record, kept current by the
+// pipeline, is not written again.
+func (s *Store) ClaimRedrive(ctx context.Context, run runs.Run, previous string, ev audit.Event) error {
+	err := s.writeAudited(ctx, ev, types.TransactWriteItem{Put: s.lockPut(run, previous)})
+	if failed(err) == 0 {
 		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
 	}
 	return storeError(err)
@@ -170,13 +169,16 @@ func (s *Store) GetRun(ctx context.Context, tenant, id string) (runs.Run, error)
 
 // UpdateRun reads the run, applies change, and writes the record back on
 // the condition that its version is the one read; when another writer came
-// first it reads again, up to updateRetries times.
+// first it reads again, up to updateRetries times. An update that ends a
+// running run writes its runs.FinishedEvent in the same transaction: a run
+// that finished has its record, whichever update finished it.
 func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*runs.Run) bool) (runs.Run, error) {
 	for attempt := 1; ; attempt++ {
 		run, err := s.GetRun(ctx, tenant, id)
 		if err != nil {
 			return runs.Run{}, err
 		}
+		before := run
 		read := run.Version
 		if !change(&run) {
 			return run, nil
@@ -186,16 +188,25 @@ func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*r
 		if err != nil {
 			return runs.Run{}, err
 		}
-		_, err = s.client.PutItem(ctx, &ddb.PutItemInput{
+		put := &types.Put{
 			TableName: &s.table, Item: item,
 			ConditionExpression:       aws.String("attribute_exists(sk) AND (version = :read OR (attribute_not_exists(version) AND :read = :zero))"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":read": &types.AttributeValueMemberN{Value: strconv.Itoa(read)}, ":zero": &types.AttributeValueMemberN{Value: "0"}},
-		})
-		var cond *types.ConditionalCheckFailedException
+		}
+		lost := false // another writer came first
+		if runs.Finishes(before, run) {
+			err = s.writeAudited(ctx, runs.FinishedEvent(ctx, run, s.now()), types.TransactWriteItem{Put: put})
+			lost = failed(err) == 0
+		} else {
+			_, err = s.client.PutItem(ctx, &ddb.PutItemInput{TableName: put.TableName, Item: put.Item,
+				ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
+			var cond *types.ConditionalCheckFailedException
+			lost = errors.As(err, &cond)
+		}
 		switch {
 		case err == nil:
 			return run, nil
-		case !errors.As(err, &cond):
+		case !lost:
 			return runs.Run{}, storeError(err)
 		case attempt == updateRetries:
 			return runs.Run{}, access.Unavailable(fmt.Errorf("update run %s: %d writers in a row came first", id, attempt))

@@ -11,7 +11,8 @@
 // Both items are written and deleted in one transaction, and both carry the
 // same ttl (expiry + 30 days) so DynamoDB TTL purges them together. A token
 // that expires also carries its expiry notices, and sits in the index gsi1
-// until the last is sent (notices.go).
+// until the last is sent (notices.go). Every change is written with its
+// audit event, in the same transaction (audit.go).
 package dynamo
 
 import (
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/tokens"
@@ -54,13 +56,22 @@ type Store struct {
 	client Client
 	table  string
 	now    func() time.Time
+	// auditRetention is how long an audit event is kept (its ttl).
+	auditRetention time.Duration
 }
 
 var _ tokens.Store = (*Store)(nil)
 
-// New returns a store on table.
+// New returns a store on table that keeps audit events
+// audit.DefaultRetentionDays (WithAuditRetention to change it).
 func New(client Client, table string, now func() time.Time) *Store {
-	return &Store{client: client, table: table, now: now}
+	return &Store{client: client, table: table, now: now, auditRetention: audit.DefaultRetentionDays * 24 * time.Hour}
+}
+
+// WithAuditRetention makes s keep the audit events it writes for days.
+func (s *Store) WithAuditRetention(days int) *Store {
+	s.auditRetention = time.Duration(days) * 24 * time.Hour
+	return s
 }
 
 type tokenItem struct {
@@ -75,9 +86,10 @@ type tokenItem struct {
 	// Scopes, a list in the documented order; absent from tokens created
 	// before tokens had scopes, which stay nil.
 	Scopes []access.Scope `dynamodbav:"scopes,omitempty"`
-	// Written by RecordUse only (lastused.go), never by Create.
-	LastUsedAtMs int64  `dynamodbav:"lastUsedAtMs,omitempty"`
-	LastUsedIP   string `dynamodbav:"lastUsedIp,omitempty"`
+	// Written by RecordUse and RecordNewIP only (lastused.go), never by Create.
+	LastUsedAtMs int64            `dynamodbav:"lastUsedAtMs,omitempty"`
+	LastUsedIP   string           `dynamodbav:"lastUsedIp,omitempty"`
+	RecentIPs    map[string]int64 `dynamodbav:"recentIps,omitempty"` // source IP: when last seen, Unix ms
 	rotationAttrs
 }
 
@@ -129,16 +141,22 @@ func (it tokenItem) token(tenant string) (access.Token, error) {
 		used := time.UnixMilli(it.LastUsedAtMs).UTC()
 		t.LastUsedAt, t.LastUsedIP = &used, it.LastUsedIP
 	}
+	if it.RecentIPs != nil {
+		t.RecentIPs = make(map[string]time.Time, len(it.RecentIPs))
+		for ip, ms := range it.RecentIPs {
+			t.RecentIPs[ip] = time.UnixMilli(ms).UTC()
+		}
+	}
 	if t.Rotation, err = it.rotation(); err != nil {
 		return t, fmt.Errorf("token item %s: %w", it.ID, err)
 	}
 	return t, nil
 }
 
-// Create writes the token and reserves its description in one transaction.
-// A reservation whose token has passed its purge time but that TTL has not
-// removed yet does not block the description.
-func (s *Store) Create(ctx context.Context, t access.Token) error {
+// Create writes the token, reserves its description and records ev in one
+// transaction. A reservation whose token has passed its purge time but that
+// TTL has not removed yet does not block the description.
+func (s *Store) Create(ctx context.Context, t access.Token, ev audit.Event) error {
 	it := toItem(t)
 	tokenAV, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -149,19 +167,18 @@ func (s *Store) Create(ctx context.Context, t access.Token) error {
 	if err != nil {
 		return access.Internal(err)
 	}
-	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
+	err = s.writeAudited(ctx, ev,
+		types.TransactWriteItem{Put: &types.Put{
 			TableName: &s.table, Item: tokenAV,
 			ConditionExpression: aws.String("attribute_not_exists(sk)"),
 		}},
-		{Put: &types.Put{
+		types.TransactWriteItem{Put: &types.Put{
 			TableName: &s.table, Item: nameAV,
 			ConditionExpression:       aws.String("attribute_not_exists(sk) OR (attribute_exists(#ttl) AND #ttl < :now)"),
 			ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())}},
 		}},
-	}}
-	err = s.transact(ctx, in)
+	)
 	switch failed(err) {
 	case 1:
 		return tokens.ErrDescriptionTaken()
@@ -237,20 +254,23 @@ func (s *Store) List(ctx context.Context, tenant string, limit int, cursor strin
 	return list, next, nil
 }
 
-// Delete removes the token and frees its description in one transaction.
-func (s *Store) Delete(ctx context.Context, tenant, id string) error {
-	_, err := s.Revoke(ctx, tenant, id)
+// Delete removes the token, frees its description and records ev in one
+// transaction.
+func (s *Store) Delete(ctx context.Context, tenant, id string, ev audit.Event) error {
+	_, err := s.Revoke(ctx, tenant, id, ev)
 	return err
 }
 
 // Revoke is Delete, and returns the record it deleted: leak revocation
-// tells the token's owner which token it was.
-func (s *Store) Revoke(ctx context.Context, tenant, id string) (access.Token, error) {
+// tells the token's owner which token it was. ev records the token's
+// description too.
+func (s *Store) Revoke(ctx context.Context, tenant, id string, ev audit.Event) (access.Token, error) {
 	t, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return access.Token{}, err
 	}
-	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	ev = ev.With("description", t.Description)
+	writes := []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)),
 			ConditionExpression: aws.String("attribute_exists(sk)"),
@@ -262,15 +282,14 @@ func (s *Store) Revoke(ctx context.Context, tenant, id string) (access.Token, er
 			ConditionExpression:       aws.String("attribute_not_exists(sk) OR tokenId = :id"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
 		}},
-	}}
-	err = s.transact(ctx, in)
+	}
+	err = s.writeAudited(ctx, ev, writes...)
 	switch failed(err) {
 	case 0:
 		return access.Token{}, errNotFound() // deleted concurrently
 	case 1:
 		// The name now belongs to a newer token: delete this token alone.
-		in.TransactItems = in.TransactItems[:1]
-		if err = s.transact(ctx, in); failed(err) == 0 {
+		if err = s.writeAudited(ctx, ev, writes[0]); failed(err) == 0 {
 			return access.Token{}, errNotFound()
 		}
 	}

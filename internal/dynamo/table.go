@@ -13,7 +13,9 @@ import (
 )
 
 // CreateTable creates the table as template.yaml declares it (keys, on-demand,
-// TTL on "ttl") unless it exists. The local stack and tests use it; in AWS
+// TTL on "ttl", a stream of new images: the audit events' way to the bus,
+// internal/auditstream) unless it exists, and turns the stream on in a
+// table made before it had one. The local stack and tests use it; in AWS
 // CloudFormation owns the table.
 func CreateTable(ctx context.Context, client *ddb.Client, table string) error {
 	err := client.CreateTable(ctx, &ddb.CreateTableInput{
@@ -36,11 +38,12 @@ func CreateTable(ctx context.Context, client *ddb.Client, table string) error {
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
-		BillingMode: types.BillingModePayPerRequest,
+		BillingMode:         types.BillingModePayPerRequest,
+		StreamSpecification: streamSpec(),
 	})
 	var inUse *types.ResourceInUseException
 	if errors.As(err, &inUse) {
-		return nil
+		return ensureStream(ctx, client, table)
 	}
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", table, err)
@@ -54,6 +57,30 @@ func CreateTable(ctx context.Context, client *ddb.Client, table string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("enable ttl on %s: %w", table, err)
+	}
+	return nil
+}
+
+// StreamViewType is what the table's stream carries of each write: the item
+// as written, which has the audit event's document (template.yaml's
+// StreamSpecification, which templatecheck compares).
+const StreamViewType = types.StreamViewTypeNewImage
+
+func streamSpec() *types.StreamSpecification {
+	return &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamViewType}
+}
+
+// ensureStream turns on the stream of a table that has none.
+func ensureStream(ctx context.Context, client *ddb.Client, table string) error {
+	out, err := client.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", table, err)
+	}
+	if spec := out.Table.StreamSpecification; spec != nil && aws.ToBool(spec.StreamEnabled) {
+		return nil
+	}
+	if err := client.UpdateTable(ctx, &ddb.UpdateTableInput{TableName: &table, StreamSpecification: streamSpec()}); err != nil {
+		return fmt.Errorf("turn on the stream of %s: %w", table, err)
 	}
 	return nil
 }

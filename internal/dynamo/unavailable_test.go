@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
@@ -28,26 +29,32 @@ var storeOps = map[string]func(ctx context.Context, st *dynamo.Store) error{
 		_, _, err := st.List(ctx, "acme", 10, "")
 		return err
 	},
-	"Create": func(ctx context.Context, st *dynamo.Store) error { return st.Create(ctx, token("acme", "x", t0)) },
-	"Delete": func(ctx context.Context, st *dynamo.Store) error { return st.Delete(ctx, "acme", uuid.NewString()) },
+	"Create": func(ctx context.Context, st *dynamo.Store) error {
+		return st.Create(ctx, token("acme", "x", t0), audittest.TokenCreated("acme", "test"))
+	},
+	"Delete": func(ctx context.Context, st *dynamo.Store) error {
+		return st.Delete(ctx, "acme", uuid.NewString(), audittest.TokenDeleted("acme", uuid.NewString()))
+	},
 	"Revoke": func(ctx context.Context, st *dynamo.Store) error {
-		_, err := st.Revoke(ctx, "acme", uuid.NewString())
+		_, err := st.Revoke(ctx, "acme", uuid.NewString(), audittest.TokenDeleted("acme", uuid.NewString()))
 		return err
 	},
 	"RecordUse": func(ctx context.Context, st *dynamo.Store) error {
-		_, err := st.RecordUse(ctx, "acme", uuid.NewString(), t0, "203.0.113.7", t0.Add(-5*time.Minute))
+		_, err := st.RecordUse(ctx, token("acme", "x", t0), t0, "203.0.113.7", t0.Add(-5*time.Minute))
 		return err
 	},
 	"PutPlan": func(ctx context.Context, st *dynamo.Store) error {
-		_, err := st.PutPlan(ctx, "acme", plans.Plan{Sandbox: "uat1"})
+		_, err := st.PutPlan(ctx, "acme", plans.Plan{Sandbox: "uat1"}, audittest.PlanSaved("acme"))
 		return err
 	},
 	"GetPlan": func(ctx context.Context, st *dynamo.Store) error {
 		_, err := st.GetPlan(ctx, "acme", "uat1")
 		return err
 	},
-	"ListPlans":  func(ctx context.Context, st *dynamo.Store) error { _, err := st.ListPlans(ctx, "acme"); return err },
-	"DeletePlan": func(ctx context.Context, st *dynamo.Store) error { return st.DeletePlan(ctx, "acme", "uat1") },
+	"ListPlans": func(ctx context.Context, st *dynamo.Store) error { _, err := st.ListPlans(ctx, "acme"); return err },
+	"DeletePlan": func(ctx context.Context, st *dynamo.Store) error {
+		return st.DeletePlan(ctx, "acme", "uat1", audittest.PlanDeleted("acme"))
+	},
 	"RunIDForKey": func(ctx context.Context, st *dynamo.Store) error {
 		_, err := st.RunIDForKey(ctx, "acme", "uat1", "k")
 		return err
@@ -57,7 +64,7 @@ var storeOps = map[string]func(ctx context.Context, st *dynamo.Store) error{
 		return err
 	},
 	"ClaimRun": func(ctx context.Context, st *dynamo.Store) error {
-		return st.ClaimRun(ctx, runs.Run{ID: uuid.NewString(), Tenant: "acme", Sandbox: "uat1", RequestedAt: t0}, "")
+		return st.ClaimRun(ctx, runs.Run{ID: uuid.NewString(), Tenant: "acme", Sandbox: "uat1", RequestedAt: t0}, "", audittest.RunStarted("acme", "run"))
 	},
 	"GetRun": func(ctx context.Context, st *dynamo.Store) error {
 		_, err := st.GetRun(ctx, "acme", uuid.NewString())

@@ -41,6 +41,11 @@ var coldStartEvent = map[string]func(testing.TB) []byte{
 	"PipelineSecretsFunction": sample("put-salesforce-key.json"),
 	// No such secret: one DescribeSecret (moto), and the step fails.
 	"DcsTokenRotationFunction": sample("dcs-token-rotation.json"),
+	"ListAuditEventsFunction":  sample("list-audit-events.json"),
+	// Records of no audit item: nothing to publish, so no call.
+	"PublishAuditEventsFunction": func(t testing.TB) []byte {
+		return editEvent(t, "audit-stream-records.json", func(e map[string]any) { e["Records"] = e["Records"].([]any)[1:] })
+	},
 }
 
 // sample is events/<name> as written.

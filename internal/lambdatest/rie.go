@@ -48,6 +48,8 @@ var Functions = []string{
 	"PipelineSecretsFunction",
 	"DcsTokenRotationFunction",
 	"ExpiryNoticesFunction",
+	"ListAuditEventsFunction",
+	"PublishAuditEventsFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

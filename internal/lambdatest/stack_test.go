@@ -178,7 +178,8 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	}
 	switch name {
 	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
-		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction", "PipelineSecretsFunction":
+		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction", "PipelineSecretsFunction",
+		"ListAuditEventsFunction":
 		// The functions that answer browsers.
 		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
@@ -187,7 +188,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["TABLE_NAME"] = s.table
 		env["TOKEN_ISSUER"] = tokenIssuer
 		env["SIGNING_KEY_ID"] = s.keyARN
-	case "ListTokensFunction", "DeleteTokenFunction":
+	case "ListTokensFunction", "DeleteTokenFunction", "ListAuditEventsFunction":
 		env["TABLE_NAME"] = s.table
 	case "RevokeLeakedTokensFunction":
 		env["TABLE_NAME"] = s.table
@@ -246,6 +247,8 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["TABLE_NAME"] = s.table
 		env["EVENT_BUS_NAME"] = s.pipeline.busName
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "120" // its Timeout
+	case "PublishAuditEventsFunction":
+		env["EVENT_BUS_NAME"] = s.pipeline.busName
 	case "ConsoleFunction":
 		// As with the stack's Cognito pool: its hosted UI's endpoints.
 		env["OIDC_AUTHORIZATION_ENDPOINT"] = consoleSignIn + "/oauth2/authorize"
@@ -254,6 +257,9 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_CLIENT_ID"] = oidcAudience
 	default:
 		t.Fatalf("no environment for function %s", name)
+	}
+	if _, table := env["TABLE_NAME"]; table {
+		env["AUDIT_RETENTION_DAYS"] = "400" // the AuditRetentionDays default
 	}
 	return env
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -58,7 +59,7 @@ func (s *introspectionStack) mint(t *testing.T, key *ecdsa.PrivateKey, id, tenan
 	}
 	if err := s.store.Create(context.Background(), access.Token{
 		ID: id, Tenant: tenant, Description: "made by the test " + id, AssociatedUser: "ada@example.com", CreatedAt: issued, ExpiresAt: &expires,
-	}); err != nil {
+	}, audittest.TokenCreated(tenant, id)); err != nil {
 		t.Fatal(err)
 	}
 	return raw

@@ -48,6 +48,7 @@ type pipelineStack struct {
 	plan    map[string]any
 	// What a restart keeps: the table and the keys (make run's .local/).
 	store                *dynamo.Store
+	table                string // the audit tests follow its stream
 	signing, sessionKeys *ecdsa.PrivateKey
 	salesforce           sfsim.Options
 }
@@ -60,7 +61,7 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
 	t.Helper()
 	client, table := testenv.Table(t)
-	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), signing: key(t), sessionKeys: key(t), salesforce: sf}
+	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), table: table, signing: key(t), sessionKeys: key(t), salesforce: sf}
 	s.serve(t)
 	s.session = signIn(t, s.http, "ada@acme.example", "acme")
 	status, plan := call(t, s.http, "POST", "/local/sandbox-demo", s.session, "")

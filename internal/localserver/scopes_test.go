@@ -13,6 +13,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 )
 
@@ -249,7 +250,7 @@ func TestATokenFromBeforeScopesKeepsWorkingWithEveryScopeOfThen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.Create(context.Background(), old); err != nil {
+	if err := s.store.Create(context.Background(), old, audittest.TokenCreated(old.Tenant, old.ID)); err != nil {
 		t.Fatal(err)
 	}
 	legacy := "[tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run]"

@@ -88,7 +88,10 @@ type Server struct {
 	Bus        *eventbus.Memory // the local event bus: what came in and what was published
 	Schedules  *schedules.Memory
 	Notices    *notices.Finder // the tokens' expiry notices, onto Bus (RunNotices)
-	onEvent    func(context.Context, events.EventBridgeEvent) error
+	// AuditStream puts the audit events on Bus from the table's stream
+	// (New starts following it; its Run hands the records on).
+	AuditStream *AuditStream
+	onEvent     func(context.Context, events.EventBridgeEvent) error
 }
 
 // Routes are the API routes the local gateway serves ("METHOD /resource"),
@@ -163,7 +166,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewWith(dynamo.New(client, cfg.Table, time.Now), signingKey, sessionKey, cfg)
+	srv, err := NewWith(dynamo.New(client, cfg.Table, time.Now), signingKey, sessionKey, cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := cmp.Or(cfg.Log, slog.Default())
+	if srv.AuditStream, err = NewAuditStream(ctx, awsconfig.Local(cfg.DynamoDBEndpoint), cfg.Table, srv.Bus, log); err != nil {
+		return nil, err
+	}
+	return srv, nil
 }
 
 // NewWith wires the local stack on a given store and keys.
@@ -215,6 +226,7 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 		"PublicKeysFunction":         publicKeys,
 		"IntrospectTokenFunction":    (&api.Introspection{Tokens: auth}).Introspect,
 		"RevokeLeakedTokensFunction": leaks.Revoke,
+		"ListAuditEventsFunction":    api.NewAudit(store).List,
 	}
 	g.Public("GET /openapi.yaml", openapi.Handler())
 	g.Public("POST /local/sessions", sessionRoute(issuer))

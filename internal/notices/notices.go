@@ -8,9 +8,11 @@
 package notices
 
 import (
+	"context"
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 )
 
 // Detail types of the notices on the stack's bus (source eventbus.Source).
@@ -112,4 +114,16 @@ func DetailOf(t access.Token, n Notice) Detail {
 		d.ExpiresAt = t.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	return d
+}
+
+// ExpiredEvent is the audit event of token t having expired, as the run
+// that sends its Expired notice at now records it (with the notice's record:
+// Store.RecordNotice). dcs-access is the actor.
+func ExpiredEvent(ctx context.Context, t access.Token, now time.Time) audit.Event {
+	ev := audit.New(ctx, t.Tenant, audit.Service("expiry-notices"), audit.TokenExpired, audit.Target{Type: audit.TargetToken, ID: t.ID}, now).
+		With("description", t.Description)
+	if t.ExpiresAt != nil {
+		ev = ev.With("expiresAt", t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return ev
 }

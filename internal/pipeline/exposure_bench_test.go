@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/pipeline"
 	"github.com/dcs-access/dcs-access/internal/runs"
@@ -91,7 +92,7 @@ func simulateRun(b *testing.B, users int, autoActivate, fixed bool) exposureRun 
 	w.run.Plan.LicenseType, w.run.Plan.AutoActivate, w.run.Plan.TimeoutHours = "FULL", autoActivate, 72
 	record := runs.Run{ID: w.run.RunID, Tenant: w.run.Tenant, Sandbox: w.run.Sandbox, RequestedAt: clock.Now()}
 	record.Started(clock.Now())
-	if err := store.ClaimRun(context.Background(), record, ""); err != nil {
+	if err := store.ClaimRun(context.Background(), record, "", audittest.RunStarted(record.Tenant, record.ID)); err != nil {
 		b.Fatal(err)
 	}
 

@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/salesforce"
 	"github.com/dcs-access/dcs-access/internal/secretversions"
@@ -56,7 +58,7 @@ type Tokens interface {
 // Plans reads and writes plans, to point them at their secrets.
 type Plans interface {
 	GetPlan(ctx context.Context, tenant, sandbox string) (plans.Plan, error)
-	PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool, error)
+	PutPlan(ctx context.Context, tenant string, p plans.Plan, ev audit.Event) (bool, error)
 }
 
 // Rotation is how the pipeline's token secrets rotate.
@@ -72,7 +74,8 @@ type Service struct {
 	Tokens   Tokens
 	Plans    Plans
 	Rotation Rotation
-	Log      *slog.Logger // slog.Default() when nil
+	Log      *slog.Logger     // slog.Default() when nil
+	Now      func() time.Time // time.Now when nil
 }
 
 // Stored is what a route did, never a secret's value.
@@ -85,6 +88,13 @@ type Stored struct {
 	// Rotated whether it replaced the token the secret held.
 	Token   *access.Token
 	Rotated bool
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *Service) log() *slog.Logger {
@@ -285,7 +295,7 @@ func (s *Service) point(ctx context.Context, p access.Principal, sandbox string,
 		return true, nil
 	}
 	*field(&plan) = arn
-	if _, err := s.Plans.PutPlan(ctx, p.Tenant, plan); err != nil {
+	if _, err := s.Plans.PutPlan(ctx, p.Tenant, plan, plans.SavedEvent(ctx, p, sandbox, s.now())); err != nil {
 		return false, err
 	}
 	return true, nil

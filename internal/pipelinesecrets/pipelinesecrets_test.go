@@ -27,6 +27,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/api"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/pipelinesecrets"
@@ -157,7 +158,7 @@ func (w *world) demoPlan(t *testing.T) {
 	p := plans.Plan{Sandbox: "uat1", LicenseType: "PARTIAL",
 		Salesforce: plans.Salesforce{PrivateKeySecretARN: base + "old-key-AbCdEf"}, DCS: plans.DCS{APITokenSecretARN: base + "old-token-AbCdEf"}}
 	p.Defaults()
-	if _, err := w.Store.PutPlan(context.Background(), w.tenant, p); err != nil {
+	if _, err := w.Store.PutPlan(context.Background(), w.tenant, p, audittest.PlanSaved(w.tenant)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,9 +5,11 @@ package plans
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 )
 
 // License types a sandbox can be refreshed as (SandboxInfo.LicenseType, as
@@ -117,12 +119,18 @@ type PollIntervals struct {
 	MaxMaskingSeconds int `json:"maxMaskingSeconds"`
 }
 
-// Store keeps plans.
+// Store keeps plans. Each change writes its audit event ev atomically with
+// itself: both or neither.
 type Store interface {
-	PutPlan(ctx context.Context, tenant string, p Plan) (created bool, err error)
+	PutPlan(ctx context.Context, tenant string, p Plan, ev audit.Event) (created bool, err error)
 	GetPlan(ctx context.Context, tenant, sandbox string) (Plan, error)
 	ListPlans(ctx context.Context, tenant string) ([]Plan, error)
-	DeletePlan(ctx context.Context, tenant, sandbox string) error
+	DeletePlan(ctx context.Context, tenant, sandbox string, ev audit.Event) error
+}
+
+// SavedEvent is the audit event of caller saving the plan of sandbox at at.
+func SavedEvent(ctx context.Context, caller access.Principal, sandbox string, at time.Time) audit.Event {
+	return audit.ByCaller(ctx, caller, audit.PlanSaved, audit.Target{Type: audit.TargetPlan, ID: strings.ToLower(sandbox)}, at)
 }
 
 // Schedules keeps each plan's schedule (EventBridge Scheduler in AWS).
@@ -171,7 +179,8 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 			return Plan{}, false, err
 		}
 	}
-	p.UpdatedAt, p.UpdatedBy = s.Now().UTC().Truncate(time.Second), caller.User
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	p.UpdatedAt, p.UpdatedBy = clock.UTC().Truncate(time.Second), caller.User
 	// The schedule first: Scheduler may refuse the expression, and then
 	// nothing is written. If the plan write then fails, a schedule may fire
 	// for a plan that is not there, which only announces a skipped refresh;
@@ -185,7 +194,7 @@ func (s *Service) Put(ctx context.Context, caller access.Principal, sandbox stri
 	if err != nil {
 		return Plan{}, false, err
 	}
-	created, err := s.Store.PutPlan(ctx, caller.Tenant, p)
+	created, err := s.Store.PutPlan(ctx, caller.Tenant, p, SavedEvent(ctx, caller, p.Sandbox, clock))
 	return p, created, err
 }
 
@@ -214,7 +223,8 @@ func (s *Service) Delete(ctx context.Context, caller access.Principal, sandbox s
 	if err := s.Schedules.Delete(ctx, caller.Tenant, sandbox); err != nil {
 		return err
 	}
-	return s.Store.DeletePlan(ctx, caller.Tenant, sandbox)
+	ev := audit.ByCaller(ctx, caller, audit.PlanDeleted, audit.Target{Type: audit.TargetPlan, ID: strings.ToLower(sandbox)}, s.Now())
+	return s.Store.DeletePlan(ctx, caller.Tenant, sandbox, ev)
 }
 
 // ErrNotFound is the error for a sandbox without a plan.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/plans"
 )
 
@@ -163,14 +164,14 @@ type fakeStore struct {
 	PutPlanFn func(ctx context.Context, tenant string, p plans.Plan) (bool, error)
 }
 
-func (f fakeStore) PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool, error) {
+func (f fakeStore) PutPlan(ctx context.Context, tenant string, p plans.Plan, _ audit.Event) (bool, error) {
 	return f.PutPlanFn(ctx, tenant, p)
 }
 func (fakeStore) GetPlan(context.Context, string, string) (plans.Plan, error) {
 	return plans.Plan{}, nil
 }
-func (fakeStore) ListPlans(context.Context, string) ([]plans.Plan, error) { return nil, nil }
-func (fakeStore) DeletePlan(context.Context, string, string) error        { return nil }
+func (fakeStore) ListPlans(context.Context, string) ([]plans.Plan, error)       { return nil, nil }
+func (fakeStore) DeletePlan(context.Context, string, string, audit.Event) error { return nil }
 
 func TestPutStampsTheEditorAndTakesTheSandboxFromThePath(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)

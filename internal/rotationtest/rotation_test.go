@@ -148,9 +148,28 @@ func (w *world) items(t *testing.T) map[string]map[string]types.AttributeValue {
 	}
 	items := map[string]map[string]types.AttributeValue{}
 	for _, it := range out.Items {
+		if strings.HasPrefix(it["pk"].(*types.AttributeValueMemberS).Value, "AUDIT#") {
+			continue // the changes' audit events (auditRotations counts the rotations')
+		}
 		items[it["sk"].(*types.AttributeValueMemberS).Value] = it
 	}
 	return items
+}
+
+// auditRotations counts the audit events of rotations in the table.
+func (w *world) auditRotations(t *testing.T) int {
+	t.Helper()
+	out, err := w.Client.Scan(context.Background(), &dynamodb.ScanInput{TableName: &w.Table, ConsistentRead: new(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, it := range out.Items {
+		if gsi, ok := it["gsi1pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(gsi.Value, "AUDIT#") && strings.HasSuffix(gsi.Value, "#api-token.rotated") {
+			n++
+		}
+	}
+	return n
 }
 
 func sameItems(a, b map[string]map[string]types.AttributeValue) bool {
@@ -341,6 +360,9 @@ func TestConcurrentRotationsOfOneTokenHaveExactlyOneWinner(t *testing.T) {
 	items := w.items(t)
 	if len(items) != 3 {
 		t.Fatalf("got items %v, want the old token, the one new token and the description item", slices.Sorted(maps.Keys(items)))
+	}
+	if n := w.auditRotations(t); n != 1 {
+		t.Fatalf("got %d rotation events, want the winner's alone", n)
 	}
 	name := items["NAME#contended"]["tokenId"].(*types.AttributeValueMemberS).Value
 	if name != winners[0].ID {

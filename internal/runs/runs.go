@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/plans"
 )
 
@@ -63,10 +64,11 @@ type Input struct {
 type Request struct {
 	Tenant  string
 	Sandbox string
-	By      string    // the user, or the event's source
-	Source  string    // api, event or schedule
-	Key     string    // the event id or schedule time; "" for API requests
-	At      time.Time // the event's time; zero for API requests
+	By      string      // the user, or the event's source
+	Actor   audit.Actor // who asked, as the run's audit event names them
+	Source  string      // api, event or schedule
+	Key     string      // the event id or schedule time; "" for API requests
+	At      time.Time   // the event's time; zero for API requests
 }
 
 // Lock names the run that holds a sandbox, and when it claimed it.
@@ -79,21 +81,24 @@ type Lock struct {
 // execution is being started or redriven, whatever Step Functions says yet.
 const claimLease = 2 * time.Minute
 
-// Store keeps run records and the per-sandbox lock.
+// Store keeps run records and the per-sandbox lock. Each change that is
+// audited writes its event atomically with itself: both or neither.
 type Store interface {
 	// ActiveRun returns the sandbox's lock (a zero Lock when free).
 	ActiveRun(ctx context.Context, tenant, sandbox string) (Lock, error)
-	// ClaimRun takes the sandbox's lock from previous ("" when free) and
-	// writes the new run's record, atomically; ECONFLICT when someone else
-	// took it first, or the run exists.
-	ClaimRun(ctx context.Context, run Run, previous string) error
+	// ClaimRun takes the sandbox's lock from previous ("" when free),
+	// writes the new run's record and its audit event ev, atomically;
+	// ECONFLICT when someone else took it first, or the run exists.
+	ClaimRun(ctx context.Context, run Run, previous string, ev audit.Event) error
 	// ClaimRedrive takes the sandbox's lock from previous for an existing
-	// run (a redrive); ECONFLICT when someone else took it first.
-	ClaimRedrive(ctx context.Context, run Run, previous string) error
+	// run (a redrive) and writes its audit event ev, atomically; ECONFLICT
+	// when someone else took it first.
+	ClaimRedrive(ctx context.Context, run Run, previous string, ev audit.Event) error
 	GetRun(ctx context.Context, tenant, id string) (Run, error) // ENOTFOUND when missing
 	// UpdateRun applies change to the run's record and writes it if change
 	// says it changed, conditionally on the version read (reading again
-	// when another update came first), and returns the record as it is.
+	// when another update came first), and returns the record as it is. An
+	// update that ends a running run writes its FinishedEvent with it.
 	UpdateRun(ctx context.Context, tenant, id string, change func(*Run) bool) (Run, error)
 	// RunIDForKey returns the run an API request's Idempotency-Key started
 	// within IdempotencyWindow ("" when none).
@@ -142,7 +147,8 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 	if err != nil {
 		return Run{}, false, err
 	}
-	now := s.Now().UTC().Truncate(time.Second)
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	now := clock.UTC().Truncate(time.Second)
 	id := s.runID(plan.Sandbox, req, now)
 	apiKey := ""
 	if req.Key != "" && req.At.IsZero() {
@@ -188,7 +194,9 @@ func (s *Service) Start(ctx context.Context, req Request) (Run, bool, error) {
 		Source: req.Source, Input: string(doc), ExecutionARN: s.Machine.ExecutionARN(ExecutionName(req.Tenant, id)),
 		IdempotencyKey: apiKey}
 	run.Started(now)
-	if err := s.Store.ClaimRun(ctx, run, previous); err != nil {
+	ev := audit.New(ctx, req.Tenant, req.Actor, audit.RunStarted, audit.Target{Type: audit.TargetRun, ID: id}, clock).
+		With("sandbox", run.Sandbox).With("source", req.Source)
+	if err := s.Store.ClaimRun(ctx, run, previous, ev); err != nil {
 		return Run{}, false, s.lost(ctx, req.Tenant, plan.Sandbox, err)
 	}
 	// If this fails the lock is held by a run that never started; the next
@@ -304,8 +312,8 @@ func ExecutionName(tenant, runID string) string {
 	return hex.EncodeToString(h[:4]) + "-" + runID
 }
 
-// Redrive resumes a failed run from the step that failed.
-func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
+// Redrive resumes a failed run from the step that failed, for by.
+func (s *Service) Redrive(ctx context.Context, by audit.Actor, tenant, id string) (Run, error) {
 	if !runIDPattern.MatchString(id) {
 		return Run{}, ErrRunNotFound()
 	}
@@ -330,7 +338,8 @@ func (s *Service) Redrive(ctx context.Context, tenant, id string) (Run, error) {
 			return Run{}, err
 		}
 	}
-	if err := s.Store.ClaimRedrive(ctx, run, previous); err != nil {
+	ev := audit.New(ctx, tenant, by, audit.RunRedriven, audit.Target{Type: audit.TargetRun, ID: run.ID}, s.Now()).With("sandbox", run.Sandbox)
+	if err := s.Store.ClaimRedrive(ctx, run, previous, ev); err != nil {
 		return Run{}, s.lost(ctx, tenant, run.Sandbox, err)
 	}
 	if err := s.Machine.Redrive(ctx, run.ExecutionARN); err != nil {
@@ -377,6 +386,19 @@ const (
 	DefaultListLimit = 20
 	MaxListLimit     = 50
 )
+
+// FinishedEvent is the audit event of run (as an update left it) having
+// stopped at at: what a store writes with the update that ends a running
+// run. dcs-access acted: Step Functions told it how the run ended, or it
+// found the run's execution gone.
+func FinishedEvent(ctx context.Context, run Run, at time.Time) audit.Event {
+	return audit.New(ctx, run.Tenant, audit.Service("sandbox-refreshes"), audit.RunFinished, audit.Target{Type: audit.TargetRun, ID: run.ID}, at).
+		With("sandbox", run.Sandbox).With("status", run.Status)
+}
+
+// Finishes reports whether an update from before to after ends a running
+// run: when a store writes FinishedEvent.
+func Finishes(before, after Run) bool { return !before.Ended() && after.Ended() }
 
 // String helps logs name a run without its input.
 func (r Run) String() string { return fmt.Sprintf("run %s of %s/%s", r.ID, r.Tenant, r.Sandbox) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/runs/runstest"
@@ -138,8 +139,11 @@ func newService(t *testing.T) (*runs.Service, *fakeMachine, *testenv.Clock) {
 		RandomID: func() string { return fmt.Sprintf("r%05d", ids.Add(1)) }}, m, clock
 }
 
+// ada is the signed-in user the tests' API requests come from.
+var ada = audit.Actor{Type: audit.ActorSession, User: "ada@acme.com"}
+
 func apiRequest(sandbox string) runs.Request {
-	return runs.Request{Tenant: "acme", Sandbox: sandbox, By: "ada@acme.com", Source: "api"}
+	return runs.Request{Tenant: "acme", Sandbox: sandbox, By: "ada@acme.com", Actor: ada, Source: "api"}
 }
 
 func TestASecondStartWhileRunningIsRunInProgress(t *testing.T) {
@@ -254,7 +258,7 @@ func TestRunsAreScopedToTheTenant(t *testing.T) {
 	if _, err := svc.Get(context.Background(), "globex", run.ID); access.AsError(err).Code != "RUN_NOT_FOUND" {
 		t.Fatalf("got %v, want RUN_NOT_FOUND for another tenant", err)
 	}
-	if _, err := svc.Redrive(context.Background(), "globex", run.ID); access.AsError(err).Code != "RUN_NOT_FOUND" {
+	if _, err := svc.Redrive(context.Background(), ada, "globex", run.ID); access.AsError(err).Code != "RUN_NOT_FOUND" {
 		t.Fatalf("got %v, want RUN_NOT_FOUND for another tenant", err)
 	}
 	list, err := svc.List(context.Background(), "acme", "uat1", 10)
@@ -270,11 +274,11 @@ func TestRedriveOnlyFailedRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Redrive(ctx, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" {
+	if _, err := svc.Redrive(ctx, ada, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" {
 		t.Fatalf("redrive of a running run: got %v, want RUN_NOT_REDRIVABLE", err)
 	}
 	m.finish(runs.StatusFailed)
-	if _, err := svc.Redrive(ctx, "acme", run.ID); err != nil || m.redrives != 1 {
+	if _, err := svc.Redrive(ctx, ada, "acme", run.ID); err != nil || m.redrives != 1 {
 		t.Fatalf("got %v after %d redrives, want one redrive", err, m.redrives)
 	}
 	if _, _, err := svc.Start(ctx, apiRequest("uat1")); access.AsError(err).Code != "RUN_IN_PROGRESS" {
@@ -290,7 +294,7 @@ func TestAnotherRunMayNotBeRedrivenWhileOneIsRunning(t *testing.T) {
 	if _, _, err := svc.Start(ctx, apiRequest("uat1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Redrive(ctx, "acme", old.ID); access.AsError(err).Code != "RUN_IN_PROGRESS" {
+	if _, err := svc.Redrive(ctx, ada, "acme", old.ID); access.AsError(err).Code != "RUN_IN_PROGRESS" {
 		t.Fatalf("got %v, want RUN_IN_PROGRESS while a newer run is active", err)
 	}
 }
@@ -355,7 +359,7 @@ func TestAReplayedFailureOfAnAttemptARedriveFollowedMovesNothingBack(t *testing.
 	}
 	m.finish(runs.StatusFailed)
 	clock.Add(time.Minute)
-	if _, err := svc.Redrive(ctx, "acme", run.ID); err != nil {
+	if _, err := svc.Redrive(ctx, ada, "acme", run.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Notify(ctx, failed); err != nil { // attempt 1's, delivered again
@@ -454,7 +458,7 @@ func TestAStartDuringARedriveIsRunInProgress(t *testing.T) {
 			t.Errorf("start while the redrive is on its way: got %v, want RUN_IN_PROGRESS", err)
 		}
 	}
-	if _, err := svc.Redrive(ctx, "acme", run.ID); err != nil {
+	if _, err := svc.Redrive(ctx, ada, "acme", run.ID); err != nil {
 		t.Fatal(err)
 	}
 	if m.starts != 1 {
@@ -472,7 +476,7 @@ func TestImpossibleIDsAreNotFoundNotErrors(t *testing.T) {
 	if _, err := svc.Get(ctx, "acme", long); access.AsError(err).Code != "RUN_NOT_FOUND" {
 		t.Errorf("get: got %v, want RUN_NOT_FOUND", err)
 	}
-	if _, err := svc.Redrive(ctx, "acme", long); access.AsError(err).Code != "RUN_NOT_FOUND" {
+	if _, err := svc.Redrive(ctx, ada, "acme", long); access.AsError(err).Code != "RUN_NOT_FOUND" {
 		t.Errorf("redrive: got %v, want RUN_NOT_FOUND", err)
 	}
 	if _, err := svc.List(ctx, "acme", long, 10); access.AsError(err).Code != "INVALID_SANDBOX" {
@@ -501,7 +505,7 @@ func TestARunPastItsDeadlineIsNotRedriven(t *testing.T) {
 	run, _, _ := svc.Start(ctx, apiRequest("uat1"))
 	m.finish(runs.StatusFailed)
 	clock.Add(73 * time.Hour)
-	if _, err := svc.Redrive(ctx, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" || m.redrives != 0 {
+	if _, err := svc.Redrive(ctx, ada, "acme", run.ID); access.AsError(err).Code != "RUN_NOT_REDRIVABLE" || m.redrives != 0 {
 		t.Fatalf("got %v after %d redrives, want RUN_NOT_REDRIVABLE and none", err, m.redrives)
 	}
 }

@@ -107,8 +107,8 @@ func checkEventRules(tpl *cfnTemplate, want map[string]eventRule, permissions ma
 		for _, e := range entries(fn.prop("Events")) {
 			where := fn.ID + " event " + e.Key
 			typ, _ := plainScalar(at(e.Value, "Type"))
-			if typ == "Api" || typ == scheduleEventType {
-				continue // a route: checkRoutes; a schedule: checkScheduledFunctions
+			if typ == "Api" || typ == scheduleEventType || typ == streamEventType {
+				continue // a route: checkRoutes; a schedule: checkScheduledFunctions; a stream: checkStreamConsumers
 			}
 			if !ruleEventTypes[typ] {
 				problems = append(problems, fmt.Sprintf("%s is a %s event, which no check reads: invoke functions through API routes or EventBridge rules, or teach this check", where, render(at(e.Value, "Type"))))

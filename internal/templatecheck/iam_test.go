@@ -30,7 +30,22 @@ func (g grant) String() string {
 const (
 	tableARN  = "!GetAtt TokenTable.Arn"
 	index1ARN = "!Sub ${TokenTable.Arn}/index/gsi1"
+	// streamARN is how a policy must name the table's stream: the table's
+	// streams, as the DynamoDB Developer Guide's policy for a Lambda
+	// function that reads them does (a stream's own ARN changes whenever
+	// the stream is turned off and on).
+	streamARN = "!Sub ${TokenTable.Arn}/stream/*"
 )
+
+// streamReadActions are what Lambda's event source mapping needs to poll a
+// DynamoDB stream, with the function's role: granted on streamARN only, and
+// used by no code of the function.
+var streamReadActions = map[string]bool{
+	"dynamodb:DescribeStream":   true,
+	"dynamodb:GetRecords":       true,
+	"dynamodb:GetShardIterator": true,
+	"dynamodb:ListStreams":      true,
+}
 
 // tenantSecretsARN is how a policy must name the secrets the pipeline reads:
 // every secret called <plans.SecretPrefix>..., the only names a plan may give
@@ -531,6 +546,12 @@ func checkStatement(where string, st *yaml.Node) []string {
 			}
 			if only == tenantSecretsARN && got == dcsTokenSecretsARN {
 				continue // within the tenants' secrets
+			}
+			if only == tableARN && streamReadActions[action] {
+				if got != streamARN {
+					problems = append(problems, fmt.Sprintf("%s allows %s on %s, want only on %s", where, action, got, streamARN))
+				}
+				continue
 			}
 			if only != "" && got != only {
 				problems = append(problems, fmt.Sprintf("%s allows %s on %s, want only on %s", where, action, got, only))

@@ -109,6 +109,11 @@ var linkAllowlist = map[string]functionLinks{
 	"DcsTokenRotationFunction": {JSON: []string{"secretsmanager"}},
 	// Finds and records the expiry notices due, and puts them on the bus.
 	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "eventbridge"}},
+	// Lists the audit trail.
+	"ListAuditEventsFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
+	// Puts the stream's audit events on the bus: the records come in its
+	// event (aws-lambda-go's types), so it links no DynamoDB package.
+	"PublishAuditEventsFunction": {JSON: []string{"eventbridge"}},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the
@@ -253,6 +258,9 @@ func checkLinksMatchGrants(fnID, module string, l linkage, grants []grant, keyUs
 		actions = append(actions, k.Action)
 	}
 	for _, a := range actions {
+		if streamReadActions[a] {
+			continue // Lambda's event source mapping polls the stream with the role
+		}
 		prefix, _, _ := strings.Cut(a, ":")
 		service, known := iamService[prefix]
 		switch {

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dcs-access/dcs-access/internal/api"
+	"github.com/dcs-access/dcs-access/internal/auditstream"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
@@ -64,16 +65,18 @@ var iamAllowlist = map[string][]grant{
 		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
 	},
 	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}},
-	// Read the token, then delete it and its description item in one transaction.
-	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
+	// Read the token, then delete it and its description item in one
+	// transaction, with its audit event (an audit item only).
+	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, auditPutCondition}},
 	// The strongly consistent read of the token item on every request, and
-	// the record of last use: the key and the last-use attributes only, and
-	// no item returned.
-	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:UpdateItem", tableARN, recordUseCondition}},
+	// the record of use: the key, the last-use attributes and the recent
+	// source IPs only, and no item returned; a first use from a new IP's
+	// audit event (an audit item only).
+	"AuthorizerFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:UpdateItem", tableARN, recordUseCondition}, {"dynamodb:PutItem", tableARN, auditPutCondition}},
 	// Leak revocation deletes as DeleteTokenFunction does, and announces
 	// each revoked token on the stack's bus.
 	"RevokeLeakedTokensFunction": {
-		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, auditPutCondition},
 		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
 	},
 	// The same read, of the token it is asked about.
@@ -162,7 +165,18 @@ var iamAllowlist = map[string][]grant{
 		{"dynamodb:Query", index1ARN, ""},
 		// Claim, record and release a notice on its token's item.
 		{"dynamodb:UpdateItem", tableARN, ""},
+		// The "expired" notice's audit event (an audit item only).
+		{"dynamodb:PutItem", tableARN, auditPutCondition},
 		// "API Token Expiring" / "API Token Expired", on the stack's bus.
+		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
+	},
+	// The tenant's audit partition, or the index for one action: read only.
+	"ListAuditEventsFunction": {{"dynamodb:Query", tableARN, auditQueryCondition}, {"dynamodb:Query", index1ARN, ""}},
+	"PublishAuditEventsFunction": {
+		// Lambda polls the table's stream with its role.
+		{"dynamodb:DescribeStream", streamARN, ""}, {"dynamodb:GetRecords", streamARN, ""},
+		{"dynamodb:GetShardIterator", streamARN, ""}, {"dynamodb:ListStreams", streamARN, ""},
+		// "Audit Event Recorded", on the stack's bus.
 		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
 	},
 }
@@ -236,6 +250,17 @@ var keyAllowlist = map[string][]keyUse{
 // (dynamo.RecordUseAttributes), and no ReturnValues (an update that returns
 // the item would be a read of every attribute).
 var recordUseCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.RecordUseAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
+
+// auditPutCondition is the condition of the grant of PutItem to a function
+// whose only puts are audit events: the audit partitions, an audit item's
+// attributes (dynamo.AuditItemAttributes), no item returned. Such a role
+// cannot put, and so replace, a token, a plan or a run.
+var auditPutCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.AuditItemAttributes, ", ") +
+	"]; ForAllValues:StringLike dynamodb:LeadingKeys=[" + auditstream.PartitionPrefix + "*]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
+
+// auditQueryCondition is the condition of the list's Query of the table:
+// the audit partitions only (never a tenant's tokens).
+var auditQueryCondition = "ForAllValues:StringLike dynamodb:LeadingKeys=[" + auditstream.PartitionPrefix + "*]"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a

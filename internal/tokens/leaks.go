@@ -8,6 +8,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 )
 
 // Limits and names of leak revocation (POST /api-tokens/revoke).
@@ -35,10 +36,11 @@ type TokenVerifier interface {
 	Verify(raw string) (*apitoken.Claims, error)
 }
 
-// RevokeStore deletes a token as DELETE /api-tokens/{id} does, and returns
-// the record it deleted (ENOTFOUND when there was none).
+// RevokeStore deletes a token as DELETE /api-tokens/{id} does, with its
+// audit event ev, and returns the record it deleted (ENOTFOUND when there
+// was none).
 type RevokeStore interface {
-	Revoke(ctx context.Context, tenant, id string) (access.Token, error)
+	Revoke(ctx context.Context, tenant, id string, ev audit.Event) (access.Token, error)
 }
 
 // Publisher puts an event on the stack's bus (internal/eventbus).
@@ -135,9 +137,11 @@ func (l *Leaks) Revoke(ctx context.Context, raws []string) error {
 }
 
 // revoke deletes one verified token and announces it; a token already gone
-// is no error and no event.
+// is no error and no event. Whoever reported it is anonymous: its audit
+// event names the request only.
 func (l *Leaks) revoke(ctx context.Context, tenant, id string) error {
-	t, err := l.Store.Revoke(ctx, tenant, id)
+	ev := audit.New(ctx, tenant, audit.Actor{Type: audit.ActorAnonymous}, audit.TokenRevokedAsLeaked, audit.Target{Type: audit.TargetToken, ID: id}, l.Now())
+	t, err := l.Store.Revoke(ctx, tenant, id, ev)
 	switch {
 	case access.ErrorKind(err) == access.ENOTFOUND:
 		return nil

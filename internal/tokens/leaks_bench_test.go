@@ -16,6 +16,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -55,7 +56,7 @@ func BenchmarkLeakRevocation(b *testing.B) {
 			tk := access.Token{ID: uuid.Must(uuid.NewV7()).String(), Tenant: "acme", Description: uuid.NewString(), AssociatedUser: "ada@example.com", CreatedAt: time.Now()}
 			m := minter
 			if valid {
-				if err := store.Create(context.Background(), tk); err != nil {
+				if err := store.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 					b.Fatal(err)
 				}
 			} else {

@@ -16,22 +16,26 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
-// leakStore holds tokens by id; Revoke takes one out, as DynamoDB's store does.
+// leakStore holds tokens by id; Revoke takes one out, as DynamoDB's store
+// does, and keeps its audit event.
 type leakStore struct {
 	mu      sync.Mutex
 	tokens  map[string]access.Token
 	revokes []string // every call, by id
+	events  []audit.Event
 	fail    error
 }
 
-func (s *leakStore) Revoke(_ context.Context, tenant, id string) (access.Token, error) {
+func (s *leakStore) Revoke(_ context.Context, tenant, id string, ev audit.Event) (access.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.revokes = append(s.revokes, tenant+"/"+id)
+	s.events = append(s.events, ev)
 	if s.fail != nil {
 		return access.Token{}, s.fail
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 )
 
 // Limits of a rotation.
@@ -37,9 +38,10 @@ type RotationStore interface {
 	Get(ctx context.Context, tenant, id string) (access.Token, error)
 	// Rotate, in one transaction, writes next, records r on old (or, when
 	// r.Until is not after r.At, deletes old: an overlap of 0 revokes it),
-	// and hands old's description to next. It refuses with ErrReplaced when
-	// a rotation replaced old first, and with ENOTFOUND when old is gone.
-	Rotate(ctx context.Context, old, next access.Token, r access.Replacement) error
+	// hands old's description to next and writes the audit event ev. It
+	// refuses with ErrReplaced when a rotation replaced old first, and with
+	// ENOTFOUND when old is gone.
+	Rotate(ctx context.Context, old, next access.Token, r access.Replacement, ev audit.Event) error
 }
 
 // RotateInput is what a caller may choose when rotating a token.
@@ -97,7 +99,8 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	if old.AssociatedUser != p.User {
 		return Rotated{}, access.Errorf(access.EFORBIDDEN, CodeNotOwner, "Only the token's associated user (%s) can rotate it. You can delete it, or create a token of your own.", old.AssociatedUser)
 	}
-	now := s.Now().UTC().Truncate(time.Second)
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	now := clock.UTC().Truncate(time.Second)
 	if old.Rotation.Replaced != nil {
 		return s.replay(ctx, old, in.Key, now)
 	}
@@ -124,7 +127,9 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	if err != nil {
 		return Rotated{}, access.Internal(err)
 	}
-	if err := s.Rotations.Rotate(ctx, old, next, r); err != nil {
+	ev := audit.ByCaller(ctx, p, audit.TokenRotated, audit.Target{Type: audit.TargetToken, ID: old.ID}, clock).
+		With("newTokenId", next.ID).With("worksUntil", until.UTC().Format(time.RFC3339))
+	if err := s.Rotations.Rotate(ctx, old, next, r, ev); err != nil {
 		if access.AsError(err).Code == CodeReplaced && in.Key != "" {
 			// A concurrent rotation won; if it was this request's twin (the
 			// same key), answer as it did.

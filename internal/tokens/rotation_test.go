@@ -8,6 +8,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -17,13 +18,18 @@ import (
 type fakeRotations struct {
 	GetFn    func(ctx context.Context, tenant, id string) (access.Token, error)
 	RotateFn func(ctx context.Context, old, next access.Token, r access.Replacement) error
+	events   []audit.Event // of the rotations made
 }
 
 func (f *fakeRotations) Get(ctx context.Context, tenant, id string) (access.Token, error) {
 	return f.GetFn(ctx, tenant, id)
 }
-func (f *fakeRotations) Rotate(ctx context.Context, old, next access.Token, r access.Replacement) error {
-	return f.RotateFn(ctx, old, next, r)
+func (f *fakeRotations) Rotate(ctx context.Context, old, next access.Token, r access.Replacement, ev audit.Event) error {
+	if err := f.RotateFn(ctx, old, next, r); err != nil {
+		return err
+	}
+	f.events = append(f.events, ev)
+	return nil
 }
 
 func rotatingService(rot *fakeRotations, grants *[]apitoken.Grant) *tokens.Service {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 )
 
 // Limits of the token contract.
@@ -29,10 +30,12 @@ const (
 
 // Store keeps token metadata. Create must enforce description uniqueness
 // itself, atomically with the write (ECONFLICT code DESCRIPTION_TAKEN).
+// Each change writes its audit event ev atomically with itself: both or
+// neither.
 type Store interface {
-	Create(ctx context.Context, t access.Token) error
+	Create(ctx context.Context, t access.Token, ev audit.Event) error
 	List(ctx context.Context, tenant string, limit int, cursor string) (items []access.Token, next string, err error)
-	Delete(ctx context.Context, tenant, id string) error
+	Delete(ctx context.Context, tenant, id string, ev audit.Event) error
 }
 
 // Minter signs new API tokens.
@@ -90,7 +93,8 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 			return Created{}, err
 		}
 	}
-	now := s.Now().UTC().Truncate(time.Second)
+	clock := s.Now() // the event's time: events sort by it, to the millisecond
+	now := clock.UTC().Truncate(time.Second)
 	t := access.Token{ID: s.NewID(), Tenant: p.Tenant, Description: desc, AssociatedUser: p.User, CreatedAt: now, Scopes: scopes}
 	if in.LifespanDays != nil {
 		days := *in.LifespanDays
@@ -104,8 +108,9 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 	if err != nil {
 		return Created{}, access.Internal(err)
 	}
+	ev := audit.ByCaller(ctx, p, audit.TokenCreated, audit.Target{Type: audit.TargetToken, ID: t.ID}, clock)
 	if desc != "" {
-		if err := s.Store.Create(ctx, t); err != nil {
+		if err := s.Store.Create(ctx, t, ev.With("description", desc)); err != nil {
 			return Created{}, err
 		}
 		return Created{Secret: raw, Token: t}, nil
@@ -116,7 +121,7 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 		if err != nil {
 			return Created{}, access.Internal(err)
 		}
-		err = s.Store.Create(ctx, t)
+		err = s.Store.Create(ctx, t, ev.With("description", t.Description))
 		if err == nil {
 			return Created{Secret: raw, Token: t}, nil
 		}
@@ -148,7 +153,7 @@ func (s *Service) Delete(ctx context.Context, p access.Principal, id string) err
 		// Not an id this service issues; spare the store a key it would reject.
 		return ErrNotFound()
 	}
-	return s.Store.Delete(ctx, p.Tenant, id)
+	return s.Store.Delete(ctx, p.Tenant, id, audit.ByCaller(ctx, p, audit.TokenDeleted, audit.Target{Type: audit.TargetToken, ID: id}, s.Now()))
 }
 
 // ErrNotFound is the error for a token that is not in the caller's tenant.

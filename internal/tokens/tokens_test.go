@@ -12,6 +12,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -19,17 +20,19 @@ var now = time.Date(2026, 11, 27, 9, 30, 15, 0, time.UTC)
 
 // fakeStore is a hand-written Store: one function field per method.
 type fakeStore struct {
-	CreateFn func(ctx context.Context, t access.Token) error
+	CreateFn func(ctx context.Context, t access.Token, ev audit.Event) error
 	ListFn   func(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error)
-	DeleteFn func(ctx context.Context, tenant, id string) error
+	DeleteFn func(ctx context.Context, tenant, id string, ev audit.Event) error
 }
 
-func (f *fakeStore) Create(ctx context.Context, t access.Token) error { return f.CreateFn(ctx, t) }
+func (f *fakeStore) Create(ctx context.Context, t access.Token, ev audit.Event) error {
+	return f.CreateFn(ctx, t, ev)
+}
 func (f *fakeStore) List(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
 	return f.ListFn(ctx, tenant, limit, cursor)
 }
-func (f *fakeStore) Delete(ctx context.Context, tenant, id string) error {
-	return f.DeleteFn(ctx, tenant, id)
+func (f *fakeStore) Delete(ctx context.Context, tenant, id string, ev audit.Event) error {
+	return f.DeleteFn(ctx, tenant, id, ev)
 }
 
 type fakeMinter struct {
@@ -79,7 +82,7 @@ func TestCreateValidatesInputAndWritesNothingOnError(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			store := &fakeStore{CreateFn: func(context.Context, access.Token) error {
+			store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error {
 				t.Fatal("store written on invalid input")
 				return nil
 			}}
@@ -92,7 +95,7 @@ func TestCreateValidatesInputAndWritesNothingOnError(t *testing.T) {
 }
 
 func TestCreateWithAnAPITokenIsForbidden(t *testing.T) {
-	store := &fakeStore{CreateFn: func(context.Context, access.Token) error { t.Fatal("store written"); return nil }}
+	store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error { t.Fatal("store written"); return nil }}
 	p := session
 	p.AuthType, p.TokenID = access.AuthAPIToken, "t1"
 	_, err := newService(store, nil).Create(context.Background(), p, tokens.CreateInput{})
@@ -117,7 +120,7 @@ func TestCreateStoresMetadataAndReturnsTheTokenOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stored []access.Token
 			var grants []apitoken.Grant
-			store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token) error { stored = append(stored, tk); return nil }}
+			store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token, _ audit.Event) error { stored = append(stored, tk); return nil }}
 			got, err := newService(store, &grants).Create(context.Background(), session, tc.in)
 			if err != nil {
 				t.Fatal(err)
@@ -156,7 +159,7 @@ func TestCreateSignsAndStoresTheScopes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stored access.Token
 			var grants []apitoken.Grant
-			store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token) error { stored = tk; return nil }}
+			store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token, _ audit.Event) error { stored = tk; return nil }}
 			got, err := newService(store, &grants).Create(context.Background(), session, tokens.CreateInput{Scopes: tc.scopes})
 			if err != nil {
 				t.Fatal(err)
@@ -170,7 +173,7 @@ func TestCreateSignsAndStoresTheScopes(t *testing.T) {
 }
 
 func TestCreateReportsATakenDescription(t *testing.T) {
-	store := &fakeStore{CreateFn: func(context.Context, access.Token) error { return tokens.ErrDescriptionTaken() }}
+	store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error { return tokens.ErrDescriptionTaken() }}
 	_, err := newService(store, nil).Create(context.Background(), session, tokens.CreateInput{Description: "dup"})
 	if e := access.AsError(err); e.Code != "DESCRIPTION_TAKEN" || e.Kind != access.ECONFLICT {
 		t.Fatalf("got %v, want DESCRIPTION_TAKEN", err)
@@ -182,7 +185,7 @@ var generated = regexp.MustCompile(`^eyJh\.\.[A-Za-z0-9]{13}\.\.hgft$`)
 func TestBlankDescriptionIsGeneratedFromTheToken(t *testing.T) {
 	for _, blank := range []string{"", "   ", "\t"} {
 		var stored access.Token
-		store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token) error { stored = tk; return nil }}
+		store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token, _ audit.Event) error { stored = tk; return nil }}
 		got, err := newService(store, nil).Create(context.Background(), session, tokens.CreateInput{Description: blank})
 		if err != nil {
 			t.Fatal(err)
@@ -195,7 +198,7 @@ func TestBlankDescriptionIsGeneratedFromTheToken(t *testing.T) {
 
 func TestGeneratedDescriptionCollisionDrawsAgain(t *testing.T) {
 	var tried []string
-	store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token) error {
+	store := &fakeStore{CreateFn: func(_ context.Context, tk access.Token, _ audit.Event) error {
 		tried = append(tried, tk.Description)
 		if len(tried) < 3 {
 			return tokens.ErrDescriptionTaken()
@@ -213,7 +216,7 @@ func TestGeneratedDescriptionCollisionDrawsAgain(t *testing.T) {
 
 func TestGeneratedDescriptionGivesUpAfterRepeatedCollisions(t *testing.T) {
 	calls := 0
-	store := &fakeStore{CreateFn: func(context.Context, access.Token) error { calls++; return tokens.ErrDescriptionTaken() }}
+	store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error { calls++; return tokens.ErrDescriptionTaken() }}
 	_, err := newService(store, nil).Create(context.Background(), session, tokens.CreateInput{})
 	if access.AsError(err).Code != "DESCRIPTION_TAKEN" || calls != 5 {
 		t.Fatalf("got %v after %d attempts, want DESCRIPTION_TAKEN after 5", err, calls)
@@ -221,7 +224,9 @@ func TestGeneratedDescriptionGivesUpAfterRepeatedCollisions(t *testing.T) {
 }
 
 func TestStoreFaultsAreNotHidden(t *testing.T) {
-	store := &fakeStore{CreateFn: func(context.Context, access.Token) error { return access.Unavailable(errors.New("throttled")) }}
+	store := &fakeStore{CreateFn: func(context.Context, access.Token, audit.Event) error {
+		return access.Unavailable(errors.New("throttled"))
+	}}
 	_, err := newService(store, nil).Create(context.Background(), session, tokens.CreateInput{})
 	if access.ErrorKind(err) != access.EUNAVAILABLE {
 		t.Fatalf("got %v, want EUNAVAILABLE", err)
@@ -264,7 +269,7 @@ func TestListChecksTheLimitAndScopesToTheTenant(t *testing.T) {
 }
 
 func TestDeleteOfAnImpossibleIDIsNotFoundWithoutAStoreCall(t *testing.T) {
-	store := &fakeStore{DeleteFn: func(context.Context, string, string) error { t.Fatal("store called"); return nil }}
+	store := &fakeStore{DeleteFn: func(context.Context, string, string, audit.Event) error { t.Fatal("store called"); return nil }}
 	for _, id := range []string{"", strings.Repeat("a", 65)} {
 		if err := newService(store, nil).Delete(context.Background(), session, id); access.ErrorKind(err) != access.ENOTFOUND {
 			t.Fatalf("got %v for id %q, want ENOTFOUND", err, id)

@@ -10,13 +10,20 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
+// AuditedStore is a runs.Store whose audit events can be read back.
+type AuditedStore interface {
+	runs.Store
+	audit.Store
+}
+
 // CheckStore holds a runs.Store to what the runs service relies on. open
 // returns an empty store whose clock is now.
-func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs.Store) {
+func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) AuditedStore) {
 	t0 := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	run := func(tenant, id string) runs.Run {
@@ -30,7 +37,15 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		r.Started(at)
 		return r
 	}
-	newStore := func(t *testing.T) (runs.Store, *testenv.Clock) {
+	// started and redriven are the events of claiming r, by ada.
+	ada := audit.Actor{Type: audit.ActorSession, User: "ada@acme.com"}
+	started := func(r runs.Run) audit.Event {
+		return audit.New(ctx, r.Tenant, ada, audit.RunStarted, audit.Target{Type: audit.TargetRun, ID: r.ID}, r.RequestedAt)
+	}
+	redriven := func(r runs.Run) audit.Event {
+		return audit.New(ctx, r.Tenant, ada, audit.RunRedriven, audit.Target{Type: audit.TargetRun, ID: r.ID}, r.RequestedAt.Add(time.Hour))
+	}
+	newStore := func(t *testing.T) (AuditedStore, *testenv.Clock) {
 		clock := testenv.NewClock(t0)
 		return open(t, clock.Now), clock
 	}
@@ -49,7 +64,7 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		first := run("acme", "uat1-20261127t020000z-a")
 		first.IdempotencyKey = "nightly"
 		clock.Add(time.Second)
-		if err := st.ClaimRun(ctx, first, ""); err != nil {
+		if err := st.ClaimRun(ctx, first, "", started(first)); err != nil {
 			t.Fatal(err)
 		}
 		if lock, err := st.ActiveRun(ctx, "acme", "uat1"); err != nil || lock.RunID != first.ID || !lock.ClaimedAt.Equal(clock.Now()) {
@@ -69,12 +84,12 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 	t.Run("a claim that does not name the holder is a conflict and writes nothing", func(t *testing.T) {
 		st, _ := newStore(t)
 		first, second := run("acme", "uat1-20261127t020000z-a"), run("acme", "uat1-20261127t030000z-b")
-		if err := st.ClaimRun(ctx, first, ""); err != nil {
+		if err := st.ClaimRun(ctx, first, "", started(first)); err != nil {
 			t.Fatal(err)
 		}
 		second.IdempotencyKey = "retry"
-		wantConflict(t, st.ClaimRun(ctx, second, ""))
-		wantConflict(t, st.ClaimRun(ctx, second, "uat1-20261127t010000z-x"))
+		wantConflict(t, st.ClaimRun(ctx, second, "", started(second)))
+		wantConflict(t, st.ClaimRun(ctx, second, "uat1-20261127t010000z-x", started(second)))
 		if _, err := st.GetRun(ctx, "acme", second.ID); access.ErrorKind(err) != access.ENOTFOUND {
 			t.Fatalf("got %v, want the losing run unwritten (ENOTFOUND)", err)
 		}
@@ -84,17 +99,18 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		if lock, _ := st.ActiveRun(ctx, "acme", "uat1"); lock.RunID != first.ID {
 			t.Fatalf("got lock %+v, want it still %s's", lock, first.ID)
 		}
-		wantConflict(t, st.ClaimRun(ctx, run("acme", "dev2-20261127t020000z-c"), first.ID))
+		dev2 := run("acme", "dev2-20261127t020000z-c")
+		wantConflict(t, st.ClaimRun(ctx, dev2, first.ID, started(dev2)))
 	})
 
 	t.Run("a claim from the holder takes the lock over, and a holder may claim again", func(t *testing.T) {
 		st, clock := newStore(t)
 		first, second := run("acme", "uat1-20261127t020000z-a"), run("acme", "uat1-20261127t030000z-b")
-		if err := st.ClaimRun(ctx, first, ""); err != nil {
+		if err := st.ClaimRun(ctx, first, "", started(first)); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(time.Hour)
-		if err := st.ClaimRun(ctx, second, first.ID); err != nil {
+		if err := st.ClaimRun(ctx, second, first.ID, started(second)); err != nil {
 			t.Fatal(err)
 		}
 		clock.Add(time.Hour)
@@ -102,14 +118,14 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		if _, err := st.UpdateRun(ctx, "acme", second.ID, func(r *runs.Run) bool { r.CurrentStep = "masking"; return true }); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.ClaimRedrive(ctx, second, second.ID); err != nil {
+		if err := st.ClaimRedrive(ctx, second, second.ID, redriven(second)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := st.GetRun(ctx, "acme", second.ID); got.CurrentStep != "masking" {
 			t.Fatalf("got %+v, want the record as the update left it", got)
 		}
-		wantConflict(t, st.ClaimRedrive(ctx, first, first.ID))
-		wantConflict(t, st.ClaimRun(ctx, second, second.ID)) // a run is claimed new once
+		wantConflict(t, st.ClaimRedrive(ctx, first, first.ID, redriven(first)))
+		wantConflict(t, st.ClaimRun(ctx, second, second.ID, started(second))) // a run is claimed new once
 		if lock, _ := st.ActiveRun(ctx, "acme", "UAT1"); lock.RunID != second.ID || !lock.ClaimedAt.Equal(clock.Now()) {
 			t.Fatalf("got %+v, want %s's lock, claimed at %v (the sandbox in any case)", lock, second.ID, clock.Now())
 		}
@@ -120,7 +136,10 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		errs := make([]error, 8)
 		var wg sync.WaitGroup
 		for i := range errs {
-			wg.Go(func() { errs[i] = st.ClaimRun(ctx, run("acme", fmt.Sprintf("uat1-20261127t020000z-%d", i)), "") })
+			wg.Go(func() {
+				r := run("acme", fmt.Sprintf("uat1-20261127t020000z-%d", i))
+				errs[i] = st.ClaimRun(ctx, r, "", started(r))
+			})
 		}
 		wg.Wait()
 		won := 0
@@ -143,7 +162,7 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 		if id, err := st.RunIDForKey(ctx, "acme", "uat1", "nightly"); err != nil || id != "" {
 			t.Fatalf("before the run: got %q, %v; want none", id, err)
 		}
-		if err := st.ClaimRun(ctx, first, ""); err != nil {
+		if err := st.ClaimRun(ctx, first, "", started(first)); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct{ tenant, sandbox, key, want string }{
@@ -170,7 +189,7 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 	t.Run("an update applies a change once, and concurrent updates all land", func(t *testing.T) {
 		st, _ := newStore(t)
 		r := run("acme", "uat1-20261127t020000z-a")
-		if err := st.ClaimRun(ctx, r, ""); err != nil {
+		if err := st.ClaimRun(ctx, r, "", started(r)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := st.UpdateRun(ctx, "acme", r.ID, func(*runs.Run) bool { return false })
@@ -205,7 +224,7 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 			run("acme", "uat1-20261127t010000z-a"), run("acme", "uat1-20261127t020000z-b"), run("acme", "uat1-20261127t030000z-c"),
 			run("acme", "uat9-20261127t040000z-d"), run("globex", "uat1-20261127t050000z-e"),
 		} {
-			if err := st.ClaimRun(ctx, r, previous[r.Tenant+r.Sandbox]); err != nil {
+			if err := st.ClaimRun(ctx, r, previous[r.Tenant+r.Sandbox], started(r)); err != nil {
 				t.Fatal(err)
 			}
 			previous[r.Tenant+r.Sandbox] = r.ID
@@ -236,6 +255,79 @@ func CheckStore(t *testing.T, open func(t *testing.T, now func() time.Time) runs
 			if got := ids(st.ListRuns(ctx, c.tenant, c.sandbox, c.limit)); got != c.want {
 				t.Errorf("%s/%s, limit %d: got %s, want %s", c.tenant, c.sandbox, c.limit, got, c.want)
 			}
+		}
+	})
+
+	events := func(t *testing.T, st AuditedStore, tenant string, a audit.Action) []audit.Event {
+		t.Helper()
+		page, err := st.ListAuditEvents(ctx, tenant, audit.Query{Action: a, Limit: audit.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Items
+	}
+
+	t.Run("a claim writes its audit event with it, and a refused claim writes none", func(t *testing.T) {
+		st, _ := newStore(t)
+		first, second := run("acme", "uat1-20261127t020000z-a"), run("acme", "uat1-20261127t030000z-b")
+		ev := started(first)
+		if err := st.ClaimRun(ctx, first, "", ev); err != nil {
+			t.Fatal(err)
+		}
+		wantConflict(t, st.ClaimRun(ctx, second, "", started(second)))
+		wantConflict(t, st.ClaimRedrive(ctx, second, "someone-else", redriven(second)))
+		got := events(t, st, "acme", "")
+		if len(got) != 1 || got[0].ID != ev.ID || got[0].Target.ID != first.ID || got[0].Actor != ada {
+			t.Fatalf("got %+v, want the one event of the claim that won (%s)", got, ev.ID)
+		}
+		if err := st.ClaimRedrive(ctx, first, first.ID, redriven(first)); err != nil {
+			t.Fatal(err)
+		}
+		if got := events(t, st, "acme", audit.RunRedriven); len(got) != 1 || got[0].Target.ID != first.ID {
+			t.Fatalf("got %+v, want the redrive's event", got)
+		}
+		if got := events(t, st, "globex", ""); len(got) != 0 {
+			t.Fatalf("another tenant's events: got %+v, want none", got)
+		}
+	})
+
+	t.Run("the update that ends a running run writes its finished event, once", func(t *testing.T) {
+		st, clock := newStore(t)
+		r := run("acme", "uat1-20261127t020000z-a")
+		if err := st.ClaimRun(ctx, r, "", started(r)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateRun(ctx, "acme", r.ID, func(run *runs.Run) bool { run.CurrentStep = "masking"; return true }); err != nil {
+			t.Fatal(err)
+		}
+		if got := events(t, st, "acme", audit.RunFinished); len(got) != 0 {
+			t.Fatalf("a run still running: got %+v, want no finished event", got)
+		}
+		clock.Add(time.Hour)
+		finish := func(run *runs.Run) bool {
+			return run.Finish(1, runs.StatusFailed, &runs.Failure{Code: "MASKING_FAILED"}, clock.Now())
+		}
+		if _, err := st.UpdateRun(ctx, "acme", r.ID, finish); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateRun(ctx, "acme", r.ID, finish); err != nil { // a replayed status change
+			t.Fatal(err)
+		}
+		got := events(t, st, "acme", audit.RunFinished)
+		if len(got) != 1 || got[0].Target != (audit.Target{Type: audit.TargetRun, ID: r.ID}) || got[0].Details["status"] != runs.StatusFailed ||
+			got[0].Actor.Type != audit.ActorService || !got[0].Time.Equal(clock.Now()) {
+			t.Fatalf("got %+v, want one finished event of %s, FAILED, by the service at %v", got, r.ID, clock.Now())
+		}
+		// Redriven and ended again: a second finish, a second event.
+		clock.Add(time.Minute)
+		if _, err := st.UpdateRun(ctx, "acme", r.ID, func(run *runs.Run) bool { return run.Redriven(2, clock.Now()) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateRun(ctx, "acme", r.ID, func(run *runs.Run) bool { return run.Finish(2, runs.StatusSucceeded, nil, clock.Now()) }); err != nil {
+			t.Fatal(err)
+		}
+		if got := events(t, st, "acme", audit.RunFinished); len(got) != 2 || got[0].Details["status"] != runs.StatusSucceeded {
+			t.Fatalf("got %+v, want the second end (SUCCEEDED) first", got)
 		}
 	})
 }

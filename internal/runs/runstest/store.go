@@ -13,17 +13,19 @@ import (
 	"time"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
 
-// Store keeps runs, locks and idempotency keys in maps, behind one mutex:
-// a claim is atomic, as DynamoDB's transaction is.
+// Store keeps runs, locks, idempotency keys and audit events in maps, behind
+// one mutex: a claim and its event are atomic, as DynamoDB's transaction is.
 type Store struct {
-	now   func() time.Time
-	mu    sync.Mutex
-	runs  map[string]runs.Run  // by tenant and run id
-	locks map[string]runs.Lock // by tenant and sandbox
-	keys  map[string]key       // by tenant, sandbox and Idempotency-Key
+	now    func() time.Time
+	mu     sync.Mutex
+	runs   map[string]runs.Run  // by tenant and run id
+	locks  map[string]runs.Lock // by tenant and sandbox
+	keys   map[string]key       // by tenant, sandbox and Idempotency-Key
+	events []audit.Event        // in the order written
 }
 
 type key struct {
@@ -31,7 +33,10 @@ type key struct {
 	until time.Time
 }
 
-var _ runs.Store = (*Store)(nil)
+var (
+	_ runs.Store  = (*Store)(nil)
+	_ audit.Store = (*Store)(nil)
+)
 
 // NewStore returns an empty store whose clock is now.
 func NewStore(now func() time.Time) *Store {
@@ -53,9 +58,9 @@ func (s *Store) ActiveRun(_ context.Context, tenant, sandbox string) (runs.Lock,
 	return s.locks[lockKey(tenant, sandbox)], nil
 }
 
-// ClaimRun takes the lock from previous and writes the new run, or writes
-// nothing.
-func (s *Store) ClaimRun(_ context.Context, run runs.Run, previous string) error {
+// ClaimRun takes the lock from previous and writes the new run and ev, or
+// writes nothing.
+func (s *Store) ClaimRun(_ context.Context, run runs.Run, previous string, ev audit.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, exists := s.runs[runKey(run.Tenant, run.ID)]; exists || !s.claim(run, previous) {
@@ -66,6 +71,7 @@ func (s *Store) ClaimRun(_ context.Context, run runs.Run, previous string) error
 	if run.IdempotencyKey != "" {
 		s.keys[idempotencyKey(run.Tenant, run.Sandbox, run.IdempotencyKey)] = key{runID: run.ID, until: now.Add(runs.IdempotencyWindow)}
 	}
+	s.events = append(s.events, ev)
 	return nil
 }
 
@@ -79,13 +85,14 @@ func (s *Store) claim(run runs.Run, previous string) bool {
 	return true
 }
 
-// ClaimRedrive takes the lock from previous for an existing run.
-func (s *Store) ClaimRedrive(_ context.Context, run runs.Run, previous string) error {
+// ClaimRedrive takes the lock from previous for an existing run, and writes ev.
+func (s *Store) ClaimRedrive(_ context.Context, run runs.Run, previous string, ev audit.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.claim(run, previous) {
 		return access.Errorf(access.ECONFLICT, "RUN_IN_PROGRESS", "Another run holds this sandbox.")
 	}
+	s.events = append(s.events, ev)
 	return nil
 }
 
@@ -101,20 +108,40 @@ func (s *Store) GetRun(_ context.Context, tenant, id string) (runs.Run, error) {
 }
 
 // UpdateRun applies change to the run under the store's lock: no other
-// update can come between its read and its write.
-func (s *Store) UpdateRun(_ context.Context, tenant, id string, change func(*runs.Run) bool) (runs.Run, error) {
+// update can come between its read and its write. An update that ends the
+// run writes its finished event.
+func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*runs.Run) bool) (runs.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	run, ok := s.runs[runKey(tenant, id)]
 	if !ok {
 		return runs.Run{}, runs.ErrRunNotFound()
 	}
+	before := run
 	run = clone(run)
 	if change(&run) {
 		run.Version++
 		s.runs[runKey(tenant, id)] = clone(run)
+		if runs.Finishes(before, run) {
+			s.events = append(s.events, runs.FinishedEvent(ctx, run, s.now()))
+		}
 	}
 	return run, nil
+}
+
+// ListAuditEvents returns the tenant's events of q.Action (every action's
+// when it is ""), newest first, at most q.Limit: what the runs service's
+// tests read back. It does not page (q's cursor and times are not read).
+func (s *Store) ListAuditEvents(_ context.Context, tenant string, q audit.Query) (audit.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var page audit.Page
+	for _, ev := range slices.Backward(s.events) {
+		if ev.Tenant == tenant && (q.Action == "" || ev.Action == q.Action) && len(page.Items) < q.Limit {
+			page.Items = append(page.Items, ev)
+		}
+	}
+	return page, nil
 }
 
 // clone copies a run deeply enough that a caller's changes never reach the

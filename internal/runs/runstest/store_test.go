@@ -4,10 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dcs-access/dcs-access/internal/runs"
 	"github.com/dcs-access/dcs-access/internal/runs/runstest"
 )
 
 func TestTheMemoryStoreKeepsTheStoreContract(t *testing.T) {
-	runstest.CheckStore(t, func(_ *testing.T, now func() time.Time) runs.Store { return runstest.NewStore(now) })
+	runstest.CheckStore(t, func(_ *testing.T, now func() time.Time) runstest.AuditedStore { return runstest.NewStore(now) })
 }
