@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
@@ -231,6 +232,16 @@ func planFields() []string {
 	return paths
 }
 
+// auditActions is every action the audit trail records, comma-separated:
+// what the console's Action filter must offer, and name.
+func auditActions() string {
+	var names []string
+	for _, a := range audit.Actions() {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ",")
+}
+
 // keyConsumer is the consumer key under which the simulated production org
 // trusts the integration user's key that the console stores for uat2.
 const keyConsumer = "console-stored-key"
@@ -256,7 +267,7 @@ func integrationKey(t *testing.T) (string, *rsa.PrivateKey) {
 
 // TestConsoleInChromium runs console.test.mjs: every step of issue 5's test
 // list, and issues 12 and 13's console (scopes, last use, expiry warnings,
-// rotation, a plan's pipeline secrets), in a real headless Chromium, against
+// rotation, a plan's pipeline secrets, the audit trail), in a real headless Chromium, against
 // the local stack, with the local sign-in. The simulated production org has
 // a second sandbox, uat2, for the plan the test creates in the console, and
 // trusts the key that the test then stores for it from the console.
@@ -271,5 +282,5 @@ func TestConsoleInChromium(t *testing.T) {
 	keyFile, k := integrationKey(t)
 	s.Server.Salesforce.TrustKey(keyConsumer, &k.PublicKey)
 	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","),
-		"SALESFORCE_KEY_FILE="+keyFile, "SALESFORCE_KEY_CONSUMER="+keyConsumer)
+		"SALESFORCE_KEY_FILE="+keyFile, "SALESFORCE_KEY_CONSUMER="+keyConsumer, "AUDIT_ACTIONS="+auditActions())
 }

@@ -17,12 +17,13 @@ const PLAN_FIELDS = (process.env.PLAN_FIELDS || '').split(',').filter(Boolean); 
 // production org trusts it (browser_test.go): a plan signs in with it.
 const KEY_FILE = process.env.SALESFORCE_KEY_FILE;
 const KEY_CONSUMER = process.env.SALESFORCE_KEY_CONSUMER;
+const AUDIT_ACTIONS = (process.env.AUDIT_ACTIONS || '').split(',').filter(Boolean); // internal/audit's Actions, from the Go side
 const TIMEZONE = 'Asia/Kolkata'; // UTC+05:30: local time visibly differs from UTC
 const EMAIL = 'ada@acme.example';
 const TENANT = 'acme';
 
-if (!BASE || !SHOTS || PLAN_FIELDS.length === 0 || !KEY_FILE || !KEY_CONSUMER) {
-  console.error('BASE_URL, SCREENSHOT_DIR, PLAN_FIELDS, SALESFORCE_KEY_FILE and SALESFORCE_KEY_CONSUMER must be set: run this through `go test ./internal/console/browsertest`.');
+if (!BASE || !SHOTS || PLAN_FIELDS.length === 0 || !KEY_FILE || !KEY_CONSUMER || AUDIT_ACTIONS.length === 0) {
+  console.error('BASE_URL, SCREENSHOT_DIR, PLAN_FIELDS, SALESFORCE_KEY_FILE, SALESFORCE_KEY_CONSUMER and AUDIT_ACTIONS must be set: run this through `go test ./internal/console/browsertest`.');
   process.exit(2);
 }
 if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(BASE)) {
@@ -255,6 +256,25 @@ async function cellsOf(id) {
     const heads = Array.from(tr.closest('table').tHead.rows[0].cells).map((th) => th.textContent.trim());
     return Object.fromEntries(Array.from(tr.cells).map((c, i) => [heads[i], c.textContent]).filter(([h]) => h !== 'Actions'));
   });
+}
+
+// auditRows is the audit table's rows: each event's id, its time as the
+// page says it and as its datetime, and each cell's text by column.
+async function auditRows() {
+  return page.locator('#audit-body tr').evaluateAll((trs) => {
+    const heads = Array.from(document.querySelector('#audit-table').tHead.rows[0].cells, (th) => th.textContent.trim());
+    return trs.map((tr) => ({
+      id: tr.dataset.eventId,
+      datetime: tr.querySelector('time').getAttribute('datetime'),
+      ...Object.fromEntries(Array.from(tr.cells, (c, i) => [heads[i], c.textContent])),
+    }));
+  });
+}
+
+// "Nov 27, 2026 11:15:05": an ISO time as the audit page says it, in UTC.
+function utcSecond(iso) {
+  const d = new Date(iso);
+  return `${d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' })} ${String(d.getUTCDate()).padStart(2, '0')}, ${d.getUTCFullYear()} ${d.toISOString().slice(11, 19)}`;
 }
 
 // scopesShown is what a token's Scopes cell lists: "All scopes", or each scope.
@@ -1349,6 +1369,101 @@ try {
     const saved = await planNow();
     assert.equal(saved.salesforce.privateKeySecretArn, stored.secretArn);
     assert.equal(saved.dcs.apiTokenSecretArn, minted.secretArn);
+  });
+
+  await step('Audit: the tenant\'s changes, newest first, as the API lists them, a page at a time; the actions offered are the API\'s', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit trail', level: 1 }).waitFor();
+    await page.locator('#audit-body tr').first().waitFor();
+    const options = await page.getByLabel('Action', { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(options, ['', ...AUDIT_ACTIONS], 'every action the API records, and only those');
+    const s = await session(EMAIL, TENANT);
+    const first = (await call('GET', '/audit-events?limit=20', s)).body;
+    assert.ok(first.nextToken, 'more than a page of events');
+    let shown = await auditRows();
+    assert.deepEqual(shown.map((r) => r.id), first.items.map((e) => e.id), 'the API\'s first page, in its order (newest first)');
+    for (const [i, e] of first.items.entries()) {
+      assert.equal(shown[i].datetime, e.time);
+      assert.equal(shown[i]['Time (UTC)'], utcSecond(e.time), 'in UTC, as the page says');
+      assert.ok(shown[i].Target.includes(e.target.id), `${e.action}: the target's id`);
+    }
+    assert.ok(Date.parse(first.items[0].time) >= Date.parse(first.items[19].time), 'newest first');
+    await assertContrast('#audit-page');
+    await shot('21-audit.png');
+    await checkState('the audit trail', '21-audit.png');
+    // Page 2 is the API's page 2.
+    await page.getByRole('navigation', { name: 'Audit pages' }).getByRole('button', { name: 'Next page' }).click();
+    await page.locator('#audit-page-label', { hasText: 'Page 2' }).waitFor();
+    const second = (await call('GET', '/audit-events?limit=20&nextToken=' + encodeURIComponent(first.nextToken), s)).body;
+    await page.waitForFunction((id) => document.querySelector('#audit-body tr')?.dataset.eventId === id, second.items[0].id);
+    assert.deepEqual((await auditRows()).map((r) => r.id), second.items.map((e) => e.id));
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.waitForFunction((id) => document.querySelector('#audit-body tr')?.dataset.eventId === id, first.items[0].id);
+  });
+
+  await step('Audit: filtered by action and by UTC day; a range that ends before it starts is refused at its field', async () => {
+    const filters = page.getByRole('form', { name: 'Filters' });
+    await filters.getByLabel('Action', { exact: true }).selectOption({ label: 'Token rotated' });
+    let answer = page.waitForResponse((r) => r.url().startsWith(`${BASE}/audit-events?`));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    let r = await answer;
+    assert.equal(new URL(r.url()).searchParams.get('action'), 'api-token.rotated');
+    const rotations = (await r.json()).items;
+    await page.waitForFunction((n) => document.querySelectorAll('#audit-body tr').length === n, rotations.length);
+    const shown = await auditRows();
+    assert.ok(shown.length >= 5 && shown.every((row) => row.Action === 'Token rotated'), `only rotations: ${shown.map((row) => row.Action)}`);
+    // The rotation made in the console: by ada, of the CI token, naming the new one.
+    const ev = rotations.find((e) => e.target.id === ci.id);
+    assert.ok(ev, 'the console\'s rotation of the CI token is recorded');
+    assert.ok(ev.details.newTokenId, 'the new token named');
+    const row = shown.find((x) => x.id === ev.id);
+    assert.equal(row.By, EMAIL);
+    assert.equal(row.Target, `Token ${ci.id}`);
+    assert.ok(row.Details.includes(`New token: ${ev.details.newTokenId}`), row.Details);
+    assert.ok(row.From.startsWith('127.0.0.1'), row.From);
+
+    // The day's range: today (UTC) has them all, tomorrow none.
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await filters.getByLabel('From (UTC date)', { exact: true }).fill(day(0));
+    await filters.getByLabel('To (UTC date)', { exact: true }).fill(day(0));
+    answer = page.waitForResponse((q) => q.url().startsWith(`${BASE}/audit-events?`));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    r = await answer;
+    const q = new URL(r.url()).searchParams;
+    assert.deepEqual([q.get('since'), q.get('until')], [`${day(0)}T00:00:00Z`, `${day(0)}T23:59:59.999Z`], 'the whole UTC day');
+    assert.equal((await r.json()).items.length, rotations.length);
+    await filters.getByLabel('From (UTC date)', { exact: true }).fill(day(1));
+    await filters.getByLabel('To (UTC date)', { exact: true }).fill(day(1));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    await page.locator('#audit-empty', { hasText: 'No events match these filters.' }).waitFor();
+    assert.ok(await page.locator('#audit-table').isHidden());
+    await checkState('no audit events match the filters');
+
+    // To before From: the API's message at To, and the list stays as it was.
+    await filters.getByLabel('To (UTC date)', { exact: true }).fill(day(0));
+    answer = page.waitForResponse((q2) => q2.url().startsWith(`${BASE}/audit-events?`));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    r = await answer;
+    assert.equal(r.status(), 400);
+    const refused = (await r.json()).error;
+    assert.equal(refused.code, 'INVALID_TIME_RANGE');
+    expectError(400);
+    const until = filters.getByLabel('To (UTC date)', { exact: true });
+    await page.locator('#audit-until-error', { hasText: refused.message }).waitFor();
+    assert.equal(await until.getAttribute('aria-invalid'), 'true');
+    assert.ok(await until.evaluate((n) => n === document.activeElement), 'focus on the field');
+    assert.ok((await until.getAttribute('aria-describedby')).split(' ').includes('audit-until-error'));
+    await assertContrast('#audit-page');
+    await checkState('an audit filter refused');
+
+    // Clear filters: every event again, and the messages gone.
+    await filters.getByRole('button', { name: 'Clear filters' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#audit-body tr').length === 20);
+    assert.equal(await until.inputValue(), '');
+    assert.equal(await until.getAttribute('aria-invalid'), null);
+    assert.equal(await page.locator('#audit-until-error').innerText(), '');
+    await page.getByRole('link', { name: 'Sandbox refreshes' }).click(); // where the next step signs out
+    await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
   });
 
   await step('sign out; another tenant with 21 tokens pages through them; the last row\'s menu shows whole', async () => {

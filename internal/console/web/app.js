@@ -1,5 +1,6 @@
 // The DCS console: Accounts → API Tokens (add, rotate and delete tokens),
-// and Sandbox refreshes with its plan form and the plan's pipeline secrets.
+// Sandbox refreshes with its plan form and the plan's pipeline secrets, and
+// the Audit trail.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
@@ -29,6 +30,7 @@
     sessionTimer: 0,
     route: '',
     tokens: { pageStarts: [''], page: 0, next: '' },
+    audit: { pageStarts: [''], page: 0, next: '', query: null }, // query: the filters the pages are of
     created: null, // {id, description} of the token just generated, while the Add Token dialog is open
     rotating: null, // the token row whose Rotate Token dialog is open, and what the rotation made
     deleting: null, // the token row whose Delete Token dialog is open
@@ -111,6 +113,7 @@
     resetSecrets();
     state.plan = null;
     state.flash = '';
+    resetAudit();
   }
 
   // ---------------------------------------------------------------------------
@@ -251,6 +254,7 @@
   // ---------------------------------------------------------------------------
   const ROUTES = {
     '#/accounts/api-tokens': { page: 'tokens-page', nav: 'accounts', title: 'API Tokens', enter: enterTokens },
+    '#/audit': { page: 'audit-page', nav: 'audit', title: 'Audit trail', enter: enterAudit },
     '#/sandbox-refreshes': { page: 'refreshes-page', nav: 'refreshes', title: 'Sandbox refreshes', enter: enterRefreshes },
     '#/sandbox-refreshes/new-plan': { page: 'plan-page', nav: 'refreshes', title: 'New refresh plan', enter: () => enterPlan('') },
   };
@@ -1832,6 +1836,178 @@
   }
 
   // ---------------------------------------------------------------------------
+  // Audit trail: GET /audit-events, newest first, a page at a time
+  // ---------------------------------------------------------------------------
+
+  // AUDIT_ACTIONS names each action the API records (internal/audit's
+  // Actions, in its order: the browser test checks the two agree).
+  const AUDIT_ACTIONS = [
+    ['api-token.created', 'Token created'],
+    ['api-token.rotated', 'Token rotated'],
+    ['api-token.deleted', 'Token deleted'],
+    ['api-token.revoked-as-leaked', 'Token revoked as leaked'],
+    ['api-token.expired', 'Token expired'],
+    ['api-token.used-from-new-ip', 'Token used from a new IP'],
+    ['tenant-policy.changed', 'Token policy changed'],
+    ['sandbox-plan.saved', 'Plan saved'],
+    ['sandbox-plan.deleted', 'Plan deleted'],
+    ['sandbox-refresh.started', 'Run started'],
+    ['sandbox-refresh.redriven', 'Run redriven'],
+    ['sandbox-refresh.finished', 'Run finished'],
+  ];
+  const ACTION_LABELS = new Map(AUDIT_ACTIONS);
+  const TARGET_LABELS = { 'api-token': 'Token', 'tenant-policy': 'Token policy', 'sandbox-plan': 'Plan', 'sandbox-refresh': 'Run' };
+  const DETAIL_LABELS = { description: 'Description', newTokenId: 'New token', worksUntil: 'Old token works until', expiresAt: 'Expired at', sandbox: 'Sandbox', source: 'Started by', status: 'Status' };
+
+  function resetAudit() {
+    state.audit = { pageStarts: [''], page: 0, next: '', query: null };
+    $('audit-body').replaceChildren();
+    for (const id of ['audit-table', 'audit-empty', 'audit-pager']) show($(id), false);
+    $('audit-filters').reset();
+    clearAuditErrors();
+    announce($('audit-status'), '');
+  }
+
+  function enterAudit() {
+    announce($('audit-status'), '');
+    const query = state.audit.query || {};
+    state.audit = { pageStarts: [''], page: 0, next: '', query };
+    loadAudit();
+  }
+
+  function clearAuditErrors() {
+    for (const id of ['audit-since', 'audit-until']) {
+      $(id).removeAttribute('aria-invalid');
+      $(id + '-error').textContent = '';
+    }
+  }
+
+  // auditQuery is the filters as the API takes them: a day's start for
+  // From, its end for To (UTC, as the page says), or null after saying at
+  // the field what is wrong.
+  function auditQuery() {
+    const q = {};
+    const action = $('audit-action').value;
+    if (action) q.action = action;
+    for (const [id, key, time] of [['audit-since', 'since', 'T00:00:00Z'], ['audit-until', 'until', 'T23:59:59.999Z']]) {
+      const input = $(id);
+      if (input.validity.badInput) return auditFieldError(id, 'Enter a whole date, or leave it blank.'); // a date half typed in
+      if (input.value) q[key] = input.value + time;
+    }
+    return q;
+  }
+
+  function auditFieldError(id, message) {
+    $(id).setAttribute('aria-invalid', 'true');
+    $(id + '-error').textContent = message;
+    $(id).focus();
+    return null;
+  }
+
+  function applyAuditFilters(e) {
+    e.preventDefault();
+    clearAuditErrors();
+    const query = auditQuery();
+    if (!query) return;
+    state.audit = { pageStarts: [''], page: 0, next: '', query };
+    loadAudit();
+  }
+
+  function clearAuditFilters() {
+    $('audit-filters').reset();
+    clearAuditErrors();
+    state.audit = { pageStarts: [''], page: 0, next: '', query: {} };
+    loadAudit();
+  }
+
+  async function loadAudit() {
+    const a = state.audit;
+    const q = new URLSearchParams({ ...a.query, limit: String(PAGE_SIZE) });
+    if (a.pageStarts[a.page]) q.set('nextToken', a.pageStarts[a.page]);
+    let data;
+    try {
+      data = await api('GET', 'audit-events?' + q.toString());
+    } catch (err) {
+      if (err.status === 401 || state.route !== '#/audit') return;
+      // The API names the filter it refuses: said at its field.
+      if (err.code === 'INVALID_TIME_RANGE') auditFieldError('audit-until', err.message);
+      else if (err.code === 'INVALID_TIME') auditFieldError(err.message.startsWith('until') ? 'audit-until' : 'audit-since', err.message);
+      else announce($('audit-status'), 'The audit events could not be loaded: ' + err.message);
+      return;
+    }
+    if (state.route !== '#/audit' || state.audit !== a) return;
+    a.next = data.nextToken || '';
+    renderAudit(data.items || []);
+  }
+
+  function renderAudit(items) {
+    const a = state.audit;
+    $('audit-body').replaceChildren(...items.map(auditRow));
+    labelCells($('audit-table'));
+    show($('audit-table'), items.length > 0);
+    show($('audit-empty'), items.length === 0);
+    const filtered = Object.keys(a.query).length > 0;
+    $('audit-empty-text').textContent = filtered ? 'No events match these filters.' : 'No events yet.';
+    show($('audit-pager'), a.page > 0 || Boolean(a.next));
+    $('audit-prev').disabled = a.page === 0;
+    $('audit-next').disabled = !a.next;
+    $('audit-page-label').textContent = 'Page ' + (a.page + 1);
+  }
+
+  function auditRow(ev) {
+    const muted = (text) => el('span', { class: 'muted block', text });
+    const code = (text) => el('code', { class: 'id', text });
+    const actor = ev.actor || {};
+    const by = {
+      session: () => [actor.user],
+      api_token: () => [actor.user, muted('with API token '), code(actor.tokenId)],
+      anonymous: () => ['Anyone, without signing in', muted('a report of leaked tokens')],
+      event: () => ['An event', muted('from ' + (actor.source || 'the bus'))],
+      service: () => ['dcs-access', muted(actor.source || '')],
+    }[actor.type];
+    const details = Object.entries(ev.details || {}).map(([k, v]) => el('li', {}, (DETAIL_LABELS[k] || k) + ': ', code(v)));
+    if (ev.requestId) details.push(el('li', {}, 'Request: ', code(ev.requestId)));
+    return el(
+      'tr',
+      { 'data-event-id': ev.id },
+      el('td', {}, el('time', { datetime: ev.time, text: formatUTCSecond(ev.time) })),
+      el('td', { class: 'audit-action' }, ACTION_LABELS.get(ev.action) || ev.action),
+      el('td', {}, ...(by ? by() : [actor.type || '—'])),
+      el('td', {}, (TARGET_LABELS[ev.target.type] || ev.target.type) + ' ', code(ev.target.id)),
+      el('td', {}, ev.sourceIp || '—', ev.userAgent ? muted(ev.userAgent) : null),
+      el('td', {}, details.length ? el('ul', { class: 'details' }, ...details) : '—'),
+    );
+  }
+
+  // "Nov 27, 2026 11:15:05" in UTC.
+  function formatUTCSecond(iso) {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return iso;
+    return `${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())}, ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  }
+
+  // wirePager makes a list's Previous and Next buttons (NAME-prev,
+  // NAME-next) page through it: pages() is its {pageStarts, page, next},
+  // the cursors of the pages seen so far, and load shows the current one.
+  function wirePager(name, pages, load) {
+    $(name + '-prev').addEventListener('click', () => {
+      const p = pages();
+      if (p.page > 0) {
+        p.page -= 1;
+        load();
+      }
+    });
+    $(name + '-next').addEventListener('click', () => {
+      const p = pages();
+      if (p.next) {
+        p.pageStarts[p.page + 1] = p.next;
+        p.page += 1;
+        load();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------
   // Start
   // ---------------------------------------------------------------------------
   function wire() {
@@ -1867,21 +2043,7 @@
     $('delete-token-dialog').addEventListener('close', onDeleteDialogClosed);
     trapFocus($('delete-token-dialog'));
 
-    $('tokens-prev').addEventListener('click', () => {
-      const t = state.tokens;
-      if (t.page > 0) {
-        t.page -= 1;
-        loadTokens();
-      }
-    });
-    $('tokens-next').addEventListener('click', () => {
-      const t = state.tokens;
-      if (t.next) {
-        t.pageStarts[t.page + 1] = t.next;
-        t.page += 1;
-        loadTokens();
-      }
-    });
+    wirePager('tokens', () => state.tokens, loadTokens);
 
     // Clicking outside an open menu, or pressing Escape, closes it.
     document.addEventListener('click', (e) => {
@@ -1892,6 +2054,11 @@
     });
     window.addEventListener('scroll', placeOpenMenus, { capture: true, passive: true });
     window.addEventListener('resize', placeOpenMenus);
+
+    $('audit-action').append(...AUDIT_ACTIONS.map(([value, label]) => el('option', { value, text: label })));
+    $('audit-filters').addEventListener('submit', applyAuditFilters);
+    $('audit-clear').addEventListener('click', clearAuditFilters);
+    wirePager('audit', () => state.audit, loadAudit);
 
     buildPlanForm();
     $('plan-form').addEventListener('submit', savePlan);
