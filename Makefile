@@ -31,7 +31,8 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             PipelineStepsFunction:./functions/pipeline-steps \
             PipelineSecretsFunction:./functions/pipeline-secrets \
             DcsTokenRotationFunction:./functions/dcs-token-rotation \
-            ExpiryNoticesFunction:./functions/expiry-notices
+            ExpiryNoticesFunction:./functions/expiry-notices \
+            TenantPolicyFunction:./functions/tenant-policy
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

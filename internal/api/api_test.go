@@ -20,7 +20,10 @@ var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 
 // memStore holds the tokens created through it; a delete removes one of the
 // tenant's, and any other id is NOT_FOUND, as in DynamoDB.
-type memStore struct{ created []access.Token }
+type memStore struct {
+	created []access.Token
+	policy  *access.Policy // nil: the default policy
+}
 
 func (m *memStore) Create(_ context.Context, t access.Token) error {
 	for _, c := range m.created {
@@ -37,6 +40,22 @@ func (m *memStore) List(_ context.Context, tenant string, limit int, cursor stri
 		return nil, "", access.Errorf(access.EINVALID, "INVALID_NEXT_TOKEN", "bad cursor")
 	}
 	return m.created, "next-page", nil
+}
+
+func (m *memStore) Get(_ context.Context, tenant, id string) (access.Token, error) {
+	for _, c := range m.created {
+		if c.Tenant == tenant && c.ID == id {
+			return c, nil
+		}
+	}
+	return access.Token{}, access.Errorf(access.ENOTFOUND, "NOT_FOUND", "no such token")
+}
+
+func (m *memStore) GetPolicy(context.Context, string) (access.Policy, error) {
+	if m.policy == nil {
+		return access.DefaultPolicy(), nil
+	}
+	return *m.policy, nil
 }
 
 func (m *memStore) Delete(_ context.Context, tenant, id string) error {
@@ -345,7 +364,7 @@ func TestWhoAmIShowsTheCaller(t *testing.T) {
 	req.RequestContext.Authorizer["tokenId"] = "tok-9"
 	req.RequestContext.Authorizer["scopes"] = "sandbox-refreshes:run"
 	resp, _ := api.WhoAmI(context.Background(), req)
-	want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"tok-9","scopes":["sandbox-refreshes:run"]}`
+	want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"tok-9","scopes":["sandbox-refreshes:run"],"admin":false}`
 	if resp.StatusCode != 200 || resp.Body != want {
 		t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 	}

@@ -34,6 +34,10 @@ func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
 		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", MissingBearerMessage)
 	}
 	p.Scopes = scopes
+	// API Gateway passes every context value on as a string ("true"); a
+	// boolean is taken too. Only a session is ever an administrator.
+	admin := ctx[authorizer.ContextAdmin]
+	p.Admin = p.AuthType == access.AuthSession && (admin == "true" || admin == true)
 	return p, nil
 }
 

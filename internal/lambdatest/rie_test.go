@@ -211,7 +211,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 
 	t.Run("whoami.json answers with the authorizer context", func(t *testing.T) {
 		resp := s.call(t, "WhoAmIFunction", readEvent(t, feed("whoami.json")))
-		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"]}`
+		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"],"admin":false}`
 		if resp.StatusCode != http.StatusOK || resp.Body != want {
 			t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 		}
@@ -461,7 +461,7 @@ func TestTokenLifecycleThroughTheBinaries(t *testing.T) {
 		setAuthorizer(e, asToken)
 		setBearer(e, tok.Token)
 	}))
-	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"]}`
+	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"],"admin":false}`
 	if resp.StatusCode != http.StatusOK || resp.Body != want {
 		t.Fatalf("whoami: got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 	}
