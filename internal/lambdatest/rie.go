@@ -48,6 +48,7 @@ var Functions = []string{
 	"PipelineSecretsFunction",
 	"DcsTokenRotationFunction",
 	"ExpiryNoticesFunction",
+	"TenantPolicyFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

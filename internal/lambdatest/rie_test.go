@@ -524,6 +524,7 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"CreateTokenFunction", "SIGNING_KEY_ID"},
 		{"ListTokensFunction", "TABLE_NAME"},
 		{"DeleteTokenFunction", "TABLE_NAME"},
+		{"TenantPolicyFunction", "TABLE_NAME"},
 		{"RevokeLeakedTokensFunction", "TABLE_NAME"},
 		{"RevokeLeakedTokensFunction", "TOKEN_ISSUER"},
 		{"RevokeLeakedTokensFunction", "TRUSTED_KEY_IDS"},

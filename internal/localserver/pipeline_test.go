@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
@@ -45,9 +47,12 @@ type pipelineStack struct {
 	http    *httptest.Server
 	clock   *clock
 	session string
+	admin   string // a tenant administrator's session, of the same tenant
 	plan    map[string]any
 	// What a restart keeps: the table and the keys (make run's .local/).
 	store                *dynamo.Store
+	client               *dynamodb.Client // the store's, for what no route does
+	table                string
 	signing, sessionKeys *ecdsa.PrivateKey
 	salesforce           sfsim.Options
 }
@@ -60,9 +65,10 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
 	t.Helper()
 	client, table := testenv.Table(t)
-	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), signing: key(t), sessionKeys: key(t), salesforce: sf}
+	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), client: client, table: table, signing: key(t), sessionKeys: key(t), salesforce: sf}
 	s.serve(t)
 	s.session = signIn(t, s.http, "ada@acme.example", "acme")
+	s.admin = signInAdmin(t, s.http, "grace@acme.example", "acme")
 	status, plan := call(t, s.http, "POST", "/local/sandbox-demo", s.session, "")
 	if status != 200 {
 		t.Fatalf("sandbox demo: got %d %v", status, plan)

@@ -82,6 +82,16 @@ func signIn(t *testing.T, srv *httptest.Server, email, tenant string) string {
 	return out["token"].(string)
 }
 
+// signInAdmin signs in a tenant administrator (the local sign-in's admin flag).
+func signInAdmin(t *testing.T, srv *httptest.Server, email, tenant string) string {
+	t.Helper()
+	status, out := call(t, srv, "POST", "/local/sessions", "", `{"email":"`+email+`","tenant":"`+tenant+`","admin":true}`)
+	if status != 200 {
+		t.Fatalf("sign in an administrator: got %d %v", status, out)
+	}
+	return out["token"].(string)
+}
+
 func TestCreateUseDeleteThenDenyOverHTTP(t *testing.T) {
 	srv, logs := stack(t)
 	session := signIn(t, srv, "ada@example.com", "acme")

@@ -73,9 +73,10 @@ var dynamoSDK = []string{"dynamodb", "dynamodbstreams"}
 // iamAllowlist.
 var linkAllowlist = map[string]functionLinks{
 	// Signs with KMS, writes the token.
-	"CreateTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
-	"ListTokensFunction":  {SDK: dynamoSDK},
-	"DeleteTokenFunction": {SDK: dynamoSDK},
+	"CreateTokenFunction":  {SDK: dynamoSDK, JSON: []string{"kms"}},
+	"ListTokensFunction":   {SDK: dynamoSDK},
+	"DeleteTokenFunction":  {SDK: dynamoSDK},
+	"TenantPolicyFunction": {SDK: dynamoSDK},
 	// Fetches the trusted public keys once, deletes as DeleteTokenFunction
 	// does, announces each revocation on the bus.
 	"RevokeLeakedTokensFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "kms"}},

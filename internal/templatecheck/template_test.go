@@ -63,9 +63,14 @@ var iamAllowlist = map[string][]grant{
 		{"dynamodb:PutItem", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""},
 		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
 	},
-	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}},
-	// Read the token, then delete it and its description item in one transaction.
+	// A page of tokens, and the tenant policy that flags those outside it.
+	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""}},
+	// Read the tenant policy (ownerOnlyDelete) and the token, then delete it
+	// and its description item in one transaction.
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}},
+	// Read the tenant's policy item, and put its next version: an item of
+	// the policy's attributes only (no token can be written), nothing returned.
+	"TenantPolicyFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, putPolicyCondition}},
 	// The strongly consistent read of the token item on every request, and
 	// the record of last use: the key and the last-use attributes only, and
 	// no item returned.
@@ -236,6 +241,11 @@ var keyAllowlist = map[string][]keyUse{
 // (dynamo.RecordUseAttributes), and no ReturnValues (an update that returns
 // the item would be a read of every attribute).
 var recordUseCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.RecordUseAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
+
+// putPolicyCondition is the condition of the policy function's PutItem
+// grant, as renderCondition writes it: an item of the attributes
+// PutPolicy writes (dynamo.PolicyAttributes), and no ReturnValues.
+var putPolicyCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a
