@@ -186,3 +186,25 @@ func TestTheListFlagsTokensOutsideThePolicy(t *testing.T) {
 		t.Fatalf("got %s, want no outsidePolicy under the default policy", resp.Body)
 	}
 }
+
+// The caller as functions read it: admin only for a session, and only
+// "true" (or true) makes it one.
+func TestThePrincipalIsAnAdministratorOnlyForASessionThatSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		authType string
+		admin    any
+		want     bool
+	}{
+		{"session", "true", true}, {"session", true, true}, {"session", "false", false}, {"session", "TRUE", false}, {"session", nil, false},
+		{"api_token", "true", false}, {"api_token", true, false},
+	} {
+		req := request(whoamiRoute, tc.authType, "")
+		if tc.admin != nil {
+			req.RequestContext.Authorizer["admin"] = tc.admin
+		}
+		p, err := api.Principal(req)
+		if err != nil || p.Admin != tc.want {
+			t.Errorf("%s with admin %#v: got %+v, %v, want admin %v", tc.authType, tc.admin, p, err, tc.want)
+		}
+	}
+}
