@@ -210,7 +210,8 @@ func TestTheGatewayAnswersLikeAPIGateway(t *testing.T) {
 
 func TestLocalSignInRefusesBadInput(t *testing.T) {
 	srv, _ := stack(t)
-	for _, body := range []string{`{}`, `{"email":"not an address","tenant":"acme"}`, `{"email":"a@b.c","tenant":""}`, `{"email":"a@b.c","tenant":"a#b"}`, `{"email":"a@b.c","tenant":"x","admin":true}`} {
+	for _, body := range []string{`{}`, `{"email":"not an address","tenant":"acme"}`, `{"email":"a@b.c","tenant":""}`, `{"email":"a@b.c","tenant":"a#b"}`,
+		`{"email":"a@b.c","tenant":"x","admin":"yes"}`, `{"email":"a@b.c","tenant":"x","Admin":true}`, `{"email":"a@b.c","tenant":"x","role":"admin"}`} {
 		if status, _ := call(t, srv, "POST", "/local/sessions", "", body); status != 400 {
 			t.Errorf("%s: got %d, want 400", body, status)
 		}
