@@ -11,3 +11,5 @@ go test -race -count=1 ./...
 go test -run='^$' -fuzz=FuzzVerify -fuzztime="${FUZZTIME:-5s}" ./internal/apitoken
 # So does the strict JSON walk, which reads every request body.
 go test -run='^$' -fuzz=FuzzUnmarshal -fuzztime="${FUZZTIME:-5s}" ./internal/strictjson
+# And the DynamoDB codec against the SDK's own, both ways, on items the fuzzer makes.
+go test -run='^$' -fuzz=FuzzCodecAgreesWithTheSDKs -fuzztime="${FUZZTIME:-5s}" ./internal/ddb

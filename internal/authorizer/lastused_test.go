@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
@@ -27,17 +27,17 @@ import (
 // countingClient is DynamoDB Local's client, counting UpdateItem calls and
 // those that wrote; failUpdates makes every UpdateItem fail instead.
 type countingClient struct {
-	*dynamodb.Client
+	*ddb.Client
 	attempts, writes atomic.Int64
 	failUpdates      bool
 }
 
-func (c *countingClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (c *countingClient) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
 	c.attempts.Add(1)
 	if c.failUpdates {
 		return nil, errors.New("operation error DynamoDB: UpdateItem, https response error StatusCode: 500, InternalServerError")
 	}
-	out, err := c.Client.UpdateItem(ctx, in, opts...)
+	out, err := c.Client.UpdateItem(ctx, in)
 	if err == nil {
 		c.writes.Add(1)
 	}
@@ -87,8 +87,8 @@ type useStack struct {
 
 func newUseStack(t *testing.T) *useStack {
 	t.Helper()
-	ddb, table := testenv.Table(t)
-	client := &countingClient{Client: ddb}
+	storeClient, table := testenv.Table(t)
+	client := &countingClient{Client: storeClient}
 	clock := testenv.NewClock(t0)
 	store := dynamo.New(client, table, clock.Now)
 	k := newKeys(t)

@@ -1,17 +1,16 @@
 // Package awsjson calls AWS services that speak the AWS JSON 1.0 and 1.1
-// protocols, for the few operations dcs-access needs of KMS, Secrets
-// Manager, EventBridge and Step Functions, without those services' SDK
-// clients.
+// protocols, for the few operations dcs-access needs of DynamoDB (through
+// internal/ddb), KMS, Secrets Manager, EventBridge and Step Functions,
+// without those services' SDK clients.
 //
 // Why not the SDK's clients: these versions of aws-sdk-go-v2 build every
 // service's schemas (each operation's and shape's) at init, so one client
 // costs a bootstrap 1-1.7 MB even for one call (0.3-0.7 MB more when
 // another SDK client already brought the SDK's stack), while the signer,
 // the retryer and the credentials that this package uses from the SDK cost
-// about 0.13 MB. Those clients were what kept four functions over 8 MB
-// (docs/performance.md). DynamoDB and EventBridge Scheduler stay on the
-// SDK: the store uses many DynamoDB operations and its marshalling, and
-// Scheduler is REST-JSON, another protocol.
+// about 0.13 MB. Those clients were what kept functions over 8 MB
+// (docs/performance.md). EventBridge Scheduler stays on the SDK: it is
+// REST-JSON, another protocol.
 //
 // What a call does, as the protocols define it (AWS JSON 1.0:
 // https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html, 1.1:
@@ -37,14 +36,17 @@
 // signature, has them redacted.
 //
 // What it deliberately leaves out: the shapes (each adapter declares the
-// members it sends and reads, with the wire names; blobs are []byte, which
-// encoding/json writes as base64 as the protocols want; timestamps are
-// [Time]), input validation beyond what the service does, event streams,
-// endpoint discovery, FIPS and dual-stack endpoints (the Lambda
-// configuration, awsconfig.Load, asks for neither), SigV4a, clock-skew
-// correction, request compression, and the SDK's middleware, logging and
-// metrics. It is for operations with small, fixed shapes; a service used for
-// more than that should stay on its SDK client.
+// members it sends and reads, with the wire names, and may read an error's
+// own members into the SDK's typed error, Service.Exception; blobs are
+// []byte, which encoding/json writes as base64 as the protocols want;
+// timestamps are [Time]), input validation beyond what the service does,
+// event streams, endpoint discovery, FIPS and dual-stack endpoints (the
+// Lambda configuration, awsconfig.Load, asks for neither), SigV4a,
+// clock-skew correction, request compression, and the SDK's middleware,
+// logging and metrics. It is for operations with small, fixed shapes, or
+// for an adapter that owns its shapes and tests them against the SDK's
+// client (internal/ddb); a service used for more than that should stay on
+// its SDK client.
 package awsjson
 
 import (
@@ -92,6 +94,12 @@ type Service struct {
 	TargetPrefix string
 	// Protocol is JSON10 or JSON11.
 	Protocol string
+	// Exception, when set, reads an error answer's members beyond its type
+	// and message (DynamoDB's TransactionCanceledException carries its
+	// cancellation reasons) into the SDK's typed error of that type, which
+	// the [*Error] then wraps for errors.As; nil where it knows no such
+	// type. e's message is already redacted.
+	Exception func(e *Error, body []byte) error
 }
 
 // Client calls one service's operations. It is safe for concurrent use.
@@ -256,7 +264,11 @@ func (c *Client) attempt(ctx context.Context, operation string, body []byte, pay
 		return fmt.Errorf("read the answer: %w", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeError(req, resp, payload, creds)
+		e := decodeError(req, resp, payload, creds)
+		if c.service.Exception != nil {
+			e.Err = c.service.Exception(e, payload)
+		}
+		return e
 	}
 	if out == nil || len(bytes.TrimSpace(payload)) == 0 {
 		return nil

@@ -470,3 +470,60 @@ func TestTimeReadsEpochSeconds(t *testing.T) {
 		t.Error("got no error for a timestamp that is not a number")
 	}
 }
+
+// typedException is a service's own error type, with a member beyond the
+// type and message, as the SDK declares one.
+type typedException struct {
+	Message string
+	Reasons []string
+}
+
+func (e *typedException) Error() string { return "typed: " + e.Message }
+
+func TestAServicesExceptionReadsTheMembersOfItsErrors(t *testing.T) {
+	s := newServer(t,
+		answer{400, nil, `{"__type":"ns#Cancelled","message":"cancelled for ` + secretKey + `","Reasons":["A","B"]}`},
+		answer{503, nil, `{"__type":"Busy","message":"later"}`})
+	svc := testService
+	var bodies []string
+	svc.Exception = func(e *awsjson.Error, body []byte) error {
+		bodies = append(bodies, string(body))
+		if e.Code != "Cancelled" {
+			return nil
+		}
+		var members struct{ Reasons []string }
+		_ = json.Unmarshal(body, &members)
+		return &typedException{Message: e.Message, Reasons: members.Reasons}
+	}
+	cfg := config(s.URL)
+	cfg.RetryMaxAttempts = 1
+	c, err := awsjson.New(cfg, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = c.Call(context.Background(), "Write", nil, nil)
+	var typed *typedException
+	if !errors.As(err, &typed) || strings.Join(typed.Reasons, ",") != "A,B" {
+		t.Fatalf("got %v, want the typed error with both reasons", err)
+	}
+	if strings.Contains(typed.Message, secretKey) {
+		t.Errorf("got the typed message %q, which shows the secret key", typed.Message)
+	}
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "Cancelled" {
+		t.Errorf("got %v, want it still a smithy.APIError of its type", err)
+	}
+
+	err = c.Call(context.Background(), "Write", nil, nil)
+	var e *awsjson.Error
+	if !errors.As(err, &e) || e.Err != nil || errors.As(err, &typed) {
+		t.Errorf("got %v, want an Error without a typed one for a type the service does not know", err)
+	}
+	if !awsconfig.Transient(err) {
+		t.Errorf("got %v not transient, want a 503 transient with an Exception set", err)
+	}
+	if len(bodies) != 2 {
+		t.Errorf("Exception saw %d answers, want each error answer once", len(bodies))
+	}
+}

@@ -18,6 +18,9 @@ type Error struct {
 	Code       string
 	Message    string
 	RequestID  string
+	// Err is the SDK's typed error of Code, with its members, where the
+	// service's Exception knows one; nil otherwise.
+	Err error
 }
 
 var _ smithy.APIError = (*Error)(nil)
@@ -43,6 +46,9 @@ func (e *Error) ErrorFault() smithy.ErrorFault {
 // HTTPStatusCode is the answer's status.
 func (e *Error) HTTPStatusCode() int { return e.StatusCode }
 
+// Unwrap is the typed error, for errors.As(err, &*types.SomeException).
+func (e *Error) Unwrap() error { return e.Err }
+
 func (e *Error) Error() string {
 	return fmt.Sprintf("https response error StatusCode: %d, RequestID: %s, api error %s: %s", e.StatusCode, e.RequestID, e.Code, e.Message)
 }
@@ -52,7 +58,7 @@ func (e *Error) Error() string {
 // __type, else its code; before any ':' and after any '#'. A message that
 // echoes any of creds, or req's signature, has it redacted: errors are
 // logged.
-func decodeError(req *http.Request, resp *http.Response, payload []byte, creds aws.Credentials) error {
+func decodeError(req *http.Request, resp *http.Response, payload []byte, creds aws.Credentials) *Error {
 	e := &Error{StatusCode: resp.StatusCode, Code: "UnknownError", RequestID: resp.Header.Get("X-Amzn-Requestid")}
 	var body struct {
 		Type    string `json:"__type"`

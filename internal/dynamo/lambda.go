@@ -3,9 +3,7 @@ package dynamo
 import (
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/env"
 )
 
@@ -16,10 +14,9 @@ func FromEnv() (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.Load()
+	client, err := ddb.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsconfig.Endpoint("DynamoDB") })
 	return New(client, table, time.Now), nil
 }

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dcs-access/dcs-access/internal/ddb"
 )
 
 // Attributes of a token item that RecordUse writes.
@@ -41,7 +42,7 @@ func (s *Store) RecordUse(ctx context.Context, tenant, id string, at time.Time, 
 	} else {
 		values[":ip"] = &types.AttributeValueMemberS{Value: ip}
 	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(tenantKey(tenant), tokenKey(id)),
 		UpdateExpression:          aws.String(update),

@@ -9,27 +9,27 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 // updateRecorder is DynamoDB Local's client, keeping each UpdateItem request.
 type updateRecorder struct {
-	*dynamodb.Client
-	updates []*dynamodb.UpdateItemInput
+	*ddb.Client
+	updates []*ddb.UpdateItemInput
 }
 
-func (c *updateRecorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (c *updateRecorder) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
 	c.updates = append(c.updates, in)
-	return c.Client.UpdateItem(ctx, in, opts...)
+	return c.Client.UpdateItem(ctx, in)
 }
 
 // namedAttributes are the top-level attributes a request names: its key's,
 // and those of its expressions (by placeholder or by name).
-func namedAttributes(in *dynamodb.UpdateItemInput) []string {
+func namedAttributes(in *ddb.UpdateItemInput) []string {
 	names := map[string]bool{}
 	for k := range in.Key {
 		names[k] = true

@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/notices"
 )
 
@@ -107,7 +107,7 @@ func (s *Store) PendingNotices(ctx context.Context, now time.Time) ([]notices.Pe
 // at now.
 func (s *Store) pendingOn(ctx context.Context, day, now time.Time) ([]notices.Pending, error) {
 	var out []notices.Pending
-	p := dynamodb.NewQueryPaginator(s.client, &dynamodb.QueryInput{
+	p := ddb.NewQueryPaginator(s.client, &ddb.QueryInput{
 		TableName:              &s.table,
 		IndexName:              aws.String(Index1),
 		KeyConditionExpression: aws.String(index1PK + " = :day AND " + index1SK + " < :after"),
@@ -157,7 +157,7 @@ func decodePending(item map[string]types.AttributeValue) (notices.Pending, error
 // token's item, which only one run can win. A deleted token has no
 // nextNotice, so its claim fails too (and the write creates nothing).
 func (s *Store) ClaimNotice(ctx context.Context, p notices.Pending, c notices.Claim, now time.Time) (access.Token, bool, error) {
-	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName: &s.table, Key: key(tenantKey(p.Token.Tenant), tokenKey(p.Token.ID)),
 		ConditionExpression: aws.String("nextNotice = :next AND expiresAt = :expires" +
 			" AND (attribute_not_exists(noticeClaimUntil) OR noticeClaimUntil < :now)"),
@@ -218,7 +218,7 @@ func (s *Store) ReleaseNotice(ctx context.Context, p notices.Pending, c notices.
 }
 
 func (s *Store) updateClaimed(ctx context.Context, p notices.Pending, update string, values map[string]types.AttributeValue) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName: &s.table, Key: key(tenantKey(p.Token.Tenant), tokenKey(p.Token.ID)),
 		ConditionExpression:       aws.String("noticeClaim = :claim"),
 		UpdateExpression:          aws.String(update),

@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/plans"
 )
 
@@ -29,7 +29,7 @@ func (s *Store) PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool,
 	}
 	item := key(tenantKey(tenant), planKey(p.Sandbox))
 	item["plan"] = &types.AttributeValueMemberS{Value: string(doc)}
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := s.client.PutItem(ctx, &ddb.PutItemInput{
 		TableName: &s.table, Item: item, ReturnValues: types.ReturnValueAllOld,
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Store) PutPlan(ctx context.Context, tenant string, p plans.Plan) (bool,
 
 // GetPlan reads one plan (strongly consistent: a run must use what was just saved).
 func (s *Store) GetPlan(ctx context.Context, tenant, sandbox string) (plans.Plan, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), planKey(sandbox)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *Store) GetPlan(ctx context.Context, tenant, sandbox string) (plans.Plan
 
 // ListPlans returns every plan of the tenant, by sandbox name.
 func (s *Store) ListPlans(ctx context.Context, tenant string) ([]plans.Plan, error) {
-	in := &dynamodb.QueryInput{
+	in := &ddb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -63,7 +63,7 @@ func (s *Store) ListPlans(ctx context.Context, tenant string) ([]plans.Plan, err
 		},
 	}
 	list := []plans.Plan{}
-	for p := dynamodb.NewQueryPaginator(s.client, in); p.HasMorePages(); {
+	for p := ddb.NewQueryPaginator(s.client, in); p.HasMorePages(); {
 		out, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, storeError(err)
@@ -81,7 +81,7 @@ func (s *Store) ListPlans(ctx context.Context, tenant string) ([]plans.Plan, err
 
 // DeletePlan removes the plan; a missing plan is not found.
 func (s *Store) DeletePlan(ctx context.Context, tenant, sandbox string) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	_, err := s.client.DeleteItem(ctx, &ddb.DeleteItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), planKey(sandbox)),
 		ConditionExpression: aws.String("attribute_exists(sk)"),
 	})

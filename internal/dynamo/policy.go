@@ -8,10 +8,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/tenantpolicy"
 )
 
@@ -43,7 +43,7 @@ var PolicyAttributes = []string{"pk", "sk", "maxLifespanDays", "requireExpiry", 
 // policy just set applies to the very next token), or the default policy
 // when none is stored.
 func (s *Store) GetPolicy(ctx context.Context, tenant string) (access.Policy, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), policySK), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *Store) PutPolicy(ctx context.Context, tenant string, p access.Policy) e
 	if err != nil {
 		return access.Internal(err)
 	}
-	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(sk)")}
+	in := &ddb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(sk)")}
 	if p.Version > 1 {
 		in.ConditionExpression = aws.String("version = :previous")
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":previous": &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version - 1)}}

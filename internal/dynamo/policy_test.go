@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/tenantpolicy"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -120,13 +120,13 @@ func TestConcurrentChangesLoseNothingSilently(t *testing.T) {
 
 // putRecorder is DynamoDB Local's client, keeping each PutItem request.
 type putRecorder struct {
-	*dynamodb.Client
-	puts []*dynamodb.PutItemInput
+	*ddb.Client
+	puts []*ddb.PutItemInput
 }
 
-func (c *putRecorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (c *putRecorder) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error) {
 	c.puts = append(c.puts, in)
-	return c.Client.PutItem(ctx, in, opts...)
+	return c.Client.PutItem(ctx, in)
 }
 
 // The IAM grant lets the policy function put only items of

@@ -7,10 +7,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/notices"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
@@ -120,7 +120,7 @@ func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Rep
 	} else {
 		name.UpdateExpression = aws.String("SET tokenId = :new REMOVE #ttl") // the new token never expires
 	}
-	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err = s.transact(ctx, &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: nextAV, ConditionExpression: aws.String("attribute_not_exists(sk)")}},
 		oldWrite,
 		{Update: name},

@@ -13,10 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
 
@@ -50,7 +50,7 @@ func idempotencyKey(sandbox, key string) string {
 // RunIDForKey returns the run an Idempotency-Key started within
 // runs.IdempotencyWindow, or "".
 func (s *Store) RunIDForKey(ctx context.Context, tenant, sandbox, k string) (string, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), idempotencyKey(sandbox, k)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -72,7 +72,7 @@ func activeKey(sandbox string) string { return "ACTIVE#" + strings.ToLower(sandb
 
 // ActiveRun returns the sandbox's lock; a zero Lock when it is free.
 func (s *Store) ActiveRun(ctx context.Context, tenant, sandbox string) (runs.Lock, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), activeKey(sandbox)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -96,7 +96,7 @@ func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) err
 	if err != nil {
 		return err
 	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: s.lockPut(run, previous)},
 		{Put: &types.Put{TableName: &s.table, Item: record, ConditionExpression: aws.String("attribute_not_exists(sk)")}},
 	}}
@@ -117,7 +117,7 @@ func (s *Store) ClaimRun(ctx context.Context, run runs.Run, previous string) err
 // its record, kept current by the pipeline, is not written again.
 func (s *Store) ClaimRedrive(ctx context.Context, run runs.Run, previous string) error {
 	put := s.lockPut(run, previous)
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item,
+	_, err := s.client.PutItem(ctx, &ddb.PutItemInput{TableName: put.TableName, Item: put.Item,
 		ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
 	var cond *types.ConditionalCheckFailedException
 	if errors.As(err, &cond) {
@@ -156,7 +156,7 @@ func runItem(run runs.Run) (map[string]types.AttributeValue, error) {
 
 // GetRun reads one run of the tenant.
 func (s *Store) GetRun(ctx context.Context, tenant, id string) (runs.Run, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), runKey(id)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -186,7 +186,7 @@ func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*r
 		if err != nil {
 			return runs.Run{}, err
 		}
-		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		_, err = s.client.PutItem(ctx, &ddb.PutItemInput{
 			TableName: &s.table, Item: item,
 			ConditionExpression:       aws.String("attribute_exists(sk) AND (version = :read OR (attribute_not_exists(version) AND :read = :zero))"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":read": &types.AttributeValueMemberN{Value: strconv.Itoa(read)}, ":zero": &types.AttributeValueMemberN{Value: "0"}},
@@ -211,7 +211,7 @@ func (s *Store) UpdateRun(ctx context.Context, tenant, id string, change func(*r
 // ListRuns returns the sandbox's newest runs, from the table, or the
 // tenant's newest runs of every sandbox, from the index by time.
 func (s *Store) ListRuns(ctx context.Context, tenant, sandbox string, limit int) ([]runs.Run, error) {
-	in := &dynamodb.QueryInput{
+	in := &ddb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -249,7 +249,7 @@ func decodeRuns(list []runs.Run, items []map[string]types.AttributeValue) ([]run
 // running: a Scan, for the local stack's start only (runs.Service.Reconcile).
 func (s *Store) RunningRuns(ctx context.Context) ([]runs.Run, error) {
 	var list []runs.Run
-	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{
+	p := ddb.NewScanPaginator(s.client, &ddb.ScanInput{
 		TableName:                 &s.table,
 		FilterExpression:          aws.String("begins_with(sk, :run) AND #status = :running"),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},

@@ -24,12 +24,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -39,15 +39,16 @@ const PurgeAfter = 30 * 24 * time.Hour
 // conflictAttempts bounds retries of a transaction cancelled by a concurrent one.
 const conflictAttempts = 4
 
-// Client is the part of the DynamoDB API the store uses.
+// Client is the part of the DynamoDB API the store uses: a *ddb.Client,
+// or a test's wrapper of one.
 type Client interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) // expiry notices, the authorizer's record of use
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) // the local stack's reconcile only
+	PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *ddb.DeleteItemInput) (*ddb.DeleteItemOutput, error)
+	GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) // expiry notices, the authorizer's record of use
+	Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error)
+	Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput, error) // the local stack's reconcile only
 }
 
 // Store implements tokens.Store and the authorizer's token lookup.
@@ -150,7 +151,7 @@ func (s *Store) Create(ctx context.Context, t access.Token) error {
 	if err != nil {
 		return access.Internal(err)
 	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: &s.table, Item: tokenAV,
 			ConditionExpression: aws.String("attribute_not_exists(sk)"),
@@ -175,7 +176,7 @@ func (s *Store) Create(ctx context.Context, t access.Token) error {
 // Get reads one token with a strongly consistent read, so a deletion is seen
 // by the very next request. A missing token is ENOTFOUND.
 func (s *Store) Get(ctx context.Context, tenant, id string) (access.Token, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -198,7 +199,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (access.Token, error
 // List returns up to limit tokens of tenant, newest first, and the cursor of
 // the next page ("" when there is none).
 func (s *Store) List(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
-	in := &dynamodb.QueryInput{
+	in := &ddb.QueryInput{
 		TableName:              &s.table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -251,7 +252,7 @@ func (s *Store) Revoke(ctx context.Context, tenant, id string) (access.Token, er
 	if err != nil {
 		return access.Token{}, err
 	}
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)),
 			ConditionExpression: aws.String("attribute_exists(sk)"),
@@ -283,7 +284,7 @@ func (s *Store) Revoke(ctx context.Context, tenant, id string) (access.Token, er
 
 // transact runs a transaction, retrying cancellations caused by a concurrent
 // transaction on the same items.
-func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) error {
+func (s *Store) transact(ctx context.Context, in *ddb.TransactWriteItemsInput) error {
 	for attempt := 1; ; attempt++ {
 		_, err := s.client.TransactWriteItems(ctx, in)
 		var cancelled *types.TransactionCanceledException

@@ -7,22 +7,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
+// newStore returns a store on a fresh table, and the SDK's own client of
+// DynamoDB Local: the test's view of the items, independent of the codec
+// the store writes and reads them with (internal/ddb).
 func newStore(t *testing.T) (*dynamo.Store, *dynamodb.Client, string) {
 	t.Helper()
 	client, table := testenv.Table(t)
-	return dynamo.New(client, table, func() time.Time { return t0 }), client, table
+	return dynamo.New(client, table, func() time.Time { return t0 }), testenv.DynamoDB(t), table
 }
 
 func token(tenant, desc string, created time.Time) access.Token {
@@ -288,11 +292,13 @@ func TestAPurgeableReservationDoesNotBlockItsDescription(t *testing.T) {
 }
 
 func TestStoreDownIsAnErrorNotAnAnswer(t *testing.T) {
-	cfgClient := dynamodb.New(dynamodb.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
-		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1,
-	})
-	st := dynamo.New(cfgClient, "t", time.Now)
+	cfg := awsconfig.Local("http://127.0.0.1:1")
+	cfg.RetryMaxAttempts = 1
+	client, err := ddb.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := dynamo.New(client, "t", time.Now)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := st.Get(ctx, "acme", uuid.NewString()); err == nil || kindOf(err) == access.ENOTFOUND {

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
@@ -70,11 +70,14 @@ var storeOps = map[string]func(ctx context.Context, st *dynamo.Store) error{
 }
 
 // storeAt is a store whose client calls endpoint, retrying as in AWS.
-func storeAt(endpoint string, attempts int) *dynamo.Store {
-	client := dynamodb.New(dynamodb.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: attempts,
-	})
+func storeAt(t *testing.T, endpoint string, attempts int) *dynamo.Store {
+	t.Helper()
+	cfg := awsconfig.Local(endpoint)
+	cfg.RetryMaxAttempts = attempts
+	client, err := ddb.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return dynamo.New(client, "t", func() time.Time { return t0 })
 }
 
@@ -135,7 +138,7 @@ func TestAStoreThatCannotBeReachedIsUnavailable(t *testing.T) {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
 				defer cancel()
-				err := op(ctx, storeAt(tt.endpoint, 1))
+				err := op(ctx, storeAt(t, tt.endpoint, 1))
 				if e := access.AsError(err); err == nil || e.Kind != access.EUNAVAILABLE || e.Code != "UNAVAILABLE" {
 					t.Fatalf("got %v (kind %v), want EUNAVAILABLE with code UNAVAILABLE", err, kindOf(err))
 				}
@@ -154,7 +157,7 @@ func TestAStoreThatAnswersWithAnErrorIsNotUnavailable(t *testing.T) {
 	}))
 	t.Cleanup(bad.Close)
 	for name, op := range storeOps {
-		err := op(context.Background(), storeAt(bad.URL, 1))
+		err := op(context.Background(), storeAt(t, bad.URL, 1))
 		if err == nil || kindOf(err) == access.EUNAVAILABLE {
 			t.Errorf("%s: got %v, want an error that is not EUNAVAILABLE", name, err)
 		}

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
@@ -51,7 +50,7 @@ type pipelineStack struct {
 	plan    map[string]any
 	// What a restart keeps: the table and the keys (make run's .local/).
 	store                *dynamo.Store
-	client               *dynamodb.Client // the store's, for what no route does
+	client               *ddb.Client // the store's, for what no route does
 	table                string
 	signing, sessionKeys *ecdsa.PrivateKey
 	salesforce           sfsim.Options

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 )
 
 // The tenant policy through the local stack (gateway, authorizer, DynamoDB
@@ -36,7 +36,7 @@ func (s *pipelineStack) setPolicy(t *testing.T, body string) {
 // tenant is back to the default policy, at version 0.
 func (s *pipelineStack) clearPolicy(t *testing.T) {
 	t.Helper()
-	_, err := s.client.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: &s.table, Key: map[string]types.AttributeValue{
+	_, err := s.client.DeleteItem(context.Background(), &ddb.DeleteItemInput{TableName: &s.table, Key: map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "TENANT#acme"}, "sk": &types.AttributeValueMemberS{Value: "POLICY"},
 	}})
 	if err != nil {

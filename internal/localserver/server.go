@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/afterresponse"
@@ -28,6 +27,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dcs"
 	"github.com/dcs-access/dcs-access/internal/dcs/dcssim"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/localkey"
@@ -149,7 +149,10 @@ func (s *Server) FireSchedules(ctx context.Context, at time.Time) {
 // New wires the local stack: the table is created if missing, and the keys
 // are loaded from DataDir or made there on first run.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	client := dynamodb.NewFromConfig(awsconfig.Local(cfg.DynamoDBEndpoint))
+	client, err := ddb.New(awsconfig.Local(cfg.DynamoDBEndpoint))
+	if err != nil {
+		return nil, err
+	}
 	if err := dynamo.CreateTable(ctx, client, cfg.Table); err != nil {
 		return nil, err
 	}

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/testenv"
@@ -67,5 +66,9 @@ func unreachableStore(t *testing.T, table string) *dynamo.Store {
 	}
 	gone := "http://" + ln.Addr().String()
 	ln.Close()
-	return dynamo.New(dynamodb.NewFromConfig(awsconfig.Local(gone)), table, time.Now)
+	client, err := ddb.New(awsconfig.Local(gone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamo.New(client, table, time.Now)
 }

@@ -87,9 +87,9 @@ var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	client, table := testenv.Table(t)
-	w := &world{client: client, table: table, clock: testenv.NewClock(t0), bus: &bus{}}
-	w.store = dynamo.New(client, table, w.clock.Now)
+	storeClient, table := testenv.Table(t)
+	w := &world{client: testenv.DynamoDB(t), table: table, clock: testenv.NewClock(t0), bus: &bus{}}
+	w.store = dynamo.New(storeClient, table, w.clock.Now)
 	w.finder = &notices.Finder{Store: w.store, Publisher: w.bus, Now: w.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return w
 }

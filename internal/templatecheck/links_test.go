@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dcs-access/dcs-access/internal/awsjson"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/eventbus"
 	"github.com/dcs-access/dcs-access/internal/kmskey"
 	"github.com/dcs-access/dcs-access/internal/secrets"
@@ -34,6 +35,7 @@ const awsjsonPackage = "internal/awsjson"
 // linked package that imports awsjson and is not here fails, and so does an
 // entry that no longer imports it.
 var jsonCallers = map[string]awsjson.Service{
+	"internal/ddb":           ddb.Service,
 	"internal/kmskey":        kmskey.Service,
 	"internal/secrets":       secrets.Service,
 	"internal/eventbus":      eventbus.Service,
@@ -59,9 +61,11 @@ type functionLinks struct {
 	OIDC bool
 }
 
-// dynamoSDK is what a function that uses internal/dynamo links:
-// attributevalue, which the store marshals items with, links DynamoDB
-// Streams' types (not its client).
+// dynamoSDK is what a function that uses internal/dynamo links of the SDK:
+// DynamoDB's types (AttributeValue, the exceptions), and DynamoDB Streams'
+// types, which attributevalue (the store marshals items with it) links;
+// neither service's client. The store calls DynamoDB through internal/ddb
+// (awsjson): "dynamodb" in the function's JSON.
 var dynamoSDK = []string{"dynamodb", "dynamodbstreams"}
 
 // linkAllowlist is, for each function, exactly the AWS SDK services, the
@@ -73,39 +77,40 @@ var dynamoSDK = []string{"dynamodb", "dynamodbstreams"}
 // iamAllowlist.
 var linkAllowlist = map[string]functionLinks{
 	// Signs with KMS, writes the token.
-	"CreateTokenFunction":  {SDK: dynamoSDK, JSON: []string{"kms"}},
-	"ListTokensFunction":   {SDK: dynamoSDK},
-	"DeleteTokenFunction":  {SDK: dynamoSDK},
-	"TenantPolicyFunction": {SDK: dynamoSDK},
+	"CreateTokenFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "kms"}},
+	"ListTokensFunction":  {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
+	"DeleteTokenFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
+	// Reads and writes the tenant's POLICY item.
+	"TenantPolicyFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
 	// Fetches the trusted public keys once, deletes as DeleteTokenFunction
 	// does, announces each revocation on the bus.
-	"RevokeLeakedTokensFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "kms"}},
+	"RevokeLeakedTokensFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "eventbridge", "kms"}},
 	// Answers from the authorizer context, serves embedded files: no client.
 	"WhoAmIFunction":  {},
 	"ConsoleFunction": {},
 	// Reads the token item, fetches the trusted public keys once, verifies
 	// OIDC sessions (the JWKS fetch and cache are go-oidc's).
-	"AuthorizerFunction": {SDK: dynamoSDK, JSON: []string{"kms"}, OIDC: true},
+	"AuthorizerFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "kms"}, OIDC: true},
 	// The authorizer's decision on API tokens only: no sessions, no go-oidc.
-	"IntrospectTokenFunction": {SDK: dynamoSDK, JSON: []string{"kms"}},
+	"IntrospectTokenFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "kms"}},
 	// Fetches the trusted public keys once.
 	"PublicKeysFunction": {JSON: []string{"kms"}},
 	// Stores plans, keeps their schedules (Scheduler is REST-JSON, on the
 	// SDK), reads the plan's Salesforce key to check it.
-	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"secretsmanager"}},
+	"SandboxPlansFunction": {SDK: append([]string{"scheduler"}, dynamoSDK...), JSON: []string{"dynamodb", "secretsmanager"}},
 	// Starts, follows and redrives executions; announces nothing.
-	"SandboxRefreshesFunction": {SDK: dynamoSDK, JSON: []string{"sfn"}},
+	"SandboxRefreshesFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "sfn"}},
 	// Starts requested runs and announces outcomes on the bus.
-	"SandboxRefreshEventsFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge", "sfn"}},
+	"SandboxRefreshEventsFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "eventbridge", "sfn"}},
 	// Reads the plan's secrets and reports to the run's record; Salesforce
 	// and DCS are plain HTTPS.
-	"PipelineStepsFunction": {SDK: dynamoSDK, JSON: []string{"secretsmanager"}},
+	"PipelineStepsFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "secretsmanager"}},
 	// Mints (KMS) and stores the pipeline's token, the plan's secrets.
-	"PipelineSecretsFunction": {SDK: dynamoSDK, JSON: []string{"kms", "secretsmanager"}},
+	"PipelineSecretsFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "kms", "secretsmanager"}},
 	// Its secret's versions; the API it rotates through is plain HTTPS.
 	"DcsTokenRotationFunction": {JSON: []string{"secretsmanager"}},
 	// Finds and records the expiry notices due, and puts them on the bus.
-	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"eventbridge"}},
+	"ExpiryNoticesFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "eventbridge"}},
 }
 
 // iamService is, for each IAM service prefix a function's grants use, the
@@ -134,10 +139,11 @@ type linkage struct {
 
 // linked is what a linkage links, by service.
 type linked struct {
-	sdk     map[string]bool   // SDK services it has any package of
-	json    map[string]bool   // services it calls through awsjson
-	clients map[string]string // services it can call, and how ("the kms client")
-	oidc    bool
+	sdk        map[string]bool   // SDK services it has any package of
+	sdkClients map[string]bool   // SDK services whose client (the root package) it links
+	json       map[string]bool   // services it calls through awsjson
+	clients    map[string]string // services it can call, and how ("the kms client")
+	oidc       bool
 	// undeclared are the packages that import awsjson but are not in
 	// jsonCallers: what they call is not known.
 	undeclared []string
@@ -145,7 +151,7 @@ type linked struct {
 
 // linkedBy reads what l links; module is the module path.
 func linkedBy(module string, l linkage) linked {
-	out := linked{sdk: map[string]bool{}, json: map[string]bool{}, clients: map[string]string{}}
+	out := linked{sdk: map[string]bool{}, sdkClients: map[string]bool{}, json: map[string]bool{}, clients: map[string]string{}}
 	for _, d := range l.Deps {
 		if rest, ok := strings.CutPrefix(d, sdkService); ok {
 			name, sub, _ := strings.Cut(rest, "/")
@@ -154,6 +160,7 @@ func linkedBy(module string, l linkage) linked {
 			}
 			out.sdk[name] = true
 			if sub == "" {
+				out.sdkClients[name] = true
 				out.clients[name] = "links the " + name + " client"
 			}
 		}
@@ -217,6 +224,11 @@ func checkLinks(fnID, module string, l linkage, allowed functionLinks) []string 
 		func(s string) string {
 			return fmt.Sprintf("%s no longer calls %s through awsjson: take it out of its JSON in linkAllowlist", fnID, s)
 		})...)
+	for _, s := range slices.Sorted(maps.Keys(got.json)) {
+		if got.sdkClients[s] {
+			problems = append(problems, fmt.Sprintf("%s links the AWS SDK's %s client (%s%s) though it calls %s through awsjson: an adapter went back to the SDK's client (docs/performance.md says what that costs)", fnID, s, sdkService, s, s))
+		}
+	}
 	switch {
 	case got.oidc && !allowed.OIDC:
 		problems = append(problems, fmt.Sprintf("%s links go-oidc (%s), which only session verification needs", fnID, oidcPackage))
@@ -378,6 +390,8 @@ func TestLinkChecksCatchMutations(t *testing.T) {
 			checkLinks("WhoAmIFunction", module, with("WhoAmIFunction", sdkService+"internal/accept-encoding"), linkAllowlist["WhoAmIFunction"]), ""},
 		{"an adapter that goes back to the SDK's client is caught",
 			checkLinks("AuthorizerFunction", module, with("AuthorizerFunction", sdkService+"kms"), linkAllowlist["AuthorizerFunction"]), "AuthorizerFunction links the AWS SDK's kms"},
+		{"a function whose store goes back to the SDK's DynamoDB client is caught, though it links DynamoDB's types anyway",
+			checkLinks("ListTokensFunction", module, with("ListTokensFunction", sdkService+"dynamodb"), linkAllowlist["ListTokensFunction"]), "ListTokensFunction links the AWS SDK's dynamodb client"},
 		{"a function that calls one more service through awsjson is caught",
 			checkLinks("ListTokensFunction", module, calling("ListTokensFunction", "internal/kmskey"), linkAllowlist["ListTokensFunction"]), "ListTokensFunction calls kms through awsjson"},
 		{"an allowlist that names a service the function no longer calls through awsjson is caught",

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/awsjson"
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 )
 
@@ -37,18 +38,32 @@ func endpoint(t testing.TB, name string) string {
 // DynamoDBEndpoint is the DynamoDB Local endpoint.
 func DynamoDBEndpoint(t testing.TB) string { return endpoint(t, "DYNAMODB_ENDPOINT") }
 
-// DynamoDB returns a client for DynamoDB Local.
+// DynamoDB returns the SDK's own client for DynamoDB Local: for tests that
+// read or write items as DynamoDB holds them, independently of the store's
+// client (internal/ddb) and its codec.
 func DynamoDB(t testing.TB) *dynamodb.Client {
 	t.Helper()
 	return dynamodb.NewFromConfig(awsconfig.Local(DynamoDBEndpoint(t)))
 }
 
+// StoreClient returns the client the store uses in a Lambda function
+// (internal/ddb), for DynamoDB Local.
+func StoreClient(t testing.TB) *ddb.Client {
+	t.Helper()
+	client, err := ddb.New(awsconfig.Local(DynamoDBEndpoint(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
 var tables atomic.Int64
 
-// Table creates a fresh table, shaped as in template.yaml, for one test.
-func Table(t testing.TB) (*dynamodb.Client, string) {
+// Table creates a fresh table, shaped as in template.yaml, for one test,
+// and returns it with the store's client (StoreClient).
+func Table(t testing.TB) (*ddb.Client, string) {
 	t.Helper()
-	client := DynamoDB(t)
+	client := StoreClient(t)
 	name := fmt.Sprintf("test-%d-%d", time.Now().UnixNano(), tables.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -56,7 +71,7 @@ func Table(t testing.TB) (*dynamodb.Client, string) {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {
-		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name})
+		_ = client.DeleteTable(context.Background(), &ddb.DeleteTableInput{TableName: &name})
 	})
 	return client, name
 }

@@ -36,7 +36,7 @@ const (
 // World is one test's tokens.
 type World struct {
 	Clock    *testenv.Clock
-	Client   *dynamodb.Client
+	Client   *dynamodb.Client // the SDK's, the test's own view of the table
 	Table    string
 	Store    *dynamo.Store
 	Tokens   *tokens.Service
@@ -49,8 +49,9 @@ type World struct {
 func New(t testing.TB, start time.Time) *World {
 	t.Helper()
 	clock := testenv.NewClock(start)
-	client, table := testenv.Table(t)
-	store := dynamo.New(client, table, clock.Now)
+	storeClient, table := testenv.Table(t)
+	store := dynamo.New(storeClient, table, clock.Now)
+	client := testenv.DynamoDB(t)
 	signer, err := apitoken.NewKeySigner(newKey(t))
 	if err != nil {
 		t.Fatal(err)
