@@ -33,7 +33,8 @@ FUNCTIONS = CreateTokenFunction:./functions/create-token \
             DcsTokenRotationFunction:./functions/dcs-token-rotation \
             ExpiryNoticesFunction:./functions/expiry-notices \
             ListAuditEventsFunction:./functions/list-audit-events \
-            PublishAuditEventsFunction:./functions/publish-audit-events
+            PublishAuditEventsFunction:./functions/publish-audit-events \
+            TenantPolicyFunction:./functions/tenant-policy
 
 .PHONY: run test unit lint bench build deps clean screenshots
 

@@ -54,6 +54,9 @@ func wire(ctx context.Context) (*authorizer.Authorizer, error) {
 		Audience:    vars["OIDC_AUDIENCE"],
 		EmailClaim:  env.Or("OIDC_EMAIL_CLAIM", "email"),
 		TenantClaim: env.Or("OIDC_TENANT_CLAIM", "custom:tenant"),
+		// The tenant administrators: a group of the session's groups claim.
+		AdminGroupClaim: env.Or("OIDC_ADMIN_GROUP_CLAIM", session.DefaultAdminGroupClaim),
+		AdminGroup:      env.Or("OIDC_ADMIN_GROUP", session.DefaultAdminGroup),
 	}, oidc.NewRemoteKeySet(context.Background(), jwksURL), time.Now)
 	return &authorizer.Authorizer{
 		TokenIssuer: vars["TOKEN_ISSUER"],

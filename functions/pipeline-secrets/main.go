@@ -31,7 +31,7 @@ func main() {
 	sm, smErr := secrets.FromEnv()
 	rotation, rotationErr := rotationFromEnv()
 	service := &pipelinesecrets.Service{
-		Secrets: sm, Plans: store, Rotation: rotation,
+		Secrets: sm, Plans: store, Policies: store, Rotation: rotation,
 		Tokens: &tokens.Service{Store: store, Rotations: store, Minter: apitoken.Minter{Issuer: issuer, Signer: signer}, Now: time.Now, NewID: tokens.NewID},
 	}
 	h := &api.PipelineSecrets{Service: service, Now: time.Now}

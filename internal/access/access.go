@@ -33,7 +33,16 @@ type Principal struct {
 	// Scopes are what the caller may do, in the documented order: a
 	// session's are every scope, an API token's those it was created with.
 	Scopes []Scope
+	// Admin is set for a tenant administrator: a session whose group claim
+	// names the administrators' group (internal/session). Never for an API
+	// token, whoever created it (docs/security.md, "Tenant policy"); read
+	// it through TenantAdmin.
+	Admin bool
 }
+
+// TenantAdmin reports whether p is a tenant administrator: a signed-in
+// session of the administrators' group, never an API token.
+func (p Principal) TenantAdmin() bool { return p.Admin && p.AuthType == AuthSession }
 
 // Token is the stored metadata of an API token. The token string itself is
 // never part of it: only its id (the JWT's jti) is kept.

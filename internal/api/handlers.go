@@ -5,6 +5,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/tenantpolicy"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -28,6 +29,11 @@ func (h *Tokens) Routes() Router {
 		"POST /api-tokens":             h.Create,
 		"POST /api-tokens/{id}/rotate": h.Rotate,
 	}
+}
+
+// NewTenantPolicy serves GET and PUT /tenant-policy on store.
+func NewTenantPolicy(store tenantpolicy.Store) *TenantPolicy {
+	return &TenantPolicy{Service: &tenantpolicy.Service{Store: store, Now: time.Now}}
 }
 
 // NewLeaks serves leak revocation: tokens checked by verifier (the

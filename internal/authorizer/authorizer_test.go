@@ -378,12 +378,19 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 	expiring := mint(t, k, at(t0.Add(24*time.Hour)))
 	ci := mintScoped(t, k, nil, access.ScopeSandboxRefreshesRun, access.ScopeSandboxRefreshesRead)
 	sess := issue(t, k.sessionIssuer(), time.Hour)
+	adminSession, err := k.sessionIssuer().IssueAdmin("grace@example.com", "globex", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A token from before scopes has every scope there was when scopes came, spelled out.
 	legacy := "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run"
-	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": legacy}
-	ciContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": "sandbox-refreshes:read sandbox-refreshes:run"}
+	apiContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": legacy, "admin": false}
+	ciContext := map[string]any{"user": "ada@example.com", "tenant": "acme", "authType": "api_token", "tokenId": "tok-1", "scopes": "sandbox-refreshes:read sandbox-refreshes:run", "admin": false}
 	sessionContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": "",
-		"scopes": "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run audit:read"}
+		"scopes": "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run audit:read", "admin": false}
+	// The administrators' group in the session's cognito:groups.
+	adminContext := map[string]any{"user": "grace@example.com", "tenant": "globex", "authType": "session", "tokenId": "",
+		"scopes": "tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run audit:read", "admin": true}
 
 	tests := []struct {
 		name        string
@@ -401,6 +408,7 @@ func TestValidBearersAreAllowedForExactlyTheirMethod(t *testing.T) {
 			wantUser: "ada@example.com", wantContext: ciContext, wantRead: true},
 		{name: "a session", header: "Bearer " + sess, wantUser: "grace@example.com", wantContext: sessionContext},
 		{name: "a session with a lower-case bearer scheme", header: "bearer " + sess, wantUser: "grace@example.com", wantContext: sessionContext},
+		{name: "a tenant administrator's session", header: "Bearer " + adminSession, wantUser: "grace@example.com", wantContext: adminContext},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

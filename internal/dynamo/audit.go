@@ -102,10 +102,8 @@ func (s *Store) writeAudited(ctx context.Context, ev audit.Event, writes ...type
 // putAudited is a change that was one PutItem, in, made with its event ev:
 // the put and ev's item in one transaction. It fails as in's PutItem would,
 // with a *types.ConditionalCheckFailedException when in's condition fails,
-// so that a store method moves onto it by changing its one PutItem line.
-// The tenant policy's store is such a method:
-//
-//	err = s.putAudited(ctx, audit.PolicyChanged(ctx, tenant, p.Version, s.now()), in)
+// so that a store method moves onto it by changing its one PutItem line
+// (PutPolicy is such a method).
 func (s *Store) putAudited(ctx context.Context, ev audit.Event, in *ddb.PutItemInput) error {
 	err := s.writeAudited(ctx, ev, types.TransactWriteItem{Put: &types.Put{
 		TableName: in.TableName, Item: in.Item, ConditionExpression: in.ConditionExpression,

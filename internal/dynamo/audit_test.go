@@ -547,13 +547,12 @@ func TestAuditItemsAreNotInTheTenantsPartition(t *testing.T) {
 	}
 }
 
-// The tenant policy's hook: a change that is one conditional PutItem moves
-// onto putAudited with its event built from the verified caller the
-// request carries (audit.PolicyChanged), and fails as its PutItem did.
+// A change that is one conditional PutItem (the tenant policy's) moves onto
+// putAudited with its event, and fails as its PutItem did.
 func TestAPutItemChangeRecordsItsEventAndFailsAsItsPutItemWould(t *testing.T) {
 	st, client, table := newStore(t)
 	admin := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession}
-	ctx := audit.WithCaller(audit.WithRequest(context.Background(), audit.NewRequest("198.51.100.7", "curl/8.5.0", "req-1")), admin)
+	ctx := audit.WithRequest(context.Background(), audit.NewRequest("198.51.100.7", "curl/8.5.0", "req-1"))
 	put := func(sk string) *ddb.PutItemInput {
 		return &ddb.PutItemInput{TableName: &table, ConditionExpression: aws.String("attribute_not_exists(sk)"), Item: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: "TENANT#acme"}, "sk": &types.AttributeValueMemberS{Value: sk},
@@ -567,7 +566,7 @@ func TestAPutItemChangeRecordsItsEventAndFailsAsItsPutItemWould(t *testing.T) {
 		return out.Item != nil
 	}
 
-	if err := st.PutAudited(ctx, audit.PolicyChanged(ctx, "acme", 1, t0), put("POLICY")); err != nil {
+	if err := st.PutAudited(ctx, audit.PolicyChanged(ctx, admin, 1, t0), put("POLICY")); err != nil {
 		t.Fatal(err)
 	}
 	got := auditEvents(t, st, "acme", audit.TenantPolicyChanged)
@@ -579,7 +578,7 @@ func TestAPutItemChangeRecordsItsEventAndFailsAsItsPutItemWould(t *testing.T) {
 	}
 
 	// Its condition failing is PutItem's error, and records nothing.
-	err := st.PutAudited(ctx, audit.PolicyChanged(ctx, "acme", 2, t0.Add(time.Second)), put("POLICY"))
+	err := st.PutAudited(ctx, audit.PolicyChanged(ctx, admin, 2, t0.Add(time.Second)), put("POLICY"))
 	var cond *types.ConditionalCheckFailedException
 	if !errors.As(err, &cond) {
 		t.Fatalf("got %v, want a ConditionalCheckFailedException", err)
@@ -588,10 +587,9 @@ func TestAPutItemChangeRecordsItsEventAndFailsAsItsPutItemWould(t *testing.T) {
 		t.Fatalf("got %d events, want only the first change's", len(got))
 	}
 
-	// A request that carries no verified caller makes an event without an
-	// actor: it is refused, and so is the change.
+	// An event without an actor is refused, and so is the change.
 	anonymous := audit.WithRequest(context.Background(), audit.NewRequest("198.51.100.7", "", ""))
-	if err := st.PutAudited(anonymous, audit.PolicyChanged(anonymous, "acme", 1, t0), put("POLICY2")); kindOf(err) != access.EINTERNAL || exists("POLICY2") {
+	if err := st.PutAudited(anonymous, audit.PolicyChanged(anonymous, access.Principal{Tenant: "acme"}, 1, t0), put("POLICY2")); kindOf(err) != access.EINTERNAL || exists("POLICY2") {
 		t.Fatalf("got %v (written: %v), want an internal error and nothing written", err, exists("POLICY2"))
 	}
 }

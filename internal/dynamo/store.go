@@ -7,6 +7,8 @@
 //	sk "NAME#<description>" the description reservation, lower-cased, that
 //	                        makes descriptions unique in the tenant (held by
 //	                        the newest token of a rotation family: rotation.go)
+//	sk "POLICY"             the tenant's token policy, when its administrators
+//	                        set one (policy.go)
 //
 // Both items are written and deleted in one transaction, and both carry the
 // same ttl (expiry + 30 days) so DynamoDB TTL purges them together. A token

@@ -20,6 +20,7 @@ var coldStartEvent = map[string]func(testing.TB) []byte{
 	"CreateTokenFunction":     sample("whoami.json"), // an API-token caller: refused (403) before any signing
 	"ListTokensFunction":      sample("list-tokens.json"),
 	"DeleteTokenFunction":     sample("delete-token.json"),
+	"TenantPolicyFunction":    sample("get-tenant-policy.json"), // no policy stored: the default, one read
 	// A report with no token: 400 at once (any list of tokens is answered
 	// no sooner than a second after it came).
 	"RevokeLeakedTokensFunction": func(t testing.TB) []byte {

@@ -50,6 +50,7 @@ var Functions = []string{
 	"ExpiryNoticesFunction",
 	"ListAuditEventsFunction",
 	"PublishAuditEventsFunction",
+	"TenantPolicyFunction",
 }
 
 // RepoRoot returns the root of the module: the nearest directory holding

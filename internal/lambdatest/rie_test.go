@@ -161,7 +161,14 @@ func setAuthorization(values ...string) func(e map[string]any) {
 // session, or a token created without a list of scopes.
 func principal(user, tenant, authType, tokenID string) map[string]any {
 	return map[string]any{"user": user, "tenant": tenant, "authType": authType, "tokenId": tokenID,
-		"scopes": access.FormatScopes(access.AllScopes())}
+		"scopes": access.FormatScopes(access.AllScopes()), "admin": false}
+}
+
+// administrator is a tenant administrator's session, as the authorizer's context says it.
+func administrator(user, tenant string) map[string]any {
+	p := principal(user, tenant, "session", "")
+	p["admin"] = true
+	return p
 }
 
 func TestSampleEventsThroughTheBinaries(t *testing.T) {
@@ -211,7 +218,7 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 
 	t.Run("whoami.json answers with the authorizer context", func(t *testing.T) {
 		resp := s.call(t, "WhoAmIFunction", readEvent(t, feed("whoami.json")))
-		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"]}`
+		want := `{"user":"ada@example.com","tenant":"acme","authType":"api_token","tokenId":"019ac5e2-7b3f-7c1e-9a4d-3f2b1c0d9e8f","scopes":["tokens:read","tokens:write","tokens:introspect","sandbox-plans:read","sandbox-plans:write","sandbox-refreshes:read","sandbox-refreshes:run","compliance-jobs:run"],"admin":false}`
 		if resp.StatusCode != http.StatusOK || resp.Body != want {
 			t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 		}
@@ -340,6 +347,13 @@ func TestSampleEventsThroughTheBinaries(t *testing.T) {
 		}
 	})
 
+	t.Run("get-tenant-policy.json reads the default policy", func(t *testing.T) {
+		resp := s.call(t, "TenantPolicyFunction", readEvent(t, feed("get-tenant-policy.json")))
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"maxLifespanDays":null`) || !strings.Contains(resp.Body, `"version":0`) {
+			t.Fatalf("got %d %s, want 200 and the default policy", resp.StatusCode, resp.Body)
+		}
+	})
+
 	s.feedPipelineSamples(t, feed)
 	s.feedSecretsSamples(t, feed)
 	s.feedExpirySample(t, feed)
@@ -391,6 +405,9 @@ func TestAuthorizerBinaryAllowsAndDenies(t *testing.T) {
 		{"a session from the OIDC issuer is allowed", "Bearer " + s.idp.session(t, "grace@example.com", "globex", nil),
 			principal("grace@example.com", "globex", "session", "")},
 		{"a live API token is allowed", "Bearer " + live.Token, principal("ada@example.com", "acme", "api_token", live.ID)},
+		// The template's AdminGroupClaim and AdminGroup, as the stack's Cognito pool sends them.
+		{"a session of the administrators' group is a tenant administrator's", "Bearer " + s.idp.session(t, "grace@example.com", "globex", map[string]any{"cognito:groups": []string{"dcs-admins"}}),
+			administrator("grace@example.com", "globex")},
 		{"a garbage bearer is denied", "Bearer not-a-token", nil},
 		{"a JWT-shaped garbage bearer is denied", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln", nil},
 		{"a token without the Bearer scheme is denied", live.Token, nil},
@@ -463,7 +480,7 @@ func TestTokenLifecycleThroughTheBinaries(t *testing.T) {
 		setBearer(e, tok.Token)
 	}))
 	every, _ := json.Marshal(access.AllScopes()) // a token created without scopes has each
-	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `","scopes":` + string(every) + `}`
+	want := `{"user":"grace@example.com","tenant":"globex","authType":"api_token","tokenId":"` + tok.ID + `","scopes":` + string(every) + `,"admin":false}`
 	if resp.StatusCode != http.StatusOK || resp.Body != want {
 		t.Fatalf("whoami: got %d %s, want 200 %s", resp.StatusCode, resp.Body, want)
 	}
@@ -526,6 +543,7 @@ func TestColdStartFailsWithoutItsConfiguration(t *testing.T) {
 		{"CreateTokenFunction", "SIGNING_KEY_ID"},
 		{"ListTokensFunction", "TABLE_NAME"},
 		{"DeleteTokenFunction", "TABLE_NAME"},
+		{"TenantPolicyFunction", "TABLE_NAME"},
 		{"RevokeLeakedTokensFunction", "TABLE_NAME"},
 		{"RevokeLeakedTokensFunction", "TOKEN_ISSUER"},
 		{"RevokeLeakedTokensFunction", "TRUSTED_KEY_IDS"},

@@ -179,7 +179,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 	switch name {
 	case "CreateTokenFunction", "ListTokensFunction", "DeleteTokenFunction", "WhoAmIFunction",
 		"SandboxPlansFunction", "SandboxRefreshesFunction", "ConsoleFunction", "IntrospectTokenFunction", "PipelineSecretsFunction",
-		"ListAuditEventsFunction":
+		"ListAuditEventsFunction", "TenantPolicyFunction":
 		// The functions that answer browsers.
 		env["CONSOLE_ORIGIN"] = consoleOrigin
 	}
@@ -188,7 +188,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["TABLE_NAME"] = s.table
 		env["TOKEN_ISSUER"] = tokenIssuer
 		env["SIGNING_KEY_ID"] = s.keyARN
-	case "ListTokensFunction", "DeleteTokenFunction", "ListAuditEventsFunction":
+	case "ListTokensFunction", "DeleteTokenFunction", "ListAuditEventsFunction", "TenantPolicyFunction":
 		env["TABLE_NAME"] = s.table
 	case "RevokeLeakedTokensFunction":
 		env["TABLE_NAME"] = s.table
@@ -206,6 +206,8 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["OIDC_AUDIENCE"] = oidcAudience
 		env["OIDC_EMAIL_CLAIM"] = "email"
 		env["OIDC_TENANT_CLAIM"] = "custom:tenant"
+		env["OIDC_ADMIN_GROUP_CLAIM"] = "cognito:groups"
+		env["OIDC_ADMIN_GROUP"] = "dcs-admins"
 	case "IntrospectTokenFunction":
 		env["TABLE_NAME"] = s.table
 		env["TOKEN_ISSUER"] = tokenIssuer

@@ -170,9 +170,13 @@ func TestEachChangeThroughTheAPIIsInTheAuditTrailAndOnTheBus(t *testing.T) {
 	if status, out := call(t, s.http, "DELETE", "/api-tokens/"+id, s.session, ""); status != 204 {
 		t.Fatalf("delete the token: got %d %v", status, out)
 	}
+	policy, _ := json.Marshal(map[string]any{"maxLifespanDays": nil, "requireExpiry": false, "allowedScopes": access.AllScopes(), "ownerOnlyDelete": true})
+	if status, out := call(t, s.http, "PUT", "/tenant-policy", s.admin, string(policy)); status != 200 {
+		t.Fatalf("an administrator's policy change: got %d %v", status, out)
+	}
 
 	full := listAudit(t, s, s.session, "limit=2")
-	if !slices.EqualFunc(byToken, full[1:], func(a, b audit.Event) bool { return a.ID == b.ID }) {
+	if !slices.EqualFunc(byToken, full[2:], func(a, b audit.Event) bool { return a.ID == b.ID }) {
 		t.Errorf("the token listed %v, want what the session lists before the deletion", actions(byToken))
 	}
 	// The oldest is the demo's: the creation of the pipeline's DCS token
@@ -181,24 +185,26 @@ func TestEachChangeThroughTheAPIIsInTheAuditTrailAndOnTheBus(t *testing.T) {
 		t.Fatalf("got %+v as the oldest event, want the demo's DCS token's creation", demo)
 	}
 	got := full[:len(full)-1]
-	want := []audit.Action{audit.TokenDeleted, audit.PlanDeleted, audit.RunFinished, audit.RunStarted, audit.PlanSaved, audit.TokenUsedFromNewIP, audit.TokenCreated}
+	want := []audit.Action{audit.TenantPolicyChanged, audit.TokenDeleted, audit.PlanDeleted, audit.RunFinished, audit.RunStarted, audit.PlanSaved, audit.TokenUsedFromNewIP, audit.TokenCreated}
 	if !slices.Equal(actions(got), want) {
 		t.Fatalf("got %v, want %v: one event a change, newest first", actions(got), want)
 	}
 	ada := audit.Actor{Type: audit.ActorSession, User: "ada@acme.example"}
+	grace := audit.Actor{Type: audit.ActorSession, User: "grace@acme.example"}
 	runID := run["id"].(string)
 	for _, c := range []struct {
 		ev     audit.Event
 		actor  audit.Actor
 		target audit.Target
 	}{
-		{got[0], ada, audit.Target{Type: audit.TargetToken, ID: id}},
-		{got[1], ada, audit.Target{Type: audit.TargetPlan, ID: "uat1"}},
-		{got[2], audit.Service("sandbox-refreshes"), audit.Target{Type: audit.TargetRun, ID: runID}},
-		{got[3], ada, audit.Target{Type: audit.TargetRun, ID: runID}},
-		{got[4], ada, audit.Target{Type: audit.TargetPlan, ID: "uat1"}},
-		{got[5], audit.Actor{Type: audit.ActorAPIToken, User: "ada@acme.example", TokenID: id}, audit.Target{Type: audit.TargetToken, ID: id}},
-		{got[6], ada, audit.Target{Type: audit.TargetToken, ID: id}},
+		{got[0], grace, audit.Target{Type: audit.TargetTenantPolicy, ID: "acme"}},
+		{got[1], ada, audit.Target{Type: audit.TargetToken, ID: id}},
+		{got[2], ada, audit.Target{Type: audit.TargetPlan, ID: "uat1"}},
+		{got[3], audit.Service("sandbox-refreshes"), audit.Target{Type: audit.TargetRun, ID: runID}},
+		{got[4], ada, audit.Target{Type: audit.TargetRun, ID: runID}},
+		{got[5], ada, audit.Target{Type: audit.TargetPlan, ID: "uat1"}},
+		{got[6], audit.Actor{Type: audit.ActorAPIToken, User: "ada@acme.example", TokenID: id}, audit.Target{Type: audit.TargetToken, ID: id}},
+		{got[7], ada, audit.Target{Type: audit.TargetToken, ID: id}},
 	} {
 		ev := c.ev
 		if ev.Actor != c.actor || ev.Target != c.target || ev.Tenant != "acme" || ev.ID == "" || time.Since(ev.Time) > time.Minute {
@@ -211,8 +217,8 @@ func TestEachChangeThroughTheAPIIsInTheAuditTrailAndOnTheBus(t *testing.T) {
 			t.Errorf("%s: got source %q, user agent %q, request %q; want the request's", ev.Action, ev.SourceIP, ev.UserAgent, ev.RequestID)
 		}
 	}
-	if got[0].Details["description"] != "auditor" || got[3].Details["sandbox"] != "uat1" || got[2].Details["status"] != "SUCCEEDED" {
-		t.Errorf("got details %v, %v, %v; want the deleted token's description, the run's sandbox and status", got[0].Details, got[3].Details, got[2].Details)
+	if got[0].Details["version"] != "1" || got[1].Details["description"] != "auditor" || got[4].Details["sandbox"] != "uat1" || got[3].Details["status"] != "SUCCEEDED" {
+		t.Errorf("got details %v, %v, %v, %v; want the policy's version, the deleted token's description, the run's sandbox and status", got[0].Details, got[1].Details, got[4].Details, got[3].Details)
 	}
 
 	// Another tenant sees none of it.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
 	"github.com/dcs-access/dcs-access/internal/salesforce/sfsim"
@@ -45,10 +46,12 @@ type pipelineStack struct {
 	http    *httptest.Server
 	clock   *clock
 	session string
+	admin   string // a tenant administrator's session, of the same tenant
 	plan    map[string]any
 	// What a restart keeps: the table and the keys (make run's .local/).
 	store                *dynamo.Store
-	table                string // the audit tests follow its stream
+	client               *ddb.Client // the store's, for what no route does
+	table                string      // the audit tests follow its stream
 	signing, sessionKeys *ecdsa.PrivateKey
 	salesforce           sfsim.Options
 }
@@ -61,9 +64,10 @@ func newPipelineStack(t *testing.T) *pipelineStack {
 func newPipelineStackWith(t *testing.T, sf sfsim.Options) *pipelineStack {
 	t.Helper()
 	client, table := testenv.Table(t)
-	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), table: table, signing: key(t), sessionKeys: key(t), salesforce: sf}
+	s := &pipelineStack{clock: &clock{}, store: dynamo.New(client, table, time.Now), client: client, table: table, signing: key(t), sessionKeys: key(t), salesforce: sf}
 	s.serve(t)
 	s.session = signIn(t, s.http, "ada@acme.example", "acme")
+	s.admin = signInAdmin(t, s.http, "grace@acme.example", "acme")
 	status, plan := call(t, s.http, "POST", "/local/sandbox-demo", s.session, "")
 	if status != 200 {
 		t.Fatalf("sandbox demo: got %d %v", status, plan)

@@ -2,6 +2,7 @@ package localserver
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -30,8 +31,8 @@ var LocalRotation = pipelinesecrets.Rotation{
 
 // pipelineSecrets is the local stack's PipelineSecretsFunction: the
 // write-only routes that store a plan's secrets, in memory.
-func (s *Server) pipelineSecrets(tokenService *tokens.Service, plansStore pipelinesecrets.Plans) *api.PipelineSecrets {
-	return &api.PipelineSecrets{Service: &pipelinesecrets.Service{Secrets: s.Secrets, Tokens: tokenService, Plans: plansStore, Rotation: LocalRotation}, Now: time.Now}
+func (s *Server) pipelineSecrets(tokenService *tokens.Service) *api.PipelineSecrets {
+	return &api.PipelineSecrets{Service: &pipelinesecrets.Service{Secrets: s.Secrets, Tokens: tokenService, Plans: s.Store, Policies: s.Store, Rotation: LocalRotation}, Now: time.Now}
 }
 
 // localRotation serves the local stand-in for a Secrets Manager rotation of
@@ -78,8 +79,15 @@ func rotateRoute(mem *secrets.Memory, rotator *tokenrotation.Rotator) api.Handle
 		for _, step := range []string{tokenrotation.StepCreate, tokenrotation.StepSet, tokenrotation.StepTest, tokenrotation.StepFinish} {
 			e := events.SecretsManagerSecretRotationEvent{Step: step, SecretID: d.ARN, ClientRequestToken: token}
 			if err := rotator.Handle(ctx, e); err != nil {
-				// As in AWS, the rotation stays pending; asking again retries it.
-				return api.Error(ctx, &access.Error{Kind: access.ECONFLICT, Code: "ROTATION_FAILED", Message: "The rotation failed at " + step + "; see the server's log.", Err: err}), nil
+				// As in AWS, the rotation stays pending; asking again retries
+				// it. The API's refusal (a token the tenant policy no longer
+				// allows, say) is what the caller can act on: it holds no token.
+				msg := "The rotation failed at " + step + "; see the server's log."
+				var refused *apiclient.Error
+				if errors.As(err, &refused) {
+					msg = "The rotation failed at " + step + ": " + refused.Error()
+				}
+				return api.Error(ctx, &access.Error{Kind: access.ECONFLICT, Code: "ROTATION_FAILED", Message: msg, Err: err}), nil
 			}
 		}
 		return api.JSON(http.StatusOK, map[string]string{"secretArn": d.ARN, "versionId": token}), nil

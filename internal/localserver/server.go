@@ -41,6 +41,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/secrets"
 	"github.com/dcs-access/dcs-access/internal/session"
 	"github.com/dcs-access/dcs-access/internal/stepfunctions"
+	"github.com/dcs-access/dcs-access/internal/strictjson"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -254,7 +255,8 @@ func NewWith(store *dynamo.Store, signingKey, sessionKey *ecdsa.PrivateKey, cfg 
 	planRoutes := api.NewPlans(store, sched, plans.Validator{SecretPrefix: plans.SecretPrefix, AllowLoopback: true}, checker)
 	planRoutes.Service.Secrets = srv.Secrets // a plan gets the secrets stored for its sandbox
 	functions["SandboxPlansFunction"] = planRoutes.Routes().Handle
-	functions["PipelineSecretsFunction"] = srv.pipelineSecrets(tokenService, store).Routes().Handle
+	functions["PipelineSecretsFunction"] = srv.pipelineSecrets(tokenService).Routes().Handle
+	functions["TenantPolicyFunction"] = api.NewTenantPolicy(store).Routes().Handle
 	if err := g.Functions(api.Routes(), functions); err != nil {
 		return nil, err
 	}
@@ -322,17 +324,19 @@ func (s *Server) pipeline(g *Gateway, auth *authorizer.Authorizer, tokenService 
 	return steps, refreshes, nil
 }
 
-// sessionRoute is the local sign-in: POST {"email","tenant"} → {"token"}.
+// sessionRoute is the local sign-in: POST {"email","tenant","admin"?} →
+// {"token"}. With "admin": true the session is a tenant administrator's,
+// as a Cognito session of a member of the administrators' group is.
 func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Email  string `json:"email"`
 			Tenant string `json:"tenant"`
+			Admin  bool   `json:"admin"`
 		}
-		dec := json.NewDecoder(io.LimitReader(r.Body, 4<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			writeError(w, http.StatusBadRequest, "INVALID_BODY", `The body must be {"email": "...", "tenant": "..."}.`)
+		body, err := io.ReadAll(io.LimitReader(r.Body, 4<<10))
+		if err != nil || strictjson.Unmarshal(body, &in) != nil {
+			writeError(w, http.StatusBadRequest, "INVALID_BODY", `The body must be {"email": "...", "tenant": "...", "admin": true or false (optional)}.`)
 			return
 		}
 		addr, err := mail.ParseAddress(in.Email)
@@ -345,7 +349,11 @@ func sessionRoute(issuer *session.LocalIssuer) http.Handler {
 			writeError(w, http.StatusBadRequest, "INVALID_TENANT", "tenant must be 1 to 64 letters, digits, '.', '_' or '-'.")
 			return
 		}
-		tok, err := issuer.Issue(in.Email, in.Tenant, sessionLifetime)
+		issue := issuer.Issue
+		if in.Admin {
+			issue = issuer.IssueAdmin
+		}
+		tok, err := issue(in.Email, in.Tenant, sessionLifetime)
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "INTERNAL", "Could not sign a session.")
 			return

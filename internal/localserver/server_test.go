@@ -82,6 +82,16 @@ func signIn(t *testing.T, srv *httptest.Server, email, tenant string) string {
 	return out["token"].(string)
 }
 
+// signInAdmin signs in a tenant administrator (the local sign-in's admin flag).
+func signInAdmin(t *testing.T, srv *httptest.Server, email, tenant string) string {
+	t.Helper()
+	status, out := call(t, srv, "POST", "/local/sessions", "", `{"email":"`+email+`","tenant":"`+tenant+`","admin":true}`)
+	if status != 200 {
+		t.Fatalf("sign in an administrator: got %d %v", status, out)
+	}
+	return out["token"].(string)
+}
+
 func TestCreateUseDeleteThenDenyOverHTTP(t *testing.T) {
 	srv, logs := stack(t)
 	session := signIn(t, srv, "ada@example.com", "acme")
@@ -200,7 +210,8 @@ func TestTheGatewayAnswersLikeAPIGateway(t *testing.T) {
 
 func TestLocalSignInRefusesBadInput(t *testing.T) {
 	srv, _ := stack(t)
-	for _, body := range []string{`{}`, `{"email":"not an address","tenant":"acme"}`, `{"email":"a@b.c","tenant":""}`, `{"email":"a@b.c","tenant":"a#b"}`, `{"email":"a@b.c","tenant":"x","admin":true}`} {
+	for _, body := range []string{`{}`, `{"email":"not an address","tenant":"acme"}`, `{"email":"a@b.c","tenant":""}`, `{"email":"a@b.c","tenant":"a#b"}`,
+		`{"email":"a@b.c","tenant":"x","admin":"yes"}`, `{"email":"a@b.c","tenant":"x","Admin":true}`, `{"email":"a@b.c","tenant":"x","role":"admin"}`} {
 		if status, _ := call(t, srv, "POST", "/local/sessions", "", body); status != 400 {
 			t.Errorf("%s: got %d, want 400", body, status)
 		}

@@ -14,6 +14,7 @@ package pipelinesecrets
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -55,6 +56,14 @@ type Tokens interface {
 	Delete(ctx context.Context, p access.Principal, id string) error
 }
 
+// Policies reads the tenant's token policy (internal/dynamo): the
+// pipeline's token must be within it, as every token must (tokens.Service
+// refuses one that is not), and a token made without a lifespan gets the
+// longest the policy allows.
+type Policies interface {
+	GetPolicy(ctx context.Context, tenant string) (access.Policy, error)
+}
+
 // Plans reads and writes plans, to point them at their secrets.
 type Plans interface {
 	GetPlan(ctx context.Context, tenant, sandbox string) (plans.Plan, error)
@@ -72,6 +81,7 @@ type Rotation struct {
 type Service struct {
 	Secrets  Secrets
 	Tokens   Tokens
+	Policies Policies
 	Plans    Plans
 	Rotation Rotation
 	Log      *slog.Logger     // slog.Default() when nil
@@ -189,14 +199,28 @@ func (s *Service) PutSalesforceKey(ctx context.Context, p access.Principal, sand
 // the secret already holds one of the caller's tokens, that token is
 // rotated (it keeps working for the rotation's overlap, so runs under way
 // finish with it); otherwise a new token is created. lifespanDays must
-// outlast the rotation schedule.
+// outlast the rotation schedule; left out, it is LifespanRotations
+// rotation periods, or the tenant policy's maximum if that is shorter.
+// A token the tenant policy does not allow is a POLICY_VIOLATION that says
+// what to do.
 func (s *Service) NewDCSToken(ctx context.Context, p access.Principal, sandbox string, lifespanDays *int) (Stored, error) {
 	if err := check(p, sandbox); err != nil {
+		return Stored{}, err
+	}
+	pol, err := s.Policies.GetPolicy(ctx, p.Tenant)
+	if err != nil {
 		return Stored{}, err
 	}
 	days := min(LifespanRotations*max(s.Rotation.Days, 1), tokens.MaxLifespanDays)
 	if lifespanDays != nil {
 		days = *lifespanDays
+	} else if limit := pol.MaxLifespanDays; limit != nil && days > *limit {
+		if *limit <= s.Rotation.Days {
+			return Stored{}, access.ErrPolicyViolation(
+				[]access.Violation{{Limit: access.LimitMaxLifespanDays, Text: fmt.Sprintf("the maximum lifespan of %d days is not longer than the pipeline token's rotation period (%d days)", *limit, s.Rotation.Days)}},
+				"The token would expire before Secrets Manager rotates it: ask a tenant administrator for a longer maximum, or an operator for a shorter PipelineTokenRotationDays.")
+		}
+		days = *limit // the longest the tenant policy allows
 	}
 	if days < tokens.MinLifespanDays || days > tokens.MaxLifespanDays || days <= s.Rotation.Days {
 		return Stored{}, access.Errorf(access.EINVALID, "INVALID_LIFESPAN", "lifespanDays must be a whole number of days longer than the rotation schedule (%d days) and at most %d.", s.Rotation.Days, tokens.MaxLifespanDays)
@@ -248,10 +272,17 @@ func (s *Service) rotateHeld(ctx context.Context, p access.Principal, name strin
 	// Keyed by the secret's current version: a repeat after the rotation
 	// but before the new token was stored gets the same new token back.
 	rotated, err := s.Tokens.Rotate(ctx, p, id, tokens.RotateInput{OverlapMinutes: s.Rotation.OverlapMinutes, Key: "dcs-token:" + d.CurrentVersion()})
+	var outside *access.PolicyError
 	switch code := access.AsError(err).Code; {
 	case err == nil:
 	case access.ErrorKind(err) == access.ENOTFOUND, code == tokens.CodeExpired:
 		return Stored{}, nil // nothing to rotate: a new token replaces it
+	case errors.As(err, &outside):
+		// Deleting it for the caller would fail the runs under way at once;
+		// that is the caller's choice to make.
+		return Stored{}, access.ErrPolicyViolation(outside.Violations, fmt.Sprintf(
+			"The pipeline's token in this secret (token %s) was made before the policy, and a rotation keeps its lifespan and scopes: "+
+				"delete it (DELETE /api-tokens/%s; runs under way then fail their masking), then ask again for a new token within the policy.", id, id))
 	default:
 		return Stored{}, err
 	}
@@ -269,6 +300,12 @@ func (s *Service) create(ctx context.Context, p access.Principal, sandbox, name 
 	// rotates itself and says who it is, which need no scope.)
 	scopes := []string{string(access.ScopeComplianceJobsRun)}
 	created, err := s.Tokens.Create(ctx, p, tokens.CreateInput{Description: "sandbox refresh: " + strings.ToLower(sandbox), LifespanDays: &days, Scopes: &scopes})
+	var outside *access.PolicyError
+	if errors.As(err, &outside) {
+		return Stored{}, access.ErrPolicyViolation(outside.Violations, fmt.Sprintf(
+			"The pipeline's token needs the scope %s and a lifespan longer than its rotation period (%d days): ask a tenant administrator to allow them, or ask with a lifespanDays the policy allows.",
+			access.ScopeComplianceJobsRun, s.Rotation.Days))
+	}
 	if err != nil {
 		return Stored{}, err
 	}

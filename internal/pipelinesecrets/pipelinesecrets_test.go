@@ -72,6 +72,7 @@ func newWorld(t *testing.T) *world {
 		Secrets:  secrets.Manager{API: testenv.Moto(t, secrets.Service)},
 		Tokens:   tw.Tokens,
 		Plans:    tw.Store,
+		Policies: tw.Store,
 		Rotation: pipelinesecrets.Rotation{FunctionARN: rotationFunction.arn, Days: 30, OverlapMinutes: 60},
 	}
 	return &world{

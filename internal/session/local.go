@@ -20,8 +20,19 @@ type LocalIssuer struct {
 
 // Issue returns a session for email in tenant, valid for ttl.
 func (l *LocalIssuer) Issue(email, tenant string, ttl time.Duration) (string, error) {
+	return l.issue(email, tenant, ttl, nil)
+}
+
+// IssueAdmin returns a session of a tenant administrator: as Cognito does
+// for a member of the administrators' group, its cognito:groups claim
+// lists DefaultAdminGroup.
+func (l *LocalIssuer) IssueAdmin(email, tenant string, ttl time.Duration) (string, error) {
+	return l.issue(email, tenant, ttl, []string{DefaultAdminGroup})
+}
+
+func (l *LocalIssuer) issue(email, tenant string, ttl time.Duration, groups []string) (string, error) {
 	now := l.Now()
-	t := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+	claims := jwt.MapClaims{
 		"iss":           l.Issuer,
 		"aud":           l.Audience,
 		"sub":           email,
@@ -29,8 +40,11 @@ func (l *LocalIssuer) Issue(email, tenant string, ttl time.Duration) (string, er
 		"custom:tenant": tenant,
 		"iat":           now.Unix(),
 		"exp":           now.Add(ttl).Unix(),
-	})
-	return t.SignedString(l.Key)
+	}
+	if groups != nil {
+		claims[DefaultAdminGroupClaim] = groups
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(l.Key)
 }
 
 // KeySet returns the keys that verify this issuer's sessions.

@@ -5,6 +5,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,13 +21,27 @@ import (
 // ErrInvalid is returned (wrapped) for every session that must not be accepted.
 var ErrInvalid = errors.New("invalid session")
 
-// Config names the issuer and the claims that carry the user and the tenant.
+// Config names the issuer and the claims that carry the user, the tenant
+// and the user's groups.
 type Config struct {
 	Issuer      string
 	Audience    string // the app client id the ID token was issued to
 	EmailClaim  string // default "email"
 	TenantClaim string // default "custom:tenant", Cognito's name for a custom attribute
+	// AdminGroupClaim holds the user's groups (default DefaultAdminGroupClaim),
+	// and a user whose groups include AdminGroup (default DefaultAdminGroup)
+	// is a tenant administrator of their tenant.
+	AdminGroupClaim string
+	AdminGroup      string
 }
+
+// The administrators of the stack's own Cognito user pool: Cognito lists a
+// user's groups in the ID token's cognito:groups claim, an array of the
+// groups' names (docs/security.md, "Tenant policy").
+const (
+	DefaultAdminGroupClaim = "cognito:groups"
+	DefaultAdminGroup      = "dcs-admins"
+)
 
 // Verifier checks session tokens.
 type Verifier struct {
@@ -34,6 +49,8 @@ type Verifier struct {
 	v           *oidc.IDTokenVerifier
 	emailClaim  string
 	tenantClaim string
+	groupsClaim string
+	adminGroup  string
 }
 
 // NewVerifier verifies sessions signed by keys. In AWS keys is
@@ -46,6 +63,7 @@ func NewVerifier(cfg Config, keys oidc.KeySet, now func() time.Time) *Verifier {
 	if v.tenantClaim == "" {
 		v.tenantClaim = "custom:tenant"
 	}
+	v.groupsClaim, v.adminGroup = cmp.Or(cfg.AdminGroupClaim, DefaultAdminGroupClaim), cmp.Or(cfg.AdminGroup, DefaultAdminGroup)
 	v.v = oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
 		ClientID:             cfg.Audience,
 		SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256},
@@ -82,5 +100,23 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (access.Principal, er
 	if !access.TenantPattern.MatchString(tenant) {
 		return access.Principal{}, fmt.Errorf("%w: tenant %q is not a valid tenant name", ErrInvalid, tenant)
 	}
-	return access.Principal{User: email, Tenant: tenant, AuthType: access.AuthSession}, nil
+	return access.Principal{User: email, Tenant: tenant, AuthType: access.AuthSession, Admin: inGroup(claims[v.groupsClaim], v.adminGroup)}, nil
+}
+
+// inGroup reports whether a groups claim names group: a list of strings
+// (Cognito's cognito:groups), or one string (what some other issuers send
+// for a single group). Anything else names no group: not an administrator,
+// and still a valid session.
+func inGroup(claim any, group string) bool {
+	switch c := claim.(type) {
+	case string:
+		return c == group
+	case []any:
+		for _, g := range c {
+			if s, ok := g.(string); ok && s == group {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -487,3 +487,61 @@ func TestForgedSessionsFromAnotherIssuerDoNotFetchTheJWKS(t *testing.T) {
 		t.Fatalf("got %d JWKS fetches for 20 forged sessions, want 0", got-before)
 	}
 }
+
+// A tenant administrator is a session whose groups claim names the
+// administrators' group: Cognito's cognito:groups is a list of group names,
+// another issuer may send one name as a string. Anything else is a valid
+// session of someone who is not an administrator.
+func TestTheGroupsClaimSaysWhoAdministersTheTenant(t *testing.T) {
+	a := newSigningKey(t, "key-a")
+	srv := newJWKSServer(t)
+	srv.serve(t, a)
+	custom := defaultConfig()
+	custom.AdminGroupClaim, custom.AdminGroup = "groups", "acme-admins"
+	tests := []struct {
+		name   string
+		cfg    session.Config
+		claims map[string]any
+		admin  bool
+	}{
+		{"Cognito's list with the default group", defaultConfig(), map[string]any{"cognito:groups": []string{"readers", "dcs-admins"}}, true},
+		{"Cognito's list without it", defaultConfig(), map[string]any{"cognito:groups": []string{"readers"}}, false},
+		{"no groups claim", defaultConfig(), nil, false},
+		{"the group in another case", defaultConfig(), map[string]any{"cognito:groups": []string{"DCS-Admins"}}, false},
+		{"one group as a string", defaultConfig(), map[string]any{"cognito:groups": "dcs-admins"}, true},
+		{"a groups claim that is neither", defaultConfig(), map[string]any{"cognito:groups": map[string]any{"dcs-admins": true}}, false},
+		{"a list holding a non-string", defaultConfig(), map[string]any{"cognito:groups": []any{1, true}}, false},
+		{"the group under another claim than the configured one", defaultConfig(), map[string]any{"groups": []string{"dcs-admins"}}, false},
+		{"a configured claim and group", custom, map[string]any{"groups": []string{"acme-admins"}}, true},
+		{"the default group when another is configured", custom, map[string]any{"groups": []string{"dcs-admins"}, "cognito:groups": []string{"dcs-admins"}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := remoteVerifier(srv, tc.cfg).Verify(context.Background(), sign(t, a, claims(tc.claims)))
+			if err != nil {
+				t.Fatalf("got %v, want a valid session", err)
+			}
+			if p.Admin != tc.admin || !reflect.DeepEqual(p.User, grace.User) {
+				t.Fatalf("got %+v, want admin=%v", p, tc.admin)
+			}
+		})
+	}
+}
+
+func TestTheLocalIssuersAdministratorIsOne(t *testing.T) {
+	key := newSigningKey(t, "local").key
+	l := &session.LocalIssuer{Issuer: issuer, Audience: audience, Key: key, Now: clock}
+	v := session.NewVerifier(defaultConfig(), l.KeySet(), clock)
+	for _, tc := range []struct {
+		issue func(string, string, time.Duration) (string, error)
+		admin bool
+	}{{l.IssueAdmin, true}, {l.Issue, false}} {
+		raw, err := tc.issue("grace@example.com", "globex", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := v.Verify(context.Background(), raw); err != nil || p.Admin != tc.admin {
+			t.Fatalf("got %+v, %v, want admin=%v", p, err, tc.admin)
+		}
+	}
+}

@@ -80,6 +80,8 @@ var linkAllowlist = map[string]functionLinks{
 	"CreateTokenFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "kms"}},
 	"ListTokensFunction":  {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
 	"DeleteTokenFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
+	// Reads and writes the tenant's POLICY item.
+	"TenantPolicyFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb"}},
 	// Fetches the trusted public keys once, deletes as DeleteTokenFunction
 	// does, announces each revocation on the bus.
 	"RevokeLeakedTokensFunction": {SDK: dynamoSDK, JSON: []string{"dynamodb", "eventbridge", "kms"}},

@@ -64,10 +64,16 @@ var iamAllowlist = map[string][]grant{
 		{"dynamodb:PutItem", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""},
 		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
 	},
-	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}},
-	// Read the token, then delete it and its description item in one
-	// transaction, with its audit event (an audit item only).
+	// A page of tokens, and the tenant policy that flags those outside it.
+	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""}},
+	// Read the tenant policy (ownerOnlyDelete) and the token, then delete it
+	// and its description item in one transaction, with its audit event (an
+	// audit item only).
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, auditPutCondition}},
+	// Read the tenant's policy item, and put its next version (an item of
+	// the policy's attributes only: no token can be written, nothing
+	// returned) with its audit event in one transaction.
+	"TenantPolicyFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, putPolicyCondition}, {"dynamodb:PutItem", tableARN, auditPutCondition}},
 	// The strongly consistent read of the token item on every request, and
 	// the record of use: the key, the last-use attributes and the recent
 	// source IPs only, and no item returned; a first use from a new IP's
@@ -261,6 +267,11 @@ var auditPutCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + stri
 // auditQueryCondition is the condition of the list's Query of the table:
 // the audit partitions only (never a tenant's tokens).
 var auditQueryCondition = "ForAllValues:StringLike dynamodb:LeadingKeys=[" + auditstream.PartitionPrefix + "*]"
+
+// putPolicyCondition is the condition of the policy function's PutItem
+// grant, as renderCondition writes it: an item of the attributes
+// PutPolicy writes (dynamo.PolicyAttributes), and no ReturnValues.
+var putPolicyCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a

@@ -75,7 +75,11 @@ type Rotated struct {
 //     the tenant may, hands over nothing).
 //
 // A replaced token cannot be rotated again (CodeReplaced): its family's
-// newest token can. Bad input changes nothing.
+// newest token can. The new token must be within the tenant policy, which
+// may have tightened since the old one was made: then the rotation is a
+// POLICY_VIOLATION, and the caller creates a token within it instead. (A
+// repeated rotation answers with the token already made, as it was.) Bad
+// input changes nothing.
 func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in RotateInput) (Rotated, error) {
 	if id == "" || len(id) > 64 {
 		return Rotated{}, ErrNotFound()
@@ -123,6 +127,9 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 		until = *old.ExpiresAt // an overlap never extends the old token's life
 	}
 	r := access.Replacement{By: next.ID, At: now, Until: until, Key: in.Key}
+	if err := s.checkPolicy(ctx, next, rotateRemedy); err != nil {
+		return Rotated{}, err
+	}
 	raw, err := s.Minter.Mint(ctx, grantOf(next))
 	if err != nil {
 		return Rotated{}, access.Internal(err)

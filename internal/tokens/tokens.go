@@ -28,14 +28,22 @@ const (
 	generatedAttempts = 5
 )
 
-// Store keeps token metadata. Create must enforce description uniqueness
-// itself, atomically with the write (ECONFLICT code DESCRIPTION_TAKEN).
-// Each change writes its audit event ev atomically with itself: both or
-// neither.
+// Store keeps token metadata, and reads the tenant policy that every token
+// created or rotated is checked against. Create must enforce description
+// uniqueness itself, atomically with the write (ECONFLICT code
+// DESCRIPTION_TAKEN). Each change writes its audit event ev atomically with
+// itself: both or neither.
 type Store interface {
 	Create(ctx context.Context, t access.Token, ev audit.Event) error
+	// Get reads one token with a strongly consistent read (ENOTFOUND when
+	// it is not there).
+	Get(ctx context.Context, tenant, id string) (access.Token, error)
 	List(ctx context.Context, tenant string, limit int, cursor string) (items []access.Token, next string, err error)
 	Delete(ctx context.Context, tenant, id string, ev audit.Event) error
+	// GetPolicy reads the tenant's policy with a strongly consistent read
+	// (access.DefaultPolicy when none is stored): a policy just set
+	// applies to the very next token.
+	GetPolicy(ctx context.Context, tenant string) (access.Policy, error)
 }
 
 // Minter signs new API tokens.
@@ -75,6 +83,10 @@ type Created struct {
 type Page struct {
 	Items []access.Token
 	Next  string // empty on the last page
+	// Policy is the tenant's policy as the page was read: Policy.Violations
+	// flags the tokens made before it that it would not allow (they keep
+	// working).
+	Policy access.Policy
 }
 
 // Create mints a token for the signed-in user p and stores its metadata.
@@ -103,6 +115,9 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 		}
 		exp := now.AddDate(0, 0, days)
 		t.ExpiresAt = &exp
+	}
+	if err := s.checkPolicy(ctx, t, createRemedy); err != nil {
+		return Created{}, err
 	}
 	raw, err := s.Minter.Mint(ctx, grantOf(t))
 	if err != nil {
@@ -143,18 +158,60 @@ func (s *Service) List(ctx context.Context, p access.Principal, limit int, curso
 	if err != nil {
 		return Page{}, err
 	}
-	return Page{Items: items, Next: next}, nil
+	pol, err := s.Store.GetPolicy(ctx, p.Tenant)
+	if err != nil {
+		return Page{}, err
+	}
+	return Page{Items: items, Next: next, Policy: pol}, nil
 }
 
 // Delete revokes the tenant's token id at once. Any caller of the tenant may
-// delete; a token of another tenant is reported as not found.
+// delete, unless the tenant policy says ownerOnlyDelete: then only the
+// token's associated user (a session, or one of their tokens) or a tenant
+// administrator. A token of another tenant is reported as not found.
 func (s *Service) Delete(ctx context.Context, p access.Principal, id string) error {
 	if id == "" || len(id) > 64 {
 		// Not an id this service issues; spare the store a key it would reject.
 		return ErrNotFound()
 	}
+	if !p.TenantAdmin() {
+		pol, err := s.Store.GetPolicy(ctx, p.Tenant)
+		if err != nil {
+			return err
+		}
+		if pol.OwnerOnlyDelete {
+			// The associated user never changes, so what is read here is
+			// what the delete deletes.
+			t, err := s.Store.Get(ctx, p.Tenant, id)
+			if err != nil {
+				return err
+			}
+			if t.AssociatedUser != p.User {
+				return access.Errorf(access.EFORBIDDEN, CodeNotOwner, "The tenant policy lets only the token's associated user (%s) or a tenant administrator delete it.", t.AssociatedUser)
+			}
+		}
+	}
 	return s.Store.Delete(ctx, p.Tenant, id, audit.ByCaller(ctx, p, audit.TokenDeleted, audit.Target{Type: audit.TargetToken, ID: id}, s.Now()))
 }
+
+// checkPolicy is nil when the tenant policy allows t, and otherwise the
+// POLICY_VIOLATION that names each limit t breaks, then says what to do.
+func (s *Service) checkPolicy(ctx context.Context, t access.Token, remedy string) error {
+	pol, err := s.Store.GetPolicy(ctx, t.Tenant)
+	if err != nil {
+		return err
+	}
+	if vs := pol.Violations(t); len(vs) > 0 {
+		return access.ErrPolicyViolation(vs, remedy)
+	}
+	return nil
+}
+
+// What to do about a token the policy refuses.
+const (
+	createRemedy = "Create it within the policy (GET /tenant-policy says what it allows)."
+	rotateRemedy = "A rotation keeps the token's lifespan and scopes, and the policy no longer allows them: create a new token within the policy (GET /tenant-policy), move to it, then delete this one (it works until then)."
+)
 
 // ErrNotFound is the error for a token that is not in the caller's tenant.
 func ErrNotFound() *access.Error {

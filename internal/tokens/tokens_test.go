@@ -18,15 +18,27 @@ import (
 
 var now = time.Date(2026, 11, 27, 9, 30, 15, 0, time.UTC)
 
-// fakeStore is a hand-written Store: one function field per method.
+// fakeStore is a hand-written Store: one function field per method. A
+// store without GetPolicyFn has the default policy.
 type fakeStore struct {
-	CreateFn func(ctx context.Context, t access.Token, ev audit.Event) error
-	ListFn   func(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error)
-	DeleteFn func(ctx context.Context, tenant, id string, ev audit.Event) error
+	CreateFn    func(ctx context.Context, t access.Token, ev audit.Event) error
+	GetFn       func(ctx context.Context, tenant, id string) (access.Token, error)
+	ListFn      func(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error)
+	DeleteFn    func(ctx context.Context, tenant, id string, ev audit.Event) error
+	GetPolicyFn func(ctx context.Context, tenant string) (access.Policy, error)
 }
 
 func (f *fakeStore) Create(ctx context.Context, t access.Token, ev audit.Event) error {
 	return f.CreateFn(ctx, t, ev)
+}
+func (f *fakeStore) Get(ctx context.Context, tenant, id string) (access.Token, error) {
+	return f.GetFn(ctx, tenant, id)
+}
+func (f *fakeStore) GetPolicy(ctx context.Context, tenant string) (access.Policy, error) {
+	if f.GetPolicyFn == nil {
+		return access.DefaultPolicy(), nil
+	}
+	return f.GetPolicyFn(ctx, tenant)
 }
 func (f *fakeStore) List(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
 	return f.ListFn(ctx, tenant, limit, cursor)

@@ -90,9 +90,10 @@ func (d *Doc) Operations() []string {
 }
 
 // Bearers are the callers an example's x-request may name: none, a session,
-// an API token with every scope, and one with compliance-jobs:run alone
-// (as the pipeline's DCS token), which no operation of this API accepts.
-var Bearers = []string{"none", "session", "api-token", "masking-token"}
+// an API token with every scope, one with compliance-jobs:run alone (as the
+// pipeline's DCS token), which no operation of this API accepts, and a
+// tenant administrator's session.
+var Bearers = []string{"none", "session", "api-token", "masking-token", "admin"}
 
 // Security is what an operation asks of its caller, as openapi.yaml says it.
 type Security struct {
@@ -153,6 +154,9 @@ type Case struct {
 	Query     map[string]string // query parameters to send
 	PathArgs  map[string]string // path parameters given (the rest are fixtures)
 	Bearer    string            // one of Bearers
+	// TenantPolicy is the body of a PUT /tenant-policy that an
+	// administrator makes just before the request; nil for none.
+	TenantPolicy any
 	// Example is the response example's value, nil for a response without
 	// content; Schema is its schema's location in the document.
 	Example any
@@ -252,6 +256,11 @@ func (c *Case) read(v any) error {
 				return fmt.Errorf("bearer %v is not one of %v", v, Bearers)
 			}
 			c.Bearer = s
+		case "tenantPolicy":
+			if _, ok := v.(map[string]any); !ok {
+				return fmt.Errorf("tenantPolicy is not a mapping")
+			}
+			c.TenantPolicy = v
 		case "query", "path":
 			m, ok := v.(map[string]any)
 			if !ok {

@@ -1,0 +1,189 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/audit"
+	"github.com/dcs-access/dcs-access/internal/tokens"
+)
+
+// The tenant policy on creation, rotation, deletion and the list, on
+// hand-written stores; internal/localserver's policy tests run the same
+// rules on DynamoDB Local through the local stack.
+
+func policyOf(max *int, requireExpiry bool, scopes ...access.Scope) access.Policy {
+	if scopes == nil {
+		scopes = access.AllScopes()
+	}
+	return access.Policy{MaxLifespanDays: max, RequireExpiry: requireExpiry, AllowedScopes: scopes, Version: 1}
+}
+
+func TestCreateAndRotateOutsideThePolicyArePolicyViolationsThatWriteNothing(t *testing.T) {
+	ninety := policyOf(days(90), true)
+	maskingOnly := policyOf(nil, false, access.ScopeComplianceJobsRun)
+	tests := []struct {
+		name      string
+		policy    access.Policy
+		lifespan  *int     // of the token created, and of the one rotated
+		scopes    []string // nil: every scope
+		wantLimit string   // "": allowed
+	}{
+		{"the default policy allows a token that never expires", access.DefaultPolicy(), nil, nil, ""},
+		{"a lifespan of the maximum is allowed", ninety, days(90), nil, ""},
+		{"a lifespan over the maximum is refused", ninety, days(91), nil, access.LimitMaxLifespanDays},
+		{"no lifespan is refused when tokens must expire", policyOf(nil, true), nil, nil, access.LimitRequireExpiry},
+		{"a lifespan is allowed when tokens must expire", policyOf(nil, true), days(3650), nil, ""},
+		{"an allowed scope is allowed", maskingOnly, nil, []string{"compliance-jobs:run"}, ""},
+		{"a scope that is not allowed is refused", maskingOnly, nil, []string{"compliance-jobs:run", "tokens:write"}, access.LimitAllowedScopes},
+		{"every scope, by leaving scopes out, is refused when some are not allowed", maskingOnly, nil, nil, access.LimitAllowedScopes},
+	}
+	for _, tc := range tests {
+		t.Run("create: "+tc.name, func(t *testing.T) {
+			store := &fakeStore{
+				GetPolicyFn: func(_ context.Context, tenant string) (access.Policy, error) {
+					if tenant != "acme" {
+						t.Errorf("got the policy of %q, want the caller's tenant's", tenant)
+					}
+					return tc.policy, nil
+				},
+				CreateFn: func(context.Context, access.Token, audit.Event) error {
+					if tc.wantLimit != "" {
+						t.Error("a token outside the policy was stored")
+					}
+					return nil
+				},
+			}
+			var grants []apitoken.Grant
+			in := tokens.CreateInput{Description: "d", LifespanDays: tc.lifespan}
+			if tc.scopes != nil {
+				in.Scopes = &tc.scopes
+			}
+			_, err := newService(store, &grants).Create(context.Background(), session, in)
+			checkPolicyAnswer(t, err, tc.wantLimit, "Create it within the policy")
+			if tc.wantLimit != "" && len(grants) != 0 {
+				t.Errorf("got %d tokens signed, want none", len(grants))
+			}
+		})
+		t.Run("rotate: "+tc.name, func(t *testing.T) {
+			created := now.Add(-time.Hour)
+			old := access.Token{ID: "old", Tenant: "acme", Description: "d", AssociatedUser: session.User, CreatedAt: created, Scopes: access.AllScopes()}
+			if tc.lifespan != nil {
+				exp := created.AddDate(0, 0, *tc.lifespan)
+				old.ExpiresAt = &exp
+			}
+			if tc.scopes != nil {
+				old.Scopes, _ = access.ParseScopes(tc.scopes)
+			}
+			rot := &fakeRotations{
+				GetFn: func(context.Context, string, string) (access.Token, error) { return old, nil },
+				RotateFn: func(context.Context, access.Token, access.Token, access.Replacement) error {
+					if tc.wantLimit != "" {
+						t.Error("a rotation outside the policy was stored")
+					}
+					return nil
+				},
+			}
+			var grants []apitoken.Grant
+			s := rotatingService(rot, &grants)
+			s.Store.(*fakeStore).GetPolicyFn = func(context.Context, string) (access.Policy, error) { return tc.policy, nil }
+			_, err := s.Rotate(context.Background(), session, "old", tokens.RotateInput{})
+			checkPolicyAnswer(t, err, tc.wantLimit, "A rotation keeps the token's lifespan and scopes")
+			if tc.wantLimit != "" && len(grants) != 0 {
+				t.Errorf("got %d tokens signed, want none", len(grants))
+			}
+		})
+	}
+}
+
+// checkPolicyAnswer: nil when no limit is broken, else POLICY_VIOLATION
+// naming the limit, saying what to do, and carrying the violations.
+func checkPolicyAnswer(t *testing.T, err error, limit, remedy string) {
+	t.Helper()
+	if limit == "" {
+		if err != nil {
+			t.Fatalf("got %v, want the token", err)
+		}
+		return
+	}
+	e := access.AsError(err)
+	var outside *access.PolicyError
+	if e.Kind != access.EINVALID || e.Code != access.CodePolicyViolation || !strings.Contains(e.Message, "("+limit+")") || !strings.Contains(e.Message, remedy) ||
+		!errors.As(err, &outside) || outside.Violations[0].Limit != limit {
+		t.Fatalf("got %v, want 400 POLICY_VIOLATION naming %s and saying %q", err, limit, remedy)
+	}
+}
+
+func TestATokenIsNotMadeWhenThePolicyCannotBeRead(t *testing.T) {
+	down := access.Unavailable(errors.New("throttled"))
+	store := &fakeStore{
+		GetPolicyFn: func(context.Context, string) (access.Policy, error) { return access.Policy{}, down },
+		CreateFn:    func(context.Context, access.Token, audit.Event) error { t.Fatal("stored without a policy"); return nil },
+	}
+	var grants []apitoken.Grant
+	if _, err := newService(store, &grants).Create(context.Background(), session, tokens.CreateInput{}); !errors.Is(err, down) || len(grants) != 0 {
+		t.Fatalf("got %v and %d signed, want the store's error and none", err, len(grants))
+	}
+}
+
+func TestOwnerOnlyDeleteLetsOnlyTheOwnerAndAnAdministratorDelete(t *testing.T) {
+	owned := access.Token{ID: "t1", Tenant: "acme", AssociatedUser: "ada@example.com"}
+	admin := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession, Admin: true}
+	colleague := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession}
+	adasToken := access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "t2"}
+	colleaguesToken := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "t3"}
+	// An API token of an administrator is not one (access.Principal.TenantAdmin).
+	adminsToken := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "t4", Admin: true}
+	tests := []struct {
+		name            string
+		ownerOnlyDelete bool
+		p               access.Principal
+		deleted         bool
+	}{
+		{"without the rule a colleague may delete", false, colleague, true},
+		{"the owner's session may", true, session, true},
+		{"one of the owner's tokens may", true, adasToken, true},
+		{"an administrator may", true, admin, true},
+		{"a colleague may not", true, colleague, false},
+		{"a colleague's token may not", true, colleaguesToken, false},
+		{"an administrator's API token may not", true, adminsToken, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			deleted := false
+			store := &fakeStore{
+				GetPolicyFn: func(context.Context, string) (access.Policy, error) {
+					pol := access.DefaultPolicy()
+					pol.OwnerOnlyDelete = tc.ownerOnlyDelete
+					return pol, nil
+				},
+				GetFn:    func(context.Context, string, string) (access.Token, error) { return owned, nil },
+				DeleteFn: func(context.Context, string, string, audit.Event) error { deleted = true; return nil },
+			}
+			err := newService(store, nil).Delete(context.Background(), tc.p, "t1")
+			if tc.deleted && (err != nil || !deleted) {
+				t.Fatalf("got %v (deleted: %v), want it deleted", err, deleted)
+			}
+			if e := access.AsError(err); !tc.deleted && (e.Kind != access.EFORBIDDEN || e.Code != tokens.CodeNotOwner || !strings.Contains(e.Message, owned.AssociatedUser) || deleted) {
+				t.Fatalf("got %v (deleted: %v), want 403 NOT_TOKEN_OWNER naming the owner, and nothing deleted", err, deleted)
+			}
+		})
+	}
+}
+
+func TestTheListCarriesThePolicyItWasReadWith(t *testing.T) {
+	pol := policyOf(days(30), true)
+	store := &fakeStore{
+		ListFn:      func(context.Context, string, int, string) ([]access.Token, string, error) { return nil, "", nil },
+		GetPolicyFn: func(context.Context, string) (access.Policy, error) { return pol, nil },
+	}
+	page, err := newService(store, nil).List(context.Background(), session, 0, "")
+	if err != nil || page.Policy.MaxLifespanDays == nil || *page.Policy.MaxLifespanDays != 30 {
+		t.Fatalf("got %+v, %v, want the tenant's policy", page.Policy, err)
+	}
+}
