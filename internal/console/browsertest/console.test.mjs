@@ -190,8 +190,9 @@ async function call(method, route, bearer, body) {
   return { status: resp.status, body: text ? JSON.parse(text) : null };
 }
 
-async function session(email, tenant) {
-  const r = await call('POST', '/local/sessions', '', { email, tenant });
+// session signs in locally; admin: a tenant administrator's session.
+async function session(email, tenant, admin = false) {
+  const r = await call('POST', '/local/sessions', '', admin ? { email, tenant, admin } : { email, tenant });
   assert.equal(r.status, 200, 'local sign-in');
   return r.body.token;
 }
@@ -275,6 +276,11 @@ async function auditRows() {
 function utcSecond(iso) {
   const d = new Date(iso);
   return `${d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' })} ${String(d.getUTCDate()).padStart(2, '0')}, ${d.getUTCFullYear()} ${d.toISOString().slice(11, 19)}`;
+}
+
+// factsOf is a <dl> as {term: its definition's text}.
+async function factsOf(selector) {
+  return page.locator(selector).evaluate((dl) => Object.fromEntries(Array.from(dl.querySelectorAll('dt'), (dt) => [dt.textContent, dt.nextElementSibling.textContent])));
 }
 
 // scopesShown is what a token's Scopes cell lists: "All scopes", or each scope.
@@ -385,6 +391,7 @@ async function assertMenuWhole(trigger) {
     }
     return { page: [scrollX, scrollY], boxes };
   });
+  await trigger.scrollIntoViewIfNeeded(); // the click's own scroll to reach the button is not the opening's
   const before = await scrolled();
   await trigger.click();
   const menu = page.locator('#' + (await trigger.getAttribute('aria-controls')));
@@ -549,7 +556,10 @@ try {
     const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
     assert.deepEqual(await crumbs.getByRole('listitem').allInnerTexts(), ['Accounts', 'API Tokens']);
     assert.equal(await crumbs.locator('[aria-current="page"]').innerText(), 'API Tokens');
-    assert.equal(await page.getByRole('navigation', { name: 'Accounts' }).count(), 0, 'no "Accounts" sub-navigation with a single tab');
+    // Accounts has two pages, so a sub-navigation between them (never a lone tab).
+    const accounts = page.getByRole('navigation', { name: 'Accounts' });
+    assert.deepEqual(await accounts.getByRole('link').allInnerTexts(), ['API Tokens', 'Token policy']);
+    assert.equal(await accounts.locator('[aria-current="page"]').innerText(), 'API Tokens');
     const look = await crumbs.evaluate((n) => ({ size: parseFloat(getComputedStyle(n).fontSize), weight: Number(getComputedStyle(n).fontWeight), body: parseFloat(getComputedStyle(document.body).fontSize) }));
     assert.ok(look.size < look.body && look.weight < 600, `the breadcrumb is small, plain text (${JSON.stringify(look)})`);
     await shot('02-api-tokens-empty.png');
@@ -1504,6 +1514,195 @@ try {
     await last.evaluate((b) => b.scrollIntoView({ block: 'end' }));
     assert.equal(await assertMenuWhole(last), 'above', 'with no room below, the menu opens upwards');
     assert.equal((await rowTexts()).some((r) => r[0] === 'nightly masking' || r[0].startsWith('local sandbox')), false, 'another tenant\'s tokens are not shown');
+  });
+
+  // The token policy, in a tenant of its own (initech), so that no step
+  // before it is under a policy.
+  let oldToken; // made before the policy: 30 days, which the policy then refuses
+  const policyPage = () => page.locator('#policy-page');
+  await step('Token policy: a user who is not an administrator reads the policy, and is offered no change', async () => {
+    const s = await session('uma@initech.example', 'initech');
+    oldToken = (await call('POST', '/api-tokens', s, { description: 'monthly export', lifespanDays: 30 })).body;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+    await page.getByLabel('E-mail', { exact: true }).fill('uma@initech.example');
+    await page.getByLabel('Tenant', { exact: true }).fill('initech');
+    assert.equal(await page.getByLabel('Tenant administrator', { exact: true }).isChecked(), false);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'API Tokens', level: 1 }).waitFor(); // the tab's page
+    await page.getByRole('navigation', { name: 'Accounts' }).getByRole('link', { name: 'Token policy' }).click();
+    await page.getByRole('heading', { name: 'Token policy', level: 1 }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Accounts' }).locator('[aria-current="page"]').innerText(), 'Token policy');
+    await page.locator('#policy-summary').waitFor();
+    const stored = (await call('GET', '/tenant-policy', s)).body;
+    assert.equal(stored.version, 0);
+    assert.deepEqual(await factsOf('#policy-summary'), {
+      'Maximum lifespan': 'No maximum',
+      'Tokens must expire': 'No',
+      'Scopes a token may have': 'All scopes',
+      'Who may delete a token': 'Anyone of the tenant',
+      Version: '0: none set yet, every token allowed',
+    });
+    assert.equal(await page.locator('#policy-who').innerText(), 'Only a tenant administrator can change it. Ask one of yours.');
+    assert.ok(await page.locator('#policy-form').isHidden(), 'no form to change it');
+    assert.equal(await policyPage().getByRole('button', { name: 'Save policy' }).count(), 0);
+    await assertContrast('#policy-page');
+    await checkState('the token policy, read by a user');
+  });
+
+  await step('Token policy: an administrator changes it; the API\'s refusals are shown at their fields and change nothing', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('E-mail', { exact: true }).fill('ivy@initech.example');
+    await page.getByLabel('Tenant', { exact: true }).fill('initech');
+    await page.getByLabel('Tenant administrator', { exact: true }).check();
+    const signIn = page.waitForRequest((q) => q.url() === `${BASE}/local/sessions`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    assert.deepEqual((await signIn).postDataJSON(), { email: 'ivy@initech.example', tenant: 'initech', admin: true });
+    await page.getByRole('heading', { name: 'Token policy', level: 1 }).waitFor(); // the tab's page
+    await page.locator('#account-name', { hasText: 'ivy@initech.example · initech · administrator' }).waitFor();
+    const form = page.locator('#policy-form');
+    await form.waitFor();
+    assert.equal(await page.locator('#policy-who').innerText(), 'You are a tenant administrator: change it below.');
+    const all = await sessionScopes();
+    const boxes = form.getByRole('group', { name: 'Scopes a token may have' }).getByRole('checkbox');
+    assert.deepEqual(await boxes.evaluateAll((bs) => bs.map((b) => [b.value, b.checked])), all.map((sc) => [sc, true]), 'every scope allowed, as stored');
+    const admin = await session('ivy@initech.example', 'initech', true);
+    const before = (await call('GET', '/tenant-policy', admin)).body;
+    const put = () => page.waitForResponse((r) => r.url() === `${BASE}/tenant-policy` && r.request().method() === 'PUT');
+    const save = async () => {
+      const answer = put();
+      await form.getByRole('button', { name: 'Save policy' }).click();
+      const r = await answer;
+      return { status: r.status(), sent: r.request().postDataJSON(), body: await r.json() };
+    };
+    const maxField = form.getByLabel('Maximum lifespan in days', { exact: true });
+    const expiry = form.getByLabel('Tokens must expire', { exact: true });
+
+    // Out of range: the API's message at the field.
+    await maxField.fill('0');
+    await expiry.check();
+    let r = await save();
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'INVALID_POLICY');
+    expectError(400);
+    await page.locator('#policy-max-error', { hasText: r.body.error.message }).waitFor();
+    assert.equal(await maxField.getAttribute('aria-invalid'), 'true');
+    assert.ok(await maxField.evaluate((n) => n === document.activeElement), 'focus on the field');
+    await assertContrast('#policy-form');
+    await shot('18-token-policy-refused.png');
+    await checkState('the token policy refused', '18-token-policy-refused.png');
+
+    // A maximum without "Tokens must expire": at that checkbox.
+    await maxField.fill('7');
+    await expiry.uncheck();
+    r = await save();
+    assert.equal(r.status, 400);
+    assert.match(r.body.error.message, /^requireExpiry /);
+    await page.locator('#policy-require-expiry-error', { hasText: r.body.error.message }).waitFor();
+    assert.equal(await page.locator('#policy-max-error').innerText(), '', 'the last message is gone');
+    assert.ok(await expiry.evaluate((n) => n === document.activeElement));
+
+    // No scope at all: at the group.
+    await expiry.check();
+    for (const b of await boxes.all()) await b.uncheck();
+    r = await save();
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.sent.allowedScopes, []);
+    await page.locator('#policy-scopes-error', { hasText: r.body.error.message }).waitFor();
+    assert.ok(await page.locator('#policy-scopes-error').evaluate((n) => n === document.activeElement));
+    assert.deepEqual((await call('GET', '/tenant-policy', admin)).body, before, 'nothing changed');
+
+    // Not a number: said before anything is sent.
+    let sent = false;
+    const onRequest = (q) => {
+      if (q.url() === `${BASE}/tenant-policy` && q.method() === 'PUT') sent = true;
+    };
+    page.on('request', onRequest);
+    await maxField.fill('a week');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await page.locator('#policy-max-error', { hasText: 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.' }).waitFor();
+    page.off('request', onRequest);
+    assert.equal(sent, false);
+
+    // Within range: saved, from the version read.
+    const narrowed = all.filter((sc) => sc !== 'tokens:write');
+    for (const sc of narrowed) await form.getByRole('checkbox', { name: sc, exact: true }).check();
+    await maxField.fill('7');
+    await form.getByLabel("Only a token's own user, or an administrator, may delete it", { exact: true }).check();
+    r = await save();
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.sent, { maxLifespanDays: 7, requireExpiry: true, allowedScopes: narrowed, ownerOnlyDelete: true, version: 0 });
+    assert.equal(r.body.version, 1);
+    await page.locator('#policy-status', { hasText: 'Token policy saved (version 1).' }).waitFor();
+    const facts = await factsOf('#policy-summary');
+    assert.equal(facts['Maximum lifespan'], '7 days');
+    assert.equal(facts['Tokens must expire'], 'Yes');
+    assert.equal(facts['Scopes a token may have'], narrowed.join(''));
+    assert.equal(facts['Who may delete a token'], 'Its own user, or an administrator');
+    assert.equal(facts.Version, '1');
+    assert.deepEqual((await call('GET', '/tenant-policy', admin)).body, r.body, 'stored as the page shows it');
+    for (const id of ['#policy-max-error', '#policy-require-expiry-error', '#policy-scopes-error']) assert.equal(await page.locator(id).innerText(), '');
+    await assertContrast('#policy-page');
+    await shot('19-token-policy.png');
+    await checkState('the token policy, changed by an administrator', '19-token-policy.png');
+  });
+
+  await step('Token policy: a change made elsewhere first is not overwritten: the page says so and shows it', async () => {
+    const admin = await session('ivy@initech.example', 'initech', true);
+    const mine = (await call('GET', '/tenant-policy', admin)).body;
+    const theirs = await call('PUT', '/tenant-policy', admin, { ...mine, maxLifespanDays: 14, version: mine.version });
+    assert.equal(theirs.status, 200);
+    const form = page.locator('#policy-form');
+    await form.getByLabel('Maximum lifespan in days', { exact: true }).fill('3');
+    const answer = page.waitForResponse((q) => q.url() === `${BASE}/tenant-policy` && q.request().method() === 'PUT');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    const r = await answer;
+    assert.equal(r.status(), 409);
+    const refused = await r.json();
+    assert.equal(refused.error.code, 'POLICY_CHANGED');
+    expectError(409);
+    const alert = form.getByRole('alert');
+    await alert.filter({ hasText: `${refused.error.message} The form now shows it: make your change again.` }).waitFor();
+    assert.ok(await alert.evaluate((n) => n === document.activeElement), 'focus on the message');
+    assert.equal(await form.getByLabel('Maximum lifespan in days', { exact: true }).inputValue(), '14', 'the form shows the stored policy');
+    assert.equal((await factsOf('#policy-summary'))['Maximum lifespan'], '14 days');
+    assert.equal((await call('GET', '/tenant-policy', admin)).body.maxLifespanDays, 14, 'the other change stands');
+    await checkState('the token policy changed elsewhere first');
+    // Back to 7 days, from the version shown.
+    await form.getByLabel('Maximum lifespan in days', { exact: true }).fill('7');
+    const again = page.waitForResponse((q) => q.url() === `${BASE}/tenant-policy` && q.request().method() === 'PUT');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    assert.equal((await again).status(), 200);
+    await page.locator('#policy-status', { hasText: 'Token policy saved (version 3).' }).waitFor();
+    assert.ok(await form.getByRole('alert').isHidden(), 'the message is gone');
+  });
+
+  await step('API Tokens flags a token made before the policy (and offers no rotation for it); Add Token shows the policy\'s refusal', async () => {
+    await page.getByRole('navigation', { name: 'Accounts' }).getByRole('link', { name: 'API Tokens' }).click();
+    await rowOf(oldToken.id).waitFor();
+    const listed = (await call('GET', '/api-tokens', await session('ivy@initech.example', 'initech', true))).body.items.find((t) => t.id === oldToken.id);
+    assert.deepEqual(listed.outsidePolicy, ['lifespan of 30 days exceeds the maximum of 7', 'scope tokens:write is not allowed']);
+    const said = 'Outside the token policy: lifespan of 30 days exceeds the maximum of 7; scope tokens:write is not allowed.';
+    const flag = rowOf(oldToken.id).locator('.outside-policy');
+    assert.equal(await flag.innerText(), said, 'each way, in the API\'s words');
+    assert.match(await flag.evaluate((n) => getComputedStyle(n, '::before').content), /⚠/, 'with a sign, not by colour alone');
+    assert.equal((await cellsOf(oldToken.id))['Token Status'], listed.statusText + said, 'under its status');
+    await rowOf(oldToken.id).getByRole('button', { name: /^Actions for token / }).click();
+    assert.deepEqual(await page.getByRole('menu').getByRole('menuitem').allInnerTexts(), ['Delete Token'], 'no Rotate Token: the policy refuses its rotation');
+    await page.keyboard.press('Escape');
+    await assertContrast('body');
+    await shot('20-token-outside-policy.png');
+    await checkState('a token outside the policy', '20-token-outside-policy.png');
+
+    const created = await generate('quarterly export', '90');
+    assert.equal(created.status, 400);
+    assert.equal(created.body.error.code, 'POLICY_VIOLATION');
+    expectError(400);
+    const alert = addDialog().getByRole('alert');
+    await alert.filter({ hasText: created.body.error.message }).waitFor();
+    assert.match(created.body.error.message, /maximum of 7/);
+    await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
+    await addDialog().waitFor({ state: 'hidden' });
   });
 
   await step('no console errors but the ones the steps caused on purpose', async () => {

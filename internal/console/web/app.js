@@ -1,6 +1,6 @@
-// The DCS console: Accounts → API Tokens (add, rotate and delete tokens),
-// Sandbox refreshes with its plan form and the plan's pipeline secrets, and
-// the Audit trail.
+// The DCS console: Accounts → API Tokens (add, rotate and delete tokens)
+// and Token policy, Sandbox refreshes with its plan form and the plan's
+// pipeline secrets, and the Audit trail.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
@@ -26,7 +26,7 @@
   const state = {
     config: null,
     session: null,
-    who: null, // {user, tenant, scopes}: GET /whoami of the session, which has every scope
+    who: null, // {user, tenant, scopes, admin}: GET /whoami of the session, which has every scope
     sessionTimer: 0,
     route: '',
     tokens: { pageStarts: [''], page: 0, next: '' },
@@ -34,6 +34,7 @@
     created: null, // {id, description} of the token just generated, while the Add Token dialog is open
     rotating: null, // the token row whose Rotate Token dialog is open, and what the rotation made
     deleting: null, // the token row whose Delete Token dialog is open
+    policy: null, // the tenant policy as GET /tenant-policy answered it, on the Token policy page
     flash: '', // what the next page's status line says first ("Plan uat1 saved.")
     plan: null, // the plan page: {sandbox}, '' for a new plan
     // activeUntil: right after a start or a redrive the run may still read
@@ -114,6 +115,7 @@
     state.plan = null;
     state.flash = '';
     resetAudit();
+    resetPolicyPage();
   }
 
   // ---------------------------------------------------------------------------
@@ -255,6 +257,7 @@
   const ROUTES = {
     '#/accounts/api-tokens': { page: 'tokens-page', nav: 'accounts', title: 'API Tokens', enter: enterTokens },
     '#/audit': { page: 'audit-page', nav: 'audit', title: 'Audit trail', enter: enterAudit },
+    '#/accounts/token-policy': { page: 'policy-page', nav: 'accounts', title: 'Token policy', enter: enterPolicy },
     '#/sandbox-refreshes': { page: 'refreshes-page', nav: 'refreshes', title: 'Sandbox refreshes', enter: enterRefreshes },
     '#/sandbox-refreshes/new-plan': { page: 'plan-page', nav: 'refreshes', title: 'New refresh plan', enter: () => enterPlan('') },
   };
@@ -303,6 +306,10 @@
       if (a.dataset.route === r.nav) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
+    for (const a of document.querySelectorAll('.subnav a')) {
+      if (a.getAttribute('href') === hash) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
     document.title = r.title + ' · DCS';
     r.enter(); // first: it may name the page's heading
     if (moveFocus && changed) $(r.page).querySelector('h1').focus();
@@ -336,8 +343,8 @@
       if (e.status !== 401) endSession(e.message);
       return false;
     }
-    state.who = { user: who.user, tenant: who.tenant, scopes: who.scopes || [] };
-    $('account-name').textContent = `${who.user} · ${who.tenant}`;
+    state.who = { user: who.user, tenant: who.tenant, scopes: who.scopes || [], admin: who.admin === true };
+    $('account-name').textContent = `${who.user} · ${who.tenant}` + (state.who.admin ? ' · administrator' : '');
     return true;
   }
 
@@ -366,7 +373,7 @@
       resp = await fetch('local/sessions', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ email, tenant }),
+        body: JSON.stringify({ email, tenant, admin: $('signin-admin').checked }),
         cache: 'no-store',
         credentials: 'omit',
       });
@@ -535,8 +542,9 @@
           });
           return el('li', { role: 'none' }, b);
         };
-        // A replaced or expired token has nothing left to rotate: its status says so.
-        const rotatable = t.status === 'Enabled' && !t.replacedBy;
+        // A replaced or expired token has nothing left to rotate: its status
+        // says so. Nor has one outside the policy: its rotation would be too.
+        const rotatable = t.status === 'Enabled' && !t.replacedBy && !t.outsidePolicy;
         const menu = el(
           'ul',
           { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description },
@@ -550,7 +558,7 @@
           el('td', { class: 'description', text: t.description }),
           // The API's words, in UTC ("Enabled - Expires in 3 days (…)"): it
           // owns the wording and the counting of days.
-          el('td', {}, expiresSoon(t) ? el('span', { class: 'status-soon', text: t.statusText }) : t.statusText),
+          el('td', {}, expiresSoon(t) ? el('span', { class: 'status-soon', text: t.statusText }) : t.statusText, outsidePolicy(t)),
           el('td', { text: t.associatedUser }),
           scopesCell(t.scopes || []),
           el('td', { text: t.lastUsedText }),
@@ -588,6 +596,13 @@
       el('strong', { text: what }),
       ' Before then, rotate ' + (n === 1 ? 'it' : 'each') + ' (Rotate Token in its ⋯ menu) and give the new token to what uses it: from its expiry, every request with it fails.',
     );
+  }
+
+  // outsidePolicy says how a token made before a tighter policy breaks it
+  // (the list's outsidePolicy, in words), or null for a token within it.
+  function outsidePolicy(t) {
+    if (!t.outsidePolicy) return null;
+    return el('span', { class: 'outside-policy', text: 'Outside the token policy: ' + t.outsidePolicy.join('; ') + '.' });
   }
 
   // allScopes is every scope there is: what the session has (GET /whoami),
@@ -800,21 +815,27 @@
   // renderScopeChoices offers every scope, each checked: a new token may do
   // everything unless narrowed.
   function renderScopeChoices() {
-    const all = allScopes();
-    $('token-scopes-list').replaceChildren(
-      ...all.map((scope, i) =>
+    scopeChoices($('token-scopes-list'), 'token-scope-', () => true);
+    show($('token-scopes'), allScopes().length > 0);
+  }
+
+  // scopeChoices fills list with a checkbox for every scope, checked as
+  // checked(scope) says; each is labelled with the scope's name.
+  function scopeChoices(list, idPrefix, checked) {
+    list.replaceChildren(
+      ...allScopes().map((scope, i) =>
         el(
           'div',
           { class: 'field check' },
-          el('input', { type: 'checkbox', id: 'token-scope-' + i, name: 'scopes', value: scope, checked: true }),
-          el('label', { for: 'token-scope-' + i }, el('code', { text: scope })),
+          el('input', { type: 'checkbox', id: idPrefix + i, name: 'scopes', value: scope, checked: checked(scope) }),
+          el('label', { for: idPrefix + i }, el('code', { text: scope })),
         ),
       ),
     );
-    show($('token-scopes'), all.length > 0);
   }
 
-  const scopeBoxes = () => Array.from($('token-scopes-list').querySelectorAll('input[type=checkbox]'));
+  const checkboxes = (list) => Array.from(list.querySelectorAll('input[type=checkbox]'));
+  const scopeBoxes = () => checkboxes($('token-scopes-list'));
 
   function resetAddDialog() {
     state.created = null;
@@ -2008,6 +2029,135 @@
   }
 
   // ---------------------------------------------------------------------------
+  // Accounts → Token policy: everyone reads it, administrators change it
+  // ---------------------------------------------------------------------------
+  function resetPolicyPage() {
+    state.policy = null;
+    $('policy-summary').replaceChildren();
+    $('policy-who').textContent = '';
+    for (const id of ['policy-summary', 'policy-form']) show($(id), false);
+    show($('policy-loading'), true);
+    $('policy-form').reset();
+    clearPolicyErrors();
+    announce($('policy-status'), '');
+  }
+
+  async function enterPolicy() {
+    resetPolicyPage();
+    await loadPolicy();
+  }
+
+  // loadPolicy reads the policy and shows it, and, to an administrator,
+  // the form that changes it, filled with it; it returns whether it could.
+  async function loadPolicy() {
+    let policy;
+    try {
+      policy = await api('GET', 'tenant-policy');
+    } catch (e) {
+      if (e.status !== 401 && state.route === '#/accounts/token-policy') {
+        show($('policy-loading'), false);
+        announce($('policy-status'), 'The token policy could not be loaded: ' + e.message);
+      }
+      return false;
+    }
+    if (state.route !== '#/accounts/token-policy') return false;
+    state.policy = policy;
+    show($('policy-loading'), false);
+    renderPolicySummary(policy);
+    const admin = Boolean(state.who && state.who.admin);
+    $('policy-who').textContent = admin
+      ? 'You are a tenant administrator: change it below.'
+      : 'Only a tenant administrator can change it. Ask one of yours.';
+    show($('policy-form'), admin);
+    if (admin) fillPolicyForm(policy);
+    return true;
+  }
+
+  function renderPolicySummary(p) {
+    const every = allScopes().length > 0 && allScopes().every((s) => p.allowedScopes.includes(s));
+    const facts = [
+      ['Maximum lifespan', p.maxLifespanDays === null ? 'No maximum' : `${p.maxLifespanDays} ${p.maxLifespanDays === 1 ? 'day' : 'days'}`],
+      ['Tokens must expire', p.requireExpiry ? 'Yes' : 'No'],
+      ['Scopes a token may have', every ? 'All scopes' : el('ul', { class: 'scope-list' }, ...p.allowedScopes.map((s) => el('li', {}, el('code', { text: s }))))],
+      ['Who may delete a token', p.ownerOnlyDelete ? "Its own user, or an administrator" : 'Anyone of the tenant'],
+      ['Version', p.version === 0 ? '0: none set yet, every token allowed' : String(p.version)],
+    ];
+    $('policy-summary').replaceChildren(...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', {}, value)]));
+    show($('policy-summary'), true);
+  }
+
+  function fillPolicyForm(p) {
+    $('policy-require-expiry').checked = p.requireExpiry;
+    $('policy-max').value = p.maxLifespanDays === null ? '' : String(p.maxLifespanDays);
+    scopeChoices($('policy-scopes-list'), 'policy-scope-', (s) => p.allowedScopes.includes(s));
+    $('policy-owner-only').checked = p.ownerOnlyDelete;
+  }
+
+  function clearPolicyErrors() {
+    for (const id of ['policy-require-expiry-error', 'policy-max-error', 'policy-scopes-error']) $(id).textContent = '';
+    for (const id of ['policy-require-expiry', 'policy-max']) $(id).removeAttribute('aria-invalid');
+    setError($('policy-error'), '');
+  }
+
+  // policyField is where an INVALID_POLICY message belongs: the API's
+  // message starts with the field it is about.
+  const POLICY_FIELDS = {
+    requireExpiry: ['policy-require-expiry-error', 'policy-require-expiry'],
+    maxLifespanDays: ['policy-max-error', 'policy-max'],
+    allowedScopes: ['policy-scopes-error', null],
+  };
+
+  function showPolicyError(err) {
+    const field = err.code === 'INVALID_POLICY' ? err.message.split(/[\s:]/, 1)[0] : '';
+    if (POLICY_FIELDS[field]) return policyFieldError(field, err.message);
+    setError($('policy-error'), err.message);
+    $('policy-error').focus();
+  }
+
+  function policyFieldError(field, message) {
+    const [line, control] = POLICY_FIELDS[field];
+    $(line).textContent = message;
+    if (control) $(control).setAttribute('aria-invalid', 'true');
+    $(control || line).focus();
+  }
+
+  async function savePolicy(e) {
+    e.preventDefault();
+    clearPolicyErrors();
+    const max = $('policy-max').value.trim();
+    if (max !== '' && !/^\d+$/.test(max)) {
+      policyFieldError('maxLifespanDays', 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.');
+      return;
+    }
+    const body = {
+      maxLifespanDays: max === '' ? null : Number(max),
+      requireExpiry: $('policy-require-expiry').checked,
+      allowedScopes: checkboxes($('policy-scopes-list')).filter((b) => b.checked).map((b) => b.value),
+      ownerOnlyDelete: $('policy-owner-only').checked,
+      version: state.policy.version, // changed only if nobody changed it since it was read
+    };
+    const button = $('policy-save');
+    button.disabled = true;
+    try {
+      const saved = await api('PUT', 'tenant-policy', body);
+      if (state.route !== '#/accounts/token-policy') return;
+      state.policy = saved;
+      renderPolicySummary(saved);
+      fillPolicyForm(saved);
+      announce($('policy-status'), `Token policy saved (version ${saved.version}).`);
+    } catch (err) {
+      if (err.status === 401 || state.route !== '#/accounts/token-policy') return;
+      if (err.code === 'POLICY_CHANGED') {
+        // Another change came first: show it, and let the change be made to it.
+        if (await loadPolicy()) err = { code: err.code, message: err.message + ' The form now shows it: make your change again.' };
+      }
+      showPolicyError(err);
+    } finally {
+      enableAgain(button);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
   // Start
   // ---------------------------------------------------------------------------
   function wire() {
@@ -2019,6 +2169,8 @@
     $('oidc-signin-button').addEventListener('click', oidcSignIn);
     $('sign-out').addEventListener('click', signOut);
     window.addEventListener('hashchange', () => route(true));
+
+    for (const slot of document.querySelectorAll('[data-accounts-nav]')) slot.replaceWith($('accounts-nav').content.cloneNode(true));
 
     addOnce = onceToken($('add-token-dialog'), $('add-token-actions'), $('add-token-close'));
     $('add-token').addEventListener('click', openAddDialog);
@@ -2059,6 +2211,7 @@
     $('audit-filters').addEventListener('submit', applyAuditFilters);
     $('audit-clear').addEventListener('click', clearAuditFilters);
     wirePager('audit', () => state.audit, loadAudit);
+    $('policy-form').addEventListener('submit', savePolicy);
 
     buildPlanForm();
     $('plan-form').addEventListener('submit', savePlan);
