@@ -261,12 +261,15 @@ async function generate(description, lifespan) {
 }
 
 // Nothing of the token may be left in the page once its dialog is closed.
+// The dialog's close event (where the page forgets the token) is a task
+// queued by close(), so the page is given until that task has run: a
+// second at most, never a fixed wait.
 async function assertTokenGone(token) {
-  const left = await page.evaluate((tok) => {
+  const gone = await page.waitForFunction((tok) => {
     const inValues = Array.from(document.querySelectorAll('input, textarea')).some((n) => n.value.includes(tok));
-    return document.documentElement.outerHTML.includes(tok) || document.body.innerText.includes(tok) || inValues;
-  }, token);
-  assert.equal(left, false, 'the token is still in the page after its dialog closed');
+    return !(document.documentElement.outerHTML.includes(tok) || document.body.innerText.includes(tok) || inValues);
+  }, token, { timeout: 1000 }).then(() => true, () => false);
+  assert.equal(gone, true, 'the token is still in the page after its dialog closed');
 }
 
 async function assertFocusStaysIn(dialogSelector) {
