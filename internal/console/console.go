@@ -1,6 +1,8 @@
-// Package console serves the web console: the Accounts → API Tokens page and
-// the Sandbox refreshes page with its plan form, a few static files embedded
-// in the binary (web/), and /config.json, which tells the page how to sign in.
+// Package console serves the web console: the Accounts pages (API Tokens:
+// add, rotate and delete tokens; Token policy), the Sandbox refreshes page
+// with its plan form and the plan's pipeline secrets, and the Audit trail,
+// a few static files embedded in the binary (web/), and /config.json, which
+// tells the page how to sign in.
 //
 // The same files and headers are served two ways: Handler is an
 // http.Handler for the local server (mounted at "/"), and Lambda answers

@@ -6,6 +6,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/console"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/localserver"
@@ -228,10 +232,45 @@ func planFields() []string {
 	return paths
 }
 
+// auditActions is every action the audit trail records, comma-separated:
+// what the console's Action filter must offer, and name.
+func auditActions() string {
+	var names []string
+	for _, a := range audit.Actions() {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ",")
+}
+
+// keyConsumer is the consumer key under which the simulated production org
+// trusts the integration user's key that the console stores for uat2.
+const keyConsumer = "console-stored-key"
+
+// integrationKey writes a new RSA private key in PEM to a file, as an admin
+// has it, and returns the file and the key.
+func integrationKey(t *testing.T) (string, *rsa.PrivateKey) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "integration-user.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, k
+}
+
 // TestConsoleInChromium runs console.test.mjs: every step of issue 5's test
-// list in a real headless Chromium, against the local stack, with the
-// local sign-in. The simulated production org has a second sandbox, uat2,
-// for the plan the test creates in the console.
+// list, and issues 12 and 13's console (scopes, last use, expiry warnings,
+// rotation, a plan's pipeline secrets, the audit trail), in a real headless Chromium, against
+// the local stack, with the local sign-in. The simulated production org has
+// a second sandbox, uat2, for the plan the test creates in the console, and
+// trusts the key that the test then stores for it from the console.
 func TestConsoleInChromium(t *testing.T) {
 	dir, err := os.Getwd()
 	if err != nil {
@@ -240,5 +279,8 @@ func TestConsoleInChromium(t *testing.T) {
 	requireTools(t, dir) // before starting anything
 	s := startStack(t)
 	s.Server.Salesforce.AddSandbox("uat2", "FULL")
-	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","))
+	keyFile, k := integrationKey(t)
+	s.Server.Salesforce.TrustKey(keyConsumer, &k.PublicKey)
+	runDriver(t, "console.test.mjs", "BASE_URL="+s.URL, "SCREENSHOT_DIR="+screenshotDir(t), "PLAN_FIELDS="+strings.Join(planFields(), ","),
+		"SALESFORCE_KEY_FILE="+keyFile, "SALESFORCE_KEY_CONSUMER="+keyConsumer, "AUDIT_ACTIONS="+auditActions())
 }

@@ -3,6 +3,7 @@
 // prints "ok N - name"; the first failure prints why, saves
 // failure.png, and exits 1. Run it through `go test ./internal/console/browsertest`.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -12,12 +13,17 @@ const BASE = process.env.BASE_URL;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOT_DIR;
 const PLAN_FIELDS = (process.env.PLAN_FIELDS || '').split(',').filter(Boolean); // every field of plans.Plan, from the Go side
+// An integration user's key, and the consumer key under which the simulated
+// production org trusts it (browser_test.go): a plan signs in with it.
+const KEY_FILE = process.env.SALESFORCE_KEY_FILE;
+const KEY_CONSUMER = process.env.SALESFORCE_KEY_CONSUMER;
+const AUDIT_ACTIONS = (process.env.AUDIT_ACTIONS || '').split(',').filter(Boolean); // internal/audit's Actions, from the Go side
 const TIMEZONE = 'Asia/Kolkata'; // UTC+05:30: local time visibly differs from UTC
 const EMAIL = 'ada@acme.example';
 const TENANT = 'acme';
 
-if (!BASE || !SHOTS || PLAN_FIELDS.length === 0) {
-  console.error('BASE_URL, SCREENSHOT_DIR and PLAN_FIELDS must be set: run this through `go test ./internal/console/browsertest`.');
+if (!BASE || !SHOTS || PLAN_FIELDS.length === 0 || !KEY_FILE || !KEY_CONSUMER || AUDIT_ACTIONS.length === 0) {
+  console.error('BASE_URL, SCREENSHOT_DIR, PLAN_FIELDS, SALESFORCE_KEY_FILE, SALESFORCE_KEY_CONSUMER and AUDIT_ACTIONS must be set: run this through `go test ./internal/console/browsertest`.');
   process.exit(2);
 }
 if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(BASE)) {
@@ -141,11 +147,13 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONES = [{ width: 390, height: 844 }, { width: 320, height: 640 }];
 
 // phoneShot saves what a phone shows (the window, 390x844), scrolled so
-// that what has focus (the field with the error, the run's title) is in it.
+// that what has focus (the field with the error, the run's title) is in it;
+// in a dialog, the dialog scrolls as little as shows it.
 async function phoneShot(name) {
   await page.evaluate(() => {
     const f = document.activeElement;
-    if (f && f !== document.body && !f.closest('dialog, [popover]')) f.scrollIntoView({ block: 'center' });
+    if (!f || f === document.body || f.closest('[popover]')) return;
+    f.scrollIntoView({ block: f.closest('dialog') ? 'nearest' : 'center' });
   });
   await page.screenshot({ path: path.join(SHOTS, name) });
 }
@@ -182,8 +190,9 @@ async function call(method, route, bearer, body) {
   return { status: resp.status, body: text ? JSON.parse(text) : null };
 }
 
-async function session(email, tenant) {
-  const r = await call('POST', '/local/sessions', '', { email, tenant });
+// session signs in locally; admin: a tenant administrator's session.
+async function session(email, tenant, admin = false) {
+  const r = await call('POST', '/local/sessions', '', admin ? { email, tenant, admin } : { email, tenant });
   assert.equal(r.status, 200, 'local sign-in');
   return r.body.token;
 }
@@ -237,8 +246,90 @@ async function savePlanExpecting(sandbox, control, code, group) {
 
 const rows = () => page.locator('#tokens-body tr');
 const row = (description) => page.locator('#tokens-body tr').filter({ has: page.locator('td.description', { hasText: new RegExp(`^${escapeRe(description)}$`) }) });
+const rowOf = (id) => page.locator(`#tokens-body tr[data-token-id="${id}"]`); // a rotated token and its replacement share a description
 const addDialog = () => page.locator('#add-token-dialog');
+const rotateDialog = () => page.locator('#rotate-token-dialog');
 const deleteDialog = () => page.locator('#delete-token-dialog');
+
+// cellsOf is a token's row as {column header: the cell's text}.
+async function cellsOf(id) {
+  return rowOf(id).evaluate((tr) => {
+    const heads = Array.from(tr.closest('table').tHead.rows[0].cells).map((th) => th.textContent.trim());
+    return Object.fromEntries(Array.from(tr.cells).map((c, i) => [heads[i], c.textContent]).filter(([h]) => h !== 'Actions'));
+  });
+}
+
+// auditRows is the audit table's rows: each event's id, its time as the
+// page says it and as its datetime, and each cell's text by column.
+async function auditRows() {
+  return page.locator('#audit-body tr').evaluateAll((trs) => {
+    const heads = Array.from(document.querySelector('#audit-table').tHead.rows[0].cells, (th) => th.textContent.trim());
+    return trs.map((tr) => ({
+      id: tr.dataset.eventId,
+      datetime: tr.querySelector('time').getAttribute('datetime'),
+      ...Object.fromEntries(Array.from(tr.cells, (c, i) => [heads[i], c.textContent])),
+    }));
+  });
+}
+
+// "Nov 27, 2026 11:15:05": an ISO time as the audit page says it, in UTC.
+function utcSecond(iso) {
+  const d = new Date(iso);
+  return `${d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' })} ${String(d.getUTCDate()).padStart(2, '0')}, ${d.getUTCFullYear()} ${d.toISOString().slice(11, 19)}`;
+}
+
+// factsOf is a <dl> as {term: its definition's text}.
+async function factsOf(selector) {
+  return page.locator(selector).evaluate((dl) => Object.fromEntries(Array.from(dl.querySelectorAll('dt'), (dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+}
+
+// scopesShown is what a token's Scopes cell lists: "All scopes", or each scope.
+async function scopesShown(id) {
+  return rowOf(id).evaluate((tr) => {
+    const items = tr.querySelectorAll('.scope-list li');
+    return items.length ? Array.from(items, (li) => li.textContent) : tr.cells[3].textContent;
+  });
+}
+
+// sessionScopes is every scope there is: what a signed-in session has.
+async function sessionScopes() {
+  const who = await call('GET', '/whoami', await session(EMAIL, TENANT));
+  assert.equal(who.status, 200);
+  assert.ok(who.body.scopes.length >= 8, `a session has every scope: ${who.body.scopes}`);
+  return who.body.scopes;
+}
+
+function expectError(status) {
+  const re = new RegExp(`status of ${status}`);
+  if (!expectedErrors.some((e) => e.source === re.source)) expectedErrors.push(re);
+}
+
+// rotateInConsole opens a token's Rotate Token dialog from its row's menu,
+// chooses what happens to the old token, and rotates: it returns what was
+// sent and what the API answered.
+async function rotateInConsole(id, choice) {
+  await rowOf(id).getByRole('button', { name: /^Actions for token / }).click();
+  await page.getByRole('menuitem', { name: 'Rotate Token' }).click();
+  await rotateDialog().waitFor({ state: 'visible' });
+  await rotateDialog().getByRole('radio', { name: choice, exact: true }).check();
+  const answer = page.waitForResponse((r) => r.url() === `${BASE}/api-tokens/${id}/rotate` && r.request().method() === 'POST');
+  await rotateDialog().getByRole('button', { name: 'Rotate Token' }).click();
+  const r = await answer;
+  return { status: r.status(), sent: r.request().postDataJSON(), key: r.request().headers()['idempotency-key'], body: await r.json() };
+}
+
+// copyAndClose copies the token a dialog shows and closes the dialog.
+async function copyAndClose(dialog, token) {
+  await dialog.getByRole('button', { name: 'Copy' }).click();
+  await dialog.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token, 'the clipboard holds the token');
+  await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+  await dialog.waitFor({ state: 'hidden' });
+  await assertTokenGone(token);
+}
+
+// worksFor is how many minutes after now a replaced token's worksUntil is.
+const worksFor = (previous) => (Date.parse(previous.worksUntil) - Date.now()) / 60_000;
 
 function escapeRe(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -248,7 +339,8 @@ async function rowTexts() {
   return page.locator('#tokens-body tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells).slice(0, 3).map((c) => c.textContent)));
 }
 
-// Generates a token in the Add Token dialog and returns the create response.
+// Generates a token in the Add Token dialog and returns the create
+// response, and what was sent.
 async function generate(description, lifespan) {
   await page.getByRole('button', { name: 'Add Token' }).click();
   await addDialog().waitFor({ state: 'visible' });
@@ -257,19 +349,25 @@ async function generate(description, lifespan) {
   const response = page.waitForResponse((r) => r.url() === BASE + '/api-tokens' && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Generate Token' }).click();
   const r = await response;
-  return { status: r.status(), body: await r.json() };
+  return { status: r.status(), body: await r.json(), sent: r.request().postDataJSON() };
 }
 
 // Nothing of the token may be left in the page once its dialog is closed.
 // The dialog's close event (where the page forgets the token) is a task
 // queued by close(), so the page is given until that task has run: a
-// second at most, never a fixed wait.
+// second at most, never a fixed wait. Then it says where the token is left.
 async function assertTokenGone(token) {
-  const gone = await page.waitForFunction((tok) => {
+  await page.waitForFunction((tok) => {
     const inValues = Array.from(document.querySelectorAll('input, textarea')).some((n) => n.value.includes(tok));
     return !(document.documentElement.outerHTML.includes(tok) || document.body.innerText.includes(tok) || inValues);
-  }, token, { timeout: 1000 }).then(() => true, () => false);
-  assert.equal(gone, true, 'the token is still in the page after its dialog closed');
+  }, token, { timeout: 1000 }).catch(() => {});
+  const left = await page.evaluate((tok) => {
+    const where = Array.from(document.querySelectorAll('input, textarea')).filter((n) => n.value.includes(tok)).map((n) => `the value of #${n.id}`);
+    if (document.documentElement.outerHTML.includes(tok)) where.push('the HTML');
+    if (document.body.innerText.includes(tok)) where.push('the text');
+    return where;
+  }, token);
+  assert.deepEqual(left, [], 'the token is still in the page after its dialog closed');
 }
 
 async function assertFocusStaysIn(dialogSelector) {
@@ -295,6 +393,7 @@ async function assertMenuWhole(trigger) {
     }
     return { page: [scrollX, scrollY], boxes };
   });
+  await trigger.scrollIntoViewIfNeeded(); // the click's own scroll to reach the button is not the opening's
   const before = await scrolled();
   await trigger.click();
   const menu = page.locator('#' + (await trigger.getAttribute('aria-controls')));
@@ -459,7 +558,10 @@ try {
     const crumbs = page.getByRole('navigation', { name: 'Breadcrumb' });
     assert.deepEqual(await crumbs.getByRole('listitem').allInnerTexts(), ['Accounts', 'API Tokens']);
     assert.equal(await crumbs.locator('[aria-current="page"]').innerText(), 'API Tokens');
-    assert.equal(await page.getByRole('navigation', { name: 'Accounts' }).count(), 0, 'no "Accounts" sub-navigation with a single tab');
+    // Accounts has two pages, so a sub-navigation between them (never a lone tab).
+    const accounts = page.getByRole('navigation', { name: 'Accounts' });
+    assert.deepEqual(await accounts.getByRole('link').allInnerTexts(), ['API Tokens', 'Token policy']);
+    assert.equal(await accounts.locator('[aria-current="page"]').innerText(), 'API Tokens');
     const look = await crumbs.evaluate((n) => ({ size: parseFloat(getComputedStyle(n).fontSize), weight: Number(getComputedStyle(n).fontWeight), body: parseFloat(getComputedStyle(document.body).fontSize) }));
     assert.ok(look.size < look.body && look.weight < 600, `the breadcrumb is small, plain text (${JSON.stringify(look)})`);
     await shot('02-api-tokens-empty.png');
@@ -485,6 +587,13 @@ try {
     assert.equal(created.status, 201);
     first = created.body;
     const dialog = addDialog();
+    // The scopes: a group of every scope there is, each checked; all of
+    // them are asked for by leaving scopes out.
+    const all = await sessionScopes();
+    const offered = await dialog.getByRole('group', { name: 'Scopes' }).getByRole('checkbox').evaluateAll((bs) => bs.map((b) => [b.value, b.checked, b.labels[0].textContent]));
+    assert.deepEqual(offered, all.map((s) => [s, true, s]), 'every scope offered, labelled and checked');
+    assert.deepEqual(created.sent, { description: 'nightly masking', lifespanDays: 30 }, 'every scope: scopes left out');
+    assert.deepEqual(first.scopes, all);
     // The page behind the dialog lists the new token already.
     await row('nightly masking').waitFor({ state: 'attached' });
     assert.ok(await page.locator('#tokens-empty').isHidden(), 'the page behind the dialog still says "No API tokens yet"');
@@ -519,12 +628,15 @@ try {
     assert.notEqual(outline, 'none', 'the focused control shows a focus ring');
   });
 
-  await step('Close: the table shows the token with its local expiry, and the token leaves the page', async () => {
+  await step('Close: the table shows the token with the API\'s status (UTC, as the page says) and its scopes, and the token leaves the page', async () => {
     await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
     await addDialog().waitFor({ state: 'hidden' });
     await row('nightly masking').waitFor();
-    const expected = `Enabled - Expires on ${localMinute(first.expiresAt)}`;
-    assert.deepEqual(await rowTexts(), [['nightly masking', expected, EMAIL]]);
+    // The API's words, in UTC: not the browser's local time (UTC+05:30 here).
+    assert.notEqual(first.statusText, `Enabled - Expires on ${localMinute(first.expiresAt)}`);
+    assert.deepEqual(await rowTexts(), [['nightly masking', first.statusText, EMAIL]]);
+    assert.match(await page.locator('#tokens-page').innerText(), /Dates and times on this page are in UTC\./);
+    assert.equal(await scopesShown(first.id), 'All scopes');
     const days = (Date.parse(first.expiresAt) - Date.now()) / 86_400_000;
     assert.ok(days > 29.9 && days <= 30, `expires in 30 days, got ${days}`);
     await page.waitForFunction(() => document.activeElement.id === 'add-token', null, { timeout: 2000 }); // focus returns to Add Token
@@ -650,6 +762,7 @@ try {
     await page.keyboard.press('Enter');
     const item = page.getByRole('menuitem', { name: 'Delete Token' });
     await item.waitFor();
+    assert.deepEqual(await page.getByRole('menu').getByRole('menuitem').allInnerTexts(), ['Rotate Token', 'Delete Token']);
     assert.equal(await trigger.getAttribute('aria-expanded'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem');
     await shot('11-row-menu.png');
@@ -658,7 +771,8 @@ try {
     await item.waitFor({ state: 'hidden' });
     assert.equal(await trigger.getAttribute('aria-expanded'), 'false');
     await page.keyboard.press('Enter');
-    await page.keyboard.press('Enter'); // the menu item
+    await page.keyboard.press('ArrowDown'); // from Rotate Token
+    await page.keyboard.press('Enter'); // Delete Token
     await deleteDialog().waitFor({ state: 'visible' });
     await assertFocusStaysIn('#delete-token-dialog');
     await page.keyboard.press('Escape');
@@ -674,15 +788,17 @@ try {
     for (let i = 0; i < n; i++) assert.equal(await assertMenuWhole(triggers.nth(i)), 'below', `row ${i + 1}: room below, so the menu opens there`);
   });
 
-  await step('the menu works with arrow keys: ArrowDown opens it on the first item, Home and End stay in it', async () => {
+  await step('the menu works with arrow keys: ArrowDown opens it on the first item, the arrows go round, Home and End go to the ends', async () => {
     const trigger = page.locator('#tokens-body .menu-trigger').last();
     await trigger.focus();
     await page.keyboard.press('ArrowDown');
     const item = page.getByRole('menuitem', { name: 'Delete Token' });
     await item.waitFor();
-    for (const key of ['ArrowDown', 'ArrowUp', 'End', 'Home']) {
+    const focused = () => page.evaluate(() => document.activeElement.textContent);
+    assert.equal(await focused(), 'Rotate Token', 'ArrowDown opens the menu on its first item');
+    for (const [key, want] of [['ArrowDown', 'Delete Token'], ['ArrowDown', 'Rotate Token'], ['ArrowUp', 'Delete Token'], ['Home', 'Rotate Token'], ['End', 'Delete Token']]) {
       await page.keyboard.press(key);
-      assert.ok(await item.evaluate((n) => n === document.activeElement), `${key} keeps focus on the menu's items`);
+      assert.equal(await focused(), want, `${key} moves focus to ${want}`);
     }
     await page.keyboard.press('Escape');
     await item.waitFor({ state: 'hidden' });
@@ -718,6 +834,208 @@ try {
     assert.equal(who.status, 401);
     assert.equal(who.body.error.code, 'UNAUTHORIZED');
     assert.equal((await call('GET', '/whoami', generated.token)).status, 200, 'the other token still works');
+  });
+
+  let ci; // the narrowed token, {token, id, …}
+  await step('Add Token: a token needs a scope, said at the Scopes group; narrowed, it has just those, and the table lists them', async () => {
+    const all = await sessionScopes();
+    await page.getByRole('button', { name: 'Add Token' }).click();
+    const dialog = addDialog();
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.getByLabel('Description', { exact: true }).fill('ci: refresh uat1');
+    const group = dialog.getByRole('group', { name: 'Scopes' });
+    for (const scope of all) await group.getByRole('checkbox', { name: scope, exact: true }).uncheck();
+    const post = () => page.waitForResponse((r) => r.url() === BASE + '/api-tokens' && r.request().method() === 'POST');
+    let answer = post();
+    await dialog.getByRole('button', { name: 'Generate Token' }).click();
+    let r = await answer;
+    const refused = await r.json();
+    assert.deepEqual(r.request().postDataJSON().scopes, [], 'none checked: an empty list, which the API refuses');
+    assert.equal(r.status(), 400);
+    assert.equal(refused.error.code, 'INVALID_SCOPE');
+    expectError(400);
+    const line = page.locator('#token-scopes-error');
+    await line.filter({ hasText: refused.error.message }).waitFor();
+    assert.equal((await line.innerText()).trim(), refused.error.message, 'the API\'s message, word for word, at the group');
+    assert.ok((await page.locator('#token-scopes').getAttribute('aria-describedby')).split(' ').includes('token-scopes-error'), 'the group is described by it');
+    assert.ok(await line.evaluate((n) => n === document.activeElement), 'focus moves to the message');
+    assert.ok(await page.locator('#add-token-error').isHidden(), 'said at the field, not for the whole dialog');
+    assert.ok(await page.locator('#token-result').isHidden(), 'no token shown');
+    assert.equal(await rows().count(), 1, 'nothing was created');
+    await assertContrast('#add-token-dialog');
+    await shot('13-scopes-refused.png');
+    await checkState('a token without a scope', '13-scopes-refused.png');
+
+    const narrowed = ['sandbox-refreshes:read', 'sandbox-refreshes:run'];
+    for (const scope of narrowed) await group.getByRole('checkbox', { name: scope, exact: true }).check();
+    answer = post();
+    await dialog.getByRole('button', { name: 'Generate Token' }).click();
+    r = await answer;
+    assert.equal(r.status(), 201);
+    ci = await r.json();
+    assert.deepEqual(r.request().postDataJSON(), { description: 'ci: refresh uat1', scopes: narrowed });
+    assert.deepEqual(ci.scopes, narrowed);
+    assert.equal(await line.isHidden(), true, 'the message is gone');
+    assert.deepEqual(await group.getByRole('checkbox').evaluateAll((bs) => bs.map((b) => b.disabled)), all.map(() => true), 'spent once generated');
+    await copyAndClose(dialog, ci.token);
+    await rowOf(ci.id).waitFor();
+    assert.deepEqual(await scopesShown(ci.id), narrowed, 'the table lists a narrowed token\'s scopes');
+    assert.equal(await scopesShown(generated.id), 'All scopes');
+    assert.equal((await call('GET', '/api-tokens', ci.token)).status, 403, 'the token can do only what it was given');
+  });
+
+  let expiring; // {short, week}: tokens that expire within 7 days
+  await step('the table says when and from where each token was last used; tokens that expire soon are flagged, and the page warns above the table', async () => {
+    assert.equal((await call('GET', '/whoami', ci.token)).status, 200); // one use, from 127.0.0.1
+    const s = await session(EMAIL, TENANT);
+    const short = (await call('POST', '/api-tokens', s, { description: 'short job', lifespanDays: 3 })).body;
+    const week = (await call('POST', '/api-tokens', s, { description: 'weekly export', lifespanDays: 7 })).body;
+    expiring = { short, week };
+    await page.reload();
+    await rowOf(week.id).waitFor();
+    const listed = (await call('GET', '/api-tokens', s)).body.items;
+    assert.equal(listed.length, 4);
+    for (const t of listed) {
+      const cells = await cellsOf(t.id);
+      assert.equal(cells['Token Status'], t.statusText, `${t.description}: the API's status`);
+      assert.equal(cells['Last used'], t.lastUsedText, `${t.description}: the API's last use`);
+    }
+    assert.match((await cellsOf(ci.id))['Last used'], /^Last used on [A-Z][a-z]{2} \d\d, \d{4} \d\d:\d\d from 127\.0\.0\.1$/);
+    assert.equal((await cellsOf(week.id))['Last used'], 'Never used');
+    // Flagged: the API's words in a warning with a sign and a border, not by colour alone.
+    assert.match(short.statusText, /^Enabled - Expires in 3 days \(/);
+    assert.match(week.statusText, /^Enabled - Expires in 7 days \(/);
+    for (const t of [short, week]) {
+      const flag = rowOf(t.id).locator('.status-soon');
+      assert.equal(await flag.textContent(), t.statusText);
+      const look = await flag.evaluate((n) => ({ sign: getComputedStyle(n, '::before').content, border: getComputedStyle(n).borderTopStyle, weight: Number(getComputedStyle(n).fontWeight) }));
+      assert.match(look.sign, /⚠/, `a sign before "${t.statusText}"`);
+      assert.equal(look.border, 'solid');
+      assert.ok(look.weight >= 600, 'in bold');
+    }
+    for (const id of [generated.id, ci.id]) assert.equal(await rowOf(id).locator('.status-soon').count(), 0, 'tokens that do not expire soon are not flagged');
+    const summary = page.locator('#tokens-expiring');
+    await summary.waitFor();
+    assert.match(await summary.innerText(), /^2 tokens expire within 7 days\. Before then, rotate each/);
+    assert.match(await summary.evaluate((n) => getComputedStyle(n, '::before').content), /⚠/);
+    assert.ok((await summary.boundingBox()).y < (await page.locator('#tokens-table').boundingBox()).y, 'above the table');
+    await assertContrast('body');
+    await shot('14-tokens-expiring.png');
+    await checkState('tokens that expire soon', '14-tokens-expiring.png');
+  });
+
+  let rotated; // the rotation's answer: the new token, and .previous
+  await step('Rotate Token: the dialog offers what happens to the old token, sends it, shows the new token once, and the list shows both', async () => {
+    await rowOf(ci.id).getByRole('button', { name: 'Actions for token ci: refresh uat1' }).click();
+    await page.getByRole('menuitem', { name: 'Rotate Token' }).click();
+    const dialog = rotateDialog();
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await page.locator('#rotate-token-intro').innerText(), /^Rotating ci: refresh uat1 makes a new token with the same description, user, scopes and lifespan/);
+    const choices = dialog.getByRole('group', { name: 'The old token' }).getByRole('radio');
+    assert.deepEqual(await choices.evaluateAll((rs) => rs.map((r) => r.labels[0].textContent)), ['Revoke the old token now', 'Keep it working for 1 hour', 'Keep it working for 1 day', 'Keep it working for 7 days']);
+    assert.ok(await dialog.getByRole('radio', { name: 'Keep it working for 1 day' }).isChecked(), 'a day\'s overlap unless chosen otherwise');
+    assert.equal(await page.evaluate(() => document.activeElement.labels[0].textContent), 'Keep it working for 1 day', 'focus on the choice');
+    assert.match(await page.locator('#rotate-overlap-hint').innerText(), /never works past its own expiry/);
+    await assertLabelled();
+    await assertContrast('#rotate-token-dialog');
+    await shot('15-rotate-token.png');
+    await checkState('the Rotate Token dialog', '15-rotate-token.png');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const r = await rotateInConsole(ci.id, 'Keep it working for 1 hour');
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepEqual(r.sent, { overlapMinutes: 60 });
+    assert.match(r.key, /^[0-9a-f-]{36}$/, 'an Idempotency-Key: a retry gets the same new token');
+    rotated = r.body;
+    assert.equal(rotated.rotatedFrom, ci.id);
+    assert.ok(Math.abs(worksFor(rotated.previous) - 60) < 2, `the old token works for an hour: ${rotated.previous.worksUntil}`);
+    // Shown once, as Add Token shows it.
+    assert.equal(await dialog.getByLabel('API token', { exact: true }).inputValue(), rotated.token);
+    assert.match(await page.locator('#rotate-token-warning').innerText(), /cannot be viewed again/);
+    assert.match(rotated.previous.statusText, /^Enabled - Replaced, works until /);
+    assert.equal(await page.locator('#rotate-previous').innerText(), `The old token: ${rotated.previous.statusText}.`);
+    assert.ok(await dialog.getByRole('button', { name: 'Copy' }).evaluate((b) => b === document.activeElement), 'focus on Copy');
+    assert.ok(await dialog.getByRole('group', { name: 'The old token' }).isHidden(), 'the choice is made');
+    await assertLabelled();
+    await assertContrast('#rotate-token-dialog');
+    await shot('16-token-rotated.png');
+    await checkState('a token was rotated', '16-token-rotated.png');
+    // Closing before copying asks first, from the Close button and from Escape.
+    const confirm = dialog.getByRole('group', { name: /You haven.t copied the token/ });
+    await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
+    await confirm.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Go back to the token');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'hidden' });
+    await page.keyboard.press('Escape');
+    await confirm.waitFor();
+    await checkState('closing a rotated token before copying it');
+    await dialog.getByRole('button', { name: 'Go back to the token' }).click();
+    await copyAndClose(dialog, rotated.token);
+    await page.locator('#tokens-status', { hasText: 'Token “ci: refresh uat1” was rotated.' }).waitFor();
+    await page.waitForFunction((id) => document.activeElement.closest(`tr[data-token-id="${id}"]`) !== null, rotated.id, { timeout: 2000 }); // focus on the new token's ⋯
+    // The list: the new token, and the old one as the rotation left it.
+    const listed = Object.fromEntries((await call('GET', '/api-tokens', await session(EMAIL, TENANT))).body.items.map((t) => [t.id, t]));
+    assert.equal((await cellsOf(rotated.id))['Token Status'], listed[rotated.id].statusText);
+    assert.equal((await cellsOf(ci.id))['Token Status'], listed[ci.id].statusText);
+    assert.match(listed[ci.id].statusText, /^Enabled - Replaced, works until /);
+    assert.deepEqual(await scopesShown(rotated.id), ['sandbox-refreshes:read', 'sandbox-refreshes:run'], 'the same scopes');
+    await rowOf(ci.id).getByRole('button', { name: /^Actions for token / }).click();
+    assert.deepEqual(await page.getByRole('menu').getByRole('menuitem').allInnerTexts(), ['Delete Token'], 'a replaced token cannot be rotated again: no Rotate Token');
+    await page.keyboard.press('Escape');
+    assert.equal((await call('GET', '/whoami', rotated.token)).status, 200, 'the new token works');
+    assert.equal((await call('GET', '/whoami', ci.token)).status, 200, 'the old one too, for the hour');
+  });
+
+  await step('each choice sends its overlap: 1 day, 7 days; "Revoke the old token now" revokes the old token at once', async () => {
+    for (const [choice, minutes] of [['Keep it working for 1 day', 1440], ['Keep it working for 7 days', 10080], ['Revoke the old token now', 0]]) {
+      const r = await rotateInConsole(rotated.id, choice);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual(r.sent, { overlapMinutes: minutes }, choice);
+      assert.ok(Math.abs(worksFor(r.body.previous) - minutes) < 2, `${choice}: works until ${r.body.previous.worksUntil}`);
+      await copyAndClose(rotateDialog(), r.body.token);
+      await rowOf(r.body.id).waitFor();
+      if (minutes === 0) {
+        assert.equal(r.body.previous.statusText, 'Replaced');
+        await rowOf(rotated.id).waitFor({ state: 'detached' }); // revoked as by a delete: it leaves the list
+        assert.equal((await call('GET', '/whoami', rotated.token)).status, 401, 'revoked at once');
+      }
+      rotated = r.body;
+    }
+  });
+
+  await step('Rotate Token shows the API\'s refusal in the dialog: a token replaced behind the page\'s back, a colleague\'s token', async () => {
+    // The newest token renews itself, as a CI job does, while the page still lists it.
+    const behind = await call('POST', `/api-tokens/${rotated.id}/rotate`, rotated.token, { overlapMinutes: 5 });
+    assert.equal(behind.status, 201);
+    let r = await rotateInConsole(rotated.id, 'Keep it working for 1 hour');
+    assert.equal(r.status, 409);
+    assert.equal(r.body.error.code, 'TOKEN_REPLACED');
+    expectError(409);
+    const alert = rotateDialog().getByRole('alert');
+    await alert.filter({ hasText: r.body.error.message }).waitFor();
+    assert.equal((await alert.innerText()).trim(), r.body.error.message, 'the API\'s message, word for word');
+    assert.ok(await page.locator('#rotate-token-result').isHidden(), 'no token shown');
+    await assertContrast('#rotate-token-dialog');
+    await checkState('a rotation refused');
+    await rotateDialog().getByRole('button', { name: 'Cancel' }).click();
+    await rotateDialog().waitFor({ state: 'hidden' });
+    await page.waitForFunction((id) => document.activeElement.closest(`tr[data-token-id="${id}"]`) !== null, rotated.id, { timeout: 2000 }); // back on the row's ⋯
+
+    const grace = await session('grace@acme.example', TENANT);
+    const hers = (await call('POST', '/api-tokens', grace, { description: 'grace: nightly' })).body;
+    await page.reload();
+    await rowOf(hers.id).waitFor();
+    r = await rotateInConsole(hers.id, 'Revoke the old token now');
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'NOT_TOKEN_OWNER');
+    expectError(403);
+    await alert.filter({ hasText: r.body.error.message }).waitFor();
+    assert.match(r.body.error.message, /grace@acme\.example/);
+    await rotateDialog().getByRole('button', { name: 'Close' }).first().click(); // the header's ×
+    await rotateDialog().waitFor({ state: 'hidden' });
+    assert.equal((await call('GET', '/whoami', hers.token)).status, 200, 'her token is untouched');
   });
 
   await step('Sandbox refreshes: make the demo plan and start a run; the timeline reaches SUCCEEDED', async () => {
@@ -942,6 +1260,224 @@ try {
     await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
   });
 
+  await step('Pipeline secrets on a plan\'s page: the key is checked at its field, stored and never shown back; the pipeline\'s DCS token is made straight into its secret', async () => {
+    await page.getByRole('link', { name: 'Edit plan uat2' }).click();
+    await page.locator('#plan-form').waitFor();
+    const section = page.getByRole('region', { name: 'Pipeline secrets' });
+    await section.waitFor();
+    const s = await session(EMAIL, TENANT);
+    const planNow = async () => (await call('GET', '/sandbox-plans/uat2', s)).body;
+    const before = await planNow();
+    const keyField = section.getByLabel('Private key (PEM)', { exact: true });
+    const keyError = page.locator('#secret-key-error');
+    const putKey = () => page.waitForResponse((r) => r.url() === `${BASE}/sandbox-plans/uat2/salesforce-key` && r.request().method() === 'PUT');
+
+    // A key the pipeline cannot use: the API's message, at the field.
+    const weak = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    await keyField.fill(weak);
+    let answer = putKey();
+    await section.getByRole('button', { name: 'Store the key' }).click();
+    let r = await answer;
+    const refused = await r.json();
+    assert.equal(r.status(), 400);
+    assert.equal(refused.error.code, 'INVALID_PRIVATE_KEY');
+    assert.equal(r.request().postDataJSON().privateKey, weak, 'the key as pasted');
+    expectError(400);
+    await keyError.filter({ hasText: refused.error.message }).waitFor();
+    assert.equal((await keyError.innerText()).trim(), refused.error.message, 'the API\'s message, word for word');
+    assert.equal(await keyField.getAttribute('aria-invalid'), 'true');
+    assert.ok((await keyField.getAttribute('aria-describedby')).split(' ').includes('secret-key-error'), 'the field is described by its message');
+    assert.ok(await keyField.evaluate((n) => n === document.activeElement), 'focus moves to the field');
+    assert.deepEqual(await planNow(), before, 'nothing changed');
+    await checkState('a private key refused');
+
+    // A file far larger than a key is refused before anything is sent.
+    let sent = false;
+    const onRequest = (q) => {
+      if (q.url().endsWith('/salesforce-key')) sent = true;
+    };
+    page.on('request', onRequest);
+    const fileInput = section.getByLabel('Key file', { exact: true });
+    await fileInput.setInputFiles({ name: 'backup.tar', mimeType: 'application/octet-stream', buffer: Buffer.alloc(70 * 1024, 65) });
+    await keyError.filter({ hasText: /^backup\.tar is 70 KiB: a private key's PEM file is a few KiB\./ }).waitFor();
+    page.off('request', onRequest);
+    assert.equal(sent, false, 'the file was not sent');
+    assert.equal(await keyField.inputValue(), weak, 'the field keeps what it held');
+
+    // The key's file: read into the field, stored, and gone from the page.
+    const pem = fs.readFileSync(KEY_FILE, 'utf8');
+    await fileInput.setInputFiles(KEY_FILE);
+    await page.waitForFunction((want) => document.getElementById('secret-key').value === want, pem);
+    assert.equal(await keyError.isHidden(), true, 'the last message is gone');
+    answer = putKey();
+    await section.getByRole('button', { name: 'Store the key' }).click();
+    r = await answer;
+    const stored = await r.json();
+    assert.ok([200, 201].includes(r.status()), JSON.stringify(stored));
+    assert.equal(r.request().postDataJSON().privateKey, pem);
+    assert.match(stored.secretArn, /:secret:dcs-access\/acme\/uat2\/salesforce-key-/);
+    assert.equal(stored.planUpdated, true);
+    await page.locator('#secret-key-status', { hasText: `Stored at ${stored.secretArn}. The plan points at it.` }).waitFor();
+    assert.equal(await keyField.inputValue(), '', 'the key is never shown back');
+    assert.equal(await keyField.getAttribute('aria-invalid'), null);
+    const keyLine = pem.split('\n')[3]; // a line of the key's body
+    assert.equal(await page.evaluate((l) => document.documentElement.outerHTML.includes(l) || Array.from(document.querySelectorAll('textarea, input')).some((n) => n.value.includes(l)), keyLine), false, 'nothing of the key is left in the page');
+    assert.equal(await planControl('salesforce.privateKeySecretArn').inputValue(), stored.secretArn, 'the form points at it too');
+    assert.equal((await planNow()).salesforce.privateKeySecretArn, stored.secretArn, 'the plan points at it');
+
+    // The DCS token: while the secret holds a colleague's token, the API says so at the button.
+    const grace = await session('grace@acme.example', TENANT);
+    const hers = await call('POST', '/sandbox-plans/uat2/dcs-token', grace);
+    assert.equal(hers.status, 201);
+    const create = section.getByRole('button', { name: 'Create a DCS token for the pipeline' });
+    const postToken = () => page.waitForResponse((q) => q.url() === `${BASE}/sandbox-plans/uat2/dcs-token` && q.request().method() === 'POST');
+    answer = postToken();
+    await create.click();
+    r = await answer;
+    const notHers = await r.json();
+    assert.equal(r.status(), 403);
+    assert.equal(notHers.error.code, 'NOT_TOKEN_OWNER');
+    expectError(403);
+    const tokenError = page.locator('#secret-token-error');
+    await tokenError.filter({ hasText: notHers.error.message }).waitFor();
+    assert.ok((await create.getAttribute('aria-describedby')).split(' ').includes('secret-token-error'), 'the button is described by the message');
+    assert.ok(await tokenError.evaluate((n) => n === document.activeElement), 'focus moves to the message');
+
+    // She deletes hers; made again, it is a new token of ada's, which nobody sees.
+    assert.equal((await call('DELETE', `/api-tokens/${hers.body.token.id}`, grace)).status, 204);
+    answer = postToken();
+    await create.click();
+    r = await answer;
+    const minted = await r.json();
+    assert.equal(r.status(), 201, JSON.stringify(minted));
+    assert.equal(minted.token.description, 'sandbox refresh: uat2');
+    assert.equal(minted.token.associatedUser, EMAIL);
+    assert.deepEqual(minted.token.scopes, ['compliance-jobs:run']);
+    const status = page.locator('#secret-token-status');
+    await status.filter({ hasText: `Token “sandbox refresh: uat2” stored at ${minted.secretArn}. Secrets Manager rotates it every ${minted.rotation.everyDays} days. The plan points at it.` }).waitFor();
+    assert.equal(await tokenError.isHidden(), true, 'the message is gone');
+    assert.equal(await planControl('dcs.apiTokenSecretArn').inputValue(), minted.secretArn, 'the form points at it');
+    assert.equal((await planNow()).dcs.apiTokenSecretArn, minted.secretArn, 'the plan points at it');
+    assert.ok(await create.evaluate((n) => n === document.activeElement), 'focus stays on the button');
+    // Asked again, it rotates the token the secret holds.
+    answer = postToken();
+    await create.click();
+    r = await answer;
+    const again = await r.json();
+    assert.equal(r.status(), 200);
+    assert.equal(again.rotated, true);
+    await status.filter({ hasText: `The token stored at ${again.secretArn} was rotated: the old one keeps working for ${again.rotation.overlapMinutes} minutes.` }).waitFor();
+    await assertContrast('#plan-secrets');
+    await shot('17-pipeline-secrets.png');
+    await checkState('a plan\'s pipeline secrets', '17-pipeline-secrets.png');
+
+    // The key stored from the console is the pipeline's: saving the plan
+    // signs in to production with it (the org trusts it under KEY_CONSUMER).
+    await planControl('salesforce.consumerKey').fill(KEY_CONSUMER);
+    answer = page.waitForResponse((q) => q.request().method() === 'PUT' && q.url() === `${BASE}/sandbox-plans/uat2`);
+    await page.getByRole('button', { name: 'Save plan' }).click();
+    assert.equal((await answer).status(), 200);
+    await page.locator('#refreshes-status', { hasText: /^Plan uat2 saved\.$/ }).waitFor();
+    const saved = await planNow();
+    assert.equal(saved.salesforce.privateKeySecretArn, stored.secretArn);
+    assert.equal(saved.dcs.apiTokenSecretArn, minted.secretArn);
+  });
+
+  await step('Audit: the tenant\'s changes, newest first, as the API lists them, a page at a time; the actions offered are the API\'s', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit trail', level: 1 }).waitFor();
+    await page.locator('#audit-body tr').first().waitFor();
+    const options = await page.getByLabel('Action', { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(options, ['', ...AUDIT_ACTIONS], 'every action the API records, and only those');
+    const s = await session(EMAIL, TENANT);
+    const first = (await call('GET', '/audit-events?limit=20', s)).body;
+    assert.ok(first.nextToken, 'more than a page of events');
+    let shown = await auditRows();
+    assert.deepEqual(shown.map((r) => r.id), first.items.map((e) => e.id), 'the API\'s first page, in its order (newest first)');
+    for (const [i, e] of first.items.entries()) {
+      assert.equal(shown[i].datetime, e.time);
+      assert.equal(shown[i]['Time (UTC)'], utcSecond(e.time), 'in UTC, as the page says');
+      assert.ok(shown[i].Target.includes(e.target.id), `${e.action}: the target's id`);
+    }
+    assert.ok(Date.parse(first.items[0].time) >= Date.parse(first.items[19].time), 'newest first');
+    await assertContrast('#audit-page');
+    await shot('21-audit.png');
+    await checkState('the audit trail', '21-audit.png');
+    // Page 2 is the API's page 2.
+    await page.getByRole('navigation', { name: 'Audit pages' }).getByRole('button', { name: 'Next page' }).click();
+    await page.locator('#audit-page-label', { hasText: 'Page 2' }).waitFor();
+    const second = (await call('GET', '/audit-events?limit=20&nextToken=' + encodeURIComponent(first.nextToken), s)).body;
+    await page.waitForFunction((id) => document.querySelector('#audit-body tr')?.dataset.eventId === id, second.items[0].id);
+    assert.deepEqual((await auditRows()).map((r) => r.id), second.items.map((e) => e.id));
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page.waitForFunction((id) => document.querySelector('#audit-body tr')?.dataset.eventId === id, first.items[0].id);
+  });
+
+  await step('Audit: filtered by action and by UTC day; a range that ends before it starts is refused at its field', async () => {
+    const filters = page.getByRole('form', { name: 'Filters' });
+    await filters.getByLabel('Action', { exact: true }).selectOption({ label: 'Token rotated' });
+    let answer = page.waitForResponse((r) => r.url().startsWith(`${BASE}/audit-events?`));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    let r = await answer;
+    assert.equal(new URL(r.url()).searchParams.get('action'), 'api-token.rotated');
+    const rotations = (await r.json()).items;
+    await page.waitForFunction((n) => document.querySelectorAll('#audit-body tr').length === n, rotations.length);
+    const shown = await auditRows();
+    assert.ok(shown.length >= 5 && shown.every((row) => row.Action === 'Token rotated'), `only rotations: ${shown.map((row) => row.Action)}`);
+    // The rotation made in the console: by ada, of the CI token, naming the new one.
+    const ev = rotations.find((e) => e.target.id === ci.id);
+    assert.ok(ev, 'the console\'s rotation of the CI token is recorded');
+    assert.ok(ev.details.newTokenId, 'the new token named');
+    const row = shown.find((x) => x.id === ev.id);
+    assert.equal(row.By, EMAIL);
+    assert.equal(row.Target, `Token ${ci.id}`);
+    assert.ok(row.Details.includes(`New token: ${ev.details.newTokenId}`), row.Details);
+    assert.ok(row.From.startsWith('127.0.0.1'), row.From);
+
+    // The day's range: today (UTC) has them all, tomorrow none.
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await filters.getByLabel('From (UTC date)', { exact: true }).fill(day(0));
+    await filters.getByLabel('To (UTC date)', { exact: true }).fill(day(0));
+    answer = page.waitForResponse((q) => q.url().startsWith(`${BASE}/audit-events?`));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    r = await answer;
+    const q = new URL(r.url()).searchParams;
+    assert.deepEqual([q.get('since'), q.get('until')], [`${day(0)}T00:00:00Z`, `${day(0)}T23:59:59.999Z`], 'the whole UTC day');
+    assert.equal((await r.json()).items.length, rotations.length);
+    await filters.getByLabel('From (UTC date)', { exact: true }).fill(day(1));
+    await filters.getByLabel('To (UTC date)', { exact: true }).fill(day(1));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    await page.locator('#audit-empty', { hasText: 'No events match these filters.' }).waitFor();
+    assert.ok(await page.locator('#audit-table').isHidden());
+    await checkState('no audit events match the filters');
+
+    // To before From: the API's message at To, and the list stays as it was.
+    await filters.getByLabel('To (UTC date)', { exact: true }).fill(day(0));
+    answer = page.waitForResponse((q2) => q2.url().startsWith(`${BASE}/audit-events?`));
+    await filters.getByRole('button', { name: 'Show events' }).click();
+    r = await answer;
+    assert.equal(r.status(), 400);
+    const refused = (await r.json()).error;
+    assert.equal(refused.code, 'INVALID_TIME_RANGE');
+    expectError(400);
+    const until = filters.getByLabel('To (UTC date)', { exact: true });
+    await page.locator('#audit-until-error', { hasText: refused.message }).waitFor();
+    assert.equal(await until.getAttribute('aria-invalid'), 'true');
+    assert.ok(await until.evaluate((n) => n === document.activeElement), 'focus on the field');
+    assert.ok((await until.getAttribute('aria-describedby')).split(' ').includes('audit-until-error'));
+    await assertContrast('#audit-page');
+    await checkState('an audit filter refused');
+
+    // Clear filters: every event again, and the messages gone.
+    await filters.getByRole('button', { name: 'Clear filters' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#audit-body tr').length === 20);
+    assert.equal(await until.inputValue(), '');
+    assert.equal(await until.getAttribute('aria-invalid'), null);
+    assert.equal(await page.locator('#audit-until-error').innerText(), '');
+    await page.getByRole('link', { name: 'Sandbox refreshes' }).click(); // where the next step signs out
+    await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
+  });
+
   await step('sign out; another tenant with 21 tokens pages through them; the last row\'s menu shows whole', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
@@ -949,7 +1485,8 @@ try {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('dcs-access.session')), null);
     const bob = await session('bob@globex.example', 'globex');
     for (let i = 1; i <= 21; i++) {
-      const r = await call('POST', '/api-tokens', bob, { description: `globex job ${String(i).padStart(2, '0')}` });
+      // The newest, on the first page, expires in 3 days.
+      const r = await call('POST', '/api-tokens', bob, { description: `globex job ${String(i).padStart(2, '0')}`, lifespanDays: i === 21 ? 3 : undefined });
       assert.equal(r.status, 201);
     }
     await page.getByLabel('E-mail', { exact: true }).fill('bob@globex.example');
@@ -962,6 +1499,8 @@ try {
     await page.getByRole('link', { name: 'Accounts' }).click();
     await page.locator('#tokens-body tr').nth(19).waitFor();
     assert.equal(await rows().count(), 20);
+    // The warning speaks of the page it is on: the list comes a page at a time.
+    assert.match(await page.locator('#tokens-expiring').innerText(), /^1 token on this page expires within 7 days\. Before then, rotate it/);
     const next = page.getByRole('button', { name: 'Next page' });
     assert.ok(await page.getByRole('button', { name: 'Previous page' }).isDisabled());
     await next.click();
@@ -969,6 +1508,7 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 1);
     assert.ok(await next.isDisabled());
     assert.equal((await rowTexts())[0][0], 'globex job 01', 'newest first: the oldest is last');
+    assert.ok(await page.locator('#tokens-expiring').isHidden(), 'nothing on page 2 expires soon');
     await page.getByRole('button', { name: 'Previous page' }).click();
     await page.waitForFunction(() => document.querySelectorAll('#tokens-body tr').length === 20);
     // The last row at the bottom of the window: its menu has no room below.
@@ -976,6 +1516,195 @@ try {
     await last.evaluate((b) => b.scrollIntoView({ block: 'end' }));
     assert.equal(await assertMenuWhole(last), 'above', 'with no room below, the menu opens upwards');
     assert.equal((await rowTexts()).some((r) => r[0] === 'nightly masking' || r[0].startsWith('local sandbox')), false, 'another tenant\'s tokens are not shown');
+  });
+
+  // The token policy, in a tenant of its own (initech), so that no step
+  // before it is under a policy.
+  let oldToken; // made before the policy: 30 days, which the policy then refuses
+  const policyPage = () => page.locator('#policy-page');
+  await step('Token policy: a user who is not an administrator reads the policy, and is offered no change', async () => {
+    const s = await session('uma@initech.example', 'initech');
+    oldToken = (await call('POST', '/api-tokens', s, { description: 'monthly export', lifespanDays: 30 })).body;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+    await page.getByLabel('E-mail', { exact: true }).fill('uma@initech.example');
+    await page.getByLabel('Tenant', { exact: true }).fill('initech');
+    assert.equal(await page.getByLabel('Tenant administrator', { exact: true }).isChecked(), false);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'API Tokens', level: 1 }).waitFor(); // the tab's page
+    await page.getByRole('navigation', { name: 'Accounts' }).getByRole('link', { name: 'Token policy' }).click();
+    await page.getByRole('heading', { name: 'Token policy', level: 1 }).waitFor();
+    assert.equal(await page.getByRole('navigation', { name: 'Accounts' }).locator('[aria-current="page"]').innerText(), 'Token policy');
+    await page.locator('#policy-summary').waitFor();
+    const stored = (await call('GET', '/tenant-policy', s)).body;
+    assert.equal(stored.version, 0);
+    assert.deepEqual(await factsOf('#policy-summary'), {
+      'Maximum lifespan': 'No maximum',
+      'Tokens must expire': 'No',
+      'Scopes a token may have': 'All scopes',
+      'Who may delete a token': 'Anyone of the tenant',
+      Version: '0: none set yet, every token allowed',
+    });
+    assert.equal(await page.locator('#policy-who').innerText(), 'Only a tenant administrator can change it. Ask one of yours.');
+    assert.ok(await page.locator('#policy-form').isHidden(), 'no form to change it');
+    assert.equal(await policyPage().getByRole('button', { name: 'Save policy' }).count(), 0);
+    await assertContrast('#policy-page');
+    await checkState('the token policy, read by a user');
+  });
+
+  await step('Token policy: an administrator changes it; the API\'s refusals are shown at their fields and change nothing', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('E-mail', { exact: true }).fill('ivy@initech.example');
+    await page.getByLabel('Tenant', { exact: true }).fill('initech');
+    await page.getByLabel('Tenant administrator', { exact: true }).check();
+    const signIn = page.waitForRequest((q) => q.url() === `${BASE}/local/sessions`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    assert.deepEqual((await signIn).postDataJSON(), { email: 'ivy@initech.example', tenant: 'initech', admin: true });
+    await page.getByRole('heading', { name: 'Token policy', level: 1 }).waitFor(); // the tab's page
+    await page.locator('#account-name', { hasText: 'ivy@initech.example · initech · administrator' }).waitFor();
+    const form = page.locator('#policy-form');
+    await form.waitFor();
+    assert.equal(await page.locator('#policy-who').innerText(), 'You are a tenant administrator: change it below.');
+    const all = await sessionScopes();
+    const boxes = form.getByRole('group', { name: 'Scopes a token may have' }).getByRole('checkbox');
+    assert.deepEqual(await boxes.evaluateAll((bs) => bs.map((b) => [b.value, b.checked])), all.map((sc) => [sc, true]), 'every scope allowed, as stored');
+    const admin = await session('ivy@initech.example', 'initech', true);
+    const before = (await call('GET', '/tenant-policy', admin)).body;
+    const put = () => page.waitForResponse((r) => r.url() === `${BASE}/tenant-policy` && r.request().method() === 'PUT');
+    const save = async () => {
+      const answer = put();
+      await form.getByRole('button', { name: 'Save policy' }).click();
+      const r = await answer;
+      return { status: r.status(), sent: r.request().postDataJSON(), body: await r.json() };
+    };
+    const maxField = form.getByLabel('Maximum lifespan in days', { exact: true });
+    const expiry = form.getByLabel('Tokens must expire', { exact: true });
+
+    // Out of range: the API's message at the field.
+    await maxField.fill('0');
+    await expiry.check();
+    let r = await save();
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'INVALID_POLICY');
+    expectError(400);
+    await page.locator('#policy-max-error', { hasText: r.body.error.message }).waitFor();
+    assert.equal(await maxField.getAttribute('aria-invalid'), 'true');
+    assert.ok(await maxField.evaluate((n) => n === document.activeElement), 'focus on the field');
+    await assertContrast('#policy-form');
+    await shot('18-token-policy-refused.png');
+    await checkState('the token policy refused', '18-token-policy-refused.png');
+
+    // A maximum without "Tokens must expire": at that checkbox.
+    await maxField.fill('7');
+    await expiry.uncheck();
+    r = await save();
+    assert.equal(r.status, 400);
+    assert.match(r.body.error.message, /^requireExpiry /);
+    await page.locator('#policy-require-expiry-error', { hasText: r.body.error.message }).waitFor();
+    assert.equal(await page.locator('#policy-max-error').innerText(), '', 'the last message is gone');
+    assert.ok(await expiry.evaluate((n) => n === document.activeElement));
+
+    // No scope at all: at the group.
+    await expiry.check();
+    for (const b of await boxes.all()) await b.uncheck();
+    r = await save();
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.sent.allowedScopes, []);
+    await page.locator('#policy-scopes-error', { hasText: r.body.error.message }).waitFor();
+    assert.ok(await page.locator('#policy-scopes-error').evaluate((n) => n === document.activeElement));
+    assert.deepEqual((await call('GET', '/tenant-policy', admin)).body, before, 'nothing changed');
+
+    // Not a number: said before anything is sent.
+    let sent = false;
+    const onRequest = (q) => {
+      if (q.url() === `${BASE}/tenant-policy` && q.method() === 'PUT') sent = true;
+    };
+    page.on('request', onRequest);
+    await maxField.fill('a week');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await page.locator('#policy-max-error', { hasText: 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.' }).waitFor();
+    page.off('request', onRequest);
+    assert.equal(sent, false);
+
+    // Within range: saved, from the version read.
+    const narrowed = all.filter((sc) => sc !== 'tokens:write');
+    for (const sc of narrowed) await form.getByRole('checkbox', { name: sc, exact: true }).check();
+    await maxField.fill('7');
+    await form.getByLabel("Only a token's own user, or an administrator, may delete it", { exact: true }).check();
+    r = await save();
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.sent, { maxLifespanDays: 7, requireExpiry: true, allowedScopes: narrowed, ownerOnlyDelete: true, version: 0 });
+    assert.equal(r.body.version, 1);
+    await page.locator('#policy-status', { hasText: 'Token policy saved (version 1).' }).waitFor();
+    const facts = await factsOf('#policy-summary');
+    assert.equal(facts['Maximum lifespan'], '7 days');
+    assert.equal(facts['Tokens must expire'], 'Yes');
+    assert.equal(facts['Scopes a token may have'], narrowed.join(''));
+    assert.equal(facts['Who may delete a token'], 'Its own user, or an administrator');
+    assert.equal(facts.Version, '1');
+    assert.deepEqual((await call('GET', '/tenant-policy', admin)).body, r.body, 'stored as the page shows it');
+    for (const id of ['#policy-max-error', '#policy-require-expiry-error', '#policy-scopes-error']) assert.equal(await page.locator(id).innerText(), '');
+    await assertContrast('#policy-page');
+    await shot('19-token-policy.png');
+    await checkState('the token policy, changed by an administrator', '19-token-policy.png');
+  });
+
+  await step('Token policy: a change made elsewhere first is not overwritten: the page says so and shows it', async () => {
+    const admin = await session('ivy@initech.example', 'initech', true);
+    const mine = (await call('GET', '/tenant-policy', admin)).body;
+    const theirs = await call('PUT', '/tenant-policy', admin, { ...mine, maxLifespanDays: 14, version: mine.version });
+    assert.equal(theirs.status, 200);
+    const form = page.locator('#policy-form');
+    await form.getByLabel('Maximum lifespan in days', { exact: true }).fill('3');
+    const answer = page.waitForResponse((q) => q.url() === `${BASE}/tenant-policy` && q.request().method() === 'PUT');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    const r = await answer;
+    assert.equal(r.status(), 409);
+    const refused = await r.json();
+    assert.equal(refused.error.code, 'POLICY_CHANGED');
+    expectError(409);
+    const alert = form.getByRole('alert');
+    await alert.filter({ hasText: `${refused.error.message} The form now shows it: make your change again.` }).waitFor();
+    assert.ok(await alert.evaluate((n) => n === document.activeElement), 'focus on the message');
+    assert.equal(await form.getByLabel('Maximum lifespan in days', { exact: true }).inputValue(), '14', 'the form shows the stored policy');
+    assert.equal((await factsOf('#policy-summary'))['Maximum lifespan'], '14 days');
+    assert.equal((await call('GET', '/tenant-policy', admin)).body.maxLifespanDays, 14, 'the other change stands');
+    await checkState('the token policy changed elsewhere first');
+    // Back to 7 days, from the version shown.
+    await form.getByLabel('Maximum lifespan in days', { exact: true }).fill('7');
+    const again = page.waitForResponse((q) => q.url() === `${BASE}/tenant-policy` && q.request().method() === 'PUT');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    assert.equal((await again).status(), 200);
+    await page.locator('#policy-status', { hasText: 'Token policy saved (version 3).' }).waitFor();
+    assert.ok(await form.getByRole('alert').isHidden(), 'the message is gone');
+  });
+
+  await step('API Tokens flags a token made before the policy (and offers no rotation for it); Add Token shows the policy\'s refusal', async () => {
+    await page.getByRole('navigation', { name: 'Accounts' }).getByRole('link', { name: 'API Tokens' }).click();
+    await rowOf(oldToken.id).waitFor();
+    const listed = (await call('GET', '/api-tokens', await session('ivy@initech.example', 'initech', true))).body.items.find((t) => t.id === oldToken.id);
+    assert.deepEqual(listed.outsidePolicy, ['lifespan of 30 days exceeds the maximum of 7', 'scope tokens:write is not allowed']);
+    const said = 'Outside the token policy: lifespan of 30 days exceeds the maximum of 7; scope tokens:write is not allowed.';
+    const flag = rowOf(oldToken.id).locator('.outside-policy');
+    assert.equal(await flag.innerText(), said, 'each way, in the API\'s words');
+    assert.match(await flag.evaluate((n) => getComputedStyle(n, '::before').content), /⚠/, 'with a sign, not by colour alone');
+    assert.equal((await cellsOf(oldToken.id))['Token Status'], listed.statusText + said, 'under its status');
+    await rowOf(oldToken.id).getByRole('button', { name: /^Actions for token / }).click();
+    assert.deepEqual(await page.getByRole('menu').getByRole('menuitem').allInnerTexts(), ['Delete Token'], 'no Rotate Token: the policy refuses its rotation');
+    await page.keyboard.press('Escape');
+    await assertContrast('body');
+    await shot('20-token-outside-policy.png');
+    await checkState('a token outside the policy', '20-token-outside-policy.png');
+
+    const created = await generate('quarterly export', '90');
+    assert.equal(created.status, 400);
+    assert.equal(created.body.error.code, 'POLICY_VIOLATION');
+    expectError(400);
+    const alert = addDialog().getByRole('alert');
+    await alert.filter({ hasText: created.body.error.message }).waitFor();
+    assert.match(created.body.error.message, /maximum of 7/);
+    await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
+    await addDialog().waitFor({ state: 'hidden' });
   });
 
   await step('no console errors but the ones the steps caused on purpose', async () => {

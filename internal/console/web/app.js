@@ -1,5 +1,6 @@
-// The DCS console: Accounts → API Tokens, and Sandbox refreshes with its
-// plan form.
+// The DCS console: Accounts → API Tokens (add, rotate and delete tokens)
+// and Token policy, Sandbox refreshes with its plan form and the plan's
+// pipeline secrets, and the Audit trail.
 // Plain DOM code, no framework. Every text the page shows from the API is
 // set with textContent (the Content-Security-Policy requires Trusted Types,
 // so an HTML string sink would throw), and nothing is fetched from anywhere
@@ -25,12 +26,15 @@
   const state = {
     config: null,
     session: null,
-    who: null, // {user, tenant}
+    who: null, // {user, tenant, scopes, admin}: GET /whoami of the session, which has every scope
     sessionTimer: 0,
     route: '',
     tokens: { pageStarts: [''], page: 0, next: '' },
-    created: null, // the token just generated, while the Add Token dialog is open
+    audit: { pageStarts: [''], page: 0, next: '', query: null }, // query: the filters the pages are of
+    created: null, // {id, description} of the token just generated, while the Add Token dialog is open
+    rotating: null, // the token row whose Rotate Token dialog is open, and what the rotation made
     deleting: null, // the token row whose Delete Token dialog is open
+    policy: null, // the tenant policy as GET /tenant-policy answered it, on the Token policy page
     flash: '', // what the next page's status line says first ("Plan uat1 saved.")
     plan: null, // the plan page: {sandbox}, '' for a new plan
     // activeUntil: right after a start or a redrive the run may still read
@@ -88,7 +92,7 @@
     state.session = null;
     state.who = null;
     sessionStorage.removeItem(SESSION_KEY);
-    for (const d of [$('add-token-dialog'), $('delete-token-dialog')]) {
+    for (const d of [$('add-token-dialog'), $('rotate-token-dialog'), $('delete-token-dialog')]) {
       if (d.open) d.close();
     }
     forgetPages();
@@ -103,11 +107,15 @@
     for (const id of ['tokens-body', 'plans-body', 'runs-body', 'timeline']) $(id).replaceChildren();
     for (const id of ['tokens-status', 'refreshes-status', 'copy-status']) announce($(id), '');
     for (const id of ['account-name', 'run-title', 'run-status', 'run-error', 'run-polling']) $(id).textContent = '';
-    for (const id of ['run-detail', 'tokens-empty', 'plans-empty', 'runs-empty', 'tokens-pager', 'plan-form']) show($(id), false);
+    for (const id of ['run-detail', 'tokens-empty', 'tokens-expiring', 'plans-empty', 'runs-empty', 'tokens-pager', 'plan-form']) show($(id), false);
     $('plan-form').reset();
     $('plan-users').replaceChildren();
+    show($('plan-secrets'), false);
+    resetSecrets();
     state.plan = null;
     state.flash = '';
+    resetAudit();
+    resetPolicyPage();
   }
 
   // ---------------------------------------------------------------------------
@@ -207,14 +215,6 @@
     return `${formatMinute(d)}:${pad(d.getSeconds())}`;
   }
 
-  function tokenStatus(t, now) {
-    if (t.status === 'Expired') return 'Expired';
-    if (!t.expiresAt) return 'Enabled - Never expires';
-    const d = new Date(t.expiresAt);
-    if (d.getTime() <= now) return 'Expired';
-    return 'Enabled - Expires on ' + formatMinute(d);
-  }
-
   // announce puts a message in a polite live region: emptied first, then
   // set a moment later, which is what screen readers reliably announce.
   const announcing = new Map();
@@ -256,6 +256,8 @@
   // ---------------------------------------------------------------------------
   const ROUTES = {
     '#/accounts/api-tokens': { page: 'tokens-page', nav: 'accounts', title: 'API Tokens', enter: enterTokens },
+    '#/audit': { page: 'audit-page', nav: 'audit', title: 'Audit trail', enter: enterAudit },
+    '#/accounts/token-policy': { page: 'policy-page', nav: 'accounts', title: 'Token policy', enter: enterPolicy },
     '#/sandbox-refreshes': { page: 'refreshes-page', nav: 'refreshes', title: 'Sandbox refreshes', enter: enterRefreshes },
     '#/sandbox-refreshes/new-plan': { page: 'plan-page', nav: 'refreshes', title: 'New refresh plan', enter: () => enterPlan('') },
   };
@@ -304,6 +306,10 @@
       if (a.dataset.route === r.nav) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
+    for (const a of document.querySelectorAll('.subnav a')) {
+      if (a.getAttribute('href') === hash) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
     document.title = r.title + ' · DCS';
     r.enter(); // first: it may name the page's heading
     if (moveFocus && changed) $(r.page).querySelector('h1').focus();
@@ -337,8 +343,8 @@
       if (e.status !== 401) endSession(e.message);
       return false;
     }
-    state.who = { user: who.user, tenant: who.tenant };
-    $('account-name').textContent = `${who.user} · ${who.tenant}`;
+    state.who = { user: who.user, tenant: who.tenant, scopes: who.scopes || [], admin: who.admin === true };
+    $('account-name').textContent = `${who.user} · ${who.tenant}` + (state.who.admin ? ' · administrator' : '');
     return true;
   }
 
@@ -367,7 +373,7 @@
       resp = await fetch('local/sessions', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ email, tenant }),
+        body: JSON.stringify({ email, tenant, admin: $('signin-admin').checked }),
         cache: 'no-store',
         credentials: 'omit',
       });
@@ -514,7 +520,6 @@
   }
 
   function renderTokens(items) {
-    const now = Date.now();
     const body = $('tokens-body');
     closeMenus();
     body.replaceChildren(
@@ -529,19 +534,34 @@
           'aria-label': 'Actions for token ' + t.description,
           text: '⋯',
         });
-        const item = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1', text: 'Delete Token' });
-        const menu = el('ul', { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description }, el('li', { role: 'none' }, item));
+        const item = (text, open, danger) => {
+          const b = el('button', { type: 'button', role: 'menuitem', class: 'menu-item' + (danger ? ' danger' : ''), tabindex: '-1', text });
+          b.addEventListener('click', () => {
+            closeMenus();
+            open(t, trigger);
+          });
+          return el('li', { role: 'none' }, b);
+        };
+        // A replaced or expired token has nothing left to rotate: its status
+        // says so. Nor has one outside the policy: its rotation would be too.
+        const rotatable = t.status === 'Enabled' && !t.replacedBy && !t.outsidePolicy;
+        const menu = el(
+          'ul',
+          { id: menuId, role: 'menu', class: 'menu', popover: 'manual', 'aria-label': 'Actions for token ' + t.description },
+          rotatable ? item('Rotate Token', openRotateDialog) : null,
+          item('Delete Token', openDeleteDialog, true),
+        );
         wireMenu(trigger, menu);
-        item.addEventListener('click', () => {
-          closeMenus();
-          openDeleteDialog(t, trigger);
-        });
         return el(
           'tr',
           { 'data-token-id': t.id },
           el('td', { class: 'description', text: t.description }),
-          el('td', { text: tokenStatus(t, now) }),
+          // The API's words, in UTC ("Enabled - Expires in 3 days (…)"): it
+          // owns the wording and the counting of days.
+          el('td', {}, expiresSoon(t) ? el('span', { class: 'status-soon', text: t.statusText }) : t.statusText, outsidePolicy(t)),
           el('td', { text: t.associatedUser }),
+          scopesCell(t.scopes || []),
+          el('td', { text: t.lastUsedText }),
           el('td', { class: 'actions' }, el('div', { class: 'menu-wrap' }, trigger, menu)),
         );
       }),
@@ -551,10 +571,52 @@
     show($('tokens-table'), items.length > 0);
     show($('tokens-empty'), items.length === 0);
     const paged = t.page > 0 || Boolean(t.next);
+    renderExpiring(items.filter(expiresSoon).length, paged);
     show($('tokens-pager'), paged);
     $('tokens-prev').disabled = t.page === 0;
     $('tokens-next').disabled = !t.next;
     $('tokens-page-label').textContent = 'Page ' + (t.page + 1);
+  }
+
+  // expiresSoon is a token the list says expires within its warning window
+  // (expiresInDays, 7 days down to 0) and that no rotation replaced yet.
+  function expiresSoon(t) {
+    return Number.isInteger(t.expiresInDays) && !t.replacedBy;
+  }
+
+  // renderExpiring warns above the table of the tokens that expire soon,
+  // in words and with a sign, not by colour alone.
+  function renderExpiring(n, paged) {
+    const line = $('tokens-expiring');
+    show(line, n > 0);
+    if (n === 0) return line.replaceChildren();
+    // "7 days": the API's window for expiresInDays (and the first expiry notice).
+    const what = `${n} ${n === 1 ? 'token' : 'tokens'}${paged ? ' on this page' : ''} ${n === 1 ? 'expires' : 'expire'} within 7 days.`;
+    line.replaceChildren(
+      el('strong', { text: what }),
+      ' Before then, rotate ' + (n === 1 ? 'it' : 'each') + ' (Rotate Token in its ⋯ menu) and give the new token to what uses it: from its expiry, every request with it fails.',
+    );
+  }
+
+  // outsidePolicy says how a token made before a tighter policy breaks it
+  // (the list's outsidePolicy, in words), or null for a token within it.
+  function outsidePolicy(t) {
+    if (!t.outsidePolicy) return null;
+    return el('span', { class: 'outside-policy', text: 'Outside the token policy: ' + t.outsidePolicy.join('; ') + '.' });
+  }
+
+  // allScopes is every scope there is: what the session has (GET /whoami),
+  // so that the API alone owns the set.
+  function allScopes() {
+    return (state.who && state.who.scopes) || [];
+  }
+
+  // scopesCell shows a token's scopes: "All scopes" when it has every one,
+  // else each scope unbroken, on as many lines as the cell needs.
+  function scopesCell(scopes) {
+    const all = allScopes();
+    if (all.length > 0 && all.every((s) => scopes.includes(s))) return el('td', { text: 'All scopes' });
+    return el('td', {}, el('ul', { class: 'scope-list' }, ...scopes.map((s) => el('li', {}, el('code', { text: s })))));
   }
 
   // --- Row menus ---
@@ -640,28 +702,152 @@
     }
   }
 
+  // --- A new token, shown once (Add Token and Rotate Token) ---
+  //
+  // The dialog's slot (data-once-token) gets a copy of the once-token
+  // template, its ids prefixed with the slot's value. Until the token has
+  // been copied (the Copy button, or Ctrl+C in its field), every way of
+  // closing the dialog but throwing the token away asks first: the token
+  // cannot be shown again. Escape in the question goes back to the token.
+  // However the dialog closes, the token leaves the page.
+  function onceToken(dialog, actions, closeButton) {
+    const slot = dialog.querySelector('[data-once-token]');
+    const prefix = slot.dataset.onceToken;
+    const part = $('once-token').content.cloneNode(true);
+    for (const n of part.querySelectorAll('[id]')) n.id = prefix + n.id;
+    for (const attr of ['for', 'aria-describedby', 'aria-labelledby']) {
+      for (const n of part.querySelectorAll(`[${attr}]`)) {
+        n.setAttribute(attr, n.getAttribute(attr).split(' ').map((id) => prefix + id).join(' '));
+      }
+    }
+    slot.replaceWith(part);
+    const $p = (id) => $(prefix + id);
+    let held = null; // {token, copied}
+
+    const needsConfirm = () => Boolean(held && !held.copied);
+    const confirmShown = () => !$p('close-confirm').hidden;
+    function showConfirm(on) {
+      show($p('close-confirm'), on);
+      show(actions, !on);
+      if (on) $p('close-back').focus();
+    }
+    function backToToken() {
+      showConfirm(false);
+      $p('copy-token').focus();
+    }
+    function markCopied() {
+      if (!held) return;
+      held.copied = true;
+      if (confirmShown()) {
+        showConfirm(false);
+        closeButton.focus();
+      }
+    }
+    async function copy() {
+      if (!held) return;
+      try {
+        await navigator.clipboard.writeText(held.token);
+        announce($p('copy-status'), 'Copied to the clipboard.');
+        markCopied();
+      } catch {
+        $p('token-value').focus();
+        $p('token-value').select();
+        announce($p('copy-status'), 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac).');
+      }
+    }
+
+    $p('copy-token').addEventListener('click', copy);
+    $p('token-value').addEventListener('copy', markCopied); // Ctrl+C where copying is blocked
+    $p('close-back').addEventListener('click', backToToken);
+    $p('close-anyway').addEventListener('click', () => dialog.close());
+    // Escape: handled on keydown (cancelling it keeps the dialog open
+    // whatever the browser's rules for the cancel event); the cancel event
+    // still catches other close requests, such as a phone's back gesture.
+    dialog.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || !needsConfirm()) return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (confirmShown()) backToToken();
+      else showConfirm(true);
+    });
+    dialog.addEventListener('cancel', (e) => {
+      if (!needsConfirm()) return;
+      e.preventDefault();
+      showConfirm(true);
+    });
+    dialog.addEventListener('close', () => {
+      held = null;
+      $p('token-value').value = '';
+      show($p('token-result'), false);
+      showConfirm(false);
+      announce($p('copy-status'), '');
+    });
+    trapFocus(dialog);
+
+    return {
+      // show puts token in the dialog, and focus on its Copy button.
+      show(token) {
+        held = { token, copied: false };
+        $p('token-value').value = token;
+        show($p('token-result'), true);
+        $p('copy-token').focus();
+      },
+      // requestClose closes the dialog, or first asks when the token was not copied.
+      requestClose() {
+        if (needsConfirm()) showConfirm(true);
+        else dialog.close();
+      },
+    };
+  }
+
   // --- Add Token dialog ---
+  let addOnce; // onceToken of the Add Token dialog, made by wire()
+
   function openAddDialog() {
     const d = $('add-token-dialog');
+    renderScopeChoices();
     resetAddDialog();
     $('token-user').value = state.who ? state.who.user : '';
     d.showModal();
     $('token-description').focus();
   }
 
+  // renderScopeChoices offers every scope, each checked: a new token may do
+  // everything unless narrowed.
+  function renderScopeChoices() {
+    scopeChoices($('token-scopes-list'), 'token-scope-', () => true);
+    show($('token-scopes'), allScopes().length > 0);
+  }
+
+  // scopeChoices fills list with a checkbox for every scope, checked as
+  // checked(scope) says; each is labelled with the scope's name.
+  function scopeChoices(list, idPrefix, checked) {
+    list.replaceChildren(
+      ...allScopes().map((scope, i) =>
+        el(
+          'div',
+          { class: 'field check' },
+          el('input', { type: 'checkbox', id: idPrefix + i, name: 'scopes', value: scope, checked: checked(scope) }),
+          el('label', { for: idPrefix + i }, el('code', { text: scope })),
+        ),
+      ),
+    );
+  }
+
+  const checkboxes = (list) => Array.from(list.querySelectorAll('input[type=checkbox]'));
+  const scopeBoxes = () => checkboxes($('token-scopes-list'));
+
   function resetAddDialog() {
     state.created = null;
     $('add-token-form').reset();
-    $('token-value').value = '';
-    show($('token-result'), false);
-    showCloseConfirm(false);
-    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), true);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint']) show($(id), true);
     setError($('add-token-error'), '');
-    $('copy-status').textContent = '';
+    setError($('token-scopes-error'), '');
     for (const id of ['token-description', 'token-lifespan']) {
       $(id).readOnly = false;
       $(id).removeAttribute('aria-invalid');
     }
+    for (const b of scopeBoxes()) b.disabled = false;
     $('generate-token').disabled = false;
     $('add-token-delete').disabled = true;
   }
@@ -673,6 +859,7 @@
     const lifeInput = $('token-lifespan');
     const error = $('add-token-error');
     setError(error, '');
+    setError($('token-scopes-error'), '');
     descInput.removeAttribute('aria-invalid');
     lifeInput.removeAttribute('aria-invalid');
     const body = {};
@@ -688,6 +875,12 @@
       }
       body.lifespanDays = Number(lifespan);
     }
+    // Every scope checked: scopes is left out, which gives the token every
+    // scope, as the product's Add Token does. Narrowed, the list is sent as
+    // it is, an empty one too: the API says that a token needs a scope.
+    const boxes = scopeBoxes();
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (chosen.length < boxes.length) body.scopes = chosen;
     const button = $('generate-token');
     button.disabled = true;
     let created;
@@ -696,6 +889,11 @@
     } catch (err) {
       button.disabled = false;
       if (err.status === 401) return;
+      if (err.code === 'INVALID_SCOPE') {
+        setError($('token-scopes-error'), err.message); // at the field: the group is described by it
+        $('token-scopes-error').focus();
+        return;
+      }
       setError(error, err.message);
       const field = err.code === 'INVALID_LIFESPAN' ? lifeInput : descInput;
       if (err.code === 'DESCRIPTION_TAKEN' || err.code === 'INVALID_DESCRIPTION' || err.code === 'INVALID_LIFESPAN') {
@@ -704,65 +902,15 @@
       field.focus();
       return;
     }
-    state.created = { id: created.id, description: created.description, token: created.token, copied: false };
+    state.created = { id: created.id, description: created.description };
     reloadTokens(); // the page behind the dialog lists the new token at once
     descInput.readOnly = true;
     lifeInput.readOnly = true;
+    for (const b of boxes) b.disabled = true;
     descInput.value = created.description;
-    $('token-value').value = created.token;
-    show($('token-result'), true);
-    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint']) show($(id), false);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint']) show($(id), false);
     $('add-token-delete').disabled = false;
-    $('copy-token').focus();
-  }
-
-  // --- Closing before the token was copied ---
-  //
-  // Until the token has been copied (the Copy button, or Ctrl+C in its
-  // field), every way of closing the dialog but Delete Token asks first:
-  // the token cannot be shown again. Escape in the question goes back to
-  // the token.
-  function needsCloseConfirm() {
-    return Boolean(state.created && !state.created.copied);
-  }
-
-  function requestAddDialogClose() {
-    if (needsCloseConfirm()) showCloseConfirm(true);
-    else $('add-token-dialog').close();
-  }
-
-  function showCloseConfirm(on) {
-    show($('close-confirm'), on);
-    show($('add-token-actions'), !on);
-    if (on) $('close-back').focus();
-  }
-
-  function closeConfirmShown() {
-    return !$('close-confirm').hidden;
-  }
-
-  function markCopied() {
-    if (!state.created) return;
-    state.created.copied = true;
-    if (closeConfirmShown()) {
-      showCloseConfirm(false);
-      $('add-token-close').focus();
-    }
-  }
-
-  async function copyToken() {
-    const status = $('copy-status');
-    const value = state.created && state.created.token;
-    if (!value) return;
-    try {
-      await navigator.clipboard.writeText(value);
-      announce(status, 'Copied to the clipboard.');
-      markCopied();
-    } catch {
-      $('token-value').focus();
-      $('token-value').select();
-      announce(status, 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac).');
-    }
+    addOnce.show(created.token);
   }
 
   async function discardCreated() {
@@ -786,13 +934,11 @@
     reloadTokens();
   }
 
-  // Every way of closing the dialog ends here: the token leaves the page.
+  // Every way of closing the dialog ends here (and the token has left the
+  // page: onceToken).
   function onAddDialogClosed() {
     const c = state.created;
     state.created = null;
-    $('token-value').value = '';
-    show($('token-result'), false);
-    showCloseConfirm(false);
     $('add-token-form').reset();
     if (c) announce($('tokens-status'), `Token “${c.description}” was created.`);
     // The list was loaded again when the token was generated (or thrown
@@ -805,6 +951,65 @@
     if (state.route !== '#/accounts/api-tokens') return;
     state.tokens = { pageStarts: [''], page: 0, next: '' };
     loadTokens();
+  }
+
+  // --- Rotate Token dialog ---
+  //
+  // POST /api-tokens/{id}/rotate with the overlap chosen; the new token is
+  // shown once, as on creation. One Idempotency-Key for each opening of the
+  // dialog: a retry after a lost answer gets the same new token back.
+  let rotateOnce; // onceToken of the Rotate Token dialog, made by wire()
+
+  function openRotateDialog(token, trigger) {
+    state.rotating = { token, trigger, key: crypto.randomUUID(), rotated: null };
+    $('rotate-token-form').reset();
+    $('rotate-token-name').textContent = token.description;
+    setError($('rotate-token-error'), '');
+    for (const id of ['rotate-token-intro', 'rotate-overlap', 'rotate-token-submit']) show($(id), true);
+    show($('rotate-previous'), false);
+    $('rotate-token-submit').disabled = false;
+    $('rotate-token-close').textContent = 'Cancel';
+    $('rotate-token-dialog').showModal();
+    $('rotate-token-form').querySelector('input[name=overlap]:checked').focus();
+  }
+
+  async function rotateToken(e) {
+    e.preventDefault();
+    const r = state.rotating;
+    if (!r || r.rotated) return;
+    setError($('rotate-token-error'), '');
+    const overlapMinutes = Number($('rotate-token-form').elements.overlap.value);
+    const button = $('rotate-token-submit');
+    button.disabled = true;
+    let rotated;
+    try {
+      rotated = await api('POST', 'api-tokens/' + encodeURIComponent(r.token.id) + '/rotate', { overlapMinutes }, { 'Idempotency-Key': r.key });
+    } catch (err) {
+      button.disabled = false;
+      if (err.status === 401) return;
+      setError($('rotate-token-error'), err.message); // "This token was already replaced by a rotation …"
+      return;
+    }
+    r.rotated = { id: rotated.id, description: rotated.description };
+    reloadTokens(); // behind the dialog: the new token, and the old one as the rotation left it
+    for (const id of ['rotate-token-intro', 'rotate-overlap', 'rotate-token-submit']) show($(id), false);
+    $('rotate-previous').textContent = 'The old token: ' + rotated.previous.statusText + '.';
+    show($('rotate-previous'), true);
+    $('rotate-token-close').textContent = 'Close';
+    rotateOnce.show(rotated.token);
+  }
+
+  function onRotateDialogClosed() {
+    const r = state.rotating;
+    state.rotating = null;
+    if (!r || !state.session) return;
+    if (!r.rotated) {
+      if (r.trigger.isConnected) r.trigger.focus();
+      return;
+    }
+    announce($('tokens-status'), `Token “${r.rotated.description}” was rotated.`);
+    const next = $('tokens-body').querySelector(`tr[data-token-id="${CSS.escape(r.rotated.id)}"] .menu-trigger`);
+    (next || $('add-token')).focus();
   }
 
   // --- Delete Token dialog ---
@@ -1212,7 +1417,7 @@
         { path: 'salesforce.sandboxLoginUrl', label: 'Sandbox login URL', hint: "Blank: https://test.salesforce.com." },
         { path: 'salesforce.consumerKey', label: 'Consumer key', hint: "The external client app's consumer key." },
         { path: 'salesforce.username', label: 'Integration username', hint: 'The production user the pipeline signs in as. It is never dropped.' },
-        { path: 'salesforce.privateKeySecretArn', label: 'Private key secret ARN', hint: "A Secrets Manager secret named dcs-access/<tenant>/… that holds the user's RSA private key (PEM)." },
+        { path: 'salesforce.privateKeySecretArn', label: 'Private key secret ARN', hint: "A Secrets Manager secret named dcs-access/<tenant>/… that holds the user's RSA private key (PEM). Pipeline secrets, below, stores the key and fills this in." },
         { path: 'salesforce.apiVersion', label: 'API version', hint: 'Blank: v62.0.' },
         { path: 'salesforce.audience', label: 'Production audience', hint: "Only for a user who signs in through an Experience Cloud site: the site's URL. Left blank, the sign-in's audience is https://login.salesforce.com." },
         { path: 'salesforce.sandboxAudience', label: 'Sandbox audience', hint: 'The same, for the sandbox. Left blank, it is https://test.salesforce.com.' },
@@ -1224,7 +1429,7 @@
       fields: [
         { path: 'dcs.baseUrl', label: 'DCS URL', hint: 'The address of your DCS service.' },
         { path: 'dcs.complianceJobId', label: 'Compliance job ID', hint: 'The DCS compliance job that masks the sandbox.' },
-        { path: 'dcs.apiTokenSecretArn', label: 'API token secret ARN', hint: 'A Secrets Manager secret named dcs-access/<tenant>/… that holds a DCS API token.' },
+        { path: 'dcs.apiTokenSecretArn', label: 'API token secret ARN', hint: 'A Secrets Manager secret named dcs-access/<tenant>/… that holds a DCS API token. Pipeline secrets, below, makes one and fills this in.' },
         { path: 'dcs.connectorUsername', label: 'Connector username', hint: 'The Salesforce user DCS signs in as to mask the sandbox. It is never dropped.' },
       ],
     },
@@ -1467,11 +1672,14 @@
     $('plan-save').disabled = false;
     $(fieldId('sandbox')).readOnly = editing;
     renderUsers([]);
+    resetSecrets();
     if (!editing) {
       show($('plan-form'), true);
+      show($('plan-secrets'), true);
       return;
     }
     show($('plan-form'), false);
+    show($('plan-secrets'), false);
     show($('plan-loading'), true);
     const at = state.route;
     api('GET', 'sandbox-plans/' + encodeURIComponent(sandbox))
@@ -1479,6 +1687,7 @@
         if (state.route !== at) return;
         fillPlan(plan);
         show($('plan-form'), true);
+        show($('plan-secrets'), true);
       })
       .catch((err) => {
         if (err.status === 401 || state.route !== at) return;
@@ -1526,6 +1735,428 @@
     return (data.items || []).some((p) => p.sandbox.toLowerCase() === sandbox.toLowerCase());
   }
 
+  // --- Pipeline secrets: write-only, for the plan's sandbox ---
+  //
+  // PUT /sandbox-plans/{sandbox}/salesforce-key stores the integration
+  // user's key, POST …/dcs-token mints the pipeline's token into its
+  // secret; neither is ever shown back, only where it is stored. The API
+  // checks the key and points the plan at each secret; the form's ARN
+  // field is set to match, so that saving the form keeps it. A new plan's
+  // secrets are stored for the name in its Sandbox name field.
+  const MAX_KEY_FILE = 64 * 1024; // the API's largest body: a 16384-bit key's PEM is about 13 KB
+
+  function resetSecrets() {
+    $('secret-key').value = '';
+    $('secret-key').removeAttribute('aria-invalid');
+    $('secret-key-file').value = '';
+    for (const id of ['secret-key-error', 'secret-token-error', 'secret-key-status', 'secret-token-status']) $(id).textContent = '';
+  }
+
+  // secretsSandbox is the sandbox the secrets are for, or '' after saying
+  // at the name's field that it is missing.
+  function secretsSandbox() {
+    const sandbox = state.plan.sandbox || $(fieldId('sandbox')).value.trim();
+    if (!sandbox) showPlanError({ code: 'INVALID_PLAN', message: "sandbox: enter the sandbox's name first: the secrets are stored for it." });
+    return sandbox;
+  }
+
+  // showSecretError puts an API error at the field it is about: the
+  // sandbox's name, or the control the request came from.
+  function showSecretError(err, line, control) {
+    if (err.code === 'INVALID_SANDBOX') {
+      showPlanError({ code: 'INVALID_PLAN', message: 'sandbox: ' + err.message });
+      return;
+    }
+    line.textContent = err.message;
+    if (control.matches('textarea')) control.setAttribute('aria-invalid', 'true');
+    (control.matches('textarea') ? control : line).focus();
+  }
+
+  function pointsAt(stored) {
+    return stored.planUpdated ? ' The plan points at it.' : ' The plan gets it when you save it.';
+  }
+
+  async function readKeyFile() {
+    const input = $('secret-key-file');
+    const file = input.files[0];
+    if (!file) return;
+    input.value = ''; // the key goes into the field, and only there
+    $('secret-key-error').textContent = '';
+    $('secret-key').removeAttribute('aria-invalid');
+    if (file.size > MAX_KEY_FILE) {
+      $('secret-key-error').textContent = `${file.name} is ${Math.ceil(file.size / 1024)} KiB: a private key's PEM file is a few KiB. Choose the key's file.`;
+      $('secret-key').setAttribute('aria-invalid', 'true');
+      return;
+    }
+    $('secret-key').value = await file.text();
+    $('secret-key').focus();
+  }
+
+  // storeSecret runs one secret's request from its button: the old
+  // messages cleared, the button disabled while it runs, then done(answer)
+  // or the error at the field (control: the field, or the button itself).
+  async function storeSecret(button, { line, status, control, method, route, body, done }) {
+    clearPlanErrors();
+    control.removeAttribute('aria-invalid');
+    line.textContent = '';
+    status.textContent = '';
+    const sandbox = secretsSandbox();
+    if (!sandbox) return;
+    button.disabled = true;
+    const at = state.route;
+    try {
+      const stored = await api(method, 'sandbox-plans/' + encodeURIComponent(sandbox) + '/' + route, body);
+      if (state.route === at) status.textContent = done(stored) + pointsAt(stored);
+    } catch (err) {
+      if (err.status !== 401 && state.route === at) showSecretError(err, line, control);
+    } finally {
+      enableAgain(button);
+    }
+  }
+
+  function storeKey(e) {
+    const key = $('secret-key');
+    return storeSecret(e.currentTarget, {
+      line: $('secret-key-error'),
+      status: $('secret-key-status'),
+      control: key,
+      method: 'PUT',
+      route: 'salesforce-key',
+      body: { privateKey: key.value },
+      done(stored) {
+        key.value = ''; // stored: it is never shown again
+        $(fieldId('salesforce.privateKeySecretArn')).value = stored.secretArn;
+        return `Stored at ${stored.secretArn}.`;
+      },
+    });
+  }
+
+  function createPipelineToken(e) {
+    return storeSecret(e.currentTarget, {
+      line: $('secret-token-error'),
+      status: $('secret-token-status'),
+      control: e.currentTarget,
+      method: 'POST',
+      route: 'dcs-token',
+      done(stored) {
+        $(fieldId('dcs.apiTokenSecretArn')).value = stored.secretArn;
+        const r = stored.rotation;
+        const made = stored.rotated
+          ? `The token stored at ${stored.secretArn} was rotated: the old one keeps working for ${r.overlapMinutes} minutes.`
+          : `Token “${stored.token.description}” stored at ${stored.secretArn}.`;
+        return `${made} Secrets Manager rotates it every ${r.everyDays} days.`;
+      },
+    });
+  }
+
+  // enableAgain enables a button that was disabled while its request ran,
+  // and gives it back the focus that disabling it took away.
+  function enableAgain(button) {
+    button.disabled = false;
+    if (document.activeElement === document.body && button.isConnected && !button.closest('[hidden]')) button.focus();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Audit trail: GET /audit-events, newest first, a page at a time
+  // ---------------------------------------------------------------------------
+
+  // AUDIT_ACTIONS names each action the API records (internal/audit's
+  // Actions, in its order: the browser test checks the two agree).
+  const AUDIT_ACTIONS = [
+    ['api-token.created', 'Token created'],
+    ['api-token.rotated', 'Token rotated'],
+    ['api-token.deleted', 'Token deleted'],
+    ['api-token.revoked-as-leaked', 'Token revoked as leaked'],
+    ['api-token.expired', 'Token expired'],
+    ['api-token.used-from-new-ip', 'Token used from a new IP'],
+    ['tenant-policy.changed', 'Token policy changed'],
+    ['sandbox-plan.saved', 'Plan saved'],
+    ['sandbox-plan.deleted', 'Plan deleted'],
+    ['sandbox-refresh.started', 'Run started'],
+    ['sandbox-refresh.redriven', 'Run redriven'],
+    ['sandbox-refresh.finished', 'Run finished'],
+  ];
+  const ACTION_LABELS = new Map(AUDIT_ACTIONS);
+  const TARGET_LABELS = { 'api-token': 'Token', 'tenant-policy': 'Token policy', 'sandbox-plan': 'Plan', 'sandbox-refresh': 'Run' };
+  const DETAIL_LABELS = { description: 'Description', newTokenId: 'New token', worksUntil: 'Old token works until', expiresAt: 'Expired at', sandbox: 'Sandbox', source: 'Started by', status: 'Status' };
+
+  function resetAudit() {
+    state.audit = { pageStarts: [''], page: 0, next: '', query: null };
+    $('audit-body').replaceChildren();
+    for (const id of ['audit-table', 'audit-empty', 'audit-pager']) show($(id), false);
+    $('audit-filters').reset();
+    clearAuditErrors();
+    announce($('audit-status'), '');
+  }
+
+  function enterAudit() {
+    announce($('audit-status'), '');
+    const query = state.audit.query || {};
+    state.audit = { pageStarts: [''], page: 0, next: '', query };
+    loadAudit();
+  }
+
+  function clearAuditErrors() {
+    for (const id of ['audit-since', 'audit-until']) {
+      $(id).removeAttribute('aria-invalid');
+      $(id + '-error').textContent = '';
+    }
+  }
+
+  // auditQuery is the filters as the API takes them: a day's start for
+  // From, its end for To (UTC, as the page says), or null after saying at
+  // the field what is wrong.
+  function auditQuery() {
+    const q = {};
+    const action = $('audit-action').value;
+    if (action) q.action = action;
+    for (const [id, key, time] of [['audit-since', 'since', 'T00:00:00Z'], ['audit-until', 'until', 'T23:59:59.999Z']]) {
+      const input = $(id);
+      if (input.validity.badInput) return auditFieldError(id, 'Enter a whole date, or leave it blank.'); // a date half typed in
+      if (input.value) q[key] = input.value + time;
+    }
+    return q;
+  }
+
+  function auditFieldError(id, message) {
+    $(id).setAttribute('aria-invalid', 'true');
+    $(id + '-error').textContent = message;
+    $(id).focus();
+    return null;
+  }
+
+  function applyAuditFilters(e) {
+    e.preventDefault();
+    clearAuditErrors();
+    const query = auditQuery();
+    if (!query) return;
+    state.audit = { pageStarts: [''], page: 0, next: '', query };
+    loadAudit();
+  }
+
+  function clearAuditFilters() {
+    $('audit-filters').reset();
+    clearAuditErrors();
+    state.audit = { pageStarts: [''], page: 0, next: '', query: {} };
+    loadAudit();
+  }
+
+  async function loadAudit() {
+    const a = state.audit;
+    const q = new URLSearchParams({ ...a.query, limit: String(PAGE_SIZE) });
+    if (a.pageStarts[a.page]) q.set('nextToken', a.pageStarts[a.page]);
+    let data;
+    try {
+      data = await api('GET', 'audit-events?' + q.toString());
+    } catch (err) {
+      if (err.status === 401 || state.route !== '#/audit') return;
+      // The API names the filter it refuses: said at its field.
+      if (err.code === 'INVALID_TIME_RANGE') auditFieldError('audit-until', err.message);
+      else if (err.code === 'INVALID_TIME') auditFieldError(err.message.startsWith('until') ? 'audit-until' : 'audit-since', err.message);
+      else announce($('audit-status'), 'The audit events could not be loaded: ' + err.message);
+      return;
+    }
+    if (state.route !== '#/audit' || state.audit !== a) return;
+    a.next = data.nextToken || '';
+    renderAudit(data.items || []);
+  }
+
+  function renderAudit(items) {
+    const a = state.audit;
+    $('audit-body').replaceChildren(...items.map(auditRow));
+    labelCells($('audit-table'));
+    show($('audit-table'), items.length > 0);
+    show($('audit-empty'), items.length === 0);
+    const filtered = Object.keys(a.query).length > 0;
+    $('audit-empty-text').textContent = filtered ? 'No events match these filters.' : 'No events yet.';
+    show($('audit-pager'), a.page > 0 || Boolean(a.next));
+    $('audit-prev').disabled = a.page === 0;
+    $('audit-next').disabled = !a.next;
+    $('audit-page-label').textContent = 'Page ' + (a.page + 1);
+  }
+
+  function auditRow(ev) {
+    const muted = (text) => el('span', { class: 'muted block', text });
+    const code = (text) => el('code', { class: 'id', text });
+    const actor = ev.actor || {};
+    const by = {
+      session: () => [actor.user],
+      api_token: () => [actor.user, muted('with API token '), code(actor.tokenId)],
+      anonymous: () => ['Anyone, without signing in', muted('a report of leaked tokens')],
+      event: () => ['An event', muted('from ' + (actor.source || 'the bus'))],
+      service: () => ['dcs-access', muted(actor.source || '')],
+    }[actor.type];
+    const details = Object.entries(ev.details || {}).map(([k, v]) => el('li', {}, (DETAIL_LABELS[k] || k) + ': ', code(v)));
+    if (ev.requestId) details.push(el('li', {}, 'Request: ', code(ev.requestId)));
+    return el(
+      'tr',
+      { 'data-event-id': ev.id },
+      el('td', {}, el('time', { datetime: ev.time, text: formatUTCSecond(ev.time) })),
+      el('td', { class: 'audit-action' }, ACTION_LABELS.get(ev.action) || ev.action),
+      el('td', {}, ...(by ? by() : [actor.type || '—'])),
+      el('td', {}, (TARGET_LABELS[ev.target.type] || ev.target.type) + ' ', code(ev.target.id)),
+      el('td', {}, ev.sourceIp || '—', ev.userAgent ? muted(ev.userAgent) : null),
+      el('td', {}, details.length ? el('ul', { class: 'details' }, ...details) : '—'),
+    );
+  }
+
+  // "Nov 27, 2026 11:15:05" in UTC.
+  function formatUTCSecond(iso) {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return iso;
+    return `${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())}, ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  }
+
+  // wirePager makes a list's Previous and Next buttons (NAME-prev,
+  // NAME-next) page through it: pages() is its {pageStarts, page, next},
+  // the cursors of the pages seen so far, and load shows the current one.
+  function wirePager(name, pages, load) {
+    $(name + '-prev').addEventListener('click', () => {
+      const p = pages();
+      if (p.page > 0) {
+        p.page -= 1;
+        load();
+      }
+    });
+    $(name + '-next').addEventListener('click', () => {
+      const p = pages();
+      if (p.next) {
+        p.pageStarts[p.page + 1] = p.next;
+        p.page += 1;
+        load();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Accounts → Token policy: everyone reads it, administrators change it
+  // ---------------------------------------------------------------------------
+  function resetPolicyPage() {
+    state.policy = null;
+    $('policy-summary').replaceChildren();
+    $('policy-who').textContent = '';
+    for (const id of ['policy-summary', 'policy-form']) show($(id), false);
+    show($('policy-loading'), true);
+    $('policy-form').reset();
+    clearPolicyErrors();
+    announce($('policy-status'), '');
+  }
+
+  async function enterPolicy() {
+    resetPolicyPage();
+    await loadPolicy();
+  }
+
+  // loadPolicy reads the policy and shows it, and, to an administrator,
+  // the form that changes it, filled with it; it returns whether it could.
+  async function loadPolicy() {
+    let policy;
+    try {
+      policy = await api('GET', 'tenant-policy');
+    } catch (e) {
+      if (e.status !== 401 && state.route === '#/accounts/token-policy') {
+        show($('policy-loading'), false);
+        announce($('policy-status'), 'The token policy could not be loaded: ' + e.message);
+      }
+      return false;
+    }
+    if (state.route !== '#/accounts/token-policy') return false;
+    state.policy = policy;
+    show($('policy-loading'), false);
+    renderPolicySummary(policy);
+    const admin = Boolean(state.who && state.who.admin);
+    $('policy-who').textContent = admin
+      ? 'You are a tenant administrator: change it below.'
+      : 'Only a tenant administrator can change it. Ask one of yours.';
+    show($('policy-form'), admin);
+    if (admin) fillPolicyForm(policy);
+    return true;
+  }
+
+  function renderPolicySummary(p) {
+    const every = allScopes().length > 0 && allScopes().every((s) => p.allowedScopes.includes(s));
+    const facts = [
+      ['Maximum lifespan', p.maxLifespanDays === null ? 'No maximum' : `${p.maxLifespanDays} ${p.maxLifespanDays === 1 ? 'day' : 'days'}`],
+      ['Tokens must expire', p.requireExpiry ? 'Yes' : 'No'],
+      ['Scopes a token may have', every ? 'All scopes' : el('ul', { class: 'scope-list' }, ...p.allowedScopes.map((s) => el('li', {}, el('code', { text: s }))))],
+      ['Who may delete a token', p.ownerOnlyDelete ? "Its own user, or an administrator" : 'Anyone of the tenant'],
+      ['Version', p.version === 0 ? '0: none set yet, every token allowed' : String(p.version)],
+    ];
+    $('policy-summary').replaceChildren(...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', {}, value)]));
+    show($('policy-summary'), true);
+  }
+
+  function fillPolicyForm(p) {
+    $('policy-require-expiry').checked = p.requireExpiry;
+    $('policy-max').value = p.maxLifespanDays === null ? '' : String(p.maxLifespanDays);
+    scopeChoices($('policy-scopes-list'), 'policy-scope-', (s) => p.allowedScopes.includes(s));
+    $('policy-owner-only').checked = p.ownerOnlyDelete;
+  }
+
+  function clearPolicyErrors() {
+    for (const id of ['policy-require-expiry-error', 'policy-max-error', 'policy-scopes-error']) $(id).textContent = '';
+    for (const id of ['policy-require-expiry', 'policy-max']) $(id).removeAttribute('aria-invalid');
+    setError($('policy-error'), '');
+  }
+
+  // policyField is where an INVALID_POLICY message belongs: the API's
+  // message starts with the field it is about.
+  const POLICY_FIELDS = {
+    requireExpiry: ['policy-require-expiry-error', 'policy-require-expiry'],
+    maxLifespanDays: ['policy-max-error', 'policy-max'],
+    allowedScopes: ['policy-scopes-error', null],
+  };
+
+  function showPolicyError(err) {
+    const field = err.code === 'INVALID_POLICY' ? err.message.split(/[\s:]/, 1)[0] : '';
+    if (POLICY_FIELDS[field]) return policyFieldError(field, err.message);
+    setError($('policy-error'), err.message);
+    $('policy-error').focus();
+  }
+
+  function policyFieldError(field, message) {
+    const [line, control] = POLICY_FIELDS[field];
+    $(line).textContent = message;
+    if (control) $(control).setAttribute('aria-invalid', 'true');
+    $(control || line).focus();
+  }
+
+  async function savePolicy(e) {
+    e.preventDefault();
+    clearPolicyErrors();
+    const max = $('policy-max').value.trim();
+    if (max !== '' && !/^\d+$/.test(max)) {
+      policyFieldError('maxLifespanDays', 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.');
+      return;
+    }
+    const body = {
+      maxLifespanDays: max === '' ? null : Number(max),
+      requireExpiry: $('policy-require-expiry').checked,
+      allowedScopes: checkboxes($('policy-scopes-list')).filter((b) => b.checked).map((b) => b.value),
+      ownerOnlyDelete: $('policy-owner-only').checked,
+      version: state.policy.version, // changed only if nobody changed it since it was read
+    };
+    const button = $('policy-save');
+    button.disabled = true;
+    try {
+      const saved = await api('PUT', 'tenant-policy', body);
+      if (state.route !== '#/accounts/token-policy') return;
+      state.policy = saved;
+      renderPolicySummary(saved);
+      fillPolicyForm(saved);
+      announce($('policy-status'), `Token policy saved (version ${saved.version}).`);
+    } catch (err) {
+      if (err.status === 401 || state.route !== '#/accounts/token-policy') return;
+      if (err.code === 'POLICY_CHANGED') {
+        // Another change came first: show it, and let the change be made to it.
+        if (await loadPolicy()) err = { code: err.code, message: err.message + ' The form now shows it: make your change again.' };
+      }
+      showPolicyError(err);
+    } finally {
+      enableAgain(button);
+    }
+  }
+
   // ---------------------------------------------------------------------------
   // Start
   // ---------------------------------------------------------------------------
@@ -1539,39 +2170,21 @@
     $('sign-out').addEventListener('click', signOut);
     window.addEventListener('hashchange', () => route(true));
 
+    for (const slot of document.querySelectorAll('[data-accounts-nav]')) slot.replaceWith($('accounts-nav').content.cloneNode(true));
+
+    addOnce = onceToken($('add-token-dialog'), $('add-token-actions'), $('add-token-close'));
     $('add-token').addEventListener('click', openAddDialog);
     $('add-token-form').addEventListener('submit', generateToken);
-    $('copy-token').addEventListener('click', copyToken);
     $('add-token-delete').addEventListener('click', discardCreated);
-    $('add-token-close').addEventListener('click', requestAddDialogClose);
-    $('add-token-x').addEventListener('click', requestAddDialogClose);
-    $('close-back').addEventListener('click', () => {
-      showCloseConfirm(false);
-      $('copy-token').focus();
-    });
-    $('close-anyway').addEventListener('click', () => $('add-token-dialog').close());
-    $('token-value').addEventListener('copy', markCopied); // Ctrl+C where copying is blocked
-    // Escape: handled on keydown (cancelling it keeps the dialog open
-    // whatever the browser's rules for the cancel event); the cancel event
-    // still catches other close requests, such as a phone's back gesture.
-    $('add-token-dialog').addEventListener('keydown', (e) => {
-      if (e.key !== 'Escape' || !needsCloseConfirm()) return;
-      e.preventDefault();
-      e.stopPropagation();
-      if (closeConfirmShown()) {
-        showCloseConfirm(false);
-        $('copy-token').focus();
-      } else {
-        showCloseConfirm(true);
-      }
-    });
-    $('add-token-dialog').addEventListener('cancel', (e) => {
-      if (!needsCloseConfirm()) return;
-      e.preventDefault();
-      showCloseConfirm(true);
-    });
+    $('add-token-close').addEventListener('click', () => addOnce.requestClose());
+    $('add-token-x').addEventListener('click', () => addOnce.requestClose());
     $('add-token-dialog').addEventListener('close', onAddDialogClosed);
-    trapFocus($('add-token-dialog'));
+
+    rotateOnce = onceToken($('rotate-token-dialog'), $('rotate-token-actions'), $('rotate-token-close'));
+    $('rotate-token-form').addEventListener('submit', rotateToken);
+    $('rotate-token-close').addEventListener('click', () => rotateOnce.requestClose());
+    $('rotate-token-x').addEventListener('click', () => rotateOnce.requestClose());
+    $('rotate-token-dialog').addEventListener('close', onRotateDialogClosed);
 
     $('delete-confirm').addEventListener('input', () => {
       $('delete-token-submit').disabled = !state.deleting || $('delete-confirm').value !== state.deleting.token.description;
@@ -1582,21 +2195,7 @@
     $('delete-token-dialog').addEventListener('close', onDeleteDialogClosed);
     trapFocus($('delete-token-dialog'));
 
-    $('tokens-prev').addEventListener('click', () => {
-      const t = state.tokens;
-      if (t.page > 0) {
-        t.page -= 1;
-        loadTokens();
-      }
-    });
-    $('tokens-next').addEventListener('click', () => {
-      const t = state.tokens;
-      if (t.next) {
-        t.pageStarts[t.page + 1] = t.next;
-        t.page += 1;
-        loadTokens();
-      }
-    });
+    wirePager('tokens', () => state.tokens, loadTokens);
 
     // Clicking outside an open menu, or pressing Escape, closes it.
     document.addEventListener('click', (e) => {
@@ -1608,8 +2207,17 @@
     window.addEventListener('scroll', placeOpenMenus, { capture: true, passive: true });
     window.addEventListener('resize', placeOpenMenus);
 
+    $('audit-action').append(...AUDIT_ACTIONS.map(([value, label]) => el('option', { value, text: label })));
+    $('audit-filters').addEventListener('submit', applyAuditFilters);
+    $('audit-clear').addEventListener('click', clearAuditFilters);
+    wirePager('audit', () => state.audit, loadAudit);
+    $('policy-form').addEventListener('submit', savePolicy);
+
     buildPlanForm();
     $('plan-form').addEventListener('submit', savePlan);
+    $('secret-key-file').addEventListener('change', readKeyFile);
+    $('secret-key-store').addEventListener('click', storeKey);
+    $('secret-token-create').addEventListener('click', createPipelineToken);
     $('demo-plan').addEventListener('click', createDemoPlan);
     $('redrive').addEventListener('click', redrive);
   }
