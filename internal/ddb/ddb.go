@@ -45,6 +45,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/awsjson"
@@ -285,7 +286,19 @@ type TransactWriteItemsOutput struct{}
 // TransactWriteItems writes up to 100 items all or none. A transaction
 // that is cancelled is a *types.TransactionCanceledException with a
 // reason for each item, in order.
+//
+// Without a ClientRequestToken it sends a new one, as the SDK's client
+// does: the request is written once and each retry sends it as it was, so
+// a retry of a transaction that was committed (its answer lost: a timeout,
+// a 500, a broken checksum) succeeds instead of failing its own conditions
+// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#DDB-TransactWriteItems-request-ClientRequestToken:
+// the token makes the call idempotent for 10 minutes).
 func (c *Client) TransactWriteItems(ctx context.Context, in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
+	if in.ClientRequestToken == nil {
+		withToken := *in
+		withToken.ClientRequestToken = aws.String(uuid.NewString())
+		in = &withToken
+	}
 	if err := c.call(ctx, "TransactWriteItems", in, nil); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
 
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/ddb"
@@ -423,5 +424,55 @@ func TestEachAnswerIsCheckedAgainstItsCRC32(t *testing.T) {
 				t.Errorf("got Accept-Encoding %q, want identity: the CRC32 is of the body as sent", r.Header.Get("Accept-Encoding"))
 			}
 		})
+	}
+}
+
+// A transaction sent without a ClientRequestToken gets one, as the SDK's
+// client gives it, and every retry of it sends the same one: a retry of a
+// transaction that was committed (its answer lost) is then DynamoDB's
+// idempotent repeat, not a second write that fails its conditions.
+func TestATransactionWithoutARequestTokenSendsOneOnEveryAttempt(t *testing.T) {
+	cfg := awsconfig.Local("http://dynamodb.test")
+	cfg.Retryer = noWaits
+	sdk, sdkWire, ours, oursWire := clientsOf(t, cfg, func(string, []byte) (int, http.Header, string) {
+		return 500, nil, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`
+	})
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String("t"), Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "a"}}}}}
+	ctx := context.Background()
+	_, _ = sdk.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	in := &ddb.TransactWriteItemsInput{TransactItems: items}
+	_, _ = ours.TransactWriteItems(ctx, in)
+	_, _ = ours.TransactWriteItems(ctx, in)
+	if in.ClientRequestToken != nil {
+		t.Fatal("the caller's input was changed")
+	}
+	tokensOf := func(w *wire) []string {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		var got []string
+		for _, b := range w.bodies {
+			var body struct{ ClientRequestToken string }
+			if err := json.Unmarshal(b, &body); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, body.ClientRequestToken)
+		}
+		return got
+	}
+	sdkTokens, ourTokens := tokensOf(sdkWire), tokensOf(oursWire)
+	if len(sdkTokens) != 4 || sdkTokens[0] == "" || sdkTokens[3] != sdkTokens[0] {
+		t.Fatalf("the SDK sent %q: the oracle has changed", sdkTokens)
+	}
+	if len(ourTokens) != 8 {
+		t.Fatalf("got %d attempts, want 4 for each of two calls", len(ourTokens))
+	}
+	first, second := ourTokens[0], ourTokens[4]
+	if _, err := uuid.Parse(first); err != nil || first == second {
+		t.Fatalf("got tokens %q and %q, want a new UUID for each call", first, second)
+	}
+	for i, tok := range ourTokens {
+		if want := []string{first, second}[i/4]; tok != want {
+			t.Fatalf("attempt %d sent %q, want its call's %q on every attempt", i%4+1, tok, want)
+		}
 	}
 }
