@@ -177,7 +177,7 @@ var iamAllowlist = map[string][]grant{
 		{"events:PutEvents", "!GetAtt SandboxRefreshEventBus.Arn", ""},
 	},
 	// The tenant's audit partition, or the index for one action: read only.
-	"ListAuditEventsFunction": {{"dynamodb:Query", tableARN, auditQueryCondition}, {"dynamodb:Query", index1ARN, ""}},
+	"ListAuditEventsFunction": {{"dynamodb:Query", tableARN, auditQueryCondition}, {"dynamodb:Query", index1ARN, auditQueryCondition}},
 	"PublishAuditEventsFunction": {
 		// Lambda polls the table's stream with its role.
 		{"dynamodb:DescribeStream", streamARN, ""}, {"dynamodb:GetRecords", streamARN, ""},
@@ -271,7 +271,7 @@ var auditQueryCondition = "ForAllValues:StringLike dynamodb:LeadingKeys=[" + aud
 // putPolicyCondition is the condition of the policy function's PutItem
 // grant, as renderCondition writes it: an item of the attributes
 // PutPolicy writes (dynamo.PolicyAttributes), and no ReturnValues.
-var putPolicyCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyAttributes, ", ") + "]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
+var putPolicyCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyAttributes, ", ") + "]; ForAllValues:StringLike dynamodb:LeadingKeys=[TENANT#*]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a
