@@ -10,6 +10,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
+	"github.com/dcs-access/dcs-access/internal/header"
 )
 
 // TokenChecker makes the authorizer's decision on an API token
@@ -96,7 +97,7 @@ func (h *Introspection) Introspect(ctx context.Context, req events.APIGatewayPro
 // server ignore it, and this one knows one kind of token.
 func introspectionToken(req events.APIGatewayProxyRequest) (string, error) {
 	const usage = "The body must be form-encoded (Content-Type: " + FormContentType + "): token=<the token to introspect>."
-	if mt, _, err := mime.ParseMediaType(header(req, "Content-Type")); err != nil || mt != FormContentType {
+	if mt, _, err := mime.ParseMediaType(header.Get(req.Headers, "Content-Type")); err != nil || mt != FormContentType {
 		return "", invalidBody(usage)
 	}
 	body, err := rawBody(req)

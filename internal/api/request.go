@@ -14,6 +14,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
+	"github.com/dcs-access/dcs-access/internal/header"
 	"github.com/dcs-access/dcs-access/internal/strictjson"
 )
 
@@ -66,7 +67,7 @@ func serve(ctx context.Context, req events.APIGatewayProxyRequest, fn func(conte
 // events of the changes it asks for record (audit.WithRequest).
 func withAuditRequest(ctx context.Context, req events.APIGatewayProxyRequest) context.Context {
 	rc := req.RequestContext
-	return audit.WithRequest(ctx, audit.NewRequest(rc.Identity.SourceIP, header(req, "User-Agent"), rc.RequestID))
+	return audit.WithRequest(ctx, audit.NewRequest(rc.Identity.SourceIP, header.Get(req.Headers, "User-Agent"), rc.RequestID))
 }
 
 func invalidBody(format string, args ...any) *access.Error {

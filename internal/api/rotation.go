@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dcs-access/dcs-access/internal/access"
+	"github.com/dcs-access/dcs-access/internal/header"
 	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
@@ -52,7 +53,7 @@ func (h *Tokens) Rotate(ctx context.Context, req events.APIGatewayProxyRequest) 
 		if err != nil {
 			return Response{}, err
 		}
-		rotated, err := h.Service.Rotate(ctx, p, req.PathParameters["id"], tokens.RotateInput{OverlapMinutes: overlap, Key: header(req, "Idempotency-Key")})
+		rotated, err := h.Service.Rotate(ctx, p, req.PathParameters["id"], tokens.RotateInput{OverlapMinutes: overlap, Key: header.Get(req.Headers, "Idempotency-Key")})
 		if err != nil {
 			return Response{}, err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit"
+	"github.com/dcs-access/dcs-access/internal/header"
 	"github.com/dcs-access/dcs-access/internal/runs"
 )
 
@@ -31,7 +32,7 @@ func (h *Runs) Start(ctx context.Context, req events.APIGatewayProxyRequest) (Re
 		if body.Sandbox == "" {
 			return Response{}, access.Errorf(access.EINVALID, "INVALID_BODY", `The body must name the sandbox: {"sandbox": "uat1"}.`)
 		}
-		key := header(req, "Idempotency-Key")
+		key := header.Get(req.Headers, "Idempotency-Key")
 		if len(key) > 128 {
 			return Response{}, access.Errorf(access.EINVALID, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be at most 128 characters.")
 		}
@@ -90,16 +91,6 @@ func (h *Runs) Redrive(ctx context.Context, req events.APIGatewayProxyRequest) (
 		}
 		return JSON(http.StatusAccepted, run.View(h.Service.Now())), nil
 	})
-}
-
-// header reads a request header case-insensitively, as API Gateway passes them as sent.
-func header(req events.APIGatewayProxyRequest, name string) string {
-	for k, v := range req.Headers {
-		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
-			return v
-		}
-	}
-	return ""
 }
 
 // Requested is the EventBridge event that asks for a refresh.

@@ -20,6 +20,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/apitoken"
 	"github.com/dcs-access/dcs-access/internal/audit"
+	"github.com/dcs-access/dcs-access/internal/header"
 )
 
 // MaxHeaderBytes bounds the Authorization header; larger ones are rejected
@@ -183,17 +184,6 @@ func bearer(header string) (string, error) {
 	return raw, nil
 }
 
-// header is the value of the request's header name in any spelling ("" when
-// absent): what API Gateway passes on, the last value of each.
-func header(req events.APIGatewayCustomAuthorizerRequestTypeRequest, name string) string {
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
 // authorization returns the request's one Authorization header. API Gateway
 // passes header names as the client spelled them, the last value of each in
 // headers and every value in multiValueHeaders: any spelling of the name
@@ -257,7 +247,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayCustomAuth
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("authorizer failed")
 	}
 	if p.AuthType == access.AuthAPIToken {
-		a.recordUse(t, audit.NewRequest(req.RequestContext.Identity.SourceIP, header(req, "User-Agent"), req.RequestContext.RequestID))
+		a.recordUse(t, audit.NewRequest(req.RequestContext.Identity.SourceIP, header.Get(req.Headers, "User-Agent"), req.RequestContext.RequestID))
 	}
 	return Allow(p, req.MethodArn), nil
 }

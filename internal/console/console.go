@@ -31,6 +31,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dcs-access/dcs-access/internal/header"
 )
 
 //go:embed web
@@ -369,7 +371,7 @@ func Lambda(cfg Config) (LambdaHandler, error) {
 			h["Cache-Control"] = "no-store"
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusMovedPermanently, Headers: h}, nil
 		}
-		a := s.serve(req.HTTPMethod, p, base, header(req.Headers, "If-None-Match"))
+		a := s.serve(req.HTTPMethod, p, base, header.Get(req.Headers, "If-None-Match"))
 		return events.APIGatewayProxyResponse{StatusCode: a.status, Headers: a.headers, Body: string(a.body)}, nil
 	}, nil
 }
@@ -397,14 +399,4 @@ func basePath(requested, resource string) (base string, redirect bool) {
 		return "/", false
 	}
 	return prefix + "/", false
-}
-
-// header reads a header case-insensitively, as API Gateway passes them as sent.
-func header(headers map[string]string, name string) string {
-	for k, v := range headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }

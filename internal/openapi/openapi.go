@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	dcsaccess "github.com/dcs-access/dcs-access"
+
+	"github.com/dcs-access/dcs-access/internal/header"
 )
 
 // Path is where the description is served.
@@ -76,18 +78,7 @@ func WithDocument(next LambdaHandler) LambdaHandler {
 		if req.Path != Path || (req.HTTPMethod != http.MethodGet && req.HTTPMethod != http.MethodHead) {
 			return next(ctx, req)
 		}
-		status, h, body := answer(req.HTTPMethod, ifNoneMatch(req.Headers))
+		status, h, body := answer(req.HTTPMethod, header.Get(req.Headers, "If-None-Match"))
 		return events.APIGatewayProxyResponse{StatusCode: status, Headers: h, Body: body}, nil
 	}
-}
-
-// ifNoneMatch reads the header case-insensitively, as API Gateway passes
-// header names as the client spelled them.
-func ifNoneMatch(headers map[string]string) string {
-	for k, v := range headers {
-		if strings.EqualFold(k, "If-None-Match") {
-			return v
-		}
-	}
-	return ""
 }
