@@ -3,9 +3,7 @@ package templatecheck
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -65,44 +63,22 @@ func checkStreamConsumers(tpl *cfnTemplate) []string {
 }
 
 // tamperAlarm is AuditTamperingAlarm but its description: one write over
-// an audit event in 5 minutes pages, to the stack's alarm topic, on the
-// metric internal/auditstream counts (emf.Namespace, under the stack).
-var tamperAlarm = map[string]string{
-	"Namespace":          emf.Namespace,
-	"MetricName":         auditstream.TamperingMetric,
-	"Dimensions":         "[" + emf.StackDimension + "=!Ref AWS::StackName]",
-	"Statistic":          "Sum",
-	"Period":             "300",
-	"EvaluationPeriods":  "1",
-	"Threshold":          "1",
-	"ComparisonOperator": "GreaterThanOrEqualToThreshold",
-	"TreatMissingData":   "notBreaching",
-	"AlarmActions":       "[!Ref AlarmTopic]",
-	"OKActions":          "[!Ref AlarmTopic]",
-}
+// an audit event in 5 minutes pages, on the metric internal/auditstream
+// counts (emf.Namespace, under the stack).
+var tamperAlarm = onAnyIn5MinutesOf(map[string]string{
+	"Namespace":  emf.Namespace,
+	"MetricName": auditstream.TamperingMetric,
+	"Dimensions": "[" + emf.StackDimension + "=!Ref AWS::StackName]",
+})
 
 // checkTamperAlarm checks AuditTamperingAlarm against tamperAlarm, and that
 // the stream's consumer knows the stack its metric is under.
 func checkTamperAlarm(tpl *cfnTemplate) []string {
-	var problems []string
 	a, ok := tpl.resource("AuditTamperingAlarm")
 	if !ok || a.Type != "AWS::CloudWatch::Alarm" {
 		return []string{"no alarm AuditTamperingAlarm: a write over an audit event would be counted and never seen"}
 	}
-	for _, name := range slices.Sorted(maps.Keys(tamperAlarm)) {
-		got := render(a.prop(name))
-		if name == "Dimensions" {
-			got = renderDimensions(a.prop(name))
-		}
-		if got != tamperAlarm[name] {
-			problems = append(problems, fmt.Sprintf("AuditTamperingAlarm: %s is %s, want %s", name, got, tamperAlarm[name]))
-		}
-	}
-	for _, e := range entries(at(a.Node, "Properties")) {
-		if _, known := tamperAlarm[e.Key]; !known && e.Key != "AlarmDescription" {
-			problems = append(problems, fmt.Sprintf("AuditTamperingAlarm: sets %s, which tamperAlarm does not", e.Key))
-		}
-	}
+	problems := checkAlarmProperties(a, tamperAlarm, "one write over an audit event pages")
 	if fn, ok := tpl.resource(streamConsumer); ok {
 		if got := render(fn.prop("Environment.Variables.STACK_NAME")); got != "!Ref AWS::StackName" {
 			problems = append(problems, fmt.Sprintf("%s: STACK_NAME is %s, want !Ref AWS::StackName: the alarm's Stack dimension", streamConsumer, got))
