@@ -2,7 +2,9 @@
 // DynamoDB stream carries every item written, and the publish-audit-events
 // function (an event source mapping on that stream) hands each new audit
 // item's event to EventBridge; the local stack reads DynamoDB Local's stream
-// and hands its records to the same handler (internal/localserver).
+// and hands its records to the same handler (internal/localserver). Every
+// other write to an audit item (no code makes one) is the tamper alarm's:
+// logged, and counted on TamperingMetric.
 //
 // Why the stream and not the writers: an event is written in its change's
 // transaction, so the table is the record, and the stream has every item
