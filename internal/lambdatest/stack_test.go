@@ -251,6 +251,7 @@ func (s *stack) env(t testing.TB, name string) map[string]string {
 		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "120" // its Timeout
 	case "PublishAuditEventsFunction":
 		env["EVENT_BUS_NAME"] = s.pipeline.busName
+		env["STACK_NAME"] = "dcs-access-lambdatest" // the AuditTampering metric's dimension
 	case "ConsoleFunction":
 		// As with the stack's Cognito pool: its hosted UI's endpoints.
 		env["OIDC_AUTHORIZATION_ENDPOINT"] = consoleSignIn + "/oauth2/authorize"

@@ -352,3 +352,80 @@ func TestAnEventTheBusRefusedIsPublishedLaterOnce(t *testing.T) {
 		t.Fatalf("got events of %v on the bus, want each of %v once, in order", got, ids)
 	}
 }
+
+// The local stream hands on every record, and the handler tells them
+// apart as the mapping's filter and the function do in AWS: a token's
+// creation is published once, and its own later writes pass unnoticed,
+// while an update and a delete of its audit item on DynamoDB Local (which
+// no code makes) are each logged as tampering, by the item's key.
+func TestWritesOverAnAuditEventAreLoggedAsTampering(t *testing.T) {
+	s := newPipelineStack(t)
+	bus := &eventbus.Memory{}
+	var log strings.Builder
+	stream, err := localserver.NewAuditStream(context.Background(), awsconfig.Local(testenv.DynamoDBEndpoint(t)), s.table, bus, slog.New(slog.NewJSONHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, out := call(t, s.http, "POST", "/api-tokens", s.session, `{"description":"tampered with"}`)
+	if status != 201 {
+		t.Fatalf("create: got %d %v", status, out)
+	}
+	id := out["id"].(string)
+	if status, out := call(t, s.http, "DELETE", "/api-tokens/"+id, s.session, ""); status != http.StatusNoContent {
+		t.Fatalf("delete: got %d %v", status, out)
+	}
+	poll := func(until func() bool) bool {
+		return testenv.Eventually(15*time.Second, func() bool {
+			if err := stream.Poll(context.Background()); err != nil {
+				t.Log(err)
+			}
+			return until()
+		})
+	}
+	if !poll(func() bool { return len(publishedAudit(t, bus)) >= 2 }) {
+		t.Fatalf("got %d events on the bus, want the creation and the deletion", len(publishedAudit(t, bus)))
+	}
+	if strings.Contains(log.String(), "tampering") {
+		t.Fatalf("the API's own writes were logged as tampering: %s", log.String())
+	}
+
+	db := testenv.DynamoDB(t)
+	scan, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: &s.table, FilterExpression: aws.String("begins_with(pk, :audit) AND contains(#e, :id)"),
+		ExpressionAttributeNames:  map[string]string{"#e": auditstream.DocumentAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":audit": &types.AttributeValueMemberS{Value: auditstream.PartitionPrefix}, ":id": &types.AttributeValueMemberS{Value: id}}})
+	if err != nil || len(scan.Items) != 2 {
+		t.Fatalf("got %v, %v; want the token's two audit items", scan, err)
+	}
+	key := map[string]types.AttributeValue{"pk": scan.Items[0]["pk"], "sk": scan.Items[0]["sk"]}
+	sk := scan.Items[0]["sk"].(*types.AttributeValueMemberS).Value
+	if _, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: &s.table, Key: key,
+		UpdateExpression: aws.String("SET #e = :forged"), ExpressionAttributeNames: map[string]string{"#e": auditstream.DocumentAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":forged": &types.AttributeValueMemberS{Value: `{"id":"forged"}`}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteItem(context.Background(), &dynamodb.DeleteItemInput{TableName: &s.table, Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	tampered := func() []string {
+		var names []string
+		for line := range strings.Lines(log.String()) {
+			var l struct{ Level, PK, SK, EventName string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Level == "ERROR" && l.SK == sk && strings.HasPrefix(l.PK, auditstream.PartitionPrefix) {
+				names = append(names, l.EventName)
+			}
+		}
+		return names
+	}
+	if !poll(func() bool { return len(tampered()) >= 2 }) {
+		t.Fatalf("logged tampering %v, want the MODIFY and the REMOVE of %s: %s", tampered(), sk, log.String())
+	}
+	if got := tampered(); !slices.Equal(got, []string{"MODIFY", "REMOVE"}) {
+		t.Errorf("logged tampering %v, want MODIFY then REMOVE", got)
+	}
+	if got := len(publishedAudit(t, bus)); got != 2 {
+		t.Errorf("got %d events on the bus, want the 2 inserts, each once (the forged document is not an event published)", got)
+	}
+	if strings.Contains(log.String(), "forged") {
+		t.Errorf("the log repeats the forged document: %s", log.String())
+	}
+}

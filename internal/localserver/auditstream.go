@@ -19,7 +19,9 @@ import (
 // AuditStream is what the publish-audit-events function's event source
 // mapping is in AWS: it follows the table's stream on DynamoDB Local and
 // hands each batch of records to the same handler, which puts the audit
-// events on the local bus. A batch the handler reports a failure in is read
+// events on the local bus and logs any other write to an audit item as
+// tampering (the mapping's filter, on audit items' keys, is the handler's
+// own check: it skips the records of other items). A batch the handler reports a failure in is read
 // again from that record, as Lambda retries it.
 type AuditStream struct {
 	streams   *dynamodbstreams.Client
@@ -154,6 +156,9 @@ func lambdaRecord(r stypes.Record) events.DynamoDBEventRecord {
 			Keys: lambdaImage(d.Keys), NewImage: lambdaImage(d.NewImage),
 			SequenceNumber: aws.ToString(d.SequenceNumber), StreamViewType: string(d.StreamViewType),
 		}
+	}
+	if u := r.UserIdentity; u != nil { // TTL's removals: the handler ignores them
+		out.UserIdentity = &events.DynamoDBUserIdentity{Type: aws.ToString(u.Type), PrincipalID: aws.ToString(u.PrincipalId)}
 	}
 	return out
 }

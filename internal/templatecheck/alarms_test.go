@@ -24,13 +24,10 @@ const (
 	maxAlarmExpressions = 10
 )
 
-// throttleAlarm is every function's throttles alarm but its description:
-// one alarm per function, so that adding functions never reaches the
-// limits above, all alike. "%s" is the function's logical id.
-var throttleAlarm = map[string]string{
-	"Namespace":          "AWS/Lambda",
-	"MetricName":         "Throttles",
-	"Dimensions":         "[FunctionName=!Ref %s]",
+// onAnyIn5Minutes is an alarm's properties but its metric's: it fires when
+// the metric's sum over 5 minutes is 1 or more, and tells the stack's alarm
+// topic, when it fires and when it is over.
+var onAnyIn5Minutes = map[string]string{
 	"Statistic":          "Sum",
 	"Period":             "300",
 	"EvaluationPeriods":  "1",
@@ -40,6 +37,23 @@ var throttleAlarm = map[string]string{
 	"AlarmActions":       "[!Ref AlarmTopic]",
 	"OKActions":          "[!Ref AlarmTopic]",
 }
+
+// onAnyIn5MinutesOf is onAnyIn5Minutes on a metric (Namespace, MetricName,
+// Dimensions as renderDimensions writes them).
+func onAnyIn5MinutesOf(metric map[string]string) map[string]string {
+	out := maps.Clone(onAnyIn5Minutes)
+	maps.Copy(out, metric)
+	return out
+}
+
+// throttleAlarm is every function's throttles alarm but its description:
+// one alarm per function, so that adding functions never reaches the
+// limits above, all alike. "%s" is the function's logical id.
+var throttleAlarm = onAnyIn5MinutesOf(map[string]string{
+	"Namespace":  "AWS/Lambda",
+	"MetricName": "Throttles",
+	"Dimensions": "[FunctionName=!Ref %s]",
+})
 
 // throttleAlarmID is the logical id of fnID's throttles alarm:
 // CreateTokenFunction's is CreateTokenThrottlesAlarm.
@@ -153,23 +167,29 @@ func checkThrottleAlarms(tpl *cfnTemplate) []string {
 			problems = append(problems, fmt.Sprintf("%s: no alarm %s on its throttles", fn.ID, id))
 			continue
 		}
-		for _, name := range slices.Sorted(maps.Keys(throttleAlarm)) {
-			want := throttleAlarm[name]
-			if strings.Contains(want, "%s") {
-				want = fmt.Sprintf(want, fn.ID)
-			}
-			got := render(a.prop(name))
-			if name == "Dimensions" {
-				got = renderDimensions(a.prop(name))
-			}
-			if got != want {
-				problems = append(problems, fmt.Sprintf("%s: %s is %s, want %s (as every function's throttles alarm)", id, name, got, want))
-			}
+		want := maps.Clone(throttleAlarm)
+		want["Dimensions"] = fmt.Sprintf(want["Dimensions"], fn.ID)
+		problems = append(problems, checkAlarmProperties(a, want, "as every function's throttles alarm")...)
+	}
+	return problems
+}
+
+// checkAlarmProperties checks that alarm a sets want's properties as want
+// does, and no other but its AlarmDescription; why ends each problem.
+func checkAlarmProperties(a resource, want map[string]string, why string) []string {
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		got := render(a.prop(name))
+		if name == "Dimensions" {
+			got = renderDimensions(a.prop(name))
 		}
-		for _, e := range entries(at(a.Node, "Properties")) {
-			if _, known := throttleAlarm[e.Key]; !known && e.Key != "AlarmDescription" {
-				problems = append(problems, fmt.Sprintf("%s: sets %s, which no other function's throttles alarm does", id, e.Key))
-			}
+		if got != want[name] {
+			problems = append(problems, fmt.Sprintf("%s: %s is %s, want %s (%s)", a.ID, name, got, want[name], why))
+		}
+	}
+	for _, e := range entries(at(a.Node, "Properties")) {
+		if _, known := want[e.Key]; !known && e.Key != "AlarmDescription" {
+			problems = append(problems, fmt.Sprintf("%s: sets %s (%s)", a.ID, e.Key, why))
 		}
 	}
 	return problems

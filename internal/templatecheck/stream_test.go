@@ -10,6 +10,7 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/auditstream"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
+	"github.com/dcs-access/dcs-access/internal/emf"
 )
 
 // streamEventType is the SAM event that runs a function on a DynamoDB
@@ -57,6 +58,31 @@ func checkStreamConsumers(tpl *cfnTemplate) []string {
 	}
 	if !alarmedMetrics(tpl)[alarmedMetric("AWS/Lambda", "IteratorAge", "FunctionName", "!Ref "+streamConsumer)] {
 		problems = append(problems, fmt.Sprintf("no alarm on %s's IteratorAge: audit events could wait for the bus, and leave the stream after 24 hours, unseen", streamConsumer))
+	}
+	return append(problems, checkTamperAlarm(tpl)...)
+}
+
+// tamperAlarm is AuditTamperingAlarm but its description: one write over
+// an audit event in 5 minutes pages, on the metric internal/auditstream
+// counts (emf.Namespace, under the stack).
+var tamperAlarm = onAnyIn5MinutesOf(map[string]string{
+	"Namespace":  emf.Namespace,
+	"MetricName": auditstream.TamperingMetric,
+	"Dimensions": "[" + emf.StackDimension + "=!Ref AWS::StackName]",
+})
+
+// checkTamperAlarm checks AuditTamperingAlarm against tamperAlarm, and that
+// the stream's consumer knows the stack its metric is under.
+func checkTamperAlarm(tpl *cfnTemplate) []string {
+	a, ok := tpl.resource("AuditTamperingAlarm")
+	if !ok || a.Type != "AWS::CloudWatch::Alarm" {
+		return []string{"no alarm AuditTamperingAlarm: a write over an audit event would be counted and never seen"}
+	}
+	problems := checkAlarmProperties(a, tamperAlarm, "one write over an audit event pages")
+	if fn, ok := tpl.resource(streamConsumer); ok {
+		if got := render(fn.prop("Environment.Variables.STACK_NAME")); got != "!Ref AWS::StackName" {
+			problems = append(problems, fmt.Sprintf("%s: STACK_NAME is %s, want !Ref AWS::StackName: the alarm's Stack dimension", streamConsumer, got))
+		}
 	}
 	return problems
 }
@@ -112,6 +138,26 @@ func TestTheAuditStreamCheckCatchesMutations(t *testing.T) {
 			setTo("Resources.TokenTable.Properties.StreamSpecification.StreamViewType", "KEYS_ONLY"), checkStreamConsumers, "TokenTable's stream is KEYS_ONLY"},
 		{"a consumer without the filter is caught",
 			removeAt(events + ".FilterCriteria"), checkStreamConsumers, "0 filters"},
+		{"the filter on new images (which lets no removal by) is caught",
+			setTo(events+".FilterCriteria.Filters.0.Pattern", `'{"dynamodb":{"NewImage":{"pk":{"S":[{"prefix":"AUDIT#"}]}}}}'`), checkStreamConsumers, "want auditstream.FilterPattern's"},
+		{"a filter to inserts only is caught",
+			setTo(events+".FilterCriteria.Filters.0.Pattern", `'{"eventName":["INSERT"],"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"AUDIT#"}]}}}}'`), checkStreamConsumers, "want auditstream.FilterPattern's"},
+		{"a consumer without the tamper alarm is caught",
+			removeAt("Resources.AuditTamperingAlarm"), checkStreamConsumers, "no alarm AuditTamperingAlarm"},
+		{"a tamper alarm that waits for two writes is caught",
+			setTo("Resources.AuditTamperingAlarm.Properties.Threshold", "2"), checkStreamConsumers, "AuditTamperingAlarm: Threshold is 2, want 1"},
+		{"a tamper alarm on another metric is caught",
+			setTo("Resources.AuditTamperingAlarm.Properties.MetricName", "AuditTamper"), checkStreamConsumers, "MetricName is AuditTamper, want AuditTampering"},
+		{"a tamper alarm under no stack is caught",
+			removeAt("Resources.AuditTamperingAlarm.Properties.Dimensions"), checkStreamConsumers, "Dimensions is [], want [Stack=!Ref AWS::StackName]"},
+		{"a tamper alarm that tells no one is caught",
+			removeAt("Resources.AuditTamperingAlarm.Properties.AlarmActions"), checkStreamConsumers, "AlarmActions is <unset>, want [!Ref AlarmTopic]"},
+		{"a tamper alarm that treats missing data as breaching is caught",
+			setTo("Resources.AuditTamperingAlarm.Properties.TreatMissingData", "breaching"), checkStreamConsumers, "TreatMissingData is breaching"},
+		{"a tamper alarm of several periods is caught",
+			setTo("Resources.AuditTamperingAlarm.Properties.DatapointsToAlarm", "2"), checkStreamConsumers, "sets DatapointsToAlarm"},
+		{"a consumer without its stack name is caught",
+			removeAt("Resources.PublishAuditEventsFunction.Properties.Environment.Variables.STACK_NAME"), checkStreamConsumers, "STACK_NAME is <unset>"},
 		{"a filter wider than the audit items is caught",
 			setTo(events+".FilterCriteria.Filters.0.Pattern", `'{"dynamodb":{"NewImage":{"pk":{"S":[{"prefix":"A"}]}}}}'`), checkStreamConsumers, "want auditstream.FilterPattern's"},
 		{"a consumer that gives up on a record is caught",
