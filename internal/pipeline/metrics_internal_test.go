@@ -26,7 +26,7 @@ func TestExposureIsWrittenAsEmbeddedMetrics(t *testing.T) {
 	before := run.Exposure
 	m.exposure(run, before, t0.Add(2*time.Minute)) // a later report, still unmasked
 	run.Exposure.MaskedAt = at(3 * time.Minute)
-	m.exposure(run, before, t0.Add(3*time.Minute)) // masking succeeded
+	m.exposure(run, before, t0.Add(3*time.Minute))       // masking succeeded
 	m.exposure(run, run.Exposure, t0.Add(4*time.Minute)) // after it: nothing
 
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
