@@ -871,7 +871,8 @@
     const max = p && p.maxLifespanDays !== null ? p.maxLifespanDays : 3650;
     if (!lifespan) return p && p.requireExpiry ? 'Lifespan (days) is required: the tenant policy says tokens must expire.' : '';
     if (/^[0-9]+$/.test(lifespan) && Number(lifespan) >= 1 && Number(lifespan) <= max) return '';
-    if (max < 3650) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy allows at most ${max} ${max === 1 ? 'day' : 'days'}.`;
+    if (p && p.maxLifespanDays !== null) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy allows at most ${max} ${max === 1 ? 'day' : 'days'}.`;
+    if (p && p.requireExpiry) return 'Lifespan (days) must be a whole number from 1 to 3650: the tenant policy says tokens must expire.';
     return 'Lifespan (days) must be a whole number from 1 to 3650, or blank for a token that never expires.';
   }
 
