@@ -1679,7 +1679,7 @@ try {
     assert.ok(await form.getByRole('alert').isHidden(), 'the message is gone');
   });
 
-  await step('API Tokens flags a token made before the policy (and offers no rotation for it); Add Token shows the policy\'s refusal', async () => {
+  await step('API Tokens flags a token made before the policy (and offers no rotation for it)', async () => {
     await page.getByRole('navigation', { name: 'Accounts' }).getByRole('link', { name: 'API Tokens' }).click();
     await rowOf(oldToken.id).waitFor();
     const listed = (await call('GET', '/api-tokens', await session('ivy@initech.example', 'initech', true))).body.items.find((t) => t.id === oldToken.id);
@@ -1695,16 +1695,148 @@ try {
     await assertContrast('body');
     await shot('20-token-outside-policy.png');
     await checkState('a token outside the policy', '20-token-outside-policy.png');
+  });
 
-    const created = await generate('quarterly export', '90');
-    assert.equal(created.status, 400);
-    assert.equal(created.body.error.code, 'POLICY_VIOLATION');
+  // The policy now: at most 7 days, expiry required, every scope but
+  // tokens:write. A user (not an administrator) adds a token under it.
+  const initechPolicy = async () => (await call('GET', '/tenant-policy', await session('uma@initech.example', 'initech'))).body;
+  await step('Add Token follows the tenant policy read when it opens: scopes it refuses are cleared and disabled, the lifespan has its maximum and is required', async () => {
+    const policy = await initechPolicy();
+    const all = await sessionScopes();
+    const allowed = all.filter((sc) => sc !== 'tokens:write');
+    assert.deepEqual({ max: policy.maxLifespanDays, requireExpiry: policy.requireExpiry, allowedScopes: policy.allowedScopes }, { max: 7, requireExpiry: true, allowedScopes: allowed });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('E-mail', { exact: true }).fill('uma@initech.example');
+    await page.getByLabel('Tenant', { exact: true }).fill('initech');
+    await page.getByLabel('Tenant administrator', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#account-name', { hasText: 'uma@initech.example · initech' }).waitFor();
+    assert.equal(await page.locator('#account-name').innerText(), 'uma@initech.example · initech', 'a user, not an administrator');
+    await page.getByRole('navigation', { name: 'Accounts' }).getByRole('link', { name: 'API Tokens' }).click();
+    await page.getByRole('heading', { name: 'API Tokens', level: 1 }).waitFor();
+    const read = page.waitForResponse((r) => r.url() === `${BASE}/tenant-policy` && r.request().method() === 'GET');
+    await page.getByRole('button', { name: 'Add Token' }).click();
+    assert.equal((await read).status(), 200, 'the dialog reads the policy as it opens');
+    const dialog = addDialog();
+    await dialog.waitFor({ state: 'visible' });
+    const group = dialog.getByRole('group', { name: 'Scopes' });
+    assert.deepEqual(
+      await group.getByRole('checkbox').evaluateAll((bs) => bs.map((b) => [b.value, b.checked, b.disabled])),
+      all.map((sc) => (sc === 'tokens:write' ? [sc, false, true] : [sc, true, false])),
+      'the scope the policy refuses is cleared and disabled; the others offered, checked',
+    );
+    const note = page.locator('#token-scopes-policy');
+    assert.equal(await note.innerText(), 'The tenant policy does not allow tokens:write.', 'said in words, not by colour alone');
+    assert.ok(await note.isVisible());
+    assert.ok((await page.locator('#token-scopes').getAttribute('aria-describedby')).split(' ').includes('token-scopes-policy'), 'the group is described by the note');
+    const life = dialog.getByLabel('Lifespan (days)', { exact: true });
+    assert.equal(await life.getAttribute('max'), '7');
+    assert.equal(await life.evaluate((n) => n.required), true, 'required: tokens must expire');
+    const hint = await page.locator('#token-lifespan-hint').innerText();
+    assert.match(hint, /At most 7 days \(tenant policy\)\./);
+    assert.match(hint, /Required: tokens must expire \(tenant policy\)\./);
+    assert.doesNotMatch(hint, /never expires/);
+    assert.equal(await page.locator('#add-token-intro').innerText(), 'Description is optional.');
+    await assertContrast('#add-token-dialog');
+    await checkState('Add Token under the tenant policy');
+
+    // Over the maximum, and blank while required: refused at the field.
+    let posted = false;
+    const onRequest = (q) => {
+      if (q.method() === 'POST' && q.url() === `${BASE}/api-tokens`) posted = true;
+    };
+    page.on('request', onRequest);
+    await dialog.getByLabel('Description', { exact: true }).fill('weekly report');
+    for (const [value, said] of [
+      ['', 'Lifespan (days) is required: the tenant policy says tokens must expire.'],
+      ['90', 'Lifespan (days) must be a whole number from 1 to 7: the tenant policy allows at most 7 days.'],
+      ['8', 'Lifespan (days) must be a whole number from 1 to 7: the tenant policy allows at most 7 days.'],
+    ]) {
+      await life.fill(value);
+      await dialog.getByRole('button', { name: 'Generate Token' }).click();
+      await dialog.getByRole('alert').filter({ hasText: said }).waitFor();
+      assert.equal(await life.getAttribute('aria-invalid'), 'true', `${JSON.stringify(value)} marked at the field`);
+      assert.ok(await life.evaluate((n) => n === document.activeElement), 'focus on the field');
+    }
+    page.off('request', onRequest);
+    assert.equal(posted, false, 'a lifespan outside the policy reached the server');
+    await assertContrast('#add-token-dialog');
+    await shot('22-add-token-policy.png');
+    await checkState('Add Token refused at the lifespan under the tenant policy', '22-add-token-policy.png');
+
+    // Within the policy: made, with the allowed scopes sent (all would be refused).
+    await life.fill('7');
+    const answer = page.waitForResponse((r) => r.url() === `${BASE}/api-tokens` && r.request().method() === 'POST');
+    await dialog.getByRole('button', { name: 'Generate Token' }).click();
+    const r = await answer;
+    const made = await r.json();
+    assert.equal(r.status(), 201, JSON.stringify(made));
+    assert.deepEqual(r.request().postDataJSON(), { description: 'weekly report', lifespanDays: 7, scopes: allowed });
+    assert.deepEqual(made.scopes, allowed);
+    assert.ok(await dialog.getByRole('alert').isHidden(), 'the message is gone');
+    await copyAndClose(dialog, made.token);
+    await rowOf(made.id).waitFor();
+    assert.equal((await call('GET', '/whoami', made.token)).status, 200, 'the token works');
+  });
+
+  await step('Add Token under a policy changed after the dialog opened: the API refuses, and the dialog says so', async () => {
+    const admin = await session('ivy@initech.example', 'initech', true);
+    await page.getByRole('button', { name: 'Add Token' }).click();
+    await addDialog().waitFor({ state: 'visible' });
+    const now = (await call('GET', '/tenant-policy', admin)).body;
+    assert.equal((await call('PUT', '/tenant-policy', admin, { ...now, maxLifespanDays: 3 })).status, 200);
+    await page.getByLabel('Description', { exact: true }).fill('quarterly export');
+    await page.getByLabel('Lifespan (days)', { exact: true }).fill('5'); // within the 7 days the dialog read
+    const answer = page.waitForResponse((r) => r.url() === `${BASE}/api-tokens` && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Generate Token' }).click();
+    const r = await answer;
+    const refused = await r.json();
+    assert.equal(r.status(), 400);
+    assert.equal(refused.error.code, 'POLICY_VIOLATION');
+    assert.match(refused.error.message, /maximum of 3/);
     expectError(400);
-    const alert = addDialog().getByRole('alert');
-    await alert.filter({ hasText: created.body.error.message }).waitFor();
-    assert.match(created.body.error.message, /maximum of 7/);
+    await addDialog().getByRole('alert').filter({ hasText: refused.error.message }).waitFor();
     await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
     await addDialog().waitFor({ state: 'hidden' });
+  });
+
+  await step('Add Token when the policy cannot be read: offered as without one, and the API still decides', async () => {
+    await page.route(`${BASE}/tenant-policy`, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"UNAVAILABLE","message":"down"}}' }));
+    expectError(503);
+    try {
+      await page.getByRole('button', { name: 'Add Token' }).click();
+      await addDialog().waitFor({ state: 'visible' });
+    } finally {
+      await page.unroute(`${BASE}/tenant-policy`);
+    }
+    const all = await sessionScopes();
+    const group = addDialog().getByRole('group', { name: 'Scopes' });
+    assert.deepEqual(await group.getByRole('checkbox').evaluateAll((bs) => bs.map((b) => [b.value, b.checked, b.disabled])), all.map((sc) => [sc, true, false]), 'every scope, checked, none disabled');
+    assert.equal(await page.locator('#token-scopes-policy').innerText(), '');
+    const life = page.getByLabel('Lifespan (days)', { exact: true });
+    assert.equal(await life.getAttribute('max'), null);
+    assert.equal(await life.evaluate((n) => n.required), false);
+    assert.equal(await page.locator('#token-lifespan-hint').innerText(), 'A whole number of days, 1 or more. Blank: the token never expires.');
+    const created = await (async () => {
+      const answer = page.waitForResponse((r) => r.url() === `${BASE}/api-tokens` && r.request().method() === 'POST');
+      await page.getByRole('button', { name: 'Generate Token' }).click();
+      return answer;
+    })();
+    assert.equal(created.status(), 400, 'no lifespan and every scope: the API refuses it');
+    assert.deepEqual(created.request().postDataJSON(), {}, 'every scope: scopes left out, as without a policy');
+    assert.equal((await created.json()).error.code, 'POLICY_VIOLATION');
+    await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
+    await addDialog().waitFor({ state: 'hidden' });
+  });
+
+  await step('the token policy goes back to the default, so that nothing after is under it', async () => {
+    const admin = await session('ivy@initech.example', 'initech', true);
+    const now = (await call('GET', '/tenant-policy', admin)).body;
+    const all = await sessionScopes();
+    const reset = await call('PUT', '/tenant-policy', admin, { maxLifespanDays: null, requireExpiry: false, allowedScopes: all, ownerOnlyDelete: false, version: now.version });
+    assert.equal(reset.status, 200, JSON.stringify(reset.body));
+    const back = (await call('GET', '/tenant-policy', admin)).body;
+    assert.deepEqual({ ...back, version: 0 }, { maxLifespanDays: null, requireExpiry: false, allowedScopes: all, ownerOnlyDelete: false, version: 0 });
   });
 
   await step('no console errors but the ones the steps caused on purpose', async () => {

@@ -35,6 +35,7 @@
     rotating: null, // the token row whose Rotate Token dialog is open, and what the rotation made
     deleting: null, // the token row whose Delete Token dialog is open
     policy: null, // the tenant policy as GET /tenant-policy answered it, on the Token policy page
+    addPolicy: null, // the tenant policy read when the Add Token dialog opened, or null when that read failed
     flash: '', // what the next page's status line says first ("Plan uat1 saved.")
     plan: null, // the plan page: {sandbox}, '' for a new plan
     // activeUntil: right after a start or a redrive the run may still read
@@ -803,8 +804,25 @@
   // --- Add Token dialog ---
   let addOnce; // onceToken of the Add Token dialog, made by wire()
 
-  function openAddDialog() {
+  let addOpening = false; // the policy is being read for a dialog about to open
+
+  // openAddDialog reads the tenant policy, then opens the dialog within it.
+  // When the read fails the dialog is offered as without a policy: the API
+  // still decides, and says so when it refuses.
+  async function openAddDialog() {
     const d = $('add-token-dialog');
+    if (d.open || addOpening) return;
+    addOpening = true;
+    let policy = null;
+    try {
+      policy = await api('GET', 'tenant-policy');
+    } catch (err) {
+      if (err.status === 401) return;
+    } finally {
+      addOpening = false;
+    }
+    if (!state.session || state.route !== '#/accounts/api-tokens') return;
+    state.addPolicy = policy;
     renderScopeChoices();
     resetAddDialog();
     $('token-user').value = state.who ? state.who.user : '';
@@ -812,11 +830,50 @@
     $('token-description').focus();
   }
 
-  // renderScopeChoices offers every scope, each checked: a new token may do
-  // everything unless narrowed.
+  // policyAllows says whether the tenant policy read when the dialog opened
+  // lets a new token have scope (every scope, without a policy).
+  function policyAllows(scope) {
+    return !state.addPolicy || state.addPolicy.allowedScopes.includes(scope);
+  }
+
+  // renderScopeChoices offers every scope, each checked that the policy
+  // allows: a new token may do all of that unless narrowed. The others are
+  // cleared, disabled and named in a note the group is described by.
   function renderScopeChoices() {
-    scopeChoices($('token-scopes-list'), 'token-scope-', () => true);
+    scopeChoices($('token-scopes-list'), 'token-scope-', policyAllows);
+    const refused = allScopes().filter((s) => !policyAllows(s));
+    $('token-scopes-policy').textContent = refused.length ? `The tenant policy does not allow ${refused.join(', ')}.` : '';
     show($('token-scopes'), allScopes().length > 0);
+  }
+
+  // renderLifespanPolicy puts the policy's maximum and required expiry on the
+  // lifespan field, its hint and the dialog's intro.
+  function renderLifespanPolicy() {
+    const p = state.addPolicy;
+    const max = p ? p.maxLifespanDays : null;
+    const required = Boolean(p && p.requireExpiry);
+    const input = $('token-lifespan');
+    if (max === null) input.removeAttribute('max');
+    else input.max = String(max);
+    input.required = required;
+    $('token-lifespan-hint').textContent = [
+      'A whole number of days, 1 or more.',
+      max === null ? null : `At most ${max} ${max === 1 ? 'day' : 'days'} (tenant policy).`,
+      required ? 'Required: tokens must expire (tenant policy).' : 'Blank: the token never expires.',
+    ].filter(Boolean).join(' ');
+    $('add-token-intro').textContent = required ? 'Description is optional.' : 'Description and lifespan are optional.';
+  }
+
+  // lifespanProblem is why the lifespan field's value is refused before
+  // sending, or '' for a value the API is asked with.
+  function lifespanProblem(lifespan) {
+    const p = state.addPolicy;
+    const max = p && p.maxLifespanDays !== null ? p.maxLifespanDays : 3650;
+    if (!lifespan) return p && p.requireExpiry ? 'Lifespan (days) is required: the tenant policy says tokens must expire.' : '';
+    if (/^[0-9]+$/.test(lifespan) && Number(lifespan) >= 1 && Number(lifespan) <= max) return '';
+    if (p && p.maxLifespanDays !== null) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy allows at most ${max} ${max === 1 ? 'day' : 'days'}.`;
+    if (p && p.requireExpiry) return 'Lifespan (days) must be a whole number from 1 to 3650: the tenant policy says tokens must expire.';
+    return 'Lifespan (days) must be a whole number from 1 to 3650, or blank for a token that never expires.';
   }
 
   // scopeChoices fills list with a checkbox for every scope, checked as
@@ -840,14 +897,15 @@
   function resetAddDialog() {
     state.created = null;
     $('add-token-form').reset();
-    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint']) show($(id), true);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint', 'token-scopes-policy']) show($(id), true);
     setError($('add-token-error'), '');
     setError($('token-scopes-error'), '');
     for (const id of ['token-description', 'token-lifespan']) {
       $(id).readOnly = false;
       $(id).removeAttribute('aria-invalid');
     }
-    for (const b of scopeBoxes()) b.disabled = false;
+    for (const b of scopeBoxes()) b.disabled = !policyAllows(b.value);
+    renderLifespanPolicy();
     $('generate-token').disabled = false;
     $('add-token-delete').disabled = true;
   }
@@ -866,21 +924,21 @@
     const description = descInput.value.trim();
     if (description) body.description = description;
     const lifespan = lifeInput.value.trim();
-    if (lifespan) {
-      if (!/^[0-9]+$/.test(lifespan) || Number(lifespan) < 1 || Number(lifespan) > 3650) {
-        lifeInput.setAttribute('aria-invalid', 'true');
-        setError(error, 'Lifespan (days) must be a whole number from 1 to 3650, or blank for a token that never expires.');
-        lifeInput.focus();
-        return;
-      }
-      body.lifespanDays = Number(lifespan);
+    const problem = lifespanProblem(lifespan);
+    if (problem) {
+      lifeInput.setAttribute('aria-invalid', 'true');
+      setError(error, problem);
+      lifeInput.focus();
+      return;
     }
-    // Every scope checked: scopes is left out, which gives the token every
-    // scope, as the product's Add Token does. Narrowed, the list is sent as
+    if (lifespan) body.lifespanDays = Number(lifespan);
+    // Every scope there is checked: scopes is left out, which gives the
+    // token every scope, as the product's Add Token does. Narrowed, by the
+    // user or by the policy (which would refuse "all"), the list is sent as
     // it is, an empty one too: the API says that a token needs a scope.
     const boxes = scopeBoxes();
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
-    if (chosen.length < boxes.length) body.scopes = chosen;
+    if (chosen.length < allScopes().length) body.scopes = chosen;
     const button = $('generate-token');
     button.disabled = true;
     let created;
@@ -908,7 +966,7 @@
     lifeInput.readOnly = true;
     for (const b of boxes) b.disabled = true;
     descInput.value = created.description;
-    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint']) show($(id), false);
+    for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint', 'token-scopes-policy']) show($(id), false);
     $('add-token-delete').disabled = false;
     addOnce.show(created.token);
   }
