@@ -17,7 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -135,14 +137,32 @@ type Function struct {
 // Start starts the emulator on two free loopback ports (its invoke API, and
 // the runtime API it offers the bootstrap) and returns once it accepts
 // invokes. The bootstrap itself starts on the first invoke, as in Lambda.
+//
+// A port is found free and then handed to the emulator, so another process
+// can take it in between (the emulator then panics with "failed to listen"
+// and exit status 2); such an attempt is retried on fresh ports.
 func Start(ctx context.Context, cfg Config) (*Function, error) {
-	invokeAddr, err := freeLoopbackAddr()
+	var err error
+	for attempt := 1; attempt <= 4; attempt++ {
+		var f *Function
+		if f, err = startOnce(ctx, cfg); err == nil || !errors.Is(err, errPortTaken) {
+			return f, err
+		}
+	}
+	return nil, err
+}
+
+// errPortTaken is an attempt lost to another process binding a chosen port.
+var errPortTaken = errors.New("a chosen port was taken before the emulator bound it")
+
+func startOnce(ctx context.Context, cfg Config) (*Function, error) {
+	invokeAddr, err := pickAddr()
 	if err != nil {
 		return nil, err
 	}
 	// Without a flag the runtime API is on the fixed port 9001, so two
 	// emulators would collide.
-	runtimeAddr, err := freeLoopbackAddr()
+	runtimeAddr, err := pickAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -179,20 +199,32 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 		f.waitErr = cmd.Wait()
 		close(f.exited)
 	}()
-	if err := f.awaitListening(ctx, invokeAddr); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("%w\nemulator output:\n%s", err, f.Logs())
+	// Both servers listen before the first invoke; waiting for the runtime
+	// API too catches the emulator that lost that port.
+	for _, addr := range []string{invokeAddr, runtimeAddr} {
+		if err := f.awaitListening(ctx, addr); err != nil {
+			_ = f.Close()
+			if strings.Contains(f.Logs(), "failed to listen") {
+				err = fmt.Errorf("%w: %v", errPortTaken, err)
+			}
+			return nil, fmt.Errorf("%w\nemulator output:\n%s", err, f.Logs())
+		}
 	}
 	f.ready = time.Since(f.started)
 	return f, nil
 }
 
+// awaitListening waits until the emulator itself listens on addr. A dial
+// would not do: it also succeeds when another process holds the port, and
+// the emulator then dies a moment later.
 func (f *Function) awaitListening(ctx context.Context, addr string) error {
-	var d net.Dialer
 	for {
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			return conn.Close()
+		owned, err := listensOn(f.cmd.Process.Pid, addr)
+		if err != nil {
+			return err
+		}
+		if owned {
+			return nil
 		}
 		select {
 		case <-f.exited:
@@ -202,6 +234,46 @@ func (f *Function) awaitListening(ctx context.Context, addr string) error {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// listensOn tells whether process pid holds a TCP socket listening on addr
+// (127.0.0.1:port), from Linux's /proc: the socket's inode in /proc/net/tcp
+// among the process's descriptors. The emulator runs only on Linux.
+func listensOn(pid int, addr string) (bool, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false, err
+	}
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false, fmt.Errorf("read the socket table: %w", err)
+	}
+	local := fmt.Sprintf("0100007F:%04X", n) // 127.0.0.1 in the kernel's byte order
+	var inodes []string
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+		if f := strings.Fields(line); len(f) > 9 && f[1] == local && f[3] == "0A" { // 0A is LISTEN
+			inodes = append(inodes, "socket:["+f[9]+"]")
+		}
+	}
+	if len(inodes) == 0 {
+		return false, nil
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false, nil // the process has exited; the caller sees it
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && slices.Contains(inodes, target) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Invoke sends payload to the function and returns its response. A handler
@@ -333,6 +405,9 @@ type EmulatorError struct {
 func (e *EmulatorError) Error() string {
 	return fmt.Sprintf("emulator answered HTTP %d: %q", e.StatusCode, e.Body)
 }
+
+// pickAddr chooses the emulator's ports; a test replaces it to lose a port.
+var pickAddr = freeLoopbackAddr
 
 func freeLoopbackAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
