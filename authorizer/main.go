@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
-
 	"github.com/dcs-access/dcs-access/internal/afterresponse"
 	"github.com/dcs-access/dcs-access/internal/authorizer"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
@@ -57,7 +55,7 @@ func wire(ctx context.Context) (*authorizer.Authorizer, error) {
 		// The tenant administrators: a group of the session's groups claim.
 		AdminGroupClaim: env.Or("OIDC_ADMIN_GROUP_CLAIM", session.DefaultAdminGroupClaim),
 		AdminGroup:      env.Or("OIDC_ADMIN_GROUP", session.DefaultAdminGroup),
-	}, oidc.NewRemoteKeySet(context.Background(), jwksURL), time.Now)
+	}, session.RemoteKeys(jwksURL), time.Now)
 	return &authorizer.Authorizer{
 		TokenIssuer: vars["TOKEN_ISSUER"],
 		APITokens:   verifier,

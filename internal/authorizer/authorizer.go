@@ -78,6 +78,10 @@ func (a *Authorizer) authenticate(ctx context.Context, header string) (access.Pr
 	// issuer, keys and algorithms.
 	if peek.Issuer != a.TokenIssuer {
 		p, err := a.Sessions.Verify(ctx, raw)
+		if access.ErrorKind(err) == access.EUNAVAILABLE { // its issuer's keys could not be fetched: no verdict
+			a.Log.WarnContext(ctx, "session not checked", "error", err.Error())
+			return access.Principal{}, access.Token{}, err
+		}
 		if err != nil {
 			return access.Principal{}, access.Token{}, a.deny(ctx, err)
 		}

@@ -444,6 +444,19 @@ func TestAuthorizerBinaryAllowsAndDenies(t *testing.T) {
 		resp, err = authorize(t, other, "Bearer "+s.idp.session(t, "grace@example.com", "globex", nil), arn)
 		wantUnauthorized(t, resp, err) // the other issuer's sessions are not accepted
 	})
+
+	t.Run("a session whose issuer's keys cannot be fetched is a failure to decide, not a 401", func(t *testing.T) {
+		env := s.env(t, "AuthorizerFunction")
+		env["OIDC_JWKS_URL"] = s.idp.url + "/gone" // the issuer answers 404, as an outage or a misconfiguration would
+		cut := s.start(t, "AuthorizerFunction", env)
+		_, err := authorize(t, cut, "Bearer "+s.idp.session(t, "grace@example.com", "globex", nil), arn)
+		var fe *FunctionError
+		if !errors.As(err, &fe) || fe.Message != "authorizer failed" {
+			t.Fatalf("got %v, want the function error \"authorizer failed\" (API Gateway's AUTHORIZER_FAILURE, 503)", err)
+		}
+		resp, err := authorize(t, cut, "Bearer "+live.Token, arn) // API tokens need no issuer
+		wantAllow(t, resp, err, arn, principal("ada@example.com", "acme", "api_token", live.ID))
+	})
 }
 
 // TestTokenLifecycleThroughTheBinaries goes create → authorize → delete →

@@ -53,8 +53,8 @@ type Verifier struct {
 	adminGroup  string
 }
 
-// NewVerifier verifies sessions signed by keys. In AWS keys is
-// oidc.NewRemoteKeySet on the issuer's JWKS URL.
+// NewVerifier verifies sessions signed by keys. In AWS keys is RemoteKeys
+// on the issuer's JWKS URL.
 func NewVerifier(cfg Config, keys oidc.KeySet, now func() time.Time) *Verifier {
 	v := &Verifier{issuer: cfg.Issuer, emailClaim: cfg.EmailClaim, tenantClaim: cfg.TenantClaim}
 	if v.emailClaim == "" {
@@ -72,7 +72,9 @@ func NewVerifier(cfg Config, keys oidc.KeySet, now func() time.Time) *Verifier {
 	return v
 }
 
-// Verify returns the principal of a valid session token.
+// Verify returns the principal of a valid session token. A session it could
+// not check (its issuer's keys could not be fetched) is an access.EUNAVAILABLE
+// error wrapping ErrIssuerUnavailable; every session it refuses wraps ErrInvalid.
 func (v *Verifier) Verify(ctx context.Context, raw string) (access.Principal, error) {
 	// go-oidc checks the signature before the issuer and refetches the JWKS
 	// whenever no cached key verifies: refuse foreign issuers first, so forged
@@ -81,7 +83,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (access.Principal, er
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil || peek.Issuer != v.issuer {
 		return access.Principal{}, fmt.Errorf("%w: not from issuer %s", ErrInvalid, v.issuer)
 	}
-	tok, err := v.v.Verify(ctx, raw)
+	fetchFailed := false
+	tok, err := v.v.Verify(context.WithValue(ctx, fetchFailedKey{}, &fetchFailed), raw)
+	if err != nil && fetchFailed {
+		return access.Principal{}, access.Unavailable(fmt.Errorf("%w: %w", ErrIssuerUnavailable, err))
+	}
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dcs-access/dcs-access/internal/access"
@@ -139,8 +138,7 @@ func settled(t *testing.T) {
 // remoteVerifier verifies against the server's JWKS the way the authorizer
 // does in AWS.
 func remoteVerifier(s *jwksServer, cfg session.Config) *session.Verifier {
-	ctx := oidc.ClientContext(context.Background(), s.Client())
-	return session.NewVerifier(cfg, oidc.NewRemoteKeySet(ctx, s.URL), clock)
+	return session.NewVerifier(cfg, session.RemoteKeys(s.URL), clock)
 }
 
 func defaultConfig() session.Config { return session.Config{Issuer: issuer, Audience: audience} }
@@ -422,15 +420,46 @@ func TestSessionVerifierReadsTheConfiguredClaims(t *testing.T) {
 	}
 }
 
-func TestAnUnreachableJWKSIsADenialNotAPanic(t *testing.T) {
+// An issuer whose keys cannot be fetched gives no verdict on a session: the
+// error is EUNAVAILABLE (the authorizer's 503), not a refusal, and a session
+// verifies again once the keys can be fetched. A key set that was fetched
+// and has no key for the session is a refusal.
+func TestAnIssuerWhoseKeysCannotBeFetchedIsUnavailableNotARefusal(t *testing.T) {
 	a := newSigningKey(t, "key-a")
-	srv := newJWKSServer(t)
-	srv.fail(http.StatusServiceUnavailable)
-	v := remoteVerifier(srv, defaultConfig())
-	p, err := v.Verify(context.Background(), sign(t, a, claims(nil)))
-	if !errors.Is(err, session.ErrInvalid) || !reflect.DeepEqual(p, access.Principal{}) {
-		t.Errorf("got (%+v, %v), want (zero principal, an error wrapping ErrInvalid)", p, err)
+	wantUnavailable := func(t *testing.T, v *session.Verifier) {
+		t.Helper()
+		p, err := v.Verify(context.Background(), sign(t, a, claims(nil)))
+		if access.ErrorKind(err) != access.EUNAVAILABLE || !errors.Is(err, session.ErrIssuerUnavailable) ||
+			errors.Is(err, session.ErrInvalid) || !reflect.DeepEqual(p, access.Principal{}) {
+			t.Fatalf("got (%+v, %v), want (zero principal, an unavailable error wrapping ErrIssuerUnavailable)", p, err)
+		}
 	}
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusNotFound} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv := newJWKSServer(t)
+			srv.fail(status)
+			v := remoteVerifier(srv, defaultConfig())
+			wantUnavailable(t, v)
+			srv.serve(t, a)
+			settled(t)
+			if _, err := v.Verify(context.Background(), sign(t, a, claims(nil))); err != nil {
+				t.Fatalf("after the issuer recovered: %v", err)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		srv := newJWKSServer(t)
+		srv.Close()
+		wantUnavailable(t, remoteVerifier(srv, defaultConfig()))
+	})
+	t.Run("fetched, without the session's key", func(t *testing.T) {
+		srv := newJWKSServer(t)
+		srv.serve(t, newSigningKey(t, "key-b"))
+		_, err := remoteVerifier(srv, defaultConfig()).Verify(context.Background(), sign(t, a, claims(nil)))
+		if !errors.Is(err, session.ErrInvalid) || access.ErrorKind(err) == access.EUNAVAILABLE {
+			t.Fatalf("got %v, want a refusal wrapping ErrInvalid", err)
+		}
+	})
 }
 
 func TestLocalIssuerSessionsVerifyWithItsKeySet(t *testing.T) {
