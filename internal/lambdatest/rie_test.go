@@ -452,7 +452,7 @@ func TestAuthorizerBinaryAllowsAndDenies(t *testing.T) {
 		_, err := authorize(t, cut, "Bearer "+s.idp.session(t, "grace@example.com", "globex", nil), arn)
 		var fe *FunctionError
 		if !errors.As(err, &fe) || fe.Message != "authorizer failed" {
-			t.Fatalf("got %v, want the function error \"authorizer failed\" (API Gateway's AUTHORIZER_FAILURE, 503)", err)
+			t.Fatalf("got %v, want the function error \"authorizer failed\" (API Gateway's authorizer configuration error, answered 503)", err)
 		}
 		resp, err := authorize(t, cut, "Bearer "+live.Token, arn) // API tokens need no issuer
 		wantAllow(t, resp, err, arn, principal("ada@example.com", "acme", "api_token", live.ID))

@@ -171,7 +171,7 @@ func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, event *event
 		return false
 	case err != nil:
 		slog.ErrorContext(ctx, "authorizer failed", "requestId", requestID, "error", err)
-		gatewayResponse(w, "AUTHORIZER_FAILURE", 0, requestID)
+		gatewayResponse(w, api.AuthorizerFailed, 0, requestID)
 		return false
 	case !allows(policy, methodARN):
 		gatewayResponse(w, "ACCESS_DENIED", 0, requestID)

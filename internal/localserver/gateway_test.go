@@ -200,7 +200,7 @@ func TestTheGatewayAnswersWithTheTemplatesGatewayResponses(t *testing.T) {
 		{"the authorizer says Unauthorized", fakeAuthorizer{err: errors.New("Unauthorized")}, nil, "/things/t1", withBearer, "UNAUTHORIZED", 401},
 		{"the authorizer denies", fakeAuthorizer{policy: policy("Deny", nil)}, nil, "/things/t1", withBearer, "ACCESS_DENIED", 403},
 		{"an unknown route", fakeAuthorizer{}, nil, "/nothing-here", withBearer, "MISSING_AUTHENTICATION_TOKEN", 404},
-		{"the authorizer fails", fakeAuthorizer{err: errors.New("store down")}, nil, "/things/t1", withBearer, "AUTHORIZER_FAILURE", 503},
+		{"the authorizer fails", fakeAuthorizer{err: errors.New("store down")}, nil, "/things/t1", withBearer, api.AuthorizerFailed, 503},
 		{"the function fails", fakeAuthorizer{policy: policy("Allow", nil)}, failing, "/things/t1", withBearer, "DEFAULT_5XX", 502},
 	}
 	for _, tc := range tests {
