@@ -94,13 +94,24 @@ func unauthorized(w http.ResponseWriter, message string) {
 	writeError(w, http.StatusUnauthorized, message)
 }
 
-func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
+// lockJob locks the Sim and returns the caller and the request's job; when
+// the caller's tenant has no such job it answers 404 and returns false,
+// with the Sim unlocked.
+func (s *Sim) lockJob(w http.ResponseWriter, r *http.Request) (access.Principal, string, bool) {
 	p := r.Context().Value(principalKey{}).(access.Principal)
 	jobID := r.PathValue("jobId")
 	s.mu.Lock()
 	if !s.jobs[jobKey{p.Tenant, jobID}] {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, "No compliance job with this id in your tenant.")
+		return p, jobID, false
+	}
+	return p, jobID, true
+}
+
+func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
+	p, jobID, ok := s.lockJob(w, r)
+	if !ok {
 		return
 	}
 	s.seq++
@@ -134,12 +145,8 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
 
 // list answers a job's executions in start order, {"items":[…]}.
 func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
-	p := r.Context().Value(principalKey{}).(access.Principal)
-	jobID := r.PathValue("jobId")
-	s.mu.Lock()
-	if !s.jobs[jobKey{p.Tenant, jobID}] {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "No compliance job with this id in your tenant.")
+	p, jobID, ok := s.lockJob(w, r)
+	if !ok {
 		return
 	}
 	items := []executionBody{}
