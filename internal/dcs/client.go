@@ -1,8 +1,13 @@
 // Package dcs is the client of the DCS (Delphix Compliance Services) masking
-// job API: it starts an execution of a compliance job and reads its status,
-// authenticating with a DCS API token. Base URL and paths come from
-// configuration, so the same client talks to DCS and to its simulator
-// (package dcssim).
+// job API: it starts an execution of a compliance job, reads its status and
+// lists the job's executions, authenticating with a DCS API token. Base URL
+// and paths come from configuration, so the same client talks to DCS and to
+// its simulator (package dcssim).
+//
+// DCS documents the Bearer header; the paths, fields and statuses are not in
+// its public documentation and are this project's assumption (docs/pipeline.md,
+// "DCS API"). DCS documents no idempotency key, so none is sent: the pipeline
+// looks for an execution it may already have started before it starts one.
 package dcs
 
 import (
@@ -19,11 +24,13 @@ import (
 	"unicode/utf8"
 )
 
-// Default paths of the job API. {jobId} and {id} are replaced by the
-// URL-escaped job and execution ids.
+// Default paths of the job API (assumed: see the package comment). {jobId}
+// and {id} are replaced by the URL-escaped job and execution ids. Start is a
+// POST, status and list are GETs.
 const (
 	DefaultStartPath  = "/v1/compliance-jobs/{jobId}/executions"
 	DefaultStatusPath = "/v1/executions/{id}"
+	DefaultListPath   = "/v1/compliance-jobs/{jobId}/executions"
 )
 
 const (
@@ -34,6 +41,7 @@ const (
 	DefaultTimeout = 30 * time.Second
 
 	maxResponseBytes = 1 << 20 // a status answer is tiny; anything near this is not DCS
+	maxListBytes     = 8 << 20 // a job's executions: thousands fit
 	maxMessageBytes  = 512     // of an error message kept from a response
 	maxIDBytes       = 1 << 10
 )
@@ -43,6 +51,7 @@ type Config struct {
 	BaseURL    string // absolute http(s) URL, may carry a path prefix
 	StartPath  string // default DefaultStartPath; must contain {jobId}
 	StatusPath string // default DefaultStatusPath; must contain {id}
+	ListPath   string // default DefaultListPath; must contain {jobId}
 	Token      string // the DCS API token, sent as "Authorization: Bearer <token>"
 	// HTTPClient defaults to a client with DefaultTimeout that does not
 	// follow redirects, so the token is never sent anywhere but BaseURL.
@@ -54,6 +63,7 @@ type Client struct {
 	base       string // scheme://host[/prefix], no trailing slash
 	startPath  string
 	statusPath string
+	listPath   string
 	token      string
 	http       *http.Client
 }
@@ -73,6 +83,10 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	list, err := pathTemplate("ListPath", cfg.ListPath, DefaultListPath, jobIDParam)
+	if err != nil {
+		return nil, err
+	}
 	token := strings.TrimSpace(cfg.Token) // secrets pasted with a trailing newline still work
 	if token == "" {
 		return nil, errors.New("dcs: Token is required")
@@ -87,7 +101,7 @@ func New(cfg Config) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Client{base: base, startPath: start, statusPath: status, token: token, http: hc}, nil
+	return &Client{base: base, startPath: start, statusPath: status, listPath: list, token: token, http: hc}, nil
 }
 
 func baseURL(raw string) (string, error) {
@@ -118,20 +132,18 @@ func pathTemplate(name, path, def, param string) (string, error) {
 	return path, nil
 }
 
-// StartExecution starts an execution of the compliance job jobID.
+// StartExecution starts an execution of the compliance job jobID. DCS
+// documents no idempotency key, so a retry after a lost answer may start a
+// second execution: callers look for their execution first (Executions).
 func (c *Client) StartExecution(ctx context.Context, jobID string) (Execution, error) {
-	return c.StartExecutionOnce(ctx, jobID, "")
-}
-
-// StartExecutionOnce starts an execution of jobID with an Idempotency-Key
-// header (when key is not empty): a retried request whose first attempt DCS
-// accepted, though its answer was lost, returns that execution instead of
-// starting a second masking job on the same data.
-func (c *Client) StartExecutionOnce(ctx context.Context, jobID, key string) (Execution, error) {
 	if err := checkID("job", jobID); err != nil {
 		return Execution{}, err
 	}
-	e, err := c.do(ctx, http.MethodPost, strings.ReplaceAll(c.startPath, jobIDParam, url.PathEscape(jobID)), key)
+	body, err := c.do(ctx, http.MethodPost, c.jobPath(c.startPath, jobID), maxResponseBytes)
+	var e Execution
+	if err == nil {
+		e, err = decodeExecution(body)
+	}
 	if err != nil {
 		return Execution{}, fmt.Errorf("dcs: start execution of job %q: %w", jobID, err)
 	}
@@ -143,7 +155,11 @@ func (c *Client) Execution(ctx context.Context, id string) (Execution, error) {
 	if err := checkID("execution", id); err != nil {
 		return Execution{}, err
 	}
-	e, err := c.do(ctx, http.MethodGet, strings.ReplaceAll(c.statusPath, executionIDParam, url.PathEscape(id)), "")
+	body, err := c.do(ctx, http.MethodGet, strings.ReplaceAll(c.statusPath, executionIDParam, url.PathEscape(id)), maxResponseBytes)
+	var e Execution
+	if err == nil {
+		e, err = decodeExecution(body)
+	}
 	if err == nil && e.ID != id {
 		err = fmt.Errorf("answer is about execution %q", e.ID)
 	}
@@ -151,6 +167,29 @@ func (c *Client) Execution(ctx context.Context, id string) (Execution, error) {
 		return Execution{}, fmt.Errorf("dcs: get execution %q: %w", id, err)
 	}
 	return e, nil
+}
+
+// Executions returns the executions of the compliance job jobID, as the
+// answer lists them ({"items":[…]}). An execution the answer cannot describe
+// (no id, an unknown status) fails the whole list: a caller deciding whether
+// to start a masking job must not overlook one.
+func (c *Client) Executions(ctx context.Context, jobID string) ([]Execution, error) {
+	if err := checkID("job", jobID); err != nil {
+		return nil, err
+	}
+	body, err := c.do(ctx, http.MethodGet, c.jobPath(c.listPath, jobID), maxListBytes)
+	var list []Execution
+	if err == nil {
+		list, err = decodeExecutions(body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dcs: list executions of job %q: %w", jobID, err)
+	}
+	return list, nil
+}
+
+func (c *Client) jobPath(template, jobID string) string {
+	return strings.ReplaceAll(template, jobIDParam, url.PathEscape(jobID))
 }
 
 // checkID refuses ids that cannot name one path segment: escaping keeps
@@ -165,13 +204,12 @@ func checkID(kind, id string) error {
 	return nil
 }
 
-func (c *Client) do(ctx context.Context, method, path, idempotencyKey string) (Execution, error) {
+// do sends a request without a body and returns the body of a 2xx answer
+// of at most limit bytes.
+func (c *Client) do(ctx context.Context, method, path string, limit int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
-		return Execution{}, err
-	}
-	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -179,35 +217,71 @@ func (c *Client) do(ctx context.Context, method, path, idempotencyKey string) (E
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// *url.Error names the method and URL, never the headers.
-		return Execution{}, &transportError{err}
+		return nil, &transportError{err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return Execution{}, &transportError{fmt.Errorf("read response: %w", err)}
+		return nil, &transportError{fmt.Errorf("read response: %w", err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return Execution{}, c.apiError(resp.StatusCode, body)
+		return nil, c.apiError(resp.StatusCode, body)
 	}
-	if len(body) > maxResponseBytes {
-		return Execution{}, fmt.Errorf("response body is larger than %d bytes", maxResponseBytes)
+	if len(body) > limit {
+		return nil, fmt.Errorf("response body is larger than %d bytes", limit)
 	}
-	var wire struct {
-		ID     json.RawMessage `json:"id"`
-		Status string          `json:"status"`
-	}
+	return body, nil
+}
+
+// wireExecution is an execution as the job API writes it.
+type wireExecution struct {
+	ID        json.RawMessage `json:"id"`
+	Status    string          `json:"status"`
+	StartTime string          `json:"startTime"`
+}
+
+func decodeExecution(body []byte) (Execution, error) {
+	var wire wireExecution
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return Execution{}, fmt.Errorf("decode response: %w", err)
 	}
-	id, err := decodeID(wire.ID)
+	return wire.execution()
+}
+
+func decodeExecutions(body []byte) ([]Execution, error) {
+	var wire struct {
+		Items *[]wireExecution `json:"items"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	if wire.Items == nil {
+		return nil, errors.New(`response has no "items" list`)
+	}
+	list := make([]Execution, 0, len(*wire.Items))
+	for i, w := range *wire.Items {
+		e, err := w.execution()
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		list = append(list, e)
+	}
+	return list, nil
+}
+
+func (w wireExecution) execution() (Execution, error) {
+	id, err := decodeID(w.ID)
 	if err != nil {
 		return Execution{}, err
 	}
-	status, err := ParseStatus(wire.Status)
+	status, err := ParseStatus(w.Status)
 	if err != nil {
 		return Execution{}, err
 	}
-	return Execution{ID: id, Status: status}, nil
+	// A start time that is missing or unreadable stays zero: the status
+	// still counts, and a caller that needs the time sees it is unknown.
+	started, _ := time.Parse(time.RFC3339, w.StartTime)
+	return Execution{ID: id, Status: status, StartedAt: started.UTC()}, nil
 }
 
 // decodeID accepts the id as a JSON string or integer: ids are opaque, and

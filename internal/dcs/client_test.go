@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -55,6 +56,7 @@ func TestNewRefusesInvalidConfiguration(t *testing.T) {
 		{"a base URL with a query is refused", func(c *dcs.Config) { c.BaseURL = "https://dcs.example.com/?a=b" }, "BaseURL must not have a query"},
 		{"a start path without {jobId} is refused", func(c *dcs.Config) { c.StartPath = "/v1/jobs/executions" }, "StartPath must contain {jobId}"},
 		{"a status path without {id} is refused", func(c *dcs.Config) { c.StatusPath = "/v1/executions/{jobId}" }, "StatusPath must contain {id}"},
+		{"a list path without {jobId} is refused", func(c *dcs.Config) { c.ListPath = "/v1/executions" }, "ListPath must contain {jobId}"},
 		{"a relative path is refused", func(c *dcs.Config) { c.StatusPath = "v1/executions/{id}" }, "StatusPath must start with /"},
 		{"a path with a query is refused", func(c *dcs.Config) { c.StatusPath = "/v1/executions/{id}?x=1" }, "StatusPath must be a path without query"},
 		{"a missing token is refused", func(c *dcs.Config) { c.Token = " \n" }, "Token is required"},
@@ -121,8 +123,13 @@ func TestAnswersAreReadStrictly(t *testing.T) {
 		wantTransient bool
 	}{
 		{
-			name:    "an answer with more fields than id and status is read",
-			handler: answer(200, `{"id":"e-1","jobId":"j-1","status":"RUNNING","startTime":"2026-11-27T12:00:00Z"}`),
+			name:    "an answer with more fields than id, status and start time is read",
+			handler: answer(200, `{"id":"e-1","jobId":"j-1","status":"RUNNING","startTime":"2026-11-27T13:00:00.250+01:00","endTime":null}`),
+			want:    dcs.Execution{ID: "e-1", Status: dcs.StatusRunning, StartedAt: time.Date(2026, 11, 27, 12, 0, 0, 250e6, time.UTC)},
+		},
+		{
+			name:    "a start time that is not RFC 3339 is left unknown",
+			handler: answer(200, `{"id":"e-1","status":"RUNNING","startTime":"27/11/2026 12:00"}`),
 			want:    dcs.Execution{ID: "e-1", Status: dcs.StatusRunning},
 		},
 		{
@@ -233,6 +240,9 @@ func TestIdsThatCannotBeOnePathSegmentAreRefused(t *testing.T) {
 			}
 			if _, err := c.Execution(context.Background(), id); err == nil || dcs.IsTransient(err) {
 				t.Errorf("Execution: got %v, want a permanent error", err)
+			}
+			if _, err := c.Executions(context.Background(), id); err == nil || dcs.IsTransient(err) {
+				t.Errorf("Executions: got %v, want a permanent error", err)
 			}
 		})
 	}
@@ -346,4 +356,62 @@ func TestStatusesSayWhetherTheyAreDoneAndSucceeded(t *testing.T) {
 			t.Errorf("got %q, want an error", s)
 		}
 	})
+}
+
+func TestAListIsReadStrictly(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		want    []dcs.Execution
+		wantErr string
+	}{
+		{
+			name: "every item is read, in the answer's order",
+			body: `{"items":[{"id":"e-2","status":"RUNNING","startTime":"2026-11-27T12:05:00Z"},{"id":7,"status":"FAILED"}],"next":null}`,
+			want: []dcs.Execution{
+				{ID: "e-2", Status: dcs.StatusRunning, StartedAt: time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)},
+				{ID: "7", Status: dcs.StatusFailed},
+			},
+		},
+		{name: "an empty list is read", body: `{"items":[]}`, want: []dcs.Execution{}},
+		{name: "an answer without items is an error", body: `{"executions":[]}`, wantErr: `response has no "items" list`},
+		{name: "a bare array is an error", body: `[]`, wantErr: "decode response"},
+		{name: "an item with an unknown status fails the list", body: `{"items":[{"id":"e-1","status":"SUCCEEDED"},{"id":"e-2","status":"PAUSED"}]}`, wantErr: `item 1: unknown execution status "PAUSED"`},
+		{name: "an item without an id fails the list", body: `{"items":[{"status":"RUNNING"}]}`, wantErr: "item 0: response has no execution id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := serve(t, answer(200, tt.body)).Executions(context.Background(), "j-1")
+			if tt.wantErr == "" {
+				if err != nil || !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || dcs.IsTransient(err) {
+				t.Fatalf("got %+v, %v; want a permanent error containing %q", got, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// DCS documents no idempotency key: sending one would only suggest a
+// protection that may not exist.
+func TestAStartSendsNoIdempotencyKey(t *testing.T) {
+	var headers http.Header
+	c := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		headers = r.Header.Clone()
+		answer(201, `{"id":"e-1","status":"QUEUED"}`)(w, r)
+	})
+	if _, err := c.StartExecution(context.Background(), "j-1"); err != nil {
+		t.Fatal(err)
+	}
+	if headers.Get("Authorization") == "" {
+		t.Fatal("the request carried no Authorization header: the check below would prove nothing")
+	}
+	for name := range headers {
+		if strings.Contains(strings.ToLower(name), "idempotency") {
+			t.Errorf("the start sent %s: %q", name, headers.Get(name))
+		}
+	}
 }

@@ -310,20 +310,22 @@ func TestPathsComeFromConfiguration(t *testing.T) {
 			execID: "exec-1",
 			wantPaths: []string{
 				"/v1/compliance-jobs/job-1/executions", "/v1/executions/exec-1", "/v1/executions/exec-1",
+				"/v1/compliance-jobs/job-1/executions",
 			},
 		},
 		{
 			name:   "configured paths under a base URL with a path prefix are used",
 			prefix: "/dcs",
-			opts:   dcssim.Options{StartPath: "/api/v2/jobs/{jobId}/run", StatusPath: "/api/v2/runs/{id}/state"},
+			opts:   dcssim.Options{StartPath: "/api/v2/jobs/{jobId}/run", StatusPath: "/api/v2/runs/{id}/state", ListPath: "/api/v2/jobs/{jobId}/runs"},
 			cfg: func(c *dcs.Config) {
 				c.BaseURL += "/"
-				c.StartPath, c.StatusPath = "/api/v2/jobs/{jobId}/run", "/api/v2/runs/{id}/state"
+				c.StartPath, c.StatusPath, c.ListPath = "/api/v2/jobs/{jobId}/run", "/api/v2/runs/{id}/state", "/api/v2/jobs/{jobId}/runs"
 			},
 			jobID:  "job-1",
 			execID: "exec-1",
 			wantPaths: []string{
 				"/dcs/api/v2/jobs/job-1/run", "/dcs/api/v2/runs/exec-1/state", "/dcs/api/v2/runs/exec-1/state",
+				"/dcs/api/v2/jobs/job-1/runs",
 			},
 		},
 		{
@@ -334,6 +336,7 @@ func TestPathsComeFromConfiguration(t *testing.T) {
 				"/v1/compliance-jobs/job%2F1%20%3F%23%25%C3%A9/executions",
 				"/v1/executions/run%2F..%2F1%3Fx=y&z%23f",
 				"/v1/executions/run%2F..%2F1%3Fx=y&z%23f",
+				"/v1/compliance-jobs/job%2F1%20%3F%23%25%C3%A9/executions",
 			},
 		},
 	}
@@ -345,6 +348,9 @@ func TestPathsComeFromConfiguration(t *testing.T) {
 			c := s.client(t, s.adaToken(t), tt.cfg)
 			if got := runToEnd(t, c, tt.jobID); got[len(got)-1] != dcs.StatusSucceeded {
 				t.Fatalf("got %v, want a run that succeeds", got)
+			}
+			if list, err := c.Executions(context.Background(), tt.jobID); err != nil || len(list) != 1 || list[0].ID != tt.execID {
+				t.Fatalf("list: got %+v, %v; want execution %q", list, err, tt.execID)
 			}
 			var gotPaths []string
 			for _, call := range s.sim.Calls() {
@@ -360,24 +366,31 @@ func TestPathsComeFromConfiguration(t *testing.T) {
 	}
 }
 
-func TestARetriedStartWithTheSameKeyStartsOneExecution(t *testing.T) {
-	s := newStack(t, "", dcssim.Options{})
+func TestAJobsExecutionsAreListed(t *testing.T) {
+	clock := t0
+	s := newStack(t, "", dcssim.Options{Now: func() time.Time { return clock }})
 	s.sim.AddJob("acme", "job-1")
+	s.sim.AddJob("acme", "job-2")
 	c := s.client(t, s.adaToken(t), nil)
 	ctx := context.Background()
-	first, err := c.StartExecutionOnce(ctx, "job-1", "uat1-run-0")
-	if err != nil {
-		t.Fatal(err)
+	if list, err := c.Executions(ctx, "job-1"); err != nil || len(list) != 0 {
+		t.Fatalf("before any start: got %+v, %v; want none", list, err)
 	}
-	again, err := c.StartExecutionOnce(ctx, "job-1", "uat1-run-0")
-	if err != nil || again.ID != first.ID {
-		t.Fatalf("got %+v, %v; want execution %s again", again, err, first.ID)
+	for _, job := range []string{"job-1", "job-2", "job-1"} {
+		if _, err := c.StartExecution(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(90 * time.Second)
 	}
-	other, err := c.StartExecutionOnce(ctx, "job-1", "uat1-run-1")
-	if err != nil || other.ID == first.ID {
-		t.Fatalf("another key: got %+v, %v; want a new execution", other, err)
+	list, err := c.Executions(ctx, "job-1")
+	want := []dcs.Execution{
+		{ID: "exec-1", Status: dcs.StatusQueued, StartedAt: t0},
+		{ID: "exec-3", Status: dcs.StatusQueued, StartedAt: t0.Add(3 * time.Minute)},
 	}
-	if n := len(s.sim.Executions()); n != 2 {
-		t.Fatalf("got %d executions, want 2", n)
+	if err != nil || !reflect.DeepEqual(list, want) {
+		t.Fatalf("got %+v, %v; want %+v", list, err, want)
+	}
+	if _, err := c.Executions(ctx, "job-9"); apiError(t, err).Status != http.StatusNotFound || dcs.IsTransient(err) {
+		t.Fatalf("an unknown job: got %v, want a permanent 404", err)
 	}
 }

@@ -1,12 +1,17 @@
 package dcs
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is the state of a masking-job execution as DCS reports it.
 type Status string
 
 // Statuses of an execution. QUEUED, RUNNING and WAITING are in progress;
-// the other three are final.
+// the other three are final. DCS does not publish its list: these are the
+// statuses of Delphix's Continuous Compliance Engine executions, assumed to
+// be DCS's too (docs/pipeline.md, "DCS API"); any other is refused.
 const (
 	StatusQueued    Status = "QUEUED"
 	StatusRunning   Status = "RUNNING"
@@ -40,4 +45,7 @@ func (s Status) Succeeded() bool { return s == StatusSucceeded }
 type Execution struct {
 	ID     string
 	Status Status
+	// StartedAt is when DCS started it (its startTime), zero when the answer
+	// gave none or one that is not RFC 3339.
+	StartedAt time.Time
 }

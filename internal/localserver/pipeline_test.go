@@ -568,3 +568,24 @@ func TestARedriveAfterAFailedMaskingJobStartsANewOne(t *testing.T) {
 		t.Fatal("the non-production user was not recreated after the successful masking")
 	}
 }
+
+// DCS documents no idempotency key: a start whose answer is lost is retried
+// by Step Functions, and the retry takes the execution the lost start made.
+func TestAMaskingStartWhoseAnswerIsLostStartsOneJob(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.srv.DCS.LoseNextStarts(1)
+	run := s.wait(t, s.start(t))
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("got %v %v, want SUCCEEDED", run["status"], run["error"])
+	}
+	lost := 0
+	for _, c := range s.srv.DCS.Calls() {
+		if c.Status == 0 {
+			lost++
+		}
+	}
+	if got := len(s.srv.DCS.Executions()); lost != 1 || got != 1 {
+		t.Fatalf("got %d lost answers and %d DCS executions, want 1 of each: the retry took the execution the lost start made", lost, got)
+	}
+}

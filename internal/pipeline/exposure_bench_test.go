@@ -48,13 +48,22 @@ type timedJob struct {
 	started time.Time
 }
 
-func (j *timedJob) StartExecutionOnce(context.Context, string, string) (dcs.Execution, error) {
+func (j *timedJob) StartExecution(context.Context, string) (dcs.Execution, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.started.IsZero() {
 		j.started = j.clock.Now()
 	}
-	return dcs.Execution{ID: "exec-1", Status: dcs.StatusRunning}, nil
+	return dcs.Execution{ID: "exec-1", Status: dcs.StatusRunning, StartedAt: j.started}, nil
+}
+
+func (j *timedJob) Executions(context.Context, string) ([]dcs.Execution, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.started.IsZero() {
+		return nil, nil
+	}
+	return []dcs.Execution{{ID: "exec-1", Status: dcs.StatusRunning, StartedAt: j.started}}, nil
 }
 
 func (j *timedJob) Execution(context.Context, string) (dcs.Execution, error) {

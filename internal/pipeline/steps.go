@@ -61,8 +61,11 @@ type Org interface {
 
 // MaskingJobs is the DCS job API.
 type MaskingJobs interface {
-	StartExecutionOnce(ctx context.Context, jobID, idempotencyKey string) (dcs.Execution, error)
+	StartExecution(ctx context.Context, jobID string) (dcs.Execution, error)
 	Execution(ctx context.Context, id string) (dcs.Execution, error)
+	// Executions lists the job's executions: a start whose answer was
+	// lost is found there (DCS has no idempotency key).
+	Executions(ctx context.Context, jobID string) ([]dcs.Execution, error)
 }
 
 // Secrets reads secret values by ARN.

@@ -94,21 +94,24 @@ func unauthorized(w http.ResponseWriter, message string) {
 	writeError(w, http.StatusUnauthorized, message)
 }
 
-func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
+// lockJob locks the Sim and returns the caller and the request's job; when
+// the caller's tenant has no such job it answers 404 and returns false,
+// with the Sim unlocked.
+func (s *Sim) lockJob(w http.ResponseWriter, r *http.Request) (access.Principal, string, bool) {
 	p := r.Context().Value(principalKey{}).(access.Principal)
 	jobID := r.PathValue("jobId")
 	s.mu.Lock()
 	if !s.jobs[jobKey{p.Tenant, jobID}] {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, "No compliance job with this id in your tenant.")
-		return
+		return p, jobID, false
 	}
-	// Idempotency-Key: a repeated start returns the execution the first started.
-	key := r.Header.Get("Idempotency-Key")
-	if id, seen := s.keys[p.Tenant+"|"+jobID+"|"+key]; key != "" && seen {
-		body := view(s.execs[id].Execution)
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, body)
+	return p, jobID, true
+}
+
+func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
+	p, jobID, ok := s.lockJob(w, r)
+	if !ok {
 		return
 	}
 	s.seq++
@@ -124,12 +127,36 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
 	}}
 	s.execs[id] = e
 	s.order = append(s.order, id)
-	if key != "" {
-		s.keys[p.Tenant+"|"+jobID+"|"+key] = id
+	lost := s.lose > 0
+	if lost {
+		s.lose--
 	}
 	body := view(e.Execution)
 	s.mu.Unlock()
+	if lost {
+		if rw, ok := w.(*recorder); ok {
+			rw.lost = true
+		}
+		// Closes the connection without an answer; net/http logs nothing.
+		panic(http.ErrAbortHandler)
+	}
 	writeJSON(w, http.StatusCreated, body)
+}
+
+// list answers a job's executions in start order, {"items":[…]}.
+func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
+	p, jobID, ok := s.lockJob(w, r)
+	if !ok {
+		return
+	}
+	items := []executionBody{}
+	for _, id := range s.order {
+		if e := s.execs[id].Execution; e.Tenant == p.Tenant && e.JobID == jobID {
+			items = append(items, view(e))
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +244,7 @@ func code(status int) string {
 type recorder struct {
 	http.ResponseWriter
 	status int
+	lost   bool // the answer was dropped (LoseNextStarts)
 }
 
 func (r *recorder) WriteHeader(status int) {
@@ -234,6 +262,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func (r *recorder) statusCode() int {
+	if r.lost {
+		return 0
+	}
 	if r.status == 0 {
 		return http.StatusOK
 	}

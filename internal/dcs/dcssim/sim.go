@@ -1,7 +1,10 @@
 // Package dcssim simulates the DCS masking-job API for tests and for the local
 // stack: compliance jobs that belong to tenants, executions that move
-// QUEUED → RUNNING → SUCCEEDED one status per poll, injectable job failures
-// and 503/429 answers. Every call's bearer is checked by an Authenticator,
+// QUEUED → RUNNING → SUCCEEDED one status per poll, a job's list of
+// executions, injectable job failures, 503/429 answers and starts whose
+// answer is lost. Like DCS as far as it documents anything, it has no
+// idempotency key: an Idempotency-Key header is ignored, and every start
+// starts an execution. Every call's bearer is checked by an Authenticator,
 // in practice the project's own authorizer, so a deleted API token makes a
 // masking call fail with 401 exactly as it would in front of DCS, and a
 // token without the scope compliance-jobs:run with 403 INSUFFICIENT_SCOPE.
@@ -32,6 +35,7 @@ const (
 const (
 	DefaultStartPath  = "/v1/compliance-jobs/{jobId}/executions"
 	DefaultStatusPath = "/v1/executions/{id}"
+	DefaultListPath   = "/v1/compliance-jobs/{jobId}/executions"
 )
 
 // Authenticator decides who sent a request from its Authorization header.
@@ -45,6 +49,7 @@ type Options struct {
 	Auth       Authenticator
 	StartPath  string // default DefaultStartPath; a ServeMux pattern path with {jobId}
 	StatusPath string // default DefaultStatusPath; a ServeMux pattern path with {id}
+	ListPath   string // default DefaultListPath; a ServeMux pattern path with {jobId}
 	// Progress is the statuses an execution passes through before it ends,
 	// default QUEUED, RUNNING. It ends SUCCEEDED, or as FailJob says.
 	Progress []string
@@ -79,7 +84,7 @@ func (e Execution) Done() bool {
 type Call struct {
 	Method string
 	Path   string // as sent, escaped
-	Status int    // the answer's HTTP status
+	Status int    // the answer's HTTP status; 0 when the answer was lost (LoseNextStarts)
 	// Tenant and TokenID are the caller's when authentication succeeded.
 	Tenant  string
 	TokenID string
@@ -99,10 +104,10 @@ type Sim struct {
 	jobs     map[jobKey]bool
 	failures map[string]string // job id → FAILED or CANCELLED
 	execs    map[string]*execution
-	keys     map[string]string // tenant|job|Idempotency-Key → execution id
-	order    []string          // execution ids in start order
+	order    []string // execution ids in start order
 	calls    []Call
 	faults   []int // statuses of the next answers, before authentication
+	lose     int   // starts whose answer is lost after they started
 	seq      int
 }
 
@@ -129,7 +134,6 @@ func New(opts Options) *Sim {
 		jobs:     map[jobKey]bool{},
 		failures: map[string]string{},
 		execs:    map[string]*execution{},
-		keys:     map[string]string{},
 	}
 	if len(opts.Progress) > 0 {
 		for _, st := range opts.Progress {
@@ -150,9 +154,11 @@ func New(opts Options) *Sim {
 	}
 	start := pattern("StartPath", opts.StartPath, DefaultStartPath, "{jobId}")
 	status := pattern("StatusPath", opts.StatusPath, DefaultStatusPath, "{id}")
+	list := pattern("ListPath", opts.ListPath, DefaultListPath, "{jobId}")
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST "+start, s.start)
 	s.mux.HandleFunc("GET "+status, s.status)
+	s.mux.HandleFunc("GET "+list, s.list)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "No such route.")
 	})
@@ -203,6 +209,19 @@ func (s *Sim) FailNext(n, status int) {
 	for range n {
 		s.faults = append(s.faults, status)
 	}
+}
+
+// LoseNextStarts makes the next n starts start their execution and then
+// lose the answer: the connection closes without a response, as when a
+// network or a gateway drops it. The caller cannot tell whether DCS started
+// anything.
+func (s *Sim) LoseNextStarts(n int) {
+	if n < 0 {
+		panic(fmt.Sprintf("dcssim: LoseNextStarts(%d): want n >= 0", n))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose = n
 }
 
 // Executions returns a copy of every execution, in start order.

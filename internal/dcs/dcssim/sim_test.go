@@ -283,7 +283,8 @@ func TestJobsAndExecutionsBelongToTheirTenant(t *testing.T) {
 		{"an unknown job is not found", "POST", "/v1/compliance-jobs/job-2/executions", "ada-token", 404},
 		{"an unknown execution is not found", "GET", "/v1/executions/exec-9", "ada-token", 404},
 		{"an unknown route is not found", "GET", "/v1/compliance-jobs/job-1", "ada-token", 404},
-		{"a start by GET is not found", "GET", "/v1/compliance-jobs/job-1/executions", "ada-token", 404},
+		{"another tenant cannot list the job's executions", "GET", "/v1/compliance-jobs/job-1/executions", "grace-token", 404},
+		{"a start by PUT is not found", "PUT", "/v1/compliance-jobs/job-1/executions", "ada-token", 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,6 +393,8 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		{"a missing authenticator panics", func() { dcssim.New(dcssim.Options{}) }},
 		{"a start path without {jobId} panics", func() { dcssim.New(dcssim.Options{Auth: auth, StartPath: "/v1/jobs"}) }},
 		{"a status path with {id} twice panics", func() { dcssim.New(dcssim.Options{Auth: auth, StatusPath: "/{id}/{id}"}) }},
+		{"a list path without {jobId} panics", func() { dcssim.New(dcssim.Options{Auth: auth, ListPath: "/v1/executions"}) }},
+		{"losing a negative number of starts panics", func() { dcssim.New(dcssim.Options{Auth: auth}).LoseNextStarts(-1) }},
 		{"a final status in progress panics", func() { dcssim.New(dcssim.Options{Auth: auth, Progress: []string{"SUCCEEDED"}}) }},
 		{"failing a job with an unknown status panics", func() { dcssim.New(dcssim.Options{Auth: auth}).FailJob("job-1", "BROKEN") }},
 		{"injecting a success panics", func() { dcssim.New(dcssim.Options{Auth: auth}).FailNext(1, 200) }},
@@ -405,5 +408,113 @@ func TestInvalidOptionsPanic(t *testing.T) {
 			}()
 			tt.f()
 		})
+	}
+}
+
+// DCS documents no idempotency key (docs/pipeline.md, "DCS API"), so the
+// simulator must not give the client a protection DCS may not give.
+func TestAnIdempotencyKeyIsIgnored(t *testing.T) {
+	s := newSim(dcssim.Options{})
+	var ids []string
+	for range 2 {
+		req := httptest.NewRequest("POST", "/v1/compliance-jobs/job-1/executions", nil)
+		req.Header.Set("Authorization", "Bearer ada-token")
+		req.Header.Set("Idempotency-Key", "uat1-run-0")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		var body struct{ ID string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); rec.Code != http.StatusCreated || err != nil {
+			t.Fatalf("start: got %d %s, want 201", rec.Code, rec.Body)
+		}
+		ids = append(ids, body.ID)
+	}
+	if ids[0] == ids[1] || len(s.Executions()) != 2 {
+		t.Fatalf("got executions %v (%d in all), want two distinct: the key changes nothing", ids, len(s.Executions()))
+	}
+}
+
+func TestAJobsExecutionsAreListedInStartOrder(t *testing.T) {
+	clock := t0
+	s := dcssim.New(dcssim.Options{
+		Auth: tokens(map[string]access.Principal{"ada-token": ada, "grace-token": grace}),
+		Now:  func() time.Time { return clock },
+	})
+	s.AddJob("acme", "job-1")
+	s.AddJob("acme", "job-2")
+	s.AddJob("globex", "job-1") // the same id in another tenant
+
+	type item struct {
+		ID, JobID, Status, StartTime string
+	}
+	list := func(path, bearer string) (int, []item) {
+		t.Helper()
+		r := call(t, s, "GET", path, bearer)
+		var body struct{ Items []item }
+		if r.status == http.StatusOK {
+			if err := json.Unmarshal([]byte(r.raw), &body); err != nil || !strings.Contains(r.raw, `"items":`) {
+				t.Fatalf("GET %s: body %s, want {\"items\":[…]}", path, r.raw)
+			}
+		}
+		return r.status, body.Items
+	}
+	if status, items := list("/v1/compliance-jobs/job-1/executions", "ada-token"); status != 200 || items == nil || len(items) != 0 {
+		t.Fatalf("before any start: got %d %v, want 200 and an empty list", status, items)
+	}
+	for _, job := range []string{"job-1", "job-2", "job-1"} {
+		if r := call(t, s, "POST", "/v1/compliance-jobs/"+job+"/executions", "ada-token"); r.status != http.StatusCreated {
+			t.Fatalf("start %s: got %d", job, r.status)
+		}
+		clock = clock.Add(time.Minute)
+	}
+	call(t, s, "POST", "/v1/compliance-jobs/job-1/executions", "grace-token")
+
+	status, items := list("/v1/compliance-jobs/job-1/executions", "ada-token")
+	want := []item{
+		{"exec-1", "job-1", "QUEUED", "2026-11-27T12:00:00Z"},
+		{"exec-3", "job-1", "QUEUED", "2026-11-27T12:02:00Z"},
+	}
+	if status != 200 || !reflect.DeepEqual(items, want) {
+		t.Fatalf("acme's job-1: got %d %+v, want %+v", status, items, want)
+	}
+	if status, items := list("/v1/compliance-jobs/job-1/executions", "grace-token"); status != 200 || len(items) != 1 || items[0].ID != "exec-4" {
+		t.Fatalf("globex's job-1: got %d %+v, want its one execution", status, items)
+	}
+	if status, _ := list("/v1/compliance-jobs/job-9/executions", "ada-token"); status != http.StatusNotFound {
+		t.Fatalf("an unknown job: got %d, want 404", status)
+	}
+	if status, _ := list("/v1/compliance-jobs/job-1/executions", "wrong-token"); status != http.StatusUnauthorized {
+		t.Fatalf("a wrong token: got %d, want 401", status)
+	}
+}
+
+func TestALostStartStartsItsExecutionAndAnswersNothing(t *testing.T) {
+	s := newSim(dcssim.Options{})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	post := func() (*http.Response, error) {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/compliance-jobs/job-1/executions", nil)
+		req.Header.Set("Authorization", "Bearer ada-token")
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	s.LoseNextStarts(1)
+	if resp, err := post(); err == nil {
+		t.Fatalf("got HTTP %d, want no answer", resp.StatusCode)
+	}
+	if got := s.Executions(); len(got) != 1 || got[0].Status != dcssim.Queued {
+		t.Fatalf("after the lost answer: got %+v, want the one execution it started", got)
+	}
+	if resp, err := post(); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the next start: got %v, %v; want 201", resp, err)
+	}
+	var got []int
+	for _, c := range s.Calls() {
+		got = append(got, c.Status)
+	}
+	if !slices.Equal(got, []int{0, 201}) || len(s.Executions()) != 2 {
+		t.Fatalf("got call statuses %v and %d executions, want [0 201] and 2", got, len(s.Executions()))
 	}
 }
