@@ -5,10 +5,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dcs-access/dcs-access/internal/access"
@@ -33,10 +36,12 @@ type changeBeforeTokenWrite struct {
 	*ddb.Client
 	times       int
 	change      func()
-	tokenWrites int // transactions that put a token item, the cancelled included
+	tokenWrites int                            // transactions that put a token item, the cancelled included
+	seen        []*ddb.TransactWriteItemsInput // every transaction sent
 }
 
 func (c *changeBeforeTokenWrite) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
+	c.seen = append(c.seen, in)
 	if putsAToken(in) {
 		c.tokenWrites++
 		if c.times > 0 {
@@ -63,6 +68,7 @@ func putsAToken(in *ddb.TransactWriteItemsInput) bool {
 // administrator of acme who changes the policy through another store on
 // the same table (whose writes the hook does not see).
 type policyRace struct {
+	table    string
 	client   *changeBeforeTokenWrite
 	store    *dynamo.Store
 	tokens   *tokens.Service
@@ -84,7 +90,7 @@ func newPolicyRace(t *testing.T) *policyRace {
 	now := func() time.Time { return t0 }
 	st := dynamo.New(client, table, now)
 	return &policyRace{
-		client: client, store: st,
+		table: table, client: client, store: st,
 		tokens:   &tokens.Service{Store: st, Rotations: st, Minter: apitoken.Minter{Issuer: "dcs-access:test", Signer: signer}, Now: now, NewID: tokens.NewID},
 		policies: &tenantpolicy.Service{Store: dynamo.New(raw, table, now), Now: now},
 	}
@@ -242,4 +248,57 @@ func TestAPolicyThatKeepsChangingIsRetriedABoundedNumberOfTimes(t *testing.T) {
 
 func session(user string) access.Principal {
 	return access.Principal{User: user, Tenant: "acme", AuthType: access.AuthSession}
+}
+
+// The minting functions may ConditionCheckItem only the attributes
+// dynamo.PolicyCheckAttributes of a tenant's items, returning none: the
+// check in every create and rotation must fit that grant.
+func TestThePolicyCheckNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
+	r := newPolicyRace(t)
+	ctx := context.Background()
+	first, err := r.tokens.Create(ctx, session("ada@example.com"), tokens.CreateInput{Description: "under none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.set(t, everything)
+	if _, err := r.tokens.Create(ctx, session("ada@example.com"), tokens.CreateInput{Description: "under version 1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.tokens.Rotate(ctx, session("ada@example.com"), first.ID, tokens.RotateInput{}); err != nil {
+		t.Fatal(err)
+	}
+	var checks []*types.ConditionCheck
+	for _, tx := range r.client.seen {
+		for _, it := range tx.TransactItems {
+			if it.ConditionCheck != nil {
+				checks = append(checks, it.ConditionCheck)
+			}
+		}
+	}
+	if len(checks) != 3 || len(r.client.seen) != 3 {
+		t.Fatalf("got %d checks in %d transactions, want one in each of 3", len(checks), len(r.client.seen))
+	}
+	conditions := map[string]bool{}
+	for _, c := range checks {
+		cond := aws.ToString(c.ConditionExpression)
+		conditions[cond] = true
+		for _, name := range regexp.MustCompile(`[A-Za-z_]\w*`).FindAllString(regexp.MustCompile(`:\w+`).ReplaceAllString(cond, ""), -1) {
+			if name != "attribute_not_exists" && name != "AND" && !slices.Contains(dynamo.PolicyCheckAttributes, name) {
+				t.Errorf("condition %q names %s, outside the grant's %v", cond, name, dynamo.PolicyCheckAttributes)
+			}
+		}
+		if len(c.ExpressionAttributeNames) != 0 {
+			t.Errorf("got attribute names %v, want none", c.ExpressionAttributeNames)
+		}
+		pk := c.Key["pk"].(*types.AttributeValueMemberS).Value
+		if sk := c.Key["sk"].(*types.AttributeValueMemberS).Value; pk != "TENANT#acme" || sk != "POLICY" {
+			t.Errorf("got the check on %s %s, want acme's policy item", pk, sk)
+		}
+		if v := c.ReturnValuesOnConditionCheckFailure; v != "" && v != types.ReturnValuesOnConditionCheckFailureNone {
+			t.Errorf("got ReturnValuesOnConditionCheckFailure %s, want none", v)
+		}
+	}
+	if !conditions["attribute_not_exists(sk)"] || !conditions["version = :version"] {
+		t.Errorf("got conditions %v, want both the none-stored and the version check", conditions)
+	}
 }
