@@ -2,9 +2,6 @@ package dynamo_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +19,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/tenantpolicy"
 	"github.com/dcs-access/dcs-access/internal/testenv"
 	"github.com/dcs-access/dcs-access/internal/tokens"
+	"github.com/dcs-access/dcs-access/internal/tokentest"
 )
 
 // The window between a create's (or a rotation's) read of the tenant
@@ -79,14 +77,7 @@ func newPolicyRace(t *testing.T) *policyRace {
 	t.Helper()
 	raw, table := testenv.Table(t)
 	client := &changeBeforeTokenWrite{Client: raw}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := apitoken.NewKeySigner(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := tokentest.NewSigner(t)
 	now := func() time.Time { return t0 }
 	st := dynamo.New(client, table, now)
 	return &policyRace{
