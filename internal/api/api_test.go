@@ -28,7 +28,7 @@ type memStore struct {
 	policy  *access.Policy // nil: the default policy
 }
 
-func (m *memStore) Create(ctx context.Context, t access.Token, ev audit.Event) error {
+func (m *memStore) Create(ctx context.Context, t access.Token, _ access.Policy, ev audit.Event) error {
 	for _, c := range m.created {
 		if tokens.DescriptionKey(c.Description) == tokens.DescriptionKey(t.Description) {
 			return tokens.ErrDescriptionTaken()
@@ -62,7 +62,7 @@ func (m *memStore) GetPolicy(context.Context, string) (access.Policy, error) {
 	return *m.policy, nil
 }
 
-func (m *memStore) Delete(_ context.Context, tenant, id string, ev audit.Event) error {
+func (m *memStore) Delete(_ context.Context, tenant, id, _ string, ev audit.Event) error {
 	for i, c := range m.created {
 		if c.Tenant == tenant && c.ID == id {
 			m.created = append(m.created[:i], m.created[i+1:]...)

@@ -52,7 +52,7 @@ func newBenchTokens(b *testing.B, descriptions ...string) ([]*benchToken, *apito
 	for i, desc := range descriptions {
 		now := time.Now()
 		tk := access.Token{ID: uuid.Must(uuid.NewV7()).String(), Tenant: "acme", Description: desc, AssociatedUser: "ada@example.com", CreatedAt: now}
-		if err := store.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+		if err := store.Create(context.Background(), tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 			b.Fatal(err)
 		}
 		raw, err := apitoken.Minter{Issuer: issuer, Signer: signer}.Mint(context.Background(), apitoken.Grant{ID: tk.ID, User: tk.AssociatedUser, Tenant: tk.Tenant, IssuedAt: now})

@@ -110,7 +110,7 @@ func newUseStack(t *testing.T) *useStack {
 	store := dynamo.New(client, table, clock.Now)
 	k := newKeys(t)
 	tk := access.Token{ID: uuid.Must(uuid.NewV7()).String(), Tenant: "acme", Description: "ci", AssociatedUser: "ada@example.com", CreatedAt: t0.Add(-time.Hour)}
-	if err := store.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+	if err := store.Create(context.Background(), tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := apitoken.Minter{Issuer: tokenIssuer, Signer: k.api}.Mint(context.Background(), apitoken.Grant{ID: tk.ID, User: tk.AssociatedUser, Tenant: tk.Tenant, IssuedAt: tk.CreatedAt})
@@ -300,7 +300,7 @@ func TestTheLastUseWriteNeverRecreatesADeletedToken(t *testing.T) {
 	resp, err := s.decide("203.0.113.7")
 	wantAllowed(t, resp, err, s.token.ID)
 	// The token is deleted after the decision read it, before the write runs.
-	if err := s.store.Delete(context.Background(), s.token.Tenant, s.token.ID, audittest.TokenDeleted(s.token.Tenant, s.token.ID)); err != nil {
+	if err := s.store.Delete(context.Background(), s.token.Tenant, s.token.ID, "", audittest.TokenDeleted(s.token.Tenant, s.token.ID)); err != nil {
 		t.Fatal(err)
 	}
 	s.client.attempts.Store(0)

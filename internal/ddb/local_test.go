@@ -165,6 +165,28 @@ func TestACancelledTransactionHasTheSDKsReasons(t *testing.T) {
 		t.Errorf("got %#v (%v), want nothing written by the cancelled transaction", out, err)
 	}
 
+	// A ConditionCheck that fails cancels the transaction as a write's
+	// condition does: its reason, at its place, with the item it checked.
+	items = []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &table, Item: key("T", "new")}},
+		{ConditionCheck: &types.ConditionCheck{TableName: &table, Key: key("T", "held"), ConditionExpression: aws.String("#o = :who"),
+			ExpressionAttributeNames: map[string]string{"#o": "owner"}, ExpressionAttributeValues: map[string]types.AttributeValue{":who": s("grace")},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+	}
+	_, ourErr = ours.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{TransactItems: items})
+	_, sdkErr = sdk.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	mine, theirs = nil, nil
+	if !errors.As(ourErr, &mine) || !errors.As(sdkErr, &theirs) || !reflect.DeepEqual(mine, theirs) {
+		t.Fatalf("a failed ConditionCheck: got %#v, the SDK %#v", ourErr, sdkErr)
+	}
+	if len(mine.CancellationReasons) != 2 || aws.ToString(mine.CancellationReasons[1].Code) != "ConditionalCheckFailed" ||
+		!reflect.DeepEqual(mine.CancellationReasons[1].Item, held) || aws.ToString(mine.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		t.Errorf("a failed ConditionCheck: got reasons %#v, want the check's failed, with the item", mine.CancellationReasons)
+	}
+	if out, err := ours.GetItem(ctx, &ddb.GetItemInput{TableName: &table, Key: key("T", "new"), ConsistentRead: aws.Bool(true)}); err != nil || out.Item != nil {
+		t.Errorf("got %#v (%v), want nothing written by a transaction whose check failed", out, err)
+	}
+
 	// One condition, outside a transaction.
 	_, ourErr = ours.PutItem(ctx, &ddb.PutItemInput{TableName: &table, Item: key("T", "held"), ConditionExpression: aws.String("attribute_not_exists(sk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})

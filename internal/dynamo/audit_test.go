@@ -80,27 +80,27 @@ func TestEachChangeWritesItsEventWithIt(t *testing.T) {
 	}
 
 	tk := token("acme", "nightly", t0)
-	if err := st.Create(ctx, tk, step(1*time.Second, audittest.TokenCreated("acme", tk.ID))); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), step(1*time.Second, audittest.TokenCreated("acme", tk.ID))); err != nil {
 		t.Fatal(err)
 	}
 	next := token("acme", "nightly", t0)
 	next.Rotation.From = tk.ID
 	r := access.Replacement{By: next.ID, At: t0, Until: t0.Add(time.Hour)}
-	if err := st.Rotate(ctx, tk, next, r, step(2*time.Second, audittest.Event("acme", audit.TokenRotated, audit.TargetToken, tk.ID))); err != nil {
+	if err := st.Rotate(ctx, tk, next, r, access.DefaultPolicy(), step(2*time.Second, audittest.Event("acme", audit.TokenRotated, audit.TargetToken, tk.ID))); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Delete(ctx, "acme", next.ID, step(3*time.Second, audittest.TokenDeleted("acme", next.ID))); err != nil {
+	if err := st.Delete(ctx, "acme", next.ID, "", step(3*time.Second, audittest.TokenDeleted("acme", next.ID))); err != nil {
 		t.Fatal(err)
 	}
 	leaked := token("acme", "leaked", t0)
-	if err := st.Create(ctx, leaked, step(4*time.Second, audittest.TokenCreated("acme", leaked.ID))); err != nil {
+	if err := st.Create(ctx, leaked, access.DefaultPolicy(), step(4*time.Second, audittest.TokenCreated("acme", leaked.ID))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Revoke(ctx, "acme", leaked.ID, step(5*time.Second, audittest.Event("acme", audit.TokenRevokedAsLeaked, audit.TargetToken, leaked.ID))); err != nil {
 		t.Fatal(err)
 	}
 	used := token("acme", "ci", t0)
-	if err := st.Create(ctx, used, step(6*time.Second, audittest.TokenCreated("acme", used.ID))); err != nil {
+	if err := st.Create(ctx, used, access.DefaultPolicy(), step(6*time.Second, audittest.TokenCreated("acme", used.ID))); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := st.RecordNewIP(ctx, used, t0, "203.0.113.7", step(7*time.Second, audittest.Event("acme", audit.TokenUsedFromNewIP, audit.TargetToken, used.ID))); !ok || err != nil {
@@ -156,7 +156,7 @@ func TestAChangeThatFailsWritesNoEvent(t *testing.T) {
 	st, _, _ := newStore(t)
 	tk := token("acme", "nightly", t0)
 	created := audittest.TokenCreated("acme", tk.ID)
-	if err := st.Create(ctx, tk, created); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), created); err != nil {
 		t.Fatal(err)
 	}
 	run := runs.Run{ID: "uat1-20261127t120000z-a", Tenant: "acme", Sandbox: "uat1", RequestedAt: t0, Input: "{}"}
@@ -170,18 +170,18 @@ func TestAChangeThatFailsWritesNoEvent(t *testing.T) {
 	failing := map[string]func() error{
 		"a description taken": func() error {
 			dup := token("acme", "NIGHTLY", t0)
-			return st.Create(ctx, dup, audittest.TokenCreated("acme", dup.ID))
+			return st.Create(ctx, dup, access.DefaultPolicy(), audittest.TokenCreated("acme", dup.ID))
 		},
 		"a delete of a token not there": func() error {
-			return st.Delete(ctx, "acme", uuid.NewString(), audittest.TokenDeleted("acme", "x"))
+			return st.Delete(ctx, "acme", uuid.NewString(), "", audittest.TokenDeleted("acme", "x"))
 		},
 		"a delete of another tenant's token": func() error {
-			return st.Delete(ctx, "globex", tk.ID, audittest.TokenDeleted("globex", tk.ID))
+			return st.Delete(ctx, "globex", tk.ID, "", audittest.TokenDeleted("globex", tk.ID))
 		},
 		"a rotation of a token not there": func() error {
 			gone := token("acme", "gone", t0)
 			next := token("acme", "gone", t0)
-			return st.Rotate(ctx, gone, next, access.Replacement{By: next.ID, At: t0, Until: t0}, audittest.Event("acme", audit.TokenRotated, audit.TargetToken, gone.ID))
+			return st.Rotate(ctx, gone, next, access.Replacement{By: next.ID, At: t0, Until: t0}, access.DefaultPolicy(), audittest.Event("acme", audit.TokenRotated, audit.TargetToken, gone.ID))
 		},
 		"a plan delete of no plan": func() error {
 			return st.DeletePlan(ctx, "acme", "dev9", audittest.PlanDeleted("acme"))
@@ -207,7 +207,7 @@ func TestAChangeThatFailsWritesNoEvent(t *testing.T) {
 	// The positive control: the same kind of change, when it succeeds, is listed.
 	ok := token("acme", "another", t0)
 	ev := at(audittest.TokenCreated("acme", ok.ID), time.Now().Add(time.Hour))
-	if err := st.Create(ctx, ok, ev); err != nil {
+	if err := st.Create(ctx, ok, access.DefaultPolicy(), ev); err != nil {
 		t.Fatal(err)
 	}
 	wantEvents(t, st, "acme", created, started, ev)
@@ -234,25 +234,25 @@ func TestAnEventCannotExistWithoutItsChangeNorTheChangeWithoutIt(t *testing.T) {
 		tk := token("acme", "blocked", t0)
 		ev := audittest.TokenCreated("acme", tk.ID)
 		block(t, ev)
-		if err := st.Create(ctx, tk, ev); kindOf(err) != access.EINTERNAL {
+		if err := st.Create(ctx, tk, access.DefaultPolicy(), ev); kindOf(err) != access.EINTERNAL {
 			t.Fatalf("got %v, want an internal error", err)
 		}
 		if _, err := st.Get(ctx, "acme", tk.ID); kindOf(err) != access.ENOTFOUND {
 			t.Fatalf("got %v, want no token: it has no record", err)
 		}
 		// Its description is not taken either: a create with its own event goes through.
-		if err := st.Create(ctx, tk, audittest.TokenCreated("acme", tk.ID)); err != nil {
+		if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated("acme", tk.ID)); err != nil {
 			t.Fatalf("the same token with an event that can be written: %v", err)
 		}
 	})
 	t.Run("a token is not deleted", func(t *testing.T) {
 		tk := token("acme", "kept", t0)
-		if err := st.Create(ctx, tk, audittest.TokenCreated("acme", tk.ID)); err != nil {
+		if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated("acme", tk.ID)); err != nil {
 			t.Fatal(err)
 		}
 		ev := audittest.TokenDeleted("acme", tk.ID)
 		block(t, ev)
-		if err := st.Delete(ctx, "acme", tk.ID, ev); kindOf(err) != access.EINTERNAL {
+		if err := st.Delete(ctx, "acme", tk.ID, "", ev); kindOf(err) != access.EINTERNAL {
 			t.Fatalf("got %v, want an internal error", err)
 		}
 		if _, err := st.Get(ctx, "acme", tk.ID); err != nil {
@@ -285,7 +285,7 @@ func TestAnEventCannotExistWithoutItsChangeNorTheChangeWithoutIt(t *testing.T) {
 		tk := token("acme", "anonymous change", t0)
 		ev := audittest.TokenCreated("acme", tk.ID)
 		ev.Actor = audit.Actor{}
-		if err := st.Create(ctx, tk, ev); kindOf(err) != access.EINTERNAL {
+		if err := st.Create(ctx, tk, access.DefaultPolicy(), ev); kindOf(err) != access.EINTERNAL {
 			t.Fatalf("got %v, want an internal error", err)
 		}
 		if _, err := st.Get(ctx, "acme", tk.ID); kindOf(err) != access.ENOTFOUND {
@@ -305,7 +305,7 @@ func TestAnEventIsKeptForTheRetention(t *testing.T) {
 			}
 			tk := token("acme", "kept", t0)
 			ev := at(audittest.TokenCreated("acme", tk.ID), t0.Add(1500*time.Millisecond))
-			if err := st.Create(ctx, tk, ev); err != nil {
+			if err := st.Create(ctx, tk, access.DefaultPolicy(), ev); err != nil {
 				t.Fatal(err)
 			}
 			out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{
@@ -531,7 +531,7 @@ func TestAuditItemsAreNotInTheTenantsPartition(t *testing.T) {
 	ctx := context.Background()
 	st, client, table := newStore(t)
 	tk := token("acme", "nightly", t0)
-	if err := st.Create(ctx, tk, audittest.TokenCreated("acme", tk.ID)); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated("acme", tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	out, err := client.Query(ctx, &dynamodb.QueryInput{TableName: &table, KeyConditionExpression: aws.String("pk = :pk"),

@@ -31,7 +31,7 @@ func twoTenants(t *testing.T, st *dynamo.Store, n int) map[string][]string {
 	for i := range n {
 		for _, tenant := range []string{"acme", "globex"} {
 			tk := token(tenant, tenant+" token "+string(rune('a'+i)), t0)
-			if err := st.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+			if err := st.Create(context.Background(), tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 				t.Fatal(err)
 			}
 			ids[tenant] = append([]string{tk.ID}, ids[tenant]...)

@@ -80,7 +80,7 @@ func TestTheRecordsOfUseNameOnlyTheAttributesTheirGrantAllows(t *testing.T) {
 	st := dynamo.New(rec, table, func() time.Time { return t0 })
 	ctx := context.Background()
 	tk := token("acme", "ci", t0)
-	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	rec.updates, rec.puts = nil, nil
@@ -127,7 +127,7 @@ func TestARecordedUseIsReadAndListedWithTheToken(t *testing.T) {
 	st, _, _ := newStore(t)
 	ctx := context.Background()
 	tk := token("acme", "ci", t0)
-	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	at := t0.Add(90*time.Minute + 123*time.Millisecond)
@@ -182,7 +182,7 @@ func TestRevokeDeletesAsDeleteDoesAndReturnsTheRecord(t *testing.T) {
 	exp := t0.Add(24 * time.Hour)
 	tk := token("acme", "Nightly", t0)
 	tk.ExpiresAt = &exp
-	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Revoke(ctx, "acme", tk.ID, audittest.TokenDeleted("acme", tk.ID))
@@ -193,7 +193,7 @@ func TestRevokeDeletesAsDeleteDoesAndReturnsTheRecord(t *testing.T) {
 		t.Fatalf("after Revoke: got %v, want ENOTFOUND", err)
 	}
 	// Its description is free again, as after Delete.
-	if err := st.Create(ctx, token("acme", "nightly", t0), audittest.TokenCreated("acme", "test")); err != nil {
+	if err := st.Create(ctx, token("acme", "nightly", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err != nil {
 		t.Fatalf("the description after Revoke: got %v, want it free", err)
 	}
 	if _, err := st.Revoke(ctx, "acme", tk.ID, audittest.TokenDeleted("acme", tk.ID)); access.ErrorKind(err) != access.ENOTFOUND {

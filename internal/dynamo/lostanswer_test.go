@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcs-access/dcs-access/internal/access"
 	"github.com/dcs-access/dcs-access/internal/audit/audittest"
 	"github.com/dcs-access/dcs-access/internal/awsconfig"
 	"github.com/dcs-access/dcs-access/internal/ddb"
@@ -48,7 +49,7 @@ func TestACommittedTransactionWhoseAnswerWasLostSucceedsOnItsRetry(t *testing.T)
 	}
 	st := dynamo.New(client, table, func() time.Time { return t0 })
 	tk := token("acme", "nightly masking", t0)
-	if err := st.Create(context.Background(), tk, audittest.TokenCreated("acme", tk.ID)); err != nil {
+	if err := st.Create(context.Background(), tk, access.DefaultPolicy(), audittest.TokenCreated("acme", tk.ID)); err != nil {
 		t.Fatalf("got %v, want the create to succeed on its retry", err)
 	}
 	if !wire.lost.Load() {

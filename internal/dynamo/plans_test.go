@@ -32,7 +32,7 @@ func TestPlansArePerTenantAndCaseInsensitiveBySandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Tokens in the same partition must not show up as plans.
-	if err := st.Create(ctx, token("acme", "a token", t0), audittest.TokenCreated("acme", "test")); err != nil {
+	if err := st.Create(ctx, token("acme", "a token", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err != nil {
 		t.Fatal(err)
 	}
 	list, err := st.ListPlans(ctx, "acme")

@@ -67,9 +67,10 @@ func (a rotationAttrs) rotation() (access.Rotation, error) {
 // Rotate writes next, records r on old (or deletes old when the overlap is
 // 0), hands the description to next and records ev, in one transaction.
 // Each write is conditional: old must still be there and not replaced (so
-// of two concurrent rotations exactly one succeeds), and the description
-// item must still be old's.
-func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Replacement, ev audit.Event) error {
+// of two concurrent rotations exactly one succeeds), the description item
+// must still be old's, and the tenant policy must still be under
+// (policyCheck).
+func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Replacement, under access.Policy, ev audit.Event) error {
 	nextItem := toItem(next)
 	nextAV, err := attributevalue.MarshalMap(nextItem)
 	if err != nil {
@@ -124,7 +125,11 @@ func (s *Store) Rotate(ctx context.Context, old, next access.Token, r access.Rep
 		types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: nextAV, ConditionExpression: aws.String("attribute_not_exists(sk)")}},
 		oldWrite,
 		types.TransactWriteItem{Update: name},
+		s.policyCheck(old.Tenant, under),
 	)
+	if failedAt(err, 3) {
+		return tokens.ErrPolicyChanged()
+	}
 	switch failed(err) {
 	case 0:
 		return access.Internal(fmt.Errorf("token id %s already exists", next.ID))

@@ -156,9 +156,10 @@ func (it tokenItem) token(tenant string) (access.Token, error) {
 }
 
 // Create writes the token, reserves its description and records ev in one
-// transaction. A reservation whose token has passed its purge time but that
-// TTL has not removed yet does not block the description.
-func (s *Store) Create(ctx context.Context, t access.Token, ev audit.Event) error {
+// transaction, which also holds the tenant policy to under (policyCheck). A
+// reservation whose token has passed its purge time but that TTL has not
+// removed yet does not block the description.
+func (s *Store) Create(ctx context.Context, t access.Token, under access.Policy, ev audit.Event) error {
 	it := toItem(t)
 	tokenAV, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -180,7 +181,11 @@ func (s *Store) Create(ctx context.Context, t access.Token, ev audit.Event) erro
 			ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())}},
 		}},
+		s.policyCheck(t.Tenant, under),
 	)
+	if failedAt(err, 2) {
+		return tokens.ErrPolicyChanged()
+	}
 	switch failed(err) {
 	case 1:
 		return tokens.ErrDescriptionTaken()
@@ -257,26 +262,43 @@ func (s *Store) List(ctx context.Context, tenant string, limit int, cursor strin
 }
 
 // Delete removes the token, frees its description and records ev in one
-// transaction.
-func (s *Store) Delete(ctx context.Context, tenant, id string, ev audit.Event) error {
-	_, err := s.Revoke(ctx, tenant, id, ev)
+// transaction; with an owner, only if the token is owner's
+// (tokens.ErrNotOwnerDeletes naming its user otherwise).
+func (s *Store) Delete(ctx context.Context, tenant, id, owner string, ev audit.Event) error {
+	_, err := s.revoke(ctx, tenant, id, owner, ev)
 	return err
 }
 
-// Revoke is Delete, and returns the record it deleted: leak revocation
-// tells the token's owner which token it was. ev records the token's
-// description too.
+// Revoke is Delete of anyone's token, and returns the record it deleted:
+// leak revocation tells the token's owner which token it was. ev records
+// the token's description too.
 func (s *Store) Revoke(ctx context.Context, tenant, id string, ev audit.Event) (access.Token, error) {
+	return s.revoke(ctx, tenant, id, "", ev)
+}
+
+// revoke deletes the token id, and when owner is not empty, only if owner
+// is its associated user. The one read is the token's, for its description
+// (the key of the description item); whose token it is, the delete's
+// condition decides, and a refused delete is told apart from one of a
+// token deleted meanwhile by the item its failed condition returns.
+func (s *Store) revoke(ctx context.Context, tenant, id, owner string, ev audit.Event) (access.Token, error) {
 	t, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return access.Token{}, err
 	}
 	ev = ev.With("description", t.Description)
+	del := &types.Delete{
+		TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)),
+		ConditionExpression: aws.String("attribute_exists(sk)"),
+	}
+	if owner != "" {
+		del.ConditionExpression = aws.String("attribute_exists(sk) AND #user = :owner")
+		del.ExpressionAttributeNames = map[string]string{"#user": "user"} // a reserved word
+		del.ExpressionAttributeValues = map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}}
+		del.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
 	writes := []types.TransactWriteItem{
-		{Delete: &types.Delete{
-			TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)),
-			ConditionExpression: aws.String("attribute_exists(sk)"),
-		}},
+		{Delete: del},
 		{Delete: &types.Delete{
 			// Only the reservation that belongs to this token: after a purge
 			// race the name may already belong to a newer token.
@@ -286,19 +308,33 @@ func (s *Store) Revoke(ctx context.Context, tenant, id string, ev audit.Event) (
 		}},
 	}
 	err = s.writeAudited(ctx, ev, writes...)
-	switch failed(err) {
-	case 0:
-		return access.Token{}, errNotFound() // deleted concurrently
-	case 1:
+	if failed(err) == 1 {
 		// The name now belongs to a newer token: delete this token alone.
-		if err = s.writeAudited(ctx, ev, writes[0]); failed(err) == 0 {
-			return access.Token{}, errNotFound()
-		}
+		err = s.writeAudited(ctx, ev, writes[0])
+	}
+	if failed(err) == 0 {
+		return access.Token{}, notDeleted(err)
 	}
 	if err != nil {
 		return access.Token{}, storeError(err)
 	}
 	return t, nil
+}
+
+// notDeleted is the error of a token delete whose condition failed: the
+// token is another user's (its item came back with the failure), or it was
+// deleted meanwhile.
+func notDeleted(err error) error {
+	var cancelled *types.TransactionCanceledException
+	errors.As(err, &cancelled)
+	var it tokenItem
+	if old := cancelled.CancellationReasons[0].Item; old != nil {
+		if uerr := attributevalue.UnmarshalMap(old, &it); uerr != nil {
+			return access.Internal(uerr)
+		}
+		return tokens.ErrNotOwnerDeletes(it.User)
+	}
+	return errNotFound()
 }
 
 // transact runs a transaction, retrying cancellations caused by a concurrent
@@ -330,6 +366,14 @@ func failed(err error) int {
 		}
 	}
 	return -1
+}
+
+// failedAt reports whether err is a cancellation in which the condition of
+// item i failed.
+func failedAt(err error, i int) bool {
+	var cancelled *types.TransactionCanceledException
+	return errors.As(err, &cancelled) && i < len(cancelled.CancellationReasons) &&
+		aws.ToString(cancelled.CancellationReasons[i].Code) == "ConditionalCheckFailed"
 }
 
 func hasReason(reasons []types.CancellationReason, code string) bool {

@@ -54,7 +54,7 @@ func TestConcurrentCreatesWithOneDescriptionGiveExactlyOneSuccess(t *testing.T) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = st.Create(ctx, token("acme", "Nightly Masking", t0), audittest.TokenCreated("acme", "test"))
+			errs[i] = st.Create(ctx, token("acme", "Nightly Masking", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test"))
 		}()
 	}
 	wg.Wait()
@@ -85,7 +85,7 @@ func TestDescriptionsAreUniquePerTenantIgnoringCase(t *testing.T) {
 	st, _, _ := newStore(t)
 	ctx := context.Background()
 	first := token("acme", "CI Token", t0)
-	if err := st.Create(ctx, first, audittest.TokenCreated(first.Tenant, first.ID)); err != nil {
+	if err := st.Create(ctx, first, access.DefaultPolicy(), audittest.TokenCreated(first.Tenant, first.ID)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -101,7 +101,7 @@ func TestDescriptionsAreUniquePerTenantIgnoringCase(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := st.Create(ctx, token(tc.tenant, tc.desc, t0), audittest.TokenCreated(tc.tenant, "test"))
+			err := st.Create(ctx, token(tc.tenant, tc.desc, t0), access.DefaultPolicy(), audittest.TokenCreated(tc.tenant, "test"))
 			if got := err != nil && access.AsError(err).Code == "DESCRIPTION_TAKEN"; got != tc.taken {
 				t.Fatalf("got err %v, want taken=%v", err, tc.taken)
 			}
@@ -115,12 +115,12 @@ func TestPagingOver250TokensReturnsEachExactlyOnceNewestFirst(t *testing.T) {
 	want := map[string]bool{}
 	for i := range 250 {
 		tk := token("acme", fmt.Sprintf("token %03d", i), t0.Add(time.Duration(i)*time.Second))
-		if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+		if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 			t.Fatal(err)
 		}
 		want[tk.ID] = true
 	}
-	if err := st.Create(ctx, token("globex", "not acme's", t0), audittest.TokenCreated("globex", "test")); err != nil {
+	if err := st.Create(ctx, token("globex", "not acme's", t0), access.DefaultPolicy(), audittest.TokenCreated("globex", "test")); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
@@ -158,7 +158,7 @@ func TestTamperedOrForeignCursorIsRejected(t *testing.T) {
 	st, _, _ := newStore(t)
 	ctx := context.Background()
 	for i := range 3 {
-		if err := st.Create(ctx, token("acme", fmt.Sprint("t", i), t0), audittest.TokenCreated("acme", "test")); err != nil {
+		if err := st.Create(ctx, token("acme", fmt.Sprint("t", i), t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -188,25 +188,25 @@ func TestDeleteRevokesAndFreesTheDescription(t *testing.T) {
 	st, client, table := newStore(t)
 	ctx := context.Background()
 	tk := token("acme", "Deploy bot", t0)
-	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Delete(ctx, "globex", tk.ID, audittest.TokenDeleted("globex", tk.ID)); kindOf(err) != access.ENOTFOUND {
+	if err := st.Delete(ctx, "globex", tk.ID, "", audittest.TokenDeleted("globex", tk.ID)); kindOf(err) != access.ENOTFOUND {
 		t.Fatalf("delete from another tenant: got %v, want ENOTFOUND", err)
 	}
 	if _, err := st.Get(ctx, "acme", tk.ID); err != nil {
 		t.Fatalf("token gone after a foreign delete: %v", err)
 	}
-	if err := st.Delete(ctx, "acme", tk.ID, audittest.TokenDeleted("acme", tk.ID)); err != nil {
+	if err := st.Delete(ctx, "acme", tk.ID, "", audittest.TokenDeleted("acme", tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Get(ctx, "acme", tk.ID); kindOf(err) != access.ENOTFOUND {
 		t.Fatalf("get after delete: got %v, want ENOTFOUND", err)
 	}
-	if err := st.Delete(ctx, "acme", tk.ID, audittest.TokenDeleted("acme", tk.ID)); kindOf(err) != access.ENOTFOUND {
+	if err := st.Delete(ctx, "acme", tk.ID, "", audittest.TokenDeleted("acme", tk.ID)); kindOf(err) != access.ENOTFOUND {
 		t.Fatalf("second delete: got %v, want ENOTFOUND", err)
 	}
-	if err := st.Create(ctx, token("acme", "deploy BOT", t0), audittest.TokenCreated("acme", "test")); err != nil {
+	if err := st.Create(ctx, token("acme", "deploy BOT", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err != nil {
 		t.Fatalf("description not freed by delete: %v", err)
 	}
 	out, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: &table, FilterExpression: aws.String("pk = :tenant"),
@@ -227,7 +227,7 @@ func TestExpiringTokensCarryATTLThirtyDaysAfterExpiry(t *testing.T) {
 	tk.ExpiresAt = &exp
 	forever := token("acme", "forever", t0)
 	for _, x := range []access.Token{tk, forever} {
-		if err := st.Create(ctx, x, audittest.TokenCreated(x.Tenant, x.ID)); err != nil {
+		if err := st.Create(ctx, x, access.DefaultPolicy(), audittest.TokenCreated(x.Tenant, x.ID)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -255,7 +255,7 @@ func TestExpiredButUnpurgedTokenIsStillStoredAndListed(t *testing.T) {
 	exp := t0.Add(-time.Hour) // expired an hour ago; TTL has not run
 	tk := token("acme", "old", t0.Add(-48*time.Hour))
 	tk.ExpiresAt = &exp
-	if err := st.Create(ctx, tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Get(ctx, "acme", tk.ID)
@@ -277,19 +277,19 @@ func TestAPurgeableReservationDoesNotBlockItsDescription(t *testing.T) {
 	exp := t0.Add(-31 * 24 * time.Hour) // past expiry + 30 days: TTL may delete it any time
 	old := token("acme", "recycled", t0.Add(-40*24*time.Hour))
 	old.ExpiresAt = &exp
-	if err := st.Create(ctx, old, audittest.TokenCreated(old.Tenant, old.ID)); err != nil {
+	if err := st.Create(ctx, old, access.DefaultPolicy(), audittest.TokenCreated(old.Tenant, old.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Create(ctx, token("acme", "recycled", t0), audittest.TokenCreated("acme", "test")); err != nil {
+	if err := st.Create(ctx, token("acme", "recycled", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err != nil {
 		t.Fatalf("got %v, want the description free once its token is past purge time", err)
 	}
 	// Deleting the old token must not free the name that now belongs to the new one.
 	// (DynamoDB Local's TTL may have purged the old token already: its expiry is
 	// past by the real clock, which TTL reads. Either way the name stays taken.)
-	if err := st.Delete(ctx, "acme", old.ID, audittest.TokenDeleted("acme", old.ID)); err != nil && kindOf(err) != access.ENOTFOUND {
+	if err := st.Delete(ctx, "acme", old.ID, "", audittest.TokenDeleted("acme", old.ID)); err != nil && kindOf(err) != access.ENOTFOUND {
 		t.Fatal(err)
 	}
-	if err := st.Create(ctx, token("acme", "recycled", t0), audittest.TokenCreated("acme", "test")); access.AsError(err).Code != "DESCRIPTION_TAKEN" {
+	if err := st.Create(ctx, token("acme", "recycled", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); access.AsError(err).Code != "DESCRIPTION_TAKEN" {
 		t.Fatalf("got %v, want DESCRIPTION_TAKEN: the name belongs to the newer token", err)
 	}
 }
@@ -307,7 +307,7 @@ func TestStoreDownIsAnErrorNotAnAnswer(t *testing.T) {
 	if _, err := st.Get(ctx, "acme", uuid.NewString()); err == nil || kindOf(err) == access.ENOTFOUND {
 		t.Fatalf("got %v, want a store error distinct from not found", err)
 	}
-	if err := st.Create(ctx, token("acme", "x", t0), audittest.TokenCreated("acme", "test")); err == nil || kindOf(err) == access.ECONFLICT {
+	if err := st.Create(ctx, token("acme", "x", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err == nil || kindOf(err) == access.ECONFLICT {
 		t.Fatalf("got %v, want a store error", err)
 	}
 }
@@ -317,7 +317,7 @@ func TestScopesAreStoredWithTheTokenAndAnItemFromBeforeScopesHasNone(t *testing.
 	ctx := context.Background()
 	ci := token("acme", "ci", t0)
 	ci.Scopes = []access.Scope{access.ScopeSandboxRefreshesRead, access.ScopeSandboxRefreshesRun}
-	if err := st.Create(ctx, ci, audittest.TokenCreated(ci.Tenant, ci.ID)); err != nil {
+	if err := st.Create(ctx, ci, access.DefaultPolicy(), audittest.TokenCreated(ci.Tenant, ci.ID)); err != nil {
 		t.Fatal(err)
 	}
 	// A token item exactly as the store wrote it before tokens had scopes.

@@ -30,10 +30,10 @@ var storeOps = map[string]func(ctx context.Context, st *dynamo.Store) error{
 		return err
 	},
 	"Create": func(ctx context.Context, st *dynamo.Store) error {
-		return st.Create(ctx, token("acme", "x", t0), audittest.TokenCreated("acme", "test"))
+		return st.Create(ctx, token("acme", "x", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test"))
 	},
 	"Delete": func(ctx context.Context, st *dynamo.Store) error {
-		return st.Delete(ctx, "acme", uuid.NewString(), audittest.TokenDeleted("acme", uuid.NewString()))
+		return st.Delete(ctx, "acme", uuid.NewString(), "", audittest.TokenDeleted("acme", uuid.NewString()))
 	},
 	"Revoke": func(ctx context.Context, st *dynamo.Store) error {
 		_, err := st.Revoke(ctx, "acme", uuid.NewString(), audittest.TokenDeleted("acme", uuid.NewString()))

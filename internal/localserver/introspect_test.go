@@ -59,7 +59,9 @@ func (s *introspectionStack) mint(t *testing.T, key *ecdsa.PrivateKey, id, tenan
 	}
 	if err := s.store.Create(context.Background(), access.Token{
 		ID: id, Tenant: tenant, Description: "made by the test " + id, AssociatedUser: "ada@example.com", CreatedAt: issued, ExpiresAt: &expires,
-	}, audittest.TokenCreated(tenant, id)); err != nil {
+	}, access.DefaultPolicy(),
+
+		audittest.TokenCreated(tenant, id)); err != nil {
 		t.Fatal(err)
 	}
 	return raw

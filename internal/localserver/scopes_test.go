@@ -250,7 +250,7 @@ func TestATokenFromBeforeScopesKeepsWorkingWithEveryScopeOfThen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.Create(context.Background(), old, audittest.TokenCreated(old.Tenant, old.ID)); err != nil {
+	if err := s.store.Create(context.Background(), old, access.DefaultPolicy(), audittest.TokenCreated(old.Tenant, old.ID)); err != nil {
 		t.Fatal(err)
 	}
 	legacy := "[tokens:read tokens:write tokens:introspect sandbox-plans:read sandbox-plans:write sandbox-refreshes:read sandbox-refreshes:run compliance-jobs:run]"

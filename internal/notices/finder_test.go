@@ -106,7 +106,7 @@ func (w *world) create(t *testing.T, tenant string, lifespan int) access.Token {
 		exp := now.AddDate(0, 0, lifespan)
 		tok.ExpiresAt = &exp
 	}
-	if err := w.store.Create(context.Background(), tok, audittest.TokenCreated(tok.Tenant, tok.ID)); err != nil {
+	if err := w.store.Create(context.Background(), tok, access.DefaultPolicy(), audittest.TokenCreated(tok.Tenant, tok.ID)); err != nil {
 		t.Fatal(err)
 	}
 	return tok
@@ -283,7 +283,7 @@ func TestADeletedTokenGetsNoNotices(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	deleted, kept := w.create(t, "acme", 30), w.create(t, "acme", 30)
-	if err := w.store.Delete(context.Background(), "acme", deleted.ID, audittest.TokenDeleted("acme", deleted.ID)); err != nil {
+	if err := w.store.Delete(context.Background(), "acme", deleted.ID, "", audittest.TokenDeleted("acme", deleted.ID)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -315,7 +315,7 @@ type deleteAfterFind struct {
 func (d deleteAfterFind) PendingNotices(ctx context.Context, now time.Time) ([]notices.Pending, error) {
 	p, err := d.Store.PendingNotices(ctx, now)
 	if err == nil {
-		err = d.Store.Delete(ctx, d.tenant, d.id, audittest.TokenDeleted(d.tenant, d.id))
+		err = d.Store.Delete(ctx, d.tenant, d.id, "", audittest.TokenDeleted(d.tenant, d.id))
 	}
 	return p, err
 }

@@ -63,12 +63,14 @@ var iamAllowlist = map[string][]grant{
 	"CreateTokenFunction": {
 		{"dynamodb:PutItem", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""},
 		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+		// Both transactions hold the tenant policy to the version checked.
+		{"dynamodb:ConditionCheckItem", tableARN, policyCheckCondition},
 	},
 	// A page of tokens, and the tenant policy that flags those outside it.
 	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""}},
 	// Read the tenant policy (ownerOnlyDelete) and the token, then delete it
-	// and its description item in one transaction, with its audit event (an
-	// audit item only).
+	// (conditioned on its user under ownerOnlyDelete) and its description
+	// item in one transaction, with its audit event (an audit item only).
 	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, auditPutCondition}},
 	// Read the tenant's policy item, and put its next version (an item of
 	// the policy's attributes only: no token can be written, nothing
@@ -115,6 +117,9 @@ var iamAllowlist = map[string][]grant{
 		// be stored; the sandbox's plan, pointed at its secrets.
 		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, ""},
 		{"dynamodb:UpdateItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""},
+		// The token's create or rotation holds the tenant policy to the
+		// version checked, as CreateTokenFunction's.
+		{"dynamodb:ConditionCheckItem", tableARN, policyCheckCondition},
 		// The plan's secrets, by the names plans may give: stored, found,
 		// the held token read, rotation turned on.
 		{"secretsmanager:CreateSecret", tenantSecretsARN, ""},
@@ -272,6 +277,12 @@ var auditQueryCondition = "ForAllValues:StringLike dynamodb:LeadingKeys=[" + aud
 // grant, as renderCondition writes it: an item of the attributes
 // PutPolicy writes (dynamo.PolicyAttributes), and no ReturnValues.
 var putPolicyCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyAttributes, ", ") + "]; ForAllValues:StringLike dynamodb:LeadingKeys=[TENANT#*]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
+
+// policyCheckCondition is the condition of the minting functions'
+// ConditionCheckItem grant, as renderCondition writes it: the policy
+// item's key and version (dynamo.PolicyCheckAttributes), in a tenant's
+// partition, nothing returned.
+var policyCheckCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyCheckAttributes, ", ") + "]; ForAllValues:StringLike dynamodb:LeadingKeys=[TENANT#*]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
 // signCondition is the condition of the create function's kms:Sign grant,
 // as renderCondition writes it: ES256 (ECDSA P-256 with SHA-256) over a

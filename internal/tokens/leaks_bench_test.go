@@ -56,7 +56,7 @@ func BenchmarkLeakRevocation(b *testing.B) {
 			tk := access.Token{ID: uuid.Must(uuid.NewV7()).String(), Tenant: "acme", Description: uuid.NewString(), AssociatedUser: "ada@example.com", CreatedAt: time.Now()}
 			m := minter
 			if valid {
-				if err := store.Create(context.Background(), tk, audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
+				if err := store.Create(context.Background(), tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 					b.Fatal(err)
 				}
 			} else {

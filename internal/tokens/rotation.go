@@ -39,9 +39,11 @@ type RotationStore interface {
 	// Rotate, in one transaction, writes next, records r on old (or, when
 	// r.Until is not after r.At, deletes old: an overlap of 0 revokes it),
 	// hands old's description to next and writes the audit event ev. It
-	// refuses with ErrReplaced when a rotation replaced old first, and with
-	// ENOTFOUND when old is gone.
-	Rotate(ctx context.Context, old, next access.Token, r access.Replacement, ev audit.Event) error
+	// refuses with ErrReplaced when a rotation replaced old first, with
+	// ENOTFOUND when old is gone, and with ErrPolicyChanged when the
+	// tenant's stored policy is no longer under, the policy next was
+	// checked against (as Store.Create).
+	Rotate(ctx context.Context, old, next access.Token, r access.Replacement, under access.Policy, ev audit.Event) error
 }
 
 // RotateInput is what a caller may choose when rotating a token.
@@ -127,7 +129,8 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 		until = *old.ExpiresAt // an overlap never extends the old token's life
 	}
 	r := access.Replacement{By: next.ID, At: now, Until: until, Key: in.Key}
-	if err := s.checkPolicy(ctx, next, rotateRemedy); err != nil {
+	pol, err := s.checkPolicy(ctx, next, rotateRemedy)
+	if err != nil {
 		return Rotated{}, err
 	}
 	raw, err := s.Minter.Mint(ctx, grantOf(next))
@@ -136,7 +139,10 @@ func (s *Service) Rotate(ctx context.Context, p access.Principal, id string, in 
 	}
 	ev := audit.ByCaller(ctx, p, audit.TokenRotated, audit.Target{Type: audit.TargetToken, ID: old.ID}, clock).
 		With("newTokenId", next.ID).With("worksUntil", until.UTC().Format(time.RFC3339))
-	if err := s.Rotations.Rotate(ctx, old, next, r, ev); err != nil {
+	err = s.writeUnderPolicy(ctx, next, pol, rotateRemedy, func(pol access.Policy) error {
+		return s.Rotations.Rotate(ctx, old, next, r, pol, ev)
+	})
+	if err != nil {
 		if access.AsError(err).Code == CodeReplaced && in.Key != "" {
 			// A concurrent rotation won; if it was this request's twin (the
 			// same key), answer as it did.

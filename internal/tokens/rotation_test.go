@@ -24,7 +24,7 @@ type fakeRotations struct {
 func (f *fakeRotations) Get(ctx context.Context, tenant, id string) (access.Token, error) {
 	return f.GetFn(ctx, tenant, id)
 }
-func (f *fakeRotations) Rotate(ctx context.Context, old, next access.Token, r access.Replacement, ev audit.Event) error {
+func (f *fakeRotations) Rotate(ctx context.Context, old, next access.Token, r access.Replacement, _ access.Policy, ev audit.Event) error {
 	if err := f.RotateFn(ctx, old, next, r); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package tokens
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -29,17 +30,24 @@ const (
 )
 
 // Store keeps token metadata, and reads the tenant policy that every token
-// created or rotated is checked against. Create must enforce description
-// uniqueness itself, atomically with the write (ECONFLICT code
-// DESCRIPTION_TAKEN). Each change writes its audit event ev atomically with
-// itself: both or neither.
+// created or rotated is checked against. Each change writes its audit event
+// ev atomically with itself: both or neither.
 type Store interface {
-	Create(ctx context.Context, t access.Token, ev audit.Event) error
+	// Create writes t, on two conditions checked atomically with the write:
+	// its description is not in use (else ErrDescriptionTaken), and the
+	// tenant's stored policy is still under, the policy t was checked
+	// against: the same version, or none stored when under is the default
+	// (else ErrPolicyChanged, and nothing is written).
+	Create(ctx context.Context, t access.Token, under access.Policy, ev audit.Event) error
 	// Get reads one token with a strongly consistent read (ENOTFOUND when
 	// it is not there).
 	Get(ctx context.Context, tenant, id string) (access.Token, error)
 	List(ctx context.Context, tenant string, limit int, cursor string) (items []access.Token, next string, err error)
-	Delete(ctx context.Context, tenant, id string, ev audit.Event) error
+	// Delete deletes the token id (ENOTFOUND when it is not there). When
+	// owner is not empty it deletes only a token whose associated user is
+	// owner, decided by the delete's own condition, and answers any other
+	// token with ErrNotOwnerDeletes naming its user.
+	Delete(ctx context.Context, tenant, id, owner string, ev audit.Event) error
 	// GetPolicy reads the tenant's policy with a strongly consistent read
 	// (access.DefaultPolicy when none is stored): a policy just set
 	// applies to the very next token.
@@ -116,7 +124,8 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 		exp := now.AddDate(0, 0, days)
 		t.ExpiresAt = &exp
 	}
-	if err := s.checkPolicy(ctx, t, createRemedy); err != nil {
+	pol, err := s.checkPolicy(ctx, t, createRemedy)
+	if err != nil {
 		return Created{}, err
 	}
 	raw, err := s.Minter.Mint(ctx, grantOf(t))
@@ -124,26 +133,27 @@ func (s *Service) Create(ctx context.Context, p access.Principal, in CreateInput
 		return Created{}, access.Internal(err)
 	}
 	ev := audit.ByCaller(ctx, p, audit.TokenCreated, audit.Target{Type: audit.TargetToken, ID: t.ID}, clock)
-	if desc != "" {
-		if err := s.Store.Create(ctx, t, ev.With("description", desc)); err != nil {
-			return Created{}, err
+	err = s.writeUnderPolicy(ctx, t, pol, createRemedy, func(pol access.Policy) error {
+		if desc != "" {
+			return s.Store.Create(ctx, t, pol, ev.With("description", desc))
 		}
-		return Created{Secret: raw, Token: t}, nil
+		// A generated description is unique too; on the rare collision draw again.
+		for attempt := 1; ; attempt++ {
+			generated, err := s.generatedDescription(raw)
+			if err != nil {
+				return access.Internal(err)
+			}
+			t.Description = generated
+			err = s.Store.Create(ctx, t, pol, ev.With("description", generated))
+			if access.AsError(err).Code != CodeDescriptionTaken || attempt == generatedAttempts {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return Created{}, err
 	}
-	// A generated description is unique too; on the rare collision draw again.
-	for attempt := 1; ; attempt++ {
-		t.Description, err = s.generatedDescription(raw)
-		if err != nil {
-			return Created{}, access.Internal(err)
-		}
-		err = s.Store.Create(ctx, t, ev.With("description", t.Description))
-		if err == nil {
-			return Created{Secret: raw, Token: t}, nil
-		}
-		if e := access.AsError(err); e.Code != CodeDescriptionTaken || attempt == generatedAttempts {
-			return Created{}, err
-		}
-	}
+	return Created{Secret: raw, Token: t}, nil
 }
 
 // List returns one page of the tenant's tokens.
@@ -174,37 +184,76 @@ func (s *Service) Delete(ctx context.Context, p access.Principal, id string) err
 		// Not an id this service issues; spare the store a key it would reject.
 		return ErrNotFound()
 	}
+	owner := "" // anyone's
 	if !p.TenantAdmin() {
 		pol, err := s.Store.GetPolicy(ctx, p.Tenant)
 		if err != nil {
 			return err
 		}
 		if pol.OwnerOnlyDelete {
-			// The associated user never changes, so what is read here is
-			// what the delete deletes.
-			t, err := s.Store.Get(ctx, p.Tenant, id)
-			if err != nil {
-				return err
-			}
-			if t.AssociatedUser != p.User {
-				return access.Errorf(access.EFORBIDDEN, CodeNotOwner, "The tenant policy lets only the token's associated user (%s) or a tenant administrator delete it.", t.AssociatedUser)
-			}
+			// The store's delete is conditioned on it: one write decides,
+			// with no read of the token here.
+			owner = p.User
 		}
 	}
-	return s.Store.Delete(ctx, p.Tenant, id, audit.ByCaller(ctx, p, audit.TokenDeleted, audit.Target{Type: audit.TargetToken, ID: id}, s.Now()))
+	return s.Store.Delete(ctx, p.Tenant, id, owner, audit.ByCaller(ctx, p, audit.TokenDeleted, audit.Target{Type: audit.TargetToken, ID: id}, s.Now()))
 }
 
-// checkPolicy is nil when the tenant policy allows t, and otherwise the
-// POLICY_VIOLATION that names each limit t breaks, then says what to do.
-func (s *Service) checkPolicy(ctx context.Context, t access.Token, remedy string) error {
+// ErrNotOwnerDeletes is the refusal of a delete under ownerOnlyDelete by a
+// caller who is neither user, the token's associated user, nor a tenant
+// administrator.
+func ErrNotOwnerDeletes(user string) *access.Error {
+	return access.Errorf(access.EFORBIDDEN, CodeNotOwner, "The tenant policy lets only the token's associated user (%s) or a tenant administrator delete it.", user)
+}
+
+// policyAttempts bounds how often a create or a rotation reads the tenant
+// policy again when it changed between the read and the write.
+const policyAttempts = 3
+
+// checkPolicy reads the tenant policy and returns it when it allows t, and
+// otherwise the POLICY_VIOLATION that names each limit t breaks, then says
+// what to do.
+func (s *Service) checkPolicy(ctx context.Context, t access.Token, remedy string) (access.Policy, error) {
 	pol, err := s.Store.GetPolicy(ctx, t.Tenant)
 	if err != nil {
-		return err
+		return access.Policy{}, err
 	}
 	if vs := pol.Violations(t); len(vs) > 0 {
-		return access.ErrPolicyViolation(vs, remedy)
+		return access.Policy{}, access.ErrPolicyViolation(vs, remedy)
 	}
-	return nil
+	return pol, nil
+}
+
+// writeUnderPolicy makes write, the store's write of t under pol (the
+// policy checkPolicy returned for t), which the store makes only while pol
+// is still the stored policy. When an administrator changed it in between,
+// the policy is read and t checked again: a change that still allows t is
+// written under it, one that does not is the POLICY_VIOLATION, and nothing
+// is ever stored that the policy in force at the write refuses. A policy
+// that changes policyAttempts times running is ErrPolicyChanged (503).
+func (s *Service) writeUnderPolicy(ctx context.Context, t access.Token, pol access.Policy, remedy string, write func(pol access.Policy) error) error {
+	for attempt := 1; ; attempt++ {
+		err := write(pol)
+		if !errors.Is(err, errPolicyChanged) || attempt == policyAttempts {
+			return err
+		}
+		if pol, err = s.checkPolicy(ctx, t, remedy); err != nil {
+			return err
+		}
+	}
+}
+
+// errPolicyChanged is the cause of ErrPolicyChanged.
+var errPolicyChanged = errors.New("the tenant policy is no longer the one the token was checked against")
+
+// ErrPolicyChanged is what a Store answers when it did not write a token
+// because the tenant policy is no longer the one the token was checked
+// against. The service reads the policy again and checks the token again
+// (writeUnderPolicy); a caller sees it only when the policy kept changing,
+// as a 503 to retry: the request was not at fault.
+func ErrPolicyChanged() *access.Error {
+	return &access.Error{Kind: access.EUNAVAILABLE, Code: "UNAVAILABLE",
+		Message: "The tenant policy kept changing while the token was being made, and nothing was written. Try again shortly.", Err: errPolicyChanged}
 }
 
 // What to do about a token the policy refuses.

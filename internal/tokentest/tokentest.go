@@ -52,10 +52,7 @@ func New(t testing.TB, start time.Time) *World {
 	storeClient, table := testenv.Table(t)
 	store := dynamo.New(storeClient, table, clock.Now)
 	client := testenv.DynamoDB(t)
-	signer, err := apitoken.NewKeySigner(newKey(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := NewSigner(t)
 	sessions := &session.LocalIssuer{Issuer: SessionIssuer, Audience: SessionAudience, Key: newKey(t), Now: clock.Now}
 	log := &testenv.Buffer{}
 	return &World{
@@ -73,6 +70,18 @@ func New(t testing.TB, start time.Time) *World {
 			Log:         slog.New(slog.NewTextHandler(log, nil)),
 		},
 	}
+}
+
+// NewSigner returns a signer of API tokens with a fresh in-process key,
+// for a test that wires a tokens service of its own (on a store whose
+// client it wraps, say).
+func NewSigner(t testing.TB) *apitoken.KeySigner {
+	t.Helper()
+	signer, err := apitoken.NewKeySigner(newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
