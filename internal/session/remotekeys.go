@@ -25,7 +25,9 @@ var ErrIssuerUnavailable = errors.New("the session issuer's keys could not be fe
 // formats its key set's error with %v, so the failure cannot travel in the
 // error itself: the key set marks it on the verification's context instead.
 func RemoteKeys(jwksURL string) oidc.KeySet {
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: failedFetches{http.DefaultTransport}}
+	// Under the authorizer's 5 s Lambda timeout, so a hung issuer is a 503
+	// rather than a timed-out invocation.
+	hc := &http.Client{Timeout: 3 * time.Second, Transport: failedFetches{http.DefaultTransport}}
 	return remoteKeys{oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), hc), jwksURL)}
 }
 
@@ -45,7 +47,7 @@ func (r remoteKeys) VerifySignature(ctx context.Context, jwt string) ([]byte, er
 // could not fetch the issuer's keys during it.
 type fetchFailedKey struct{}
 
-// failedFetches makes every fetch that does not answer 200 an error wrapping
+// failedFetches makes every fetch that does not end in a 200 an error wrapping
 // ErrIssuerUnavailable; go-oidc wraps a transport's error with %w up to its
 // key set (and turns a non-200 answer into an error without a type).
 type failedFetches struct{ next http.RoundTripper }
@@ -54,6 +56,9 @@ func (f failedFetches) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := f.next.RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrIssuerUnavailable, err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+		return resp, nil // a redirect, which the client follows (the transport sees each hop)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()

@@ -452,6 +452,15 @@ func TestAnIssuerWhoseKeysCannotBeFetchedIsUnavailableNotARefusal(t *testing.T) 
 		srv.Close()
 		wantUnavailable(t, remoteVerifier(srv, defaultConfig()))
 	})
+	t.Run("redirected, then fetched", func(t *testing.T) {
+		srv := newJWKSServer(t)
+		srv.serve(t, a)
+		moved := httptest.NewServer(http.RedirectHandler(srv.URL, http.StatusMovedPermanently))
+		t.Cleanup(moved.Close)
+		if _, err := session.NewVerifier(defaultConfig(), session.RemoteKeys(moved.URL), clock).Verify(context.Background(), sign(t, a, claims(nil))); err != nil {
+			t.Fatalf("a JWKS URL that redirects to the keys: %v", err)
+		}
+	})
 	t.Run("fetched, without the session's key", func(t *testing.T) {
 		srv := newJWKSServer(t)
 		srv.serve(t, newSigningKey(t, "key-b"))
