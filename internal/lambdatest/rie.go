@@ -231,7 +231,7 @@ func (f *Function) awaitListening(ctx context.Context, addr string) error {
 			return fmt.Errorf("the emulator exited before it listened on %s: %v", addr, f.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("the emulator is not listening on %s: %w", addr, ctx.Err())
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
@@ -406,7 +406,8 @@ func (e *EmulatorError) Error() string {
 	return fmt.Sprintf("emulator answered HTTP %d: %q", e.StatusCode, e.Body)
 }
 
-// pickAddr chooses the emulator's ports; a test replaces it to lose a port.
+// pickAddr chooses the emulator's ports; a test replaces it to lose a port
+// (so that test must not run in parallel with the others).
 var pickAddr = freeLoopbackAddr
 
 func freeLoopbackAddr() (string, error) {
