@@ -770,7 +770,7 @@ try {
     await addDialog().getByRole('button', { name: 'Delete Token' }).click();
     await addDialog().waitFor({ state: 'hidden' });
     await page.locator('#tokens-status', { hasText: 'thrown away' }).waitFor();
-    assert.equal(await row('thrown away').count(), 0);
+    await row('thrown away').waitFor({ state: 'detached' }); // the list is read again after the status is set: no race with it
     assert.equal(await rows().count(), 2);
     assert.equal((await call('GET', '/whoami', created.body.token)).status, 401);
     await assertTokenGone(created.body.token);
@@ -1573,6 +1573,22 @@ try {
     await shows(all.items);
     await page.locator('#audit-page-label', { hasText: 'Page 1' }).waitFor();
 
+    // An entry's state is checked too: a page remembered for another tenant
+    // is not asked for; a cursor the API refuses gives the first page.
+    const remember = (entry) => page.evaluate((e) => history.replaceState(e, '', location.href), entry);
+    await remember({ audit: { hash: '#/audit', tenant: 'globex', pageStarts: ['', all.nextToken], page: 1 } });
+    assert.deepEqual(await asked(() => page.reload()), { limit: '20' });
+    await shows(all.items);
+    await remember({ audit: { hash: '#/audit', tenant: TENANT, pageStarts: ['', 'bm90LW91cnM'], page: 1 } });
+    expectError(400);
+    const refused = page.waitForResponse((r) => r.url().startsWith(`${BASE}/audit-events?`) && r.status() === 400);
+    await page.reload();
+    assert.equal((await (await refused).json()).error.code, 'INVALID_NEXT_TOKEN');
+    await shows(all.items);
+    await page.locator('#audit-page-label', { hasText: 'Page 1' }).waitFor();
+    assert.equal(await page.evaluate(() => history.state.audit.page), 0, 'the entry remembers the first page now');
+    assert.equal(await page.locator('#audit-status').innerText(), '', 'nothing to say: the newest events are shown');
+
     // Opened from an address with values it should not hold (no such
     // action, no such day, a year the API does not read): each is ignored,
     // its field left blank, and the address tidied to what is shown.
@@ -1585,6 +1601,7 @@ try {
     assert.deepEqual(await asked(() => page.goto(`${BASE}/#/audit?action=api-token.bogus&since=2026-02-30&until=99999-12-31`)), { limit: '20' });
     await page.getByRole('heading', { name: 'Audit trail', level: 1 }).waitFor();
     assert.deepEqual(await form(), { action: '', since: '', until: '' });
+    assert.equal(await fields.action.evaluate((sel) => sel.selectedOptions[0]?.textContent), 'All actions', 'the Action field shows its blank choice');
     assert.equal(await address(), '#/audit');
     await shows(all.items);
     // A good value among bad ones is kept, alone.
