@@ -336,7 +336,8 @@
 
   // onHistory follows Back, Forward and a changed hash. A move to another
   // hash fires both popstate and hashchange; one between entries of the
-  // same address (the Audit page's pages) popstate alone: each move is
+  // same address (the Audit page's pages) popstate alone; pushState and
+  // replaceState fire neither (MDN, History.pushState()). Each move is
   // routed once.
   function onHistory() {
     if (historyAt() !== state.at) route(true);
