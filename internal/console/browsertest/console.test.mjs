@@ -1891,8 +1891,8 @@ try {
     for (const [value, reported, said] of [
       ['', 'valueMissing', 'Lifespan (days) is required: the tenant policy says tokens must expire.'],
       ['90', 'rangeOverflow', overMax],
-      ['8', 'rangeOverflow', overMax],
       ['2.5', 'stepMismatch', overMax],
+      ['8', 'rangeOverflow', overMax], // last: what the screenshot shows
     ]) {
       await life.fill(value);
       const validity = await life.evaluate((n, flag) => ({ valid: n.validity.valid, [flag]: n.validity[flag] }), reported);
