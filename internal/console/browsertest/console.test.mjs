@@ -670,18 +670,38 @@ try {
     assert.equal(await rows().count(), 1, 'nothing was added');
   });
 
-  await step('a lifespan that is not a whole number of days is refused before sending', async () => {
+  await step('the lifespan is a number field the browser checks: over the maximum, not whole, below 1 or no number at all is refused at the field before sending', async () => {
     await page.getByRole('button', { name: 'Add Token' }).click();
+    await addDialog().waitFor({ state: 'visible' });
+    const life = addDialog().getByLabel('Lifespan (days)', { exact: true });
+    assert.deepEqual(
+      await life.evaluate((n) => ({ type: n.type, min: n.min, max: n.max, step: n.step, inputMode: n.inputMode, required: n.required })),
+      { type: 'number', min: '1', max: '3650', step: '1', inputMode: 'numeric', required: false },
+      'no policy: at most the API\'s 3650 days, blank allowed',
+    );
+    assert.ok((await life.getAttribute('aria-describedby')).split(' ').includes('token-lifespan-error'), 'the field is described by its error');
     let posted = false;
     const onRequest = (r) => {
       if (r.method() === 'POST' && r.url().endsWith('/api-tokens')) posted = true;
     };
     page.on('request', onRequest);
-    for (const bad of ['0', '1.5', 'ten', '-3']) {
-      await page.getByLabel('Lifespan (days)', { exact: true }).fill(bad);
-      await page.getByRole('button', { name: 'Generate Token' }).click();
-      await addDialog().getByRole('alert').filter({ hasText: 'whole number' }).waitFor();
+    const said = 'Lifespan (days) must be a whole number from 1 to 3650, or blank for a token that never expires.';
+    // Typed as a person types them. "ten" leaves "e" in the field, which is
+    // no number: its value reads '' (badInput), and must not pass for blank.
+    for (const [typed, reported] of [['3651', 'rangeOverflow'], ['1.5', 'stepMismatch'], ['0', 'rangeUnderflow'], ['-3', 'rangeUnderflow'], ['ten', 'badInput']]) {
+      await life.fill('');
+      await life.pressSequentially(typed);
+      const validity = await life.evaluate((n, flag) => ({ valid: n.validity.valid, [flag]: n.validity[flag] }), reported);
+      assert.deepEqual(validity, { valid: false, [reported]: true }, `${typed}: the browser reports ${reported}`);
+      await page.locator('#token-lifespan-error').evaluate((n) => (n.textContent = '')); // what is said next, this try says
+      await addDialog().getByRole('button', { name: 'Generate Token' }).click();
+      await page.locator('#token-lifespan-error', { hasText: said }).waitFor();
+      assert.equal(await life.getAttribute('aria-invalid'), 'true', `${typed} marked at the field`);
+      assert.ok(await life.evaluate((n) => n === document.activeElement), 'focus on the field');
+      assert.ok(await addDialog().locator('#add-token-error').isHidden(), 'said at the field, not above it');
     }
+    await assertContrast('#add-token-dialog');
+    await checkState('a lifespan refused at its field');
     page.off('request', onRequest);
     assert.equal(posted, false, 'an invalid lifespan reached the server');
     await addDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
@@ -750,7 +770,7 @@ try {
     await addDialog().getByRole('button', { name: 'Delete Token' }).click();
     await addDialog().waitFor({ state: 'hidden' });
     await page.locator('#tokens-status', { hasText: 'thrown away' }).waitFor();
-    assert.equal(await row('thrown away').count(), 0);
+    await row('thrown away').waitFor({ state: 'detached' }); // the list is read again after the status is set: no race with it
     assert.equal(await rows().count(), 2);
     assert.equal((await call('GET', '/whoami', created.body.token)).status, 401);
     await assertTokenGone(created.body.token);
@@ -1474,6 +1494,124 @@ try {
     assert.equal(await until.inputValue(), '');
     assert.equal(await until.getAttribute('aria-invalid'), null);
     assert.equal(await page.locator('#audit-until-error').innerText(), '');
+  });
+
+  await step('Audit: the filters are kept in the address: reloaded, the same filters and events; Back and Forward go between filters, and pages; a value the address should not hold is ignored and never sent', async () => {
+    const s = await session(EMAIL, TENANT);
+    const listed = async (query) => (await call('GET', '/audit-events?' + new URLSearchParams({ limit: '20', ...query }), s)).body;
+    const today = new Date().toISOString().slice(0, 10);
+    const filters = page.getByRole('form', { name: 'Filters' });
+    const fields = { action: filters.getByLabel('Action', { exact: true }), since: filters.getByLabel('From (UTC date)', { exact: true }), until: filters.getByLabel('To (UTC date)', { exact: true }) };
+    const form = async () => ({ action: await fields.action.inputValue(), since: await fields.since.inputValue(), until: await fields.until.inputValue() });
+    const address = () => page.evaluate(() => location.hash);
+    // shows waits until the table lists exactly items, in their order.
+    const shows = (items) =>
+      page.waitForFunction((ids) => {
+        const rows = Array.from(document.querySelectorAll('#audit-body tr'), (tr) => tr.dataset.eventId);
+        return rows.length === ids.length && rows.every((id, i) => id === ids[i]);
+      }, items.map((e) => e.id));
+    // asked runs fn and returns the query of the audit request it makes.
+    const asked = async (fn) => {
+      const answer = page.waitForResponse((r) => r.url().startsWith(`${BASE}/audit-events?`));
+      await fn();
+      return Object.fromEntries(new URL((await answer).url()).searchParams);
+    };
+    const showEvents = () => filters.getByRole('button', { name: 'Show events' }).click();
+
+    assert.equal(await address(), '#/audit', 'Clear filters: the address names none');
+    const all = await listed({});
+    assert.ok(all.nextToken, 'more than a page');
+    await shows(all.items);
+
+    // Each filter applied is a new address.
+    await fields.action.selectOption({ label: 'Token rotated' });
+    assert.deepEqual(await asked(showEvents), { action: 'api-token.rotated', limit: '20' });
+    assert.equal(await address(), '#/audit?action=api-token.rotated');
+    const rotated = await listed({ action: 'api-token.rotated' });
+    await shows(rotated.items);
+    await fields.since.fill(today);
+    await fields.until.fill(today);
+    const ofToday = { action: 'api-token.rotated', since: `${today}T00:00:00Z`, until: `${today}T23:59:59.999Z` };
+    assert.deepEqual(await asked(showEvents), { ...ofToday, limit: '20' });
+    assert.equal(await address(), `#/audit?action=api-token.rotated&since=${today}&until=${today}`);
+    const todays = await listed(ofToday);
+    await shows(todays.items);
+
+    // Reloaded: the same filters in the form, asked of the API, and the same events.
+    assert.deepEqual(await asked(() => page.reload()), { ...ofToday, limit: '20' });
+    await page.getByRole('heading', { name: 'Audit trail', level: 1 }).waitFor();
+    assert.deepEqual(await form(), { action: 'api-token.rotated', since: today, until: today });
+    await shows(todays.items);
+    await checkState('the audit trail filtered from its address');
+
+    // Back: the filters before; Back again: none; Forward: the action again.
+    assert.deepEqual(await asked(() => page.goBack()), { action: 'api-token.rotated', limit: '20' });
+    assert.equal(await address(), '#/audit?action=api-token.rotated');
+    assert.deepEqual(await form(), { action: 'api-token.rotated', since: '', until: '' });
+    await shows(rotated.items);
+    assert.deepEqual(await asked(() => page.goBack()), { limit: '20' });
+    assert.equal(await address(), '#/audit');
+    assert.deepEqual(await form(), { action: '', since: '', until: '' });
+    await shows(all.items);
+    assert.deepEqual(await asked(() => page.goForward()), { action: 'api-token.rotated', limit: '20' });
+    assert.deepEqual(await form(), { action: 'api-token.rotated', since: '', until: '' });
+    await shows(rotated.items);
+
+    // Pages: each a history entry, the address unchanged (the cursor is the
+    // API's, kept in the entry's state); reloaded, the same page; Back, the one before.
+    await asked(() => filters.getByRole('button', { name: 'Clear filters' }).click());
+    await shows(all.items);
+    const pager = page.getByRole('navigation', { name: 'Audit pages' });
+    assert.deepEqual(await asked(() => pager.getByRole('button', { name: 'Next page' }).click()), { limit: '20', nextToken: all.nextToken });
+    const second = await listed({ nextToken: all.nextToken });
+    await shows(second.items);
+    assert.equal(await address(), '#/audit', 'no cursor in the address');
+    assert.deepEqual(await asked(() => page.reload()), { limit: '20', nextToken: all.nextToken });
+    await shows(second.items);
+    await page.locator('#audit-page-label', { hasText: 'Page 2' }).waitFor();
+    assert.deepEqual(await asked(() => page.goBack()), { limit: '20' });
+    await shows(all.items);
+    await page.locator('#audit-page-label', { hasText: 'Page 1' }).waitFor();
+
+    // An entry's state is checked too: a page remembered for another tenant
+    // is not asked for; a cursor the API refuses gives the first page.
+    const remember = (entry) => page.evaluate((e) => history.replaceState(e, '', location.href), entry);
+    await remember({ audit: { hash: '#/audit', tenant: 'globex', pageStarts: ['', all.nextToken], page: 1 } });
+    assert.deepEqual(await asked(() => page.reload()), { limit: '20' });
+    await shows(all.items);
+    await remember({ audit: { hash: '#/audit', tenant: TENANT, pageStarts: ['', 'bm90LW91cnM'], page: 1 } });
+    expectError(400);
+    const refused = page.waitForResponse((r) => r.url().startsWith(`${BASE}/audit-events?`) && r.status() === 400);
+    await page.reload();
+    assert.equal((await (await refused).json()).error.code, 'INVALID_NEXT_TOKEN');
+    await shows(all.items);
+    await page.locator('#audit-page-label', { hasText: 'Page 1' }).waitFor();
+    assert.equal(await page.evaluate(() => history.state.audit.page), 0, 'the entry remembers the first page now');
+    assert.equal(await page.locator('#audit-status').innerText(), '', 'nothing to say: the newest events are shown');
+
+    // Opened from an address with values it should not hold (no such
+    // action, no such day, a year the API does not read): each is ignored,
+    // its field left blank, and the address tidied to what is shown.
+    const requests = [];
+    const onRequest = (r) => {
+      if (r.url().startsWith(`${BASE}/audit-events?`)) requests.push(Object.fromEntries(new URL(r.url()).searchParams));
+    };
+    page.on('request', onRequest);
+    await page.goto('about:blank');
+    assert.deepEqual(await asked(() => page.goto(`${BASE}/#/audit?action=api-token.bogus&since=2026-02-30&until=99999-12-31`)), { limit: '20' });
+    await page.getByRole('heading', { name: 'Audit trail', level: 1 }).waitFor();
+    assert.deepEqual(await form(), { action: '', since: '', until: '' });
+    assert.equal(await fields.action.evaluate((sel) => sel.selectedOptions[0]?.textContent), 'All actions', 'the Action field shows its blank choice');
+    assert.equal(await address(), '#/audit');
+    await shows(all.items);
+    // A good value among bad ones is kept, alone.
+    assert.deepEqual(await asked(() => page.evaluate(() => (location.hash = '#/audit?action=api-token.rotated&since=yesterday&until=2026-13-01'))), { action: 'api-token.rotated', limit: '20' });
+    assert.deepEqual(await form(), { action: 'api-token.rotated', since: '', until: '' });
+    assert.equal(await address(), '#/audit?action=api-token.rotated');
+    await shows(rotated.items);
+    page.off('request', onRequest);
+    assert.deepEqual(requests, [{ limit: '20' }, { action: 'api-token.rotated', limit: '20' }], 'nothing from the address was sent unchecked');
+
     await page.getByRole('link', { name: 'Sandbox refreshes' }).click(); // where the next step signs out
     await page.getByRole('heading', { name: 'Sandbox refreshes', level: 1 }).waitFor();
   });
@@ -1730,7 +1868,7 @@ try {
     assert.ok(await note.isVisible());
     assert.ok((await page.locator('#token-scopes').getAttribute('aria-describedby')).split(' ').includes('token-scopes-policy'), 'the group is described by the note');
     const life = dialog.getByLabel('Lifespan (days)', { exact: true });
-    assert.equal(await life.getAttribute('max'), '7');
+    assert.equal(await life.getAttribute('max'), '7', 'the policy\'s maximum, which the number field checks');
     assert.equal(await life.evaluate((n) => n.required), true, 'required: tokens must expire');
     const hint = await page.locator('#token-lifespan-hint').innerText();
     assert.match(hint, /At most 7 days \(tenant policy\)\./);
@@ -1747,14 +1885,22 @@ try {
     };
     page.on('request', onRequest);
     await dialog.getByLabel('Description', { exact: true }).fill('weekly report');
-    for (const [value, said] of [
-      ['', 'Lifespan (days) is required: the tenant policy says tokens must expire.'],
-      ['90', 'Lifespan (days) must be a whole number from 1 to 7: the tenant policy allows at most 7 days.'],
-      ['8', 'Lifespan (days) must be a whole number from 1 to 7: the tenant policy allows at most 7 days.'],
+    // The browser's constraint validation reports each: blank while
+    // required, over the policy's maximum, not a whole number of days.
+    const overMax = 'Lifespan (days) must be a whole number from 1 to 7: the tenant policy allows at most 7 days.';
+    for (const [value, reported, said] of [
+      ['', 'valueMissing', 'Lifespan (days) is required: the tenant policy says tokens must expire.'],
+      ['90', 'rangeOverflow', overMax],
+      ['2.5', 'stepMismatch', overMax],
+      ['8', 'rangeOverflow', overMax], // last: what the screenshot shows
     ]) {
       await life.fill(value);
+      const validity = await life.evaluate((n, flag) => ({ valid: n.validity.valid, [flag]: n.validity[flag] }), reported);
+      assert.deepEqual(validity, { valid: false, [reported]: true }, `${JSON.stringify(value)}: the browser reports ${reported}`);
+      await page.locator('#token-lifespan-error').evaluate((n) => (n.textContent = '')); // what is said next, this try says
       await dialog.getByRole('button', { name: 'Generate Token' }).click();
       await dialog.getByRole('alert').filter({ hasText: said }).waitFor();
+      assert.equal(await page.locator('#token-lifespan-error').innerText(), said, 'said at the field');
       assert.equal(await life.getAttribute('aria-invalid'), 'true', `${JSON.stringify(value)} marked at the field`);
       assert.ok(await life.evaluate((n) => n === document.activeElement), 'focus on the field');
     }
@@ -1814,7 +1960,7 @@ try {
     assert.deepEqual(await group.getByRole('checkbox').evaluateAll((bs) => bs.map((b) => [b.value, b.checked, b.disabled])), all.map((sc) => [sc, true, false]), 'every scope, checked, none disabled');
     assert.equal(await page.locator('#token-scopes-policy').innerText(), '');
     const life = page.getByLabel('Lifespan (days)', { exact: true });
-    assert.equal(await life.getAttribute('max'), null);
+    assert.equal(await life.getAttribute('max'), '3650', 'the API\'s own maximum');
     assert.equal(await life.evaluate((n) => n.required), false);
     assert.equal(await page.locator('#token-lifespan-hint').innerText(), 'A whole number of days, 1 or more. Blank: the token never expires.');
     const created = await (async () => {

@@ -30,7 +30,7 @@
     sessionTimer: 0,
     route: '',
     tokens: { pageStarts: [''], page: 0, next: '' },
-    audit: { pageStarts: [''], page: 0, next: '', query: null }, // query: the filters the pages are of
+    audit: { pageStarts: [''], page: 0, next: '', query: {} }, // query: the filters the pages are of, as the API takes them
     created: null, // {id, description} of the token just generated, while the Add Token dialog is open
     rotating: null, // the token row whose Rotate Token dialog is open, and what the rotation made
     deleting: null, // the token row whose Delete Token dialog is open
@@ -43,6 +43,7 @@
     // watched: the run the status line speaks of ("Run … started."), until
     // the line says how it ended.
     runs: { selected: '', pollTimer: 0, listTimer: 0, activeUntil: 0, watched: null },
+    at: '', // the history entry the page shows (historyAt), so that a popstate and hashchange pair is one move
   };
 
   const PAGE_SIZE = 20;
@@ -253,11 +254,14 @@
   }
 
   // ---------------------------------------------------------------------------
-  // Routing (hash routes, so the page is one document under any base path)
+  // Routing (hash routes, so the page is one document under any base path).
+  // The Audit page's route may carry its filters as a query after it
+  // (#/audit?action=…): see "Audit trail" below.
   // ---------------------------------------------------------------------------
+  const AUDIT_ROUTE = '#/audit';
   const ROUTES = {
     '#/accounts/api-tokens': { page: 'tokens-page', nav: 'accounts', title: 'API Tokens', enter: enterTokens },
-    '#/audit': { page: 'audit-page', nav: 'audit', title: 'Audit trail', enter: enterAudit },
+    [AUDIT_ROUTE]: { page: 'audit-page', nav: 'audit', title: 'Audit trail', enter: enterAudit },
     '#/accounts/token-policy': { page: 'policy-page', nav: 'accounts', title: 'Token policy', enter: enterPolicy },
     '#/sandbox-refreshes': { page: 'refreshes-page', nav: 'refreshes', title: 'Sandbox refreshes', enter: enterRefreshes },
     '#/sandbox-refreshes/new-plan': { page: 'plan-page', nav: 'refreshes', title: 'New refresh plan', enter: () => enterPlan('') },
@@ -269,8 +273,20 @@
     return PLAN_ROUTE + encodeURIComponent(sandbox);
   }
 
-  // findRoute is the route of hash: one of ROUTES, or a plan's page.
+  // routePath is hash without its query: "#/audit?action=x" → "#/audit".
+  function routePath(hash) {
+    const q = hash.indexOf('?');
+    return q < 0 ? hash : hash.slice(0, q);
+  }
+
+  // historyAt names the history entry shown: its address and its state.
+  const historyAt = () => location.href + '\n' + JSON.stringify(history.state);
+
+  // findRoute is the route of hash: one of ROUTES, or a plan's page. Only
+  // the Audit page takes a query.
   function findRoute(hash) {
+    const path = routePath(hash);
+    if (path !== hash) return path === AUDIT_ROUTE ? ROUTES[AUDIT_ROUTE] : null;
     if (ROUTES[hash]) return ROUTES[hash];
     const rest = hash.startsWith(PLAN_ROUTE) ? hash.slice(PLAN_ROUTE.length) : '';
     if (!rest || rest.includes('/')) return null;
@@ -296,8 +312,9 @@
       }
     }
     const r = findRoute(hash);
-    const changed = state.route !== hash;
-    state.route = hash;
+    const path = routePath(hash);
+    const changed = state.route !== path;
+    state.route = path;
     stopPolling();
     for (const { page } of Object.values(ROUTES)) show($(page), page === r.page);
     show($('signin-page'), false);
@@ -308,12 +325,22 @@
       else a.removeAttribute('aria-current');
     }
     for (const a of document.querySelectorAll('.subnav a')) {
-      if (a.getAttribute('href') === hash) a.setAttribute('aria-current', 'page');
+      if (a.getAttribute('href') === path) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
     }
     document.title = r.title + ' · DCS';
     r.enter(); // first: it may name the page's heading
+    state.at = historyAt(); // after enter, which may have tidied the address
     if (moveFocus && changed) $(r.page).querySelector('h1').focus();
+  }
+
+  // onHistory follows Back, Forward and a changed hash. A move to another
+  // hash fires both popstate and hashchange; one between entries of the
+  // same address (the Audit page's pages) popstate alone; pushState and
+  // replaceState fire neither (MDN, History.pushState()). Each move is
+  // routed once.
+  function onHistory() {
+    if (historyAt() !== state.at) route(true);
   }
 
   // ---------------------------------------------------------------------------
@@ -846,15 +873,20 @@
     show($('token-scopes'), allScopes().length > 0);
   }
 
+  // MAX_LIFESPAN_DAYS is the longest lifespan the API takes at all
+  // (internal/tokens' MaxLifespanDays): the lifespan field's max when the
+  // tenant policy sets none.
+  const MAX_LIFESPAN_DAYS = 3650;
+
   // renderLifespanPolicy puts the policy's maximum and required expiry on the
-  // lifespan field, its hint and the dialog's intro.
+  // lifespan field (its max and required, which the browser's constraint
+  // validation checks), its hint and the dialog's intro.
   function renderLifespanPolicy() {
     const p = state.addPolicy;
     const max = p ? p.maxLifespanDays : null;
     const required = Boolean(p && p.requireExpiry);
     const input = $('token-lifespan');
-    if (max === null) input.removeAttribute('max');
-    else input.max = String(max);
+    input.max = String(max === null ? MAX_LIFESPAN_DAYS : max);
     input.required = required;
     $('token-lifespan-hint').textContent = [
       'A whole number of days, 1 or more.',
@@ -865,15 +897,20 @@
   }
 
   // lifespanProblem is why the lifespan field's value is refused before
-  // sending, or '' for a value the API is asked with.
-  function lifespanProblem(lifespan) {
+  // sending, or '' for a value the API is asked with. The number field's
+  // constraint validation says what is wrong (min 1, max, step 1, required),
+  // not a parse of its text: what the browser cannot read as a number
+  // (validity.badInput, "1e" or "--") leaves the value '', which must not
+  // pass for blank, the token that never expires.
+  function lifespanProblem(input) {
     const p = state.addPolicy;
-    const max = p && p.maxLifespanDays !== null ? p.maxLifespanDays : 3650;
-    if (!lifespan) return p && p.requireExpiry ? 'Lifespan (days) is required: the tenant policy says tokens must expire.' : '';
-    if (/^[0-9]+$/.test(lifespan) && Number(lifespan) >= 1 && Number(lifespan) <= max) return '';
+    const v = input.validity;
+    if (input.value === '' && !v.badInput) return p && p.requireExpiry ? 'Lifespan (days) is required: the tenant policy says tokens must expire.' : '';
+    if (v.valid && Number.isInteger(input.valueAsNumber)) return '';
+    const max = Number(input.max);
     if (p && p.maxLifespanDays !== null) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy allows at most ${max} ${max === 1 ? 'day' : 'days'}.`;
-    if (p && p.requireExpiry) return 'Lifespan (days) must be a whole number from 1 to 3650: the tenant policy says tokens must expire.';
-    return 'Lifespan (days) must be a whole number from 1 to 3650, or blank for a token that never expires.';
+    if (p && p.requireExpiry) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy says tokens must expire.`;
+    return `Lifespan (days) must be a whole number from 1 to ${max}, or blank for a token that never expires.`;
   }
 
   // scopeChoices fills list with a checkbox for every scope, checked as
@@ -900,6 +937,7 @@
     for (const id of ['add-token-intro', 'token-description-hint', 'token-lifespan-hint', 'token-scopes-hint', 'token-scopes-policy']) show($(id), true);
     setError($('add-token-error'), '');
     setError($('token-scopes-error'), '');
+    setError($('token-lifespan-error'), '');
     for (const id of ['token-description', 'token-lifespan']) {
       $(id).readOnly = false;
       $(id).removeAttribute('aria-invalid');
@@ -916,22 +954,23 @@
     const descInput = $('token-description');
     const lifeInput = $('token-lifespan');
     const error = $('add-token-error');
+    const lifeError = $('token-lifespan-error');
     setError(error, '');
     setError($('token-scopes-error'), '');
+    setError(lifeError, '');
     descInput.removeAttribute('aria-invalid');
     lifeInput.removeAttribute('aria-invalid');
     const body = {};
     const description = descInput.value.trim();
     if (description) body.description = description;
-    const lifespan = lifeInput.value.trim();
-    const problem = lifespanProblem(lifespan);
+    const problem = lifespanProblem(lifeInput);
     if (problem) {
       lifeInput.setAttribute('aria-invalid', 'true');
-      setError(error, problem);
+      setError(lifeError, problem); // at the field, which it describes
       lifeInput.focus();
       return;
     }
-    if (lifespan) body.lifespanDays = Number(lifespan);
+    if (lifeInput.value !== '') body.lifespanDays = lifeInput.valueAsNumber;
     // Every scope there is checked: scopes is left out, which gives the
     // token every scope, as the product's Add Token does. Narrowed, by the
     // user or by the policy (which would refuse "all"), the list is sent as
@@ -952,12 +991,15 @@
         $('token-scopes-error').focus();
         return;
       }
-      setError(error, err.message);
-      const field = err.code === 'INVALID_LIFESPAN' ? lifeInput : descInput;
-      if (err.code === 'DESCRIPTION_TAKEN' || err.code === 'INVALID_DESCRIPTION' || err.code === 'INVALID_LIFESPAN') {
-        field.setAttribute('aria-invalid', 'true');
+      if (err.code === 'INVALID_LIFESPAN') {
+        lifeInput.setAttribute('aria-invalid', 'true');
+        setError(lifeError, err.message);
+        lifeInput.focus();
+        return;
       }
-      field.focus();
+      setError(error, err.message);
+      if (err.code === 'DESCRIPTION_TAKEN' || err.code === 'INVALID_DESCRIPTION') descInput.setAttribute('aria-invalid', 'true');
+      descInput.focus();
       return;
     }
     state.created = { id: created.id, description: created.description };
@@ -1939,7 +1981,7 @@
   const DETAIL_LABELS = { description: 'Description', newTokenId: 'New token', worksUntil: 'Old token works until', expiresAt: 'Expired at', sandbox: 'Sandbox', source: 'Started by', status: 'Status' };
 
   function resetAudit() {
-    state.audit = { pageStarts: [''], page: 0, next: '', query: null };
+    state.audit = { pageStarts: [''], page: 0, next: '', query: {} };
     $('audit-body').replaceChildren();
     for (const id of ['audit-table', 'audit-empty', 'audit-pager']) show($(id), false);
     $('audit-filters').reset();
@@ -1947,11 +1989,78 @@
     announce($('audit-status'), '');
   }
 
+  // The Audit page's address holds its filters, as the form has them (UTC
+  // days): #/audit?action=api-token.rotated&since=2026-11-01&until=2026-11-30.
+  // So a filtered view can be bookmarked, shared and reloaded, and each
+  // filter applied is a history entry that Back returns to. The page
+  // position is kept out of it: a page is the API's opaque cursor, bound to
+  // the tenant and the filters, so it goes in the history entry's state,
+  // which a reload and Back/Forward keep for that entry (each Next or
+  // Previous page is an entry too), and a link someone shares opens on the
+  // newest events.
+  const AUDIT_DAY = /^\d{4}-\d{2}-\d{2}$/;
+  const AUDIT_CURSOR = /^[A-Za-z0-9_-]{1,4096}$/; // base64url, as internal/dynamo encodes it
+
+  // enterAudit shows what the address asks for: the filters it names,
+  // each checked (any other value is left blank and never sent), and the
+  // page its history entry was on.
   function enterAudit() {
     announce($('audit-status'), '');
-    const query = state.audit.query || {};
-    state.audit = { pageStarts: [''], page: 0, next: '', query };
+    fillAuditFilters(new URLSearchParams(location.hash.slice(AUDIT_ROUTE.length + 1)));
+    const query = auditQuery() || {}; // what a script sets is no half-typed date: never null
+    const hash = auditHash();
+    const { pageStarts, page } = auditPosition(history.state, hash);
+    state.audit = { pageStarts, page, next: '', query };
+    if (hash !== location.hash) rememberAudit(false); // the address says what is shown, and nothing else
     loadAudit();
+  }
+
+  // fillAuditFilters sets the form to the filters params names, each one
+  // only when it is valid: an action the API records, a UTC day that the
+  // date field takes (it empties one that is no real date, 2026-02-30).
+  function fillAuditFilters(params) {
+    $('audit-filters').reset();
+    clearAuditErrors();
+    const action = params.get('action');
+    if (ACTION_LABELS.has(action)) $('audit-action').value = action;
+    for (const [key, id] of [['since', 'audit-since'], ['until', 'audit-until']]) {
+      const day = params.get(key);
+      if (day && AUDIT_DAY.test(day)) $(id).value = day;
+    }
+  }
+
+  // auditHash is the address of the filters the form shows.
+  function auditHash() {
+    const params = new URLSearchParams();
+    for (const [key, id] of [['action', 'audit-action'], ['since', 'audit-since'], ['until', 'audit-until']]) {
+      if ($(id).value) params.set(key, $(id).value);
+    }
+    const q = params.toString();
+    return AUDIT_ROUTE + (q ? '?' + q : '');
+  }
+
+  // auditPosition is the page a history entry's state was on, when it is
+  // one this page wrote for these filters and this tenant; else the first.
+  function auditPosition(entry, hash) {
+    const first = { pageStarts: [''], page: 0 };
+    const a = entry && entry.audit;
+    if (!a || a.hash !== hash || !state.who || a.tenant !== state.who.tenant) return first;
+    const starts = a.pageStarts;
+    if (!Array.isArray(starts) || !Number.isInteger(a.page) || a.page < 0 || a.page >= starts.length) return first;
+    if (starts[0] !== '' || !starts.slice(1, a.page + 1).every((c) => typeof c === 'string' && AUDIT_CURSOR.test(c))) return first;
+    return { pageStarts: starts.slice(0, a.page + 1), page: a.page };
+  }
+
+  // rememberAudit writes the form's filters into the address and the page
+  // shown into the history entry's state: a new entry (push), or this one.
+  function rememberAudit(push) {
+    const hash = auditHash();
+    const a = state.audit;
+    const entry = { audit: { hash, tenant: state.who ? state.who.tenant : '', pageStarts: a.pageStarts.slice(0, a.page + 1), page: a.page } };
+    const url = location.pathname + location.search + hash;
+    if (push) history.pushState(entry, '', url);
+    else history.replaceState(entry, '', url);
+    state.at = historyAt();
   }
 
   function clearAuditErrors() {
@@ -1988,14 +2097,20 @@
     clearAuditErrors();
     const query = auditQuery();
     if (!query) return;
-    state.audit = { pageStarts: [''], page: 0, next: '', query };
-    loadAudit();
+    showAuditFrom(query);
   }
 
   function clearAuditFilters() {
     $('audit-filters').reset();
     clearAuditErrors();
-    state.audit = { pageStarts: [''], page: 0, next: '', query: {} };
+    showAuditFrom({});
+  }
+
+  // showAuditFrom shows the first page of query, the form's filters: a new
+  // history entry when they differ from the address's.
+  function showAuditFrom(query) {
+    state.audit = { pageStarts: [''], page: 0, next: '', query };
+    rememberAudit(auditHash() !== location.hash);
     loadAudit();
   }
 
@@ -2007,14 +2122,21 @@
     try {
       data = await api('GET', 'audit-events?' + q.toString());
     } catch (err) {
-      if (err.status === 401 || state.route !== '#/audit') return;
+      if (err.status === 401 || state.route !== AUDIT_ROUTE || state.audit !== a) return;
+      if (err.code === 'INVALID_NEXT_TOKEN' && a.page > 0) {
+        // A page remembered in history that the API no longer takes: the first, then.
+        state.audit = { pageStarts: [''], page: 0, next: '', query: a.query };
+        rememberAudit(false);
+        loadAudit();
+        return;
+      }
       // The API names the filter it refuses: said at its field.
       if (err.code === 'INVALID_TIME_RANGE') auditFieldError('audit-until', err.message);
       else if (err.code === 'INVALID_TIME') auditFieldError(err.message.startsWith('until') ? 'audit-until' : 'audit-since', err.message);
       else announce($('audit-status'), 'The audit events could not be loaded: ' + err.message);
       return;
     }
-    if (state.route !== '#/audit' || state.audit !== a) return;
+    if (state.route !== AUDIT_ROUTE || state.audit !== a) return;
     a.next = data.nextToken || '';
     renderAudit(data.items || []);
   }
@@ -2226,7 +2348,8 @@
     $('local-signin').addEventListener('submit', localSignIn);
     $('oidc-signin-button').addEventListener('click', oidcSignIn);
     $('sign-out').addEventListener('click', signOut);
-    window.addEventListener('hashchange', () => route(true));
+    window.addEventListener('popstate', onHistory);
+    window.addEventListener('hashchange', onHistory);
 
     for (const slot of document.querySelectorAll('[data-accounts-nav]')) slot.replaceWith($('accounts-nav').content.cloneNode(true));
 
@@ -2268,7 +2391,11 @@
     $('audit-action').append(...AUDIT_ACTIONS.map(([value, label]) => el('option', { value, text: label })));
     $('audit-filters').addEventListener('submit', applyAuditFilters);
     $('audit-clear').addEventListener('click', clearAuditFilters);
-    wirePager('audit', () => state.audit, loadAudit);
+    // Each page of the audit trail is a history entry, as a link's would be.
+    wirePager('audit', () => state.audit, () => {
+      rememberAudit(true);
+      loadAudit();
+    });
     $('policy-form').addEventListener('submit', savePolicy);
 
     buildPlanForm();
