@@ -62,7 +62,7 @@ func (m *memStore) GetPolicy(context.Context, string) (access.Policy, error) {
 	return *m.policy, nil
 }
 
-func (m *memStore) Delete(_ context.Context, tenant, id, _ string, ev audit.Event) error {
+func (m *memStore) Delete(_ context.Context, tenant, id string, _ tokens.Deleter, ev audit.Event) error {
 	for i, c := range m.created {
 		if c.Tenant == tenant && c.ID == id {
 			m.created = append(m.created[:i], m.created[i+1:]...)

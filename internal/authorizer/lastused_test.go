@@ -24,6 +24,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
+	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 // countingClient is DynamoDB Local's client, counting the writes of a use
@@ -300,7 +301,7 @@ func TestTheLastUseWriteNeverRecreatesADeletedToken(t *testing.T) {
 	resp, err := s.decide("203.0.113.7")
 	wantAllowed(t, resp, err, s.token.ID)
 	// The token is deleted after the decision read it, before the write runs.
-	if err := s.store.Delete(context.Background(), s.token.Tenant, s.token.ID, "", audittest.TokenDeleted(s.token.Tenant, s.token.ID)); err != nil {
+	if err := s.store.Delete(context.Background(), s.token.Tenant, s.token.ID, tokens.Deleter{}, audittest.TokenDeleted(s.token.Tenant, s.token.ID)); err != nil {
 		t.Fatal(err)
 	}
 	s.client.attempts.Store(0)

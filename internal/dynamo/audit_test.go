@@ -25,6 +25,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 // auditEvents are every event of tenant (of action, when not ""), newest
@@ -89,7 +90,7 @@ func TestEachChangeWritesItsEventWithIt(t *testing.T) {
 	if err := st.Rotate(ctx, tk, next, r, access.DefaultPolicy(), step(2*time.Second, audittest.Event("acme", audit.TokenRotated, audit.TargetToken, tk.ID))); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Delete(ctx, "acme", next.ID, "", step(3*time.Second, audittest.TokenDeleted("acme", next.ID))); err != nil {
+	if err := st.Delete(ctx, "acme", next.ID, tokens.Deleter{}, step(3*time.Second, audittest.TokenDeleted("acme", next.ID))); err != nil {
 		t.Fatal(err)
 	}
 	leaked := token("acme", "leaked", t0)
@@ -173,10 +174,10 @@ func TestAChangeThatFailsWritesNoEvent(t *testing.T) {
 			return st.Create(ctx, dup, access.DefaultPolicy(), audittest.TokenCreated("acme", dup.ID))
 		},
 		"a delete of a token not there": func() error {
-			return st.Delete(ctx, "acme", uuid.NewString(), "", audittest.TokenDeleted("acme", "x"))
+			return st.Delete(ctx, "acme", uuid.NewString(), tokens.Deleter{}, audittest.TokenDeleted("acme", "x"))
 		},
 		"a delete of another tenant's token": func() error {
-			return st.Delete(ctx, "globex", tk.ID, "", audittest.TokenDeleted("globex", tk.ID))
+			return st.Delete(ctx, "globex", tk.ID, tokens.Deleter{}, audittest.TokenDeleted("globex", tk.ID))
 		},
 		"a rotation of a token not there": func() error {
 			gone := token("acme", "gone", t0)
@@ -252,7 +253,7 @@ func TestAnEventCannotExistWithoutItsChangeNorTheChangeWithoutIt(t *testing.T) {
 		}
 		ev := audittest.TokenDeleted("acme", tk.ID)
 		block(t, ev)
-		if err := st.Delete(ctx, "acme", tk.ID, "", ev); kindOf(err) != access.EINTERNAL {
+		if err := st.Delete(ctx, "acme", tk.ID, tokens.Deleter{}, ev); kindOf(err) != access.EINTERNAL {
 			t.Fatalf("got %v, want an internal error", err)
 		}
 		if _, err := st.Get(ctx, "acme", tk.ID); err != nil {

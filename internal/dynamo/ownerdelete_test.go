@@ -115,7 +115,7 @@ func TestATokenDeletedMeanwhileIsNotFoundForTheOwnerOrAColleague(t *testing.T) {
 		t.Run(user, func(t *testing.T) {
 			r, counter, adas := ownerRace(t)
 			counter.beforeDelete = func() {
-				if err := r.store.Delete(context.Background(), "acme", adas.ID, "", audittest.TokenDeleted("acme", adas.ID)); err != nil {
+				if err := r.store.Delete(context.Background(), "acme", adas.ID, tokens.Deleter{}, audittest.TokenDeleted("acme", adas.ID)); err != nil {
 					t.Fatalf("the concurrent delete: %v", err)
 				}
 			}

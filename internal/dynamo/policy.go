@@ -99,15 +99,16 @@ func (s *Store) PutPolicy(ctx context.Context, tenant string, p access.Policy, e
 
 // PolicyCheckAttributes are the attributes of the policy item that
 // policyCheck's condition reads, its key included: all that the minting
-// functions' ConditionCheckItem grant names (templatecheck builds the
-// grant's condition from this list, and a test holds policyCheck to it).
+// and delete functions' ConditionCheckItem grant names (templatecheck
+// builds the grant's condition from this list, and a test holds
+// policyCheck to it).
 var PolicyCheckAttributes = []string{"pk", "sk", "version"}
 
-// policyCheck is the transaction item that holds a token's create or
-// rotation to the tenant policy it was checked against: the policy item is
-// still under's version, or absent when under is the default policy
-// (version 0, none stored). An administrator's change between the check
-// and the write fails it, and so the transaction
+// policyCheck is the transaction item that holds a token's create,
+// rotation or delete to the tenant policy it was decided under: the policy
+// item is still under's version, or absent when under is the default
+// policy (version 0, none stored). An administrator's change between the
+// decision and the write fails it, and so the transaction
 // (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
 func (s *Store) policyCheck(tenant string, under access.Policy) types.TransactWriteItem {
 	check := &types.ConditionCheck{TableName: &s.table, Key: key(tenantKey(tenant), policySK)}

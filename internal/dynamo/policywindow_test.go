@@ -22,25 +22,26 @@ import (
 	"github.com/dcs-access/dcs-access/internal/tokentest"
 )
 
-// The window between a create's (or a rotation's) read of the tenant
-// policy and its write, made deterministic: the store's client runs an
-// administrator's change of the policy just before it sends a token's
-// transaction, so the change lands after the service's check and before
-// its write, every time, with no sleep.
+// The window between a create's (or a rotation's, or a delete's) read of
+// the tenant policy and its write, made deterministic: the store's client
+// runs an administrator's change of the policy just before it sends a
+// token's transaction, so the change lands after the service's check and
+// before its write, every time, with no sleep.
 
 // changeBeforeTokenWrite is DynamoDB Local's client; before each of the
-// next `times` transactions that put a token item it calls change.
+// next `times` transactions that put or delete a token item it calls
+// change.
 type changeBeforeTokenWrite struct {
 	*ddb.Client
 	times       int
 	change      func()
-	tokenWrites int                            // transactions that put a token item, the cancelled included
+	tokenWrites int                            // transactions that put or delete a token item, the cancelled included
 	seen        []*ddb.TransactWriteItemsInput // every transaction sent
 }
 
 func (c *changeBeforeTokenWrite) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
 	c.seen = append(c.seen, in)
-	if putsAToken(in) {
+	if writesAToken(in) {
 		c.tokenWrites++
 		if c.times > 0 {
 			c.times--
@@ -50,12 +51,16 @@ func (c *changeBeforeTokenWrite) TransactWriteItems(ctx context.Context, in *ddb
 	return c.Client.TransactWriteItems(ctx, in)
 }
 
-func putsAToken(in *ddb.TransactWriteItemsInput) bool {
+func writesAToken(in *ddb.TransactWriteItemsInput) bool {
 	for _, it := range in.TransactItems {
-		if it.Put == nil {
-			continue
+		var sk types.AttributeValue
+		switch {
+		case it.Put != nil:
+			sk = it.Put.Item["sk"]
+		case it.Delete != nil:
+			sk = it.Delete.Key["sk"]
 		}
-		if sk, ok := it.Put.Item["sk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(sk.Value, "TOKEN#") {
+		if sk, ok := sk.(*types.AttributeValueMemberS); ok && strings.HasPrefix(sk.Value, "TOKEN#") {
 			return true
 		}
 	}
@@ -241,9 +246,10 @@ func session(user string) access.Principal {
 	return access.Principal{User: user, Tenant: "acme", AuthType: access.AuthSession}
 }
 
-// The minting functions may ConditionCheckItem only the attributes
-// dynamo.PolicyCheckAttributes of a tenant's items, returning none: the
-// check in every create and rotation must fit that grant.
+// The minting functions and the delete function may ConditionCheckItem
+// only the attributes dynamo.PolicyCheckAttributes of a tenant's items,
+// returning none: the check in every create, rotation and delete must fit
+// that grant.
 func TestThePolicyCheckNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
 	r := newPolicyRace(t)
 	ctx := context.Background()
@@ -252,10 +258,14 @@ func TestThePolicyCheckNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.set(t, everything)
-	if _, err := r.tokens.Create(ctx, session("ada@example.com"), tokens.CreateInput{Description: "under version 1"}); err != nil {
+	second, err := r.tokens.Create(ctx, session("ada@example.com"), tokens.CreateInput{Description: "under version 1"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.tokens.Rotate(ctx, session("ada@example.com"), first.ID, tokens.RotateInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.tokens.Delete(ctx, session("grace@example.com"), second.ID); err != nil {
 		t.Fatal(err)
 	}
 	var checks []*types.ConditionCheck
@@ -266,8 +276,8 @@ func TestThePolicyCheckNamesOnlyTheAttributesItsGrantAllows(t *testing.T) {
 			}
 		}
 	}
-	if len(checks) != 3 || len(r.client.seen) != 3 {
-		t.Fatalf("got %d checks in %d transactions, want one in each of 3", len(checks), len(r.client.seen))
+	if len(checks) != 4 || len(r.client.seen) != 4 {
+		t.Fatalf("got %d checks in %d transactions, want one in each of 4", len(checks), len(r.client.seen))
 	}
 	conditions := map[string]bool{}
 	for _, c := range checks {

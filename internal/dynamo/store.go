@@ -262,26 +262,27 @@ func (s *Store) List(ctx context.Context, tenant string, limit int, cursor strin
 }
 
 // Delete removes the token, frees its description and records ev in one
-// transaction; with an owner, only if the token is owner's
-// (tokens.ErrNotOwnerDeletes naming its user otherwise).
-func (s *Store) Delete(ctx context.Context, tenant, id, owner string, ev audit.Event) error {
-	_, err := s.revoke(ctx, tenant, id, owner, ev)
+// transaction, held to the tenant policy for by (tokens.Deleter).
+func (s *Store) Delete(ctx context.Context, tenant, id string, by tokens.Deleter, ev audit.Event) error {
+	_, err := s.revoke(ctx, tenant, id, by, ev)
 	return err
 }
 
-// Revoke is Delete of anyone's token, and returns the record it deleted:
-// leak revocation tells the token's owner which token it was. ev records
-// the token's description too.
+// Revoke is Delete of anyone's token, whatever the policy, and returns the
+// record it deleted: leak revocation tells the token's owner which token
+// it was. ev records the token's description too.
 func (s *Store) Revoke(ctx context.Context, tenant, id string, ev audit.Event) (access.Token, error) {
-	return s.revoke(ctx, tenant, id, "", ev)
+	return s.revoke(ctx, tenant, id, tokens.Deleter{}, ev)
 }
 
-// revoke deletes the token id, and when owner is not empty, only if owner
-// is its associated user. The one read is the token's, for its description
-// (the key of the description item); whose token it is, the delete's
-// condition decides, and a refused delete is told apart from one of a
-// token deleted meanwhile by the item its failed condition returns.
-func (s *Store) revoke(ctx context.Context, tenant, id, owner string, ev audit.Event) (access.Token, error) {
+// revoke deletes the token id for by. The one read is the token's, for its
+// description (the key of the description item) and its user: a token of
+// by.User's own is deleted whatever the policy, and any other is deleted
+// with a ConditionCheck holding the policy to by.Under (policyCheck).
+// Under ownerOnlyDelete, whose token it is the delete's condition decides,
+// and a refused delete is told apart from one of a token deleted meanwhile
+// by the item its failed condition returns.
+func (s *Store) revoke(ctx context.Context, tenant, id string, by tokens.Deleter, ev audit.Event) (access.Token, error) {
 	t, err := s.Get(ctx, tenant, id)
 	if err != nil {
 		return access.Token{}, err
@@ -291,31 +292,36 @@ func (s *Store) revoke(ctx context.Context, tenant, id, owner string, ev audit.E
 		TableName: &s.table, Key: key(tenantKey(tenant), tokenKey(id)),
 		ConditionExpression: aws.String("attribute_exists(sk)"),
 	}
-	if owner != "" {
+	if by.User != "" && by.Under.OwnerOnlyDelete {
 		del.ConditionExpression = aws.String("attribute_exists(sk) AND #user = :owner")
 		del.ExpressionAttributeNames = map[string]string{"#user": "user"} // a reserved word
-		del.ExpressionAttributeValues = map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}}
+		del.ExpressionAttributeValues = map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: by.User}}
 		del.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	}
-	writes := []types.TransactWriteItem{
-		{Delete: del},
-		{Delete: &types.Delete{
-			// Only the reservation that belongs to this token: after a purge
-			// race the name may already belong to a newer token.
-			TableName: &s.table, Key: key(tenantKey(tenant), nameKey(t.Description)),
-			ConditionExpression:       aws.String("attribute_not_exists(sk) OR tokenId = :id"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
-		}},
+	token := []types.TransactWriteItem{{Delete: del}}
+	if by.User != "" && t.AssociatedUser != by.User {
+		// The policy decides this delete: only while it is still by.Under.
+		token = append(token, s.policyCheck(tenant, by.Under))
 	}
-	err = s.writeAudited(ctx, ev, writes...)
-	if failed(err) == 1 {
+	name := types.TransactWriteItem{Delete: &types.Delete{
+		// Only the reservation that belongs to this token: after a purge
+		// race the name may already belong to a newer token.
+		TableName: &s.table, Key: key(tenantKey(tenant), nameKey(t.Description)),
+		ConditionExpression:       aws.String("attribute_not_exists(sk) OR tokenId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
+	}}
+	err = s.writeAudited(ctx, ev, append(token, name)...)
+	if failed(err) == len(token) {
 		// The name now belongs to a newer token: delete this token alone.
-		err = s.writeAudited(ctx, ev, writes[0])
+		err = s.writeAudited(ctx, ev, token...)
 	}
-	if failed(err) == 0 {
+	switch {
+	case len(token) == 2 && failedAt(err, 1):
+		// Checked first: under the new policy the delete is decided anew.
+		return access.Token{}, tokens.ErrPolicyChanged()
+	case failedAt(err, 0):
 		return access.Token{}, notDeleted(err)
-	}
-	if err != nil {
+	case err != nil:
 		return access.Token{}, storeError(err)
 	}
 	return t, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/ddb"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/testenv"
+	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -191,19 +192,19 @@ func TestDeleteRevokesAndFreesTheDescription(t *testing.T) {
 	if err := st.Create(ctx, tk, access.DefaultPolicy(), audittest.TokenCreated(tk.Tenant, tk.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Delete(ctx, "globex", tk.ID, "", audittest.TokenDeleted("globex", tk.ID)); kindOf(err) != access.ENOTFOUND {
+	if err := st.Delete(ctx, "globex", tk.ID, tokens.Deleter{}, audittest.TokenDeleted("globex", tk.ID)); kindOf(err) != access.ENOTFOUND {
 		t.Fatalf("delete from another tenant: got %v, want ENOTFOUND", err)
 	}
 	if _, err := st.Get(ctx, "acme", tk.ID); err != nil {
 		t.Fatalf("token gone after a foreign delete: %v", err)
 	}
-	if err := st.Delete(ctx, "acme", tk.ID, "", audittest.TokenDeleted("acme", tk.ID)); err != nil {
+	if err := st.Delete(ctx, "acme", tk.ID, tokens.Deleter{}, audittest.TokenDeleted("acme", tk.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Get(ctx, "acme", tk.ID); kindOf(err) != access.ENOTFOUND {
 		t.Fatalf("get after delete: got %v, want ENOTFOUND", err)
 	}
-	if err := st.Delete(ctx, "acme", tk.ID, "", audittest.TokenDeleted("acme", tk.ID)); kindOf(err) != access.ENOTFOUND {
+	if err := st.Delete(ctx, "acme", tk.ID, tokens.Deleter{}, audittest.TokenDeleted("acme", tk.ID)); kindOf(err) != access.ENOTFOUND {
 		t.Fatalf("second delete: got %v, want ENOTFOUND", err)
 	}
 	if err := st.Create(ctx, token("acme", "deploy BOT", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); err != nil {
@@ -286,7 +287,7 @@ func TestAPurgeableReservationDoesNotBlockItsDescription(t *testing.T) {
 	// Deleting the old token must not free the name that now belongs to the new one.
 	// (DynamoDB Local's TTL may have purged the old token already: its expiry is
 	// past by the real clock, which TTL reads. Either way the name stays taken.)
-	if err := st.Delete(ctx, "acme", old.ID, "", audittest.TokenDeleted("acme", old.ID)); err != nil && kindOf(err) != access.ENOTFOUND {
+	if err := st.Delete(ctx, "acme", old.ID, tokens.Deleter{}, audittest.TokenDeleted("acme", old.ID)); err != nil && kindOf(err) != access.ENOTFOUND {
 		t.Fatal(err)
 	}
 	if err := st.Create(ctx, token("acme", "recycled", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test")); access.AsError(err).Code != "DESCRIPTION_TAKEN" {

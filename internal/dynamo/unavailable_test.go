@@ -17,6 +17,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/plans"
 	"github.com/dcs-access/dcs-access/internal/runs"
+	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 // storeOps calls every method of the store once.
@@ -33,7 +34,7 @@ var storeOps = map[string]func(ctx context.Context, st *dynamo.Store) error{
 		return st.Create(ctx, token("acme", "x", t0), access.DefaultPolicy(), audittest.TokenCreated("acme", "test"))
 	},
 	"Delete": func(ctx context.Context, st *dynamo.Store) error {
-		return st.Delete(ctx, "acme", uuid.NewString(), "", audittest.TokenDeleted("acme", uuid.NewString()))
+		return st.Delete(ctx, "acme", uuid.NewString(), tokens.Deleter{}, audittest.TokenDeleted("acme", uuid.NewString()))
 	},
 	"Revoke": func(ctx context.Context, st *dynamo.Store) error {
 		_, err := st.Revoke(ctx, "acme", uuid.NewString(), audittest.TokenDeleted("acme", uuid.NewString()))

@@ -22,6 +22,7 @@ import (
 	"github.com/dcs-access/dcs-access/internal/dynamo"
 	"github.com/dcs-access/dcs-access/internal/notices"
 	"github.com/dcs-access/dcs-access/internal/testenv"
+	"github.com/dcs-access/dcs-access/internal/tokens"
 )
 
 // These tests run the finder on DynamoDB Local (the store and its sparse
@@ -283,7 +284,7 @@ func TestADeletedTokenGetsNoNotices(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	deleted, kept := w.create(t, "acme", 30), w.create(t, "acme", 30)
-	if err := w.store.Delete(context.Background(), "acme", deleted.ID, "", audittest.TokenDeleted("acme", deleted.ID)); err != nil {
+	if err := w.store.Delete(context.Background(), "acme", deleted.ID, tokens.Deleter{}, audittest.TokenDeleted("acme", deleted.ID)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -315,7 +316,7 @@ type deleteAfterFind struct {
 func (d deleteAfterFind) PendingNotices(ctx context.Context, now time.Time) ([]notices.Pending, error) {
 	p, err := d.Store.PendingNotices(ctx, now)
 	if err == nil {
-		err = d.Store.Delete(ctx, d.tenant, d.id, "", audittest.TokenDeleted(d.tenant, d.id))
+		err = d.Store.Delete(ctx, d.tenant, d.id, tokens.Deleter{}, audittest.TokenDeleted(d.tenant, d.id))
 	}
 	return p, err
 }

@@ -70,8 +70,13 @@ var iamAllowlist = map[string][]grant{
 	"ListTokensFunction": {{"dynamodb:Query", tableARN, ""}, {"dynamodb:GetItem", tableARN, ""}},
 	// Read the tenant policy (ownerOnlyDelete) and the token, then delete it
 	// (conditioned on its user under ownerOnlyDelete) and its description
-	// item in one transaction, with its audit event (an audit item only).
-	"DeleteTokenFunction": {{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, auditPutCondition}},
+	// item in one transaction, with its audit event (an audit item only);
+	// another user's token, holding the tenant policy to the version it
+	// was decided under, as CreateTokenFunction's.
+	"DeleteTokenFunction": {
+		{"dynamodb:GetItem", tableARN, ""}, {"dynamodb:DeleteItem", tableARN, ""}, {"dynamodb:PutItem", tableARN, auditPutCondition},
+		{"dynamodb:ConditionCheckItem", tableARN, policyCheckCondition},
+	},
 	// Read the tenant's policy item, and put its next version (an item of
 	// the policy's attributes only: no token can be written, nothing
 	// returned) with its audit event in one transaction.
@@ -278,8 +283,8 @@ var auditQueryCondition = "ForAllValues:StringLike dynamodb:LeadingKeys=[" + aud
 // PutPolicy writes (dynamo.PolicyAttributes), and no ReturnValues.
 var putPolicyCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyAttributes, ", ") + "]; ForAllValues:StringLike dynamodb:LeadingKeys=[TENANT#*]; StringEqualsIfExists dynamodb:ReturnValues=NONE"
 
-// policyCheckCondition is the condition of the minting functions'
-// ConditionCheckItem grant, as renderCondition writes it: the policy
+// policyCheckCondition is the condition of the minting and delete
+// functions' ConditionCheckItem grant, as renderCondition writes it: the policy
 // item's key and version (dynamo.PolicyCheckAttributes), in a tenant's
 // partition, nothing returned.
 var policyCheckCondition = "ForAllValues:StringEquals dynamodb:Attributes=[" + strings.Join(dynamo.PolicyCheckAttributes, ", ") + "]; ForAllValues:StringLike dynamodb:LeadingKeys=[TENANT#*]; StringEqualsIfExists dynamodb:ReturnValues=NONE"

@@ -3,6 +3,7 @@ package tokens_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -132,12 +133,13 @@ func TestATokenIsNotMadeWhenThePolicyCannotBeRead(t *testing.T) {
 	}
 }
 
-// Under ownerOnlyDelete the service hands the store the caller's user as
-// the token's required owner, and no owner to an administrator or without
-// the rule: the store's conditional delete decides (internal/dynamo tests
-// it on DynamoDB Local, internal/localserver through the API). The
+// The service hands the store whom it deletes for: nothing for an
+// administrator (anyone's token, and no policy read), and otherwise the
+// caller's user and the policy it read. The store's conditional delete
+// decides, under that policy and only while it is stored (internal/dynamo
+// tests it on DynamoDB Local, internal/localserver through the API). The
 // service itself reads no token.
-func TestOwnerOnlyDeleteLetsOnlyTheOwnerAndAnAdministratorDelete(t *testing.T) {
+func TestADeleteIsHandedToTheStoreWithTheCallerAndThePolicyItRead(t *testing.T) {
 	admin := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession, Admin: true}
 	colleague := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession}
 	adasToken := access.Principal{User: "ada@example.com", Tenant: "acme", AuthType: access.AuthAPIToken, TokenID: "t2"}
@@ -148,36 +150,85 @@ func TestOwnerOnlyDeleteLetsOnlyTheOwnerAndAnAdministratorDelete(t *testing.T) {
 		name            string
 		ownerOnlyDelete bool
 		p               access.Principal
-		owner           string // that the store must require
+		user            string // the store is handed, with the policy; none: tokens.Deleter{}
+		policyReads     int
 	}{
-		{"without the rule anyone's", false, colleague, ""},
-		{"the owner's session: its user's", true, session, "ada@example.com"},
-		{"one of the owner's tokens: its user's", true, adasToken, "ada@example.com"},
-		{"an administrator: anyone's", true, admin, ""},
-		{"a colleague: the colleague's", true, colleague, "grace@example.com"},
-		{"a colleague's token: the colleague's", true, colleaguesToken, "grace@example.com"},
-		{"an administrator's API token: its user's", true, adminsToken, "grace@example.com"},
+		{"without the rule: the colleague, under it", false, colleague, "grace@example.com", 1},
+		{"an administrator without the rule: anyone's", false, admin, "", 0},
+		{"the owner's session: its user", true, session, "ada@example.com", 1},
+		{"one of the owner's tokens: its user", true, adasToken, "ada@example.com", 1},
+		{"an administrator: anyone's", true, admin, "", 0},
+		{"a colleague: the colleague", true, colleague, "grace@example.com", 1},
+		{"a colleague's token: the colleague", true, colleaguesToken, "grace@example.com", 1},
+		{"an administrator's API token: its user", true, adminsToken, "grace@example.com", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var owners []string
+			pol := access.DefaultPolicy()
+			pol.OwnerOnlyDelete, pol.Version = tc.ownerOnlyDelete, 7
+			var handed []tokens.Deleter
+			reads := 0
 			store := &fakeStore{
-				GetPolicyFn: func(context.Context, string) (access.Policy, error) {
-					pol := access.DefaultPolicy()
-					pol.OwnerOnlyDelete = tc.ownerOnlyDelete
-					return pol, nil
-				},
+				GetPolicyFn: func(context.Context, string) (access.Policy, error) { reads++; return pol, nil },
 				GetFn: func(context.Context, string, string) (access.Token, error) {
 					t.Fatal("the service read the token")
 					return access.Token{}, nil
 				},
-				DeleteFn: func(_ context.Context, _, _, owner string, _ audit.Event) error {
-					owners = append(owners, owner)
+				DeleteFn: func(_ context.Context, _, _ string, by tokens.Deleter, _ audit.Event) error {
+					handed = append(handed, by)
 					return nil
 				},
 			}
-			if err := newService(store, nil).Delete(context.Background(), tc.p, "t1"); err != nil || !slices.Equal(owners, []string{tc.owner}) {
-				t.Fatalf("got %v, owners %q, want one delete requiring owner %q", err, owners, tc.owner)
+			want := tokens.Deleter{}
+			if tc.user != "" {
+				want = tokens.Deleter{User: tc.user, Under: pol}
+			}
+			if err := newService(store, nil).Delete(context.Background(), tc.p, "t1"); err != nil || len(handed) != 1 || !reflect.DeepEqual(handed[0], want) {
+				t.Fatalf("got %v, handed %+v, want one delete for %+v", err, handed, want)
+			}
+			if reads != tc.policyReads {
+				t.Fatalf("got %d reads of the policy, want %d", reads, tc.policyReads)
+			}
+		})
+	}
+}
+
+// A store that refused the delete because the policy changed is asked
+// again under the policy read again, at most three times in all.
+func TestADeleteRefusedByAChangedPolicyIsDecidedAgainUnderTheNewOne(t *testing.T) {
+	colleague := access.Principal{User: "grace@example.com", Tenant: "acme", AuthType: access.AuthSession}
+	for name, tc := range map[string]struct {
+		changes   int // the store's refusals before it deletes
+		wantUnder []int
+		wantErr   bool // a 503
+	}{
+		"changed once":      {1, []int{1, 2}, false},
+		"changed each time": {5, []int{1, 2, 3}, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			version := 0
+			var under []int
+			store := &fakeStore{
+				GetPolicyFn: func(context.Context, string) (access.Policy, error) {
+					version++
+					pol := access.DefaultPolicy()
+					pol.Version = version
+					return pol, nil
+				},
+				DeleteFn: func(_ context.Context, _, _ string, by tokens.Deleter, _ audit.Event) error {
+					under = append(under, by.Under.Version)
+					if len(under) <= tc.changes {
+						return tokens.ErrPolicyChanged()
+					}
+					return nil
+				},
+			}
+			err := newService(store, nil).Delete(context.Background(), colleague, "t1")
+			if (err != nil) != tc.wantErr || (tc.wantErr && access.ErrorKind(err) != access.EUNAVAILABLE) {
+				t.Fatalf("got %v, want a 503: %v", err, tc.wantErr)
+			}
+			if !slices.Equal(under, tc.wantUnder) {
+				t.Fatalf("got deletes under versions %v, want %v", under, tc.wantUnder)
 			}
 		})
 	}

@@ -43,11 +43,9 @@ type Store interface {
 	// it is not there).
 	Get(ctx context.Context, tenant, id string) (access.Token, error)
 	List(ctx context.Context, tenant string, limit int, cursor string) (items []access.Token, next string, err error)
-	// Delete deletes the token id (ENOTFOUND when it is not there). When
-	// owner is not empty it deletes only a token whose associated user is
-	// owner, decided by the delete's own condition, and answers any other
-	// token with ErrNotOwnerDeletes naming its user.
-	Delete(ctx context.Context, tenant, id, owner string, ev audit.Event) error
+	// Delete deletes the token id for by (ENOTFOUND when it is not there),
+	// held to the tenant policy as Deleter says.
+	Delete(ctx context.Context, tenant, id string, by Deleter, ev audit.Event) error
 	// GetPolicy reads the tenant's policy with a strongly consistent read
 	// (access.DefaultPolicy when none is stored): a policy just set
 	// applies to the very next token.
@@ -184,19 +182,38 @@ func (s *Service) Delete(ctx context.Context, p access.Principal, id string) err
 		// Not an id this service issues; spare the store a key it would reject.
 		return ErrNotFound()
 	}
-	owner := "" // anyone's
-	if !p.TenantAdmin() {
-		pol, err := s.Store.GetPolicy(ctx, p.Tenant)
-		if err != nil {
-			return err
-		}
-		if pol.OwnerOnlyDelete {
-			// The store's delete is conditioned on it: one write decides,
-			// with no read of the token here.
-			owner = p.User
-		}
+	ev := audit.ByCaller(ctx, p, audit.TokenDeleted, audit.Target{Type: audit.TargetToken, ID: id}, s.Now())
+	if p.TenantAdmin() {
+		// Anyone's token, whatever the policy: no policy to read.
+		return s.Store.Delete(ctx, p.Tenant, id, Deleter{}, ev)
 	}
-	return s.Store.Delete(ctx, p.Tenant, id, owner, audit.ByCaller(ctx, p, audit.TokenDeleted, audit.Target{Type: audit.TargetToken, ID: id}, s.Now()))
+	read := func() (access.Policy, error) { return s.Store.GetPolicy(ctx, p.Tenant) }
+	pol, err := read()
+	if err != nil {
+		return err
+	}
+	// The store's delete decides under pol, and only while it is stored:
+	// with no read of the token here.
+	return underPolicy(pol, read, func(pol access.Policy) error {
+		return s.Store.Delete(ctx, p.Tenant, id, Deleter{User: p.User, Under: pol}, ev)
+	})
+}
+
+// A Deleter is whom a token is deleted for, for the tenant policy's
+// ownerOnlyDelete. The zero Deleter is a caller the policy does not
+// restrict (a tenant administrator, leak revocation): anyone's token, with
+// no policy held.
+type Deleter struct {
+	// User is the caller's user, who may delete their own tokens whatever
+	// the policy.
+	User string
+	// Under is the tenant policy the service read. With OwnerOnlyDelete
+	// the delete is conditioned on User being the token's associated user
+	// (else ErrNotOwnerDeletes, naming the token's user). A token of
+	// another user is deleted, or refused, only while Under is still the
+	// stored policy (else ErrPolicyChanged, and nothing is deleted): an
+	// administrator turning ownerOnlyDelete on in between is obeyed.
+	Under access.Policy
 }
 
 // ErrNotOwnerDeletes is the refusal of a delete under ownerOnlyDelete by a
@@ -206,8 +223,8 @@ func ErrNotOwnerDeletes(user string) *access.Error {
 	return access.Errorf(access.EFORBIDDEN, CodeNotOwner, "The tenant policy lets only the token's associated user (%s) or a tenant administrator delete it.", user)
 }
 
-// policyAttempts bounds how often a create or a rotation reads the tenant
-// policy again when it changed between the read and the write.
+// policyAttempts bounds how often a create, a rotation or a delete reads
+// the tenant policy again when it changed between the read and the write.
 const policyAttempts = 3
 
 // checkPolicy reads the tenant policy and returns it when it allows t, and
@@ -224,36 +241,43 @@ func (s *Service) checkPolicy(ctx context.Context, t access.Token, remedy string
 	return pol, nil
 }
 
-// writeUnderPolicy makes write, the store's write of t under pol (the
-// policy checkPolicy returned for t), which the store makes only while pol
-// is still the stored policy. When an administrator changed it in between,
-// the policy is read and t checked again: a change that still allows t is
-// written under it, one that does not is the POLICY_VIOLATION, and nothing
-// is ever stored that the policy in force at the write refuses. A policy
-// that changes policyAttempts times running is ErrPolicyChanged (503).
-func (s *Service) writeUnderPolicy(ctx context.Context, t access.Token, pol access.Policy, remedy string, write func(pol access.Policy) error) error {
+// underPolicy makes write, a store write decided under pol (the tenant
+// policy the request read), which the store makes only while pol is still
+// the stored policy. When an administrator changed it in between, decide
+// reads the policy again and decides again (a create or a rotation checks
+// its token again, and a refusal ends the request), and write is made
+// under the new one: nothing is ever written that the policy in force at
+// the write refuses. A policy that changes policyAttempts times running is
+// ErrPolicyChanged (503).
+func underPolicy(pol access.Policy, decide func() (access.Policy, error), write func(pol access.Policy) error) error {
 	for attempt := 1; ; attempt++ {
 		err := write(pol)
 		if !errors.Is(err, errPolicyChanged) || attempt == policyAttempts {
 			return err
 		}
-		if pol, err = s.checkPolicy(ctx, t, remedy); err != nil {
+		if pol, err = decide(); err != nil {
 			return err
 		}
 	}
 }
 
-// errPolicyChanged is the cause of ErrPolicyChanged.
-var errPolicyChanged = errors.New("the tenant policy is no longer the one the token was checked against")
+// writeUnderPolicy is underPolicy for the write of t, checked against the
+// tenant policy (checkPolicy) each time it is read.
+func (s *Service) writeUnderPolicy(ctx context.Context, t access.Token, pol access.Policy, remedy string, write func(pol access.Policy) error) error {
+	return underPolicy(pol, func() (access.Policy, error) { return s.checkPolicy(ctx, t, remedy) }, write)
+}
 
-// ErrPolicyChanged is what a Store answers when it did not write a token
-// because the tenant policy is no longer the one the token was checked
-// against. The service reads the policy again and checks the token again
-// (writeUnderPolicy); a caller sees it only when the policy kept changing,
-// as a 503 to retry: the request was not at fault.
+// errPolicyChanged is the cause of ErrPolicyChanged.
+var errPolicyChanged = errors.New("the tenant policy is no longer the one the request was decided under")
+
+// ErrPolicyChanged is what a Store answers when it did not write (a token,
+// or a token's delete) because the tenant policy is no longer the one the
+// request was decided under. The service reads the policy again and
+// decides again (underPolicy); a caller sees it only when the policy kept
+// changing, as a 503 to retry: the request was not at fault.
 func ErrPolicyChanged() *access.Error {
 	return &access.Error{Kind: access.EUNAVAILABLE, Code: "UNAVAILABLE",
-		Message: "The tenant policy kept changing while the token was being made, and nothing was written. Try again shortly.", Err: errPolicyChanged}
+		Message: "The tenant policy kept changing during this request, and nothing was changed. Try again shortly.", Err: errPolicyChanged}
 }
 
 // What to do about a token the policy refuses.

@@ -24,7 +24,7 @@ type fakeStore struct {
 	CreateFn    func(ctx context.Context, t access.Token, ev audit.Event) error
 	GetFn       func(ctx context.Context, tenant, id string) (access.Token, error)
 	ListFn      func(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error)
-	DeleteFn    func(ctx context.Context, tenant, id, owner string, ev audit.Event) error
+	DeleteFn    func(ctx context.Context, tenant, id string, by tokens.Deleter, ev audit.Event) error
 	GetPolicyFn func(ctx context.Context, tenant string) (access.Policy, error)
 }
 
@@ -45,8 +45,8 @@ func (f *fakeStore) GetPolicy(ctx context.Context, tenant string) (access.Policy
 func (f *fakeStore) List(ctx context.Context, tenant string, limit int, cursor string) ([]access.Token, string, error) {
 	return f.ListFn(ctx, tenant, limit, cursor)
 }
-func (f *fakeStore) Delete(ctx context.Context, tenant, id, owner string, ev audit.Event) error {
-	return f.DeleteFn(ctx, tenant, id, owner, ev)
+func (f *fakeStore) Delete(ctx context.Context, tenant, id string, by tokens.Deleter, ev audit.Event) error {
+	return f.DeleteFn(ctx, tenant, id, by, ev)
 }
 
 type fakeMinter struct {
@@ -283,7 +283,10 @@ func TestListChecksTheLimitAndScopesToTheTenant(t *testing.T) {
 }
 
 func TestDeleteOfAnImpossibleIDIsNotFoundWithoutAStoreCall(t *testing.T) {
-	store := &fakeStore{DeleteFn: func(context.Context, string, string, string, audit.Event) error { t.Fatal("store called"); return nil }}
+	store := &fakeStore{DeleteFn: func(context.Context, string, string, tokens.Deleter, audit.Event) error {
+		t.Fatal("store called")
+		return nil
+	}}
 	for _, id := range []string{"", strings.Repeat("a", 65)} {
 		if err := newService(store, nil).Delete(context.Background(), session, id); access.ErrorKind(err) != access.ENOTFOUND {
 			t.Fatalf("got %v for id %q, want ENOTFOUND", err, id)
