@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,7 +42,9 @@ const (
 	DefaultTimeout = 30 * time.Second
 
 	maxResponseBytes = 1 << 20 // a status answer is tiny; anything near this is not DCS
-	maxListBytes     = 8 << 20 // a job's executions: thousands fit
+	maxListBytes     = 8 << 20 // a page of a job's executions: thousands fit
+	maxListPages     = 1000    // pages of one list: a cursor that never ends is not DCS
+	maxCursorBytes   = 4 << 10 // Data Control Tower's cursors are at most 4,096 characters
 	maxMessageBytes  = 512     // of an error message kept from a response
 	maxIDBytes       = 1 << 10
 )
@@ -169,23 +172,57 @@ func (c *Client) Execution(ctx context.Context, id string) (Execution, error) {
 	return e, nil
 }
 
-// Executions returns the executions of the compliance job jobID, as the
-// answer lists them ({"items":[…]}). An execution the answer cannot describe
-// (no id, an unknown status) fails the whole list: a caller deciding whether
-// to start a masking job must not overlook one.
+// Executions returns every execution of the compliance job jobID. DCS
+// documents no pagination, so the client fails closed: it follows the one
+// paging scheme Delphix documents for its "items" lists (Data Control
+// Tower's response_metadata.next_cursor, sent back as the cursor query
+// parameter), and any other sign that the answer holds only part of the
+// list is an error, never a partial list taken as the whole (see
+// pageMarkers). An execution the answer cannot describe (no id, an unknown
+// status) fails the whole list too: a caller deciding whether to start a
+// masking job must not overlook one.
 func (c *Client) Executions(ctx context.Context, jobID string) ([]Execution, error) {
 	if err := checkID("job", jobID); err != nil {
 		return nil, err
 	}
-	body, err := c.do(ctx, http.MethodGet, c.jobPath(c.listPath, jobID), maxListBytes)
-	var list []Execution
-	if err == nil {
-		list, err = decodeExecutions(body)
-	}
+	list, err := c.executions(ctx, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("dcs: list executions of job %q: %w", jobID, err)
 	}
 	return list, nil
+}
+
+func (c *Client) executions(ctx context.Context, jobID string) ([]Execution, error) {
+	path := c.jobPath(c.listPath, jobID)
+	list := []Execution{}
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 1; ; page++ {
+		if page > maxListPages {
+			return nil, fmt.Errorf("the list did not end within %d pages", maxListPages)
+		}
+		p := path
+		if cursor != "" {
+			p += "?cursor=" + url.QueryEscape(cursor)
+		}
+		body, header, err := c.doHeader(ctx, http.MethodGet, p, maxListBytes)
+		if err != nil {
+			return nil, err
+		}
+		items, next, err := decodePage(body, header, len(list))
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", page, err)
+		}
+		list = append(list, items...)
+		if next == "" {
+			return list, nil
+		}
+		if seen[next] {
+			return nil, fmt.Errorf("page %d: the answer's next_cursor repeats an earlier one", page)
+		}
+		seen[next] = true
+		cursor = next
+	}
 }
 
 func (c *Client) jobPath(template, jobID string) string {
@@ -207,9 +244,15 @@ func checkID(kind, id string) error {
 // do sends a request without a body and returns the body of a 2xx answer
 // of at most limit bytes.
 func (c *Client) do(ctx context.Context, method, path string, limit int) ([]byte, error) {
+	body, _, err := c.doHeader(ctx, method, path, limit)
+	return body, err
+}
+
+// doHeader is do, with the answer's header.
+func (c *Client) doHeader(ctx context.Context, method, path string, limit int) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -217,20 +260,20 @@ func (c *Client) do(ctx context.Context, method, path string, limit int) ([]byte
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// *url.Error names the method and URL, never the headers.
-		return nil, &transportError{err}
+		return nil, nil, &transportError{err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return nil, &transportError{fmt.Errorf("read response: %w", err)}
+		return nil, nil, &transportError{fmt.Errorf("read response: %w", err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.apiError(resp.StatusCode, body)
+		return nil, nil, c.apiError(resp.StatusCode, body)
 	}
 	if len(body) > limit {
-		return nil, fmt.Errorf("response body is larger than %d bytes", limit)
+		return nil, nil, fmt.Errorf("response body is larger than %d bytes", limit)
 	}
-	return body, nil
+	return body, resp.Header, nil
 }
 
 // wireExecution is an execution as the job API writes it.
@@ -248,25 +291,151 @@ func decodeExecution(body []byte) (Execution, error) {
 	return wire.execution()
 }
 
-func decodeExecutions(body []byte) ([]Execution, error) {
-	var wire struct {
-		Items *[]wireExecution `json:"items"`
+// decodePage reads one page of a job's executions, {"items":[…]}: its
+// executions, and the cursor of the next page ("" on the last). before is
+// how many executions the earlier pages held.
+func decodePage(body []byte, header http.Header, before int) ([]Execution, string, error) {
+	var page map[string]json.RawMessage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, "", fmt.Errorf("decode response: %w", err)
 	}
-	if err := json.Unmarshal(body, &wire); err != nil {
-		return nil, fmt.Errorf("decode response: %w", err)
+	var items []wireExecution
+	if raw, ok := page["items"]; !ok || json.Unmarshal(raw, &items) != nil || items == nil {
+		return nil, "", errors.New(`response has no "items" list`)
 	}
-	if wire.Items == nil {
-		return nil, errors.New(`response has no "items" list`)
-	}
-	list := make([]Execution, 0, len(*wire.Items))
-	for i, w := range *wire.Items {
+	list := make([]Execution, 0, len(items))
+	for i, w := range items {
 		e, err := w.execution()
 		if err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
+			return nil, "", fmt.Errorf("item %d: %w", i, err)
 		}
 		list = append(list, e)
 	}
-	return list, nil
+	next, err := nextCursor(page)
+	if err != nil {
+		return nil, "", err
+	}
+	if marker := pageMarkers(page, header, next != "", before+len(list)); marker != "" {
+		return nil, "", fmt.Errorf("the answer holds only part of the list (%s) and says nothing this client can follow: refusing to take it as the whole list", marker)
+	}
+	return list, next, nil
+}
+
+// nextCursor is response_metadata.next_cursor, the next page's cursor in
+// Data Control Tower's paginated answers; "" when there is none.
+func nextCursor(page map[string]json.RawMessage) (string, error) {
+	raw, ok := page["response_metadata"]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return "", errors.New("response_metadata is not an object")
+	}
+	raw, ok = meta["next_cursor"]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var next string
+	if err := json.Unmarshal(raw, &next); err != nil {
+		return "", errors.New("response_metadata.next_cursor is not a string")
+	}
+	if len(next) > maxCursorBytes {
+		return "", fmt.Errorf("response_metadata.next_cursor is longer than %d bytes", maxCursorBytes)
+	}
+	return next, nil
+}
+
+// Paging markers other APIs use (compared lower-cased, without "_", "-"
+// and "@"). A cursor or link that is set, a flag that is true, or a total
+// above the executions read so far, means more pages.
+var (
+	cursorMarkers = map[string]bool{
+		"next": true, "nextcursor": true, "cursor": true, "nexttoken": true, "nextpagetoken": true,
+		"nextlink": true, "odatanextlink": true, "nextpage": true, "nexturl": true, "continuationtoken": true,
+		"after": true, "startcursor": true, "pagetoken": true, "marker": true, "nextmarker": true,
+	}
+	flagMarkers  = map[string]bool{"hasmore": true, "hasnext": true, "hasnextpage": true, "more": true, "moreresults": true, "truncated": true, "istruncated": true}
+	totalMarkers = map[string]bool{"total": true, "totalcount": true, "totalitems": true, "totalresults": true, "totalrecords": true, "totalsize": true, "count": true}
+	// Members whose objects are looked into for the markers above.
+	pageContainers = map[string]bool{"responsemetadata": true, "pageinfo": true, "page": true, "paging": true, "pagination": true, "meta": true, "metadata": true, "links": true, "cursor": true}
+)
+
+// pageMarkers names the first sign, in a page other than the cursor this
+// client follows, that the list goes on: a paging member of the answer (at
+// its top or in a paging object such as _pageInfo or links), or a Link
+// header with rel="next" (RFC 8288). followed says the page has a
+// next_cursor (then a flag or total saying there is more agrees with it,
+// but another cursor makes the paging ambiguous); read is how many
+// executions the pages so far held. "" when there is none.
+func pageMarkers(page map[string]json.RawMessage, header http.Header, followed bool, read int) string {
+	for _, link := range header.Values("Link") {
+		if l := strings.ToLower(link); strings.Contains(l, `rel="next"`) || strings.Contains(l, "rel=next") {
+			return "a Link header with rel=next"
+		}
+	}
+	return objectMarkers(page, "", followed, read)
+}
+
+func objectMarkers(obj map[string]json.RawMessage, prefix string, followed bool, read int) string {
+	for _, name := range sortedKeys(obj) {
+		raw := obj[name]
+		key := strings.NewReplacer("_", "", "-", "", "@", "", ".", "").Replace(strings.ToLower(name))
+		path := prefix + name
+		switch {
+		case path == "items", path == "response_metadata.next_cursor", strings.HasPrefix(key, "prev"):
+			continue
+		case cursorMarkers[key] && present(raw):
+			if key == "cursor" && isObject(raw) {
+				break // a paging object, looked into below
+			}
+			return path + " is set"
+		case flagMarkers[key] && string(raw) == "true" && !followed:
+			return path + " is true"
+		case totalMarkers[key] && !followed:
+			if n, ok := number(raw); ok && n > float64(read) {
+				return fmt.Sprintf("%s is %v, above the %d executions listed", path, n, read)
+			}
+		}
+		if pageContainers[key] && prefix == "" {
+			var inner map[string]json.RawMessage
+			if json.Unmarshal(raw, &inner) == nil {
+				if m := objectMarkers(inner, name+".", followed, read); m != "" {
+					return m
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// present reports whether a marker's value says something: not null, not
+// an empty string, not false, not an empty object or list.
+func present(raw json.RawMessage) bool {
+	switch strings.TrimSpace(string(raw)) {
+	case "", "null", `""`, "false", "{}", "[]":
+		return false
+	}
+	return true
+}
+
+func isObject(raw json.RawMessage) bool {
+	return strings.HasPrefix(strings.TrimSpace(string(raw)), "{")
+}
+
+func number(raw json.RawMessage) (float64, bool) {
+	var n float64
+	err := json.Unmarshal(raw, &n)
+	return n, err == nil
 }
 
 func (w wireExecution) execution() (Execution, error) {

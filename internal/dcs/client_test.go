@@ -415,3 +415,144 @@ func TestAStartSendsNoIdempotencyKey(t *testing.T) {
 		}
 	}
 }
+
+func TestMayHaveHappenedTellsRefusalsFromUnknownOutcomes(t *testing.T) {
+	refused := httptest.NewServer(http.NotFoundHandler())
+	refused.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hang.Close)
+	dropped := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+	t.Cleanup(dropped.Close)
+	start := func(base string, hc *http.Client) error {
+		c, err := dcs.New(dcs.Config{BaseURL: base, Token: secretToken, HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.StartExecution(context.Background(), "j-1")
+		if err == nil {
+			t.Fatal("the start succeeded")
+		}
+		return err
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"a connection that could not be made sent nothing", start(refused.URL, nil), false},
+		{"a request cut off by the client's timeout may have been taken", start(hang.URL, &http.Client{Timeout: 50 * time.Millisecond}), true},
+		{"a connection dropped before the answer may have been taken", start(dropped.URL, nil), true},
+		{"a 502 may come after the request was passed on", start(serve502(t), nil), true},
+		{"a 504 likewise", &dcs.APIError{Status: 504}, true},
+		{"a 408 likewise", &dcs.APIError{Status: 408}, true},
+		{"a 429 is a refusal", &dcs.APIError{Status: 429}, false},
+		{"a 400 is a refusal", &dcs.APIError{Status: 400}, false},
+		{"a 401 is a refusal", &dcs.APIError{Status: 401}, false},
+		{"an answer that cannot be read is no failure to reach DCS", errors.New("decode response: unexpected end of JSON input"), false},
+		{"no error", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := dcs.MayHaveHappened(tt.err); got != tt.want {
+				t.Errorf("MayHaveHappened(%v): got %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func serve502(t *testing.T) string {
+	srv := httptest.NewServer(answer(502, `{"error":{"code":"BAD_GATEWAY","message":"upstream"}}`))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// pages answers a list request by its cursor query parameter ("" for the
+// first page), and records the cursors asked for.
+func pages(t *testing.T, byCursor map[string]string, asked *[]string) *dcs.Client {
+	return serve(t, func(w http.ResponseWriter, r *http.Request) {
+		cursor := r.URL.Query().Get("cursor")
+		*asked = append(*asked, cursor)
+		body, ok := byCursor[cursor]
+		if !ok {
+			answer(400, `{"error":{"code":"BAD_REQUEST","message":"unknown cursor"}}`)(w, r)
+			return
+		}
+		answer(200, body)(w, r)
+	})
+}
+
+func TestAListFollowsDataControlTowersCursor(t *testing.T) {
+	var asked []string
+	c := pages(t, map[string]string{
+		"":      `{"items":[{"id":"e-1","status":"SUCCEEDED"}],"response_metadata":{"next_cursor":"c/2 +","total":3}}`,
+		"c/2 +": `{"items":[{"id":"e-2","status":"FAILED"}],"response_metadata":{"next_cursor":"c3","prev_cursor":"c1","total":3}}`,
+		"c3":    `{"items":[{"id":"e-3","status":"RUNNING"}],"response_metadata":{"next_cursor":null,"prev_cursor":"c/2 +","total":3}}`,
+	}, &asked)
+	list, err := c.Executions(context.Background(), "j-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range list {
+		ids = append(ids, e.ID)
+	}
+	if fmt.Sprint(ids) != "[e-1 e-2 e-3]" || fmt.Sprint(asked) != "[ c/2 + c3]" {
+		t.Fatalf("got %v asking for cursors %q, want the three pages in order", ids, asked)
+	}
+}
+
+// A list that says, in any way this client does not follow, that it holds
+// only part of the executions fails closed: never a partial list as the
+// whole, which could hide the execution a lost start made.
+func TestAListThatHoldsOnlyPartOfTheExecutionsIsAnError(t *testing.T) {
+	tests := []struct {
+		name, body string
+		header     http.Header
+		says       string
+	}{
+		{"a next_cursor at the top", `{"items":[],"next_cursor":"abc"}`, nil, "next_cursor is set"},
+		{"a nextToken", `{"items":[],"nextToken":"abc"}`, nil, "nextToken is set"},
+		{"a Slack-style response_metadata in another member", `{"items":[],"metadata":{"next_cursor":"abc"}}`, nil, "metadata.next_cursor is set"},
+		{"hasMore without a cursor", `{"items":[{"id":"e-1","status":"QUEUED"}],"hasMore":true}`, nil, "hasMore is true"},
+		{"the engine's _pageInfo with more than this page", `{"items":[{"id":"e-1","status":"QUEUED"}],"_pageInfo":{"numberOnPage":1,"total":2}}`, nil, "_pageInfo.total is 2, above the 1 executions listed"},
+		{"a total above what was read", `{"items":[],"response_metadata":{"next_cursor":null,"total":5}}`, nil, "response_metadata.total is 5"},
+		{"a next link", `{"items":[],"links":{"next":"/v1/compliance-jobs/j-1/executions?page=2"}}`, nil, "links.next is set"},
+		{"a Link header", `{"items":[]}`, http.Header{"Link": {`</v1/compliance-jobs/j-1/executions?page=2>; rel="next"`}}, "a Link header with rel=next"},
+		{"another cursor beside the one followed", `{"items":[],"response_metadata":{"next_cursor":"c2"},"nextToken":"t2"}`, nil, "nextToken is set"},
+		{"a cursor that is not a string", `{"items":[],"response_metadata":{"next_cursor":2}}`, nil, "next_cursor is not a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header()[k] = v
+				}
+				answer(200, tt.body)(w, r)
+			})
+			list, err := c.Executions(context.Background(), "j-1")
+			if err == nil || !strings.Contains(err.Error(), tt.says) || dcs.IsTransient(err) {
+				t.Fatalf("got %+v, %v; want a permanent error saying %q", list, err, tt.says)
+			}
+		})
+	}
+	// Positive controls: markers that say there is no more.
+	for _, body := range []string{
+		`{"items":[{"id":"e-1","status":"QUEUED"}],"hasMore":false,"next_cursor":null,"nextToken":"","_pageInfo":{"numberOnPage":1,"total":1}}`,
+		`{"items":[{"id":"e-1","status":"QUEUED"}],"response_metadata":{"next_cursor":null,"prev_cursor":"c1","total":1},"links":{"next":null,"self":"/x"}}`,
+	} {
+		if list, err := serve(t, answer(200, body)).Executions(context.Background(), "j-1"); err != nil || len(list) != 1 {
+			t.Errorf("%s: got %+v, %v; want the one execution", body, list, err)
+		}
+	}
+}
+
+func TestAListWhoseCursorRepeatsIsAnError(t *testing.T) {
+	var asked []string
+	c := pages(t, map[string]string{
+		"":   `{"items":[],"response_metadata":{"next_cursor":"c1"}}`,
+		"c1": `{"items":[],"response_metadata":{"next_cursor":"c1"}}`,
+	}, &asked)
+	if _, err := c.Executions(context.Background(), "j-1"); err == nil || !strings.Contains(err.Error(), "repeats") || len(asked) != 2 {
+		t.Fatalf("got %v after %d requests, want an error after 2", err, len(asked))
+	}
+}

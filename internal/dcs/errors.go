@@ -61,3 +61,24 @@ func IsTransient(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne)
 }
+
+// MayHaveHappened reports whether a request that failed with err may still
+// have been carried out by DCS: it may have reached DCS, and no answer said
+// it was refused. That is a network failure after the connection was made
+// (a reset, an answer cut off), a timeout, or a 5xx or 408 (a gateway may
+// answer so after passing the request on). A 4xx or 429 is DCS's refusal,
+// and a connection that could not be made sent nothing.
+func MayHaveHappened(err error) bool {
+	if err == nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status >= 500 || apiErr.Status == http.StatusRequestTimeout
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || IsTransient(err)
+}

@@ -569,12 +569,13 @@ func TestARedriveAfterAFailedMaskingJobStartsANewOne(t *testing.T) {
 	}
 }
 
-// DCS documents no idempotency key: a start whose answer is lost is retried
-// by Step Functions, and the retry takes the execution the lost start made.
+// DCS documents no idempotency key: a start whose answer is lost, and that
+// DCS lists only a little later, is found by the step's own listing after
+// the lost answer (or by Step Functions' retry), never started twice.
 func TestAMaskingStartWhoseAnswerIsLostStartsOneJob(t *testing.T) {
 	s := newPipelineStack(t)
 	s.putPlan(t)
-	s.srv.DCS.LoseNextStarts(1)
+	s.srv.DCS.LoseNextStartsCommittedLate(1, 2)
 	run := s.wait(t, s.start(t))
 	if run["status"] != "SUCCEEDED" {
 		t.Fatalf("got %v %v, want SUCCEEDED", run["status"], run["error"])
@@ -587,5 +588,62 @@ func TestAMaskingStartWhoseAnswerIsLostStartsOneJob(t *testing.T) {
 	}
 	if got := len(s.srv.DCS.Executions()); lost != 1 || got != 1 {
 		t.Fatalf("got %d lost answers and %d DCS executions, want 1 of each: the retry took the execution the lost start made", lost, got)
+	}
+}
+
+// maskingExecution is the DCS execution the run's masking step polled.
+func maskingExecution(run map[string]any) string {
+	for _, st := range run["steps"].([]any) {
+		if m := st.(map[string]any); m["name"] == "masking" {
+			id, _ := m["detail"].(map[string]any)["executionId"].(string)
+			return id
+		}
+	}
+	return ""
+}
+
+// DCS's clock is not Salesforce's. With DCS's an hour ahead, an execution a
+// colleague started before the copy was activated (masking the old data)
+// carries a start time after the activation: the run must not take it,
+// however it ends, and starts its own against the baseline it took after
+// the activation.
+func TestAMaskingJobStartedBeforeTheActivationIsNotTheRunsWhateverDCSsClock(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.srv.DCS.SkewClock(time.Hour)
+	id := s.start(t)
+	startedBefore := time.Now()
+	before := s.srv.DCS.StartExecution("acme", localserver.DemoJob, "colleague@acme.example")
+	run := s.wait(t, id)
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("got %v %v, want SUCCEEDED", run["status"], run["error"])
+	}
+	activated, err := time.Parse(time.RFC3339Nano, run["exposure"].(map[string]any)["activatedAt"].(string))
+	if err != nil || !activated.After(startedBefore) || !before.StartedAt.After(activated) {
+		t.Fatalf("activated at %v (%v), the colleague's execution started at %v and dated %v: the test needs it started before the activation and dated after", activated, err, startedBefore, before.StartedAt)
+	}
+	execs := s.srv.DCS.Executions()
+	if got := maskingExecution(run); len(execs) != 2 || got == before.ID || got != execs[1].ID {
+		t.Fatalf("the run polled execution %q of %+v, want the one it started, not the colleague's %s", got, execs, before.ID)
+	}
+}
+
+// A list of the job's executions in pages is read whole: the start whose
+// answer was lost is on the last page, found there, and not started again.
+func TestTheJobsExecutionsAreListedPageByPage(t *testing.T) {
+	s := newPipelineStack(t)
+	s.putPlan(t)
+	s.srv.DCS.SetPageSize(2)
+	for range 5 {
+		s.srv.DCS.StartExecution("acme", localserver.DemoJob, "colleague@acme.example")
+	}
+	s.srv.DCS.LoseNextStarts(1)
+	run := s.wait(t, s.start(t))
+	if run["status"] != "SUCCEEDED" {
+		t.Fatalf("got %v %v, want SUCCEEDED", run["status"], run["error"])
+	}
+	execs := s.srv.DCS.Executions()
+	if got := maskingExecution(run); len(execs) != 6 || got != execs[5].ID {
+		t.Fatalf("the run polled execution %q of %d, want the sixth, which it started once", got, len(execs))
 	}
 }

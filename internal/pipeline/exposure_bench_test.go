@@ -122,6 +122,7 @@ func simulateRun(b *testing.B, users int, autoActivate, fixed bool) exposureRun 
 	}
 	refreshPolls := polls
 	w.run.DropUsers = step("dropUsers").(*pipeline.Dropped)
+	w.run.Masking = step("maskingBaseline").(*pipeline.Masking)
 	w.run.Masking = step("startMasking").(*pipeline.Masking)
 	for !w.run.Masking.Done {
 		clock.Add(time.Duration(w.run.Masking.WaitSeconds) * time.Second)

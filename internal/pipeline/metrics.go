@@ -45,6 +45,13 @@ func (m *Metrics) exposure(run runs.Run, before runs.Exposure, now time.Time) {
 	}
 }
 
+// otherExecutions counts the DCS executions of the run's job started after
+// its masking baseline besides the one it polls (ExtraMaskingExecutions).
+func (m *Metrics) otherExecutions(run State, n int, now time.Time) {
+	m.out.Emit(now, "Count", map[string]float64{"ExtraMaskingExecutions": float64(n)},
+		map[string]string{"runId": run.RunID, "sandbox": run.Sandbox, "tenant": run.Tenant})
+}
+
 // emit writes one document of values (seconds) and properties.
 func (m *Metrics) emit(now time.Time, values map[string]float64, properties map[string]string) {
 	m.out.Emit(now, "Seconds", values, properties)

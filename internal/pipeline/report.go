@@ -106,7 +106,11 @@ func (s *Steps) reportResult(ctx context.Context, req Request, step workflow.Ste
 		}
 		r.describe(&rep, s.Now().UTC())
 		rep.Seq = seqOf(step, rep.Seq)
-		if data, err := json.Marshal(result); err == nil {
+		var detail any = result
+		if d, ok := result.(detailer); ok {
+			detail = d.detail()
+		}
+		if data, err := json.Marshal(detail); err == nil {
 			_ = json.Unmarshal(data, &rep.Detail)
 		}
 	}
@@ -121,6 +125,10 @@ func errorCode(err error) string {
 	name = name[strings.LastIndex(name, ".")+1:]
 	return runs.ExecutionFailure(runs.StatusFailed, name, "").Code
 }
+
+// detailer is a step result that the run's record keeps in another form
+// (smaller) than the run's state.
+type detailer interface{ detail() any }
 
 // reporter is a step result that says what it means for its phase: the
 // outcome, a summary a person reads, the exposure times it saw, and in
@@ -175,7 +183,14 @@ func (m *Masking) describe(rep *runs.StepReport, now time.Time) {
 		rep.Exposure.MaskedAt = &now
 		return
 	}
-	rep.Summary = fmt.Sprintf("DCS masking execution %s %s", m.ExecutionID, strings.ToLower(m.Status))
+	switch {
+	case m.ExecutionID == "" && m.Replaced != "":
+		rep.Summary = fmt.Sprintf("DCS masking execution %s failed; the redrive starts a new one", m.Replaced)
+	case m.ExecutionID == "":
+		rep.Summary = "Noted the DCS job's executions from before the run's start"
+	default:
+		rep.Summary = fmt.Sprintf("DCS masking execution %s %s", m.ExecutionID, strings.ToLower(m.Status))
+	}
 }
 
 func (r *Recreated) describe(rep *runs.StepReport, now time.Time) {

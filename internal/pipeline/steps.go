@@ -63,8 +63,9 @@ type Org interface {
 type MaskingJobs interface {
 	StartExecution(ctx context.Context, jobID string) (dcs.Execution, error)
 	Execution(ctx context.Context, id string) (dcs.Execution, error)
-	// Executions lists the job's executions: a start whose answer was
-	// lost is found there (DCS has no idempotency key).
+	// Executions lists the job's executions, all of them: the baseline,
+	// and a start whose answer was lost, are found there (DCS has no
+	// idempotency key).
 	Executions(ctx context.Context, jobID string) ([]dcs.Execution, error)
 }
 
@@ -92,6 +93,11 @@ type Steps struct {
 	// Metrics receives the exposure figures in CloudWatch's embedded
 	// metric format (the Lambda's stdout); nil sends them nowhere.
 	Metrics *Metrics
+
+	// AwaitStart and AwaitStartEvery: how long, and how often, a masking
+	// start whose outcome is unknown lists the job again for the execution
+	// DCS may commit late; 15 s and 2 s when zero.
+	AwaitStart, AwaitStartEvery time.Duration
 
 	fixedBackoff bool // the polling of before issue 11, for the exposure benchmark's comparison
 }
@@ -139,13 +145,14 @@ type handler func(s *Steps, ctx context.Context, req Request) (any, error)
 
 // handlers are the handlers of workflow.Steps, by step name.
 var handlers = map[string]handler{
-	workflow.PrepareRefresh: ofRun((*Steps).prepareRefresh),
-	workflow.StartRefresh:   ofRun((*Steps).startRefresh),
-	workflow.CheckRefresh:   ofRun((*Steps).checkRefresh),
-	workflow.DropUsers:      ofRun((*Steps).dropUsers),
-	workflow.StartMasking:   ofRedrive((*Steps).startMasking),
-	workflow.CheckMasking:   ofRedrive((*Steps).checkMasking),
-	workflow.RecreateUsers:  ofRun((*Steps).recreateUsers),
+	workflow.PrepareRefresh:  ofRun((*Steps).prepareRefresh),
+	workflow.StartRefresh:    ofRun((*Steps).startRefresh),
+	workflow.CheckRefresh:    ofRun((*Steps).checkRefresh),
+	workflow.DropUsers:       ofRun((*Steps).dropUsers),
+	workflow.MaskingBaseline: ofRedrive((*Steps).maskingBaseline),
+	workflow.StartMasking:    ofRedrive((*Steps).startMasking),
+	workflow.CheckMasking:    ofRedrive((*Steps).checkMasking),
+	workflow.RecreateUsers:   ofRun((*Steps).recreateUsers),
 }
 
 // ofRun is the handler of a step that needs only the run's state.

@@ -123,8 +123,13 @@ func happySteps(refreshPolls, maskingPolls int) map[string]step {
 		"dropUsers": func(map[string]any) (any, error) {
 			return map[string]any{"frozen": 7, "deactivated": 7, "kept": 2, "batches": 1}, nil
 		},
-		"startMasking": func(map[string]any) (any, error) {
-			return map[string]any{"executionId": "1234", "status": "QUEUED", "waitSeconds": 30, "done": false}, nil
+		"maskingBaseline": func(map[string]any) (any, error) {
+			return map[string]any{"executionId": "", "status": "", "waitSeconds": 30, "done": false,
+				"baseline": map[string]any{"takenAt": "2026-01-01T01:00:00Z", "since": "2025-12-31T00:30:00Z", "count": 1, "ids": []any{"1233"}}}, nil
+		},
+		"startMasking": func(run map[string]any) (any, error) {
+			// The Go step keeps the baseline it started against.
+			return map[string]any{"executionId": "1234", "status": "QUEUED", "waitSeconds": 30, "done": false, "baseline": run["masking"].(map[string]any)["baseline"]}, nil
 		},
 		"checkMasking": func(run map[string]any) (any, error) {
 			done := maskingN.Add(1) >= int64(maskingPolls)
@@ -347,7 +352,7 @@ func TestHappyPath(t *testing.T) {
 	if out.Status != types.ExecutionStatusSucceeded {
 		t.Fatalf("status = %s (%s: %s), want SUCCEEDED", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
 	}
-	want := []string{"prepareRefresh", "startRefresh", "checkRefresh", "checkRefresh", "checkRefresh", "dropUsers", "startMasking", "checkMasking", "checkMasking", "recreateUsers"}
+	want := []string{"prepareRefresh", "startRefresh", "checkRefresh", "checkRefresh", "checkRefresh", "dropUsers", "maskingBaseline", "startMasking", "checkMasking", "checkMasking", "recreateUsers"}
 	if got := h.steps.callOrder(); !slices.Equal(got, want) {
 		t.Errorf("steps called %v, want %v", got, want)
 	}
@@ -404,7 +409,7 @@ func TestHistoryShowsEveryStateEnteredAndExited(t *testing.T) {
 	events := h.History(t, arn)
 
 	wantStates := []string{"PrepareRefresh", "StartRefresh", "WaitForRefresh", "CheckRefresh", "IsRefreshDone", "WaitForRefresh", "CheckRefresh", "IsRefreshDone",
-		"DropUsers", "StartMasking", "WaitForMasking", "CheckMasking", "IsMaskingDone", "RecreateUsers", "Succeeded"}
+		"DropUsers", "MaskingBaseline", "StartMasking", "WaitForMasking", "CheckMasking", "IsMaskingDone", "RecreateUsers", "Succeeded"}
 	if got := entered(events); !slices.Equal(got, wantStates) {
 		t.Errorf("states entered %v\nwant %v", got, wantStates)
 	}
@@ -545,6 +550,42 @@ func TestMaskingNotSucceededNeverRecreatesUsers(t *testing.T) {
 				t.Errorf("status event %s", e.Raw)
 			}
 		})
+	}
+}
+
+// The masking start runs against the baseline MaskingBaseline stored, and a
+// retried start against the same one: the baseline is not taken again
+// between a start whose answer was lost and its retry.
+func TestEveryMaskingStartHasTheBaselineTakenBeforeIt(t *testing.T) {
+	t.Parallel()
+	steps := happySteps(1, 1)
+	happyStart := steps["startMasking"]
+	var starts atomic.Int64
+	var baselines []any
+	var mu sync.Mutex
+	steps["startMasking"] = func(run map[string]any) (any, error) {
+		mu.Lock()
+		baselines = append(baselines, run["masking"].(map[string]any)["baseline"])
+		mu.Unlock()
+		if starts.Add(1) <= 2 {
+			return nil, &TransientError{"the answer of DCS's start was lost"}
+		}
+		return happyStart(run)
+	}
+	h := newHarness(t, steps, Config{}, nil)
+	_, out := h.run(t, "run-baseline")
+	if out.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("status %s (%s)", out.Status, aws.ToString(out.Error))
+	}
+	order := strings.Join(h.steps.callOrder(), " ")
+	if !strings.Contains(order, "dropUsers maskingBaseline startMasking startMasking startMasking checkMasking") || h.steps.count("maskingBaseline") != 1 {
+		t.Fatalf("steps called %s, want the baseline once, before the start and its two retries", order)
+	}
+	want := map[string]any{"takenAt": "2026-01-01T01:00:00Z", "since": "2025-12-31T00:30:00Z", "count": 1.0, "ids": []any{"1233"}}
+	for i, b := range baselines {
+		if !reflect.DeepEqual(b, want) {
+			t.Errorf("start %d got baseline %v, want %v", i+1, b, want)
+		}
 	}
 }
 
@@ -901,11 +942,14 @@ func TestRedriveResumesAtTheFailedTask(t *testing.T) {
 		"PermanentError in DropUsers": {
 			step: "dropUsers", state: "DropUsers", err: &PermanentError{"Salesforce answered 403: the integration user lost Manage Users"}, failures: 1,
 			before:       map[string]int{"prepareRefresh": 1, "startRefresh": 1, "checkRefresh": 2, "dropUsers": 1},
-			afterRedrive: map[string]int{"dropUsers": 1, "startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
+			afterRedrive: map[string]int{"dropUsers": 1, "maskingBaseline": 1, "startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
 		},
 		"TransientError past its retries in StartMasking": {
 			step: "startMasking", state: "StartMasking", err: &TransientError{"DCS answered 503"}, failures: 7, // 1 + MaxAttempts 6
-			before:       map[string]int{"prepareRefresh": 1, "startRefresh": 1, "checkRefresh": 2, "dropUsers": 1, "startMasking": 7},
+			before: map[string]int{"prepareRefresh": 1, "startRefresh": 1, "checkRefresh": 2, "dropUsers": 1, "maskingBaseline": 1, "startMasking": 7},
+			// The redrive starts against the baseline taken before the
+			// failed attempts, which may have started an execution: it is
+			// not taken again.
 			afterRedrive: map[string]int{"startMasking": 1, "checkMasking": 1, "recreateUsers": 1},
 		},
 	}

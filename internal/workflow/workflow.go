@@ -38,13 +38,14 @@ var Phases = []*Phase{refreshPhase, dropPhase, maskingPhase, recreatePhase}
 // The steps' names: the step member of their Tasks' Parameters, which the
 // pipeline-steps function dispatches on.
 const (
-	PrepareRefresh = "prepareRefresh"
-	StartRefresh   = "startRefresh"
-	CheckRefresh   = "checkRefresh"
-	DropUsers      = "dropUsers"
-	StartMasking   = "startMasking"
-	CheckMasking   = "checkMasking"
-	RecreateUsers  = "recreateUsers"
+	PrepareRefresh  = "prepareRefresh"
+	StartRefresh    = "startRefresh"
+	CheckRefresh    = "checkRefresh"
+	DropUsers       = "dropUsers"
+	MaskingBaseline = "maskingBaseline"
+	StartMasking    = "startMasking"
+	CheckMasking    = "checkMasking"
+	RecreateUsers   = "recreateUsers"
 )
 
 // Step is one Task state of the definition and the pipeline step it runs.
@@ -57,6 +58,10 @@ type Step struct {
 	// States.Timeout, which is not (and would leave the call running).
 	Budget time.Duration
 	Phase  *Phase
+	// RetryAfter is the least wait before Step Functions retries the step
+	// after a TransientError (its retrier's IntervalSeconds, without
+	// jitter, which may wait less); zero when any retrier will do.
+	RetryAfter time.Duration
 }
 
 // BudgetMargin is the least time between a step's budget and its Task's
@@ -66,6 +71,8 @@ const BudgetMargin = 10 * time.Second
 const (
 	pollBudget  = 50 * time.Second  // a Task with TimeoutSeconds 60: a few API calls
 	usersBudget = 280 * time.Second // DropUsers and RecreateUsers (TimeoutSeconds 300): users in batches of 200
+	// startRetryAfter: StartMasking's retrier waits at least this long.
+	startRetryAfter = 10 * time.Second
 )
 
 // Steps are every Task of the definition, in the order a run reaches them.
@@ -74,7 +81,13 @@ var Steps = []Step{
 	{Name: StartRefresh, State: "StartRefresh", Budget: pollBudget, Phase: refreshPhase},
 	{Name: CheckRefresh, State: "CheckRefresh", Budget: pollBudget, Phase: refreshPhase},
 	{Name: DropUsers, State: "DropUsers", Budget: usersBudget, Phase: dropPhase},
-	{Name: StartMasking, State: "StartMasking", Budget: pollBudget, Phase: maskingPhase},
+	// MaskingBaseline notes the DCS job's executions before StartMasking
+	// may start one: StartMasking takes only an execution that is not
+	// among them.
+	{Name: MaskingBaseline, State: "MaskingBaseline", Budget: pollBudget, Phase: maskingPhase},
+	// A start whose answer was lost may be committed by DCS seconds later:
+	// the retry waits for it before it lists the job's executions again.
+	{Name: StartMasking, State: "StartMasking", Budget: pollBudget, Phase: maskingPhase, RetryAfter: startRetryAfter},
 	{Name: CheckMasking, State: "CheckMasking", Budget: pollBudget, Phase: maskingPhase},
 	{Name: RecreateUsers, State: "RecreateUsers", Budget: usersBudget, Phase: recreatePhase},
 }

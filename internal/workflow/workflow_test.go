@@ -20,7 +20,9 @@ var definitionPath = filepath.Join("..", "..", "statemachine", "sandbox-refresh.
 // problems checks a definition against the steps and phases: every Task
 // runs a step of the table under its state name and stores its result in
 // its phase's field; every step has its Task; every budget ends at least
-// workflow.BudgetMargin before its Task's TimeoutSeconds; every state a
+// workflow.BudgetMargin before its Task's TimeoutSeconds; a step with a
+// RetryAfter is retried no sooner (IntervalSeconds, no FULL jitter, which
+// may wait as little as nothing); every state a
 // phase lists exists, and every Wait and Choice is in a phase (else a run
 // polling there would show as still in the phase before); RecordFailure is
 // a Pass state.
@@ -49,6 +51,9 @@ func problems(def map[string]any) []string {
 			if got, want := st["ResultPath"], "$."+step.Phase.Result; got != want {
 				out = append(out, fmt.Sprintf("Task %s has ResultPath %v, want %s: the %s step's result", name, got, want, step.Phase.Name))
 			}
+			if step.RetryAfter > 0 {
+				out = append(out, retryProblems(name, st, step)...)
+			}
 			seconds, ok := st["TimeoutSeconds"].(float64)
 			if !ok {
 				out = append(out, fmt.Sprintf("Task %s has no TimeoutSeconds", name))
@@ -73,8 +78,45 @@ func problems(def map[string]any) []string {
 			}
 		}
 	}
+	// The masking start lists the job against the baseline taken before it.
+	for _, name := range slices.Sorted(maps.Keys(states)) {
+		st, _ := states[name].(map[string]any)
+		if st["Next"] == "StartMasking" && name != "MaskingBaseline" {
+			out = append(out, fmt.Sprintf("state %s goes to StartMasking: only MaskingBaseline may, so that the start has the baseline of the job's executions", name))
+		}
+	}
 	if st, _ := states[workflow.RecordFailure].(map[string]any); st["Type"] != "Pass" {
 		out = append(out, fmt.Sprintf("state %s is %v, want a Pass state: the step timeline marks where a caught failure is recorded", workflow.RecordFailure, st["Type"]))
+	}
+	return out
+}
+
+// retryProblems checks that every retrier of the Task that retries a
+// TransientError waits at least step.RetryAfter before its first retry.
+func retryProblems(name string, st map[string]any, step workflow.Step) []string {
+	var out []string
+	found := false
+	retriers, _ := st["Retry"].([]any)
+	for _, r := range retriers {
+		retrier, _ := r.(map[string]any)
+		errs, _ := retrier["ErrorEquals"].([]any)
+		if !slices.Contains(errs, any("TransientError")) && !slices.Contains(errs, any("States.ALL")) {
+			continue
+		}
+		found = true
+		interval, ok := retrier["IntervalSeconds"].(float64)
+		if !ok {
+			interval = 1 // the States Language's default
+		}
+		if time.Duration(interval)*time.Second < step.RetryAfter {
+			out = append(out, fmt.Sprintf("Task %s retries a TransientError after IntervalSeconds %v, but step %s must wait at least %v", name, interval, step.Name, step.RetryAfter))
+		}
+		if retrier["JitterStrategy"] == "FULL" {
+			out = append(out, fmt.Sprintf("Task %s retries with JitterStrategy FULL, which may wait less than IntervalSeconds: step %s must wait at least %v", name, step.Name, step.RetryAfter))
+		}
+	}
+	if !found {
+		out = append(out, fmt.Sprintf("Task %s does not retry a TransientError", name))
 	}
 	return out
 }
@@ -121,6 +163,21 @@ func TestTheDefinitionCheckFailsOnAMutatedDefinition(t *testing.T) {
 		{"a poll Task's timeout leaves less than the margin", func(d map[string]any) { state(d, "CheckMasking")["TimeoutSeconds"] = 55.0 }, "step checkMasking may take 50s: want its budget at most 45s"},
 		{"a users Task's timeout is below its budget", func(d map[string]any) { state(d, "DropUsers")["TimeoutSeconds"] = 120.0 }, "step dropUsers may take 4m40s"},
 		{"a Task has no timeout", func(d map[string]any) { delete(state(d, "PrepareRefresh"), "TimeoutSeconds") }, "Task PrepareRefresh has no TimeoutSeconds"},
+		{"the masking start is retried sooner than DCS may commit a lost start", func(d map[string]any) {
+			state(d, "StartMasking")["Retry"].([]any)[0].(map[string]any)["IntervalSeconds"] = 5.0
+		}, "Task StartMasking retries a TransientError after IntervalSeconds 5"},
+		{"the masking start is retried with full jitter", func(d map[string]any) {
+			state(d, "StartMasking")["Retry"].([]any)[0].(map[string]any)["JitterStrategy"] = "FULL"
+		}, "Task StartMasking retries with JitterStrategy FULL"},
+		{"the masking start is not retried", func(d map[string]any) { delete(state(d, "StartMasking"), "Retry") }, "Task StartMasking does not retry a TransientError"},
+		{"the masking baseline is gone", func(d map[string]any) {
+			states := d["States"].(map[string]any)
+			states["DropUsers"].(map[string]any)["Next"] = "StartMasking"
+			delete(states, "MaskingBaseline")
+		}, "step maskingBaseline has no Task"},
+		{"the masking start is reached around the baseline", func(d map[string]any) {
+			state(d, "DropUsers")["Next"] = "StartMasking"
+		}, "state DropUsers goes to StartMasking"},
 		{"a Task does not say its attempt", func(d map[string]any) {
 			delete(state(d, "DropUsers")["Parameters"].(map[string]any), "redriveCount.$")
 		}, "Task DropUsers passes"},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,22 +115,16 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.seq++
-	id := s.newID()
-	if _, taken := s.execs[id]; taken || id == "" {
+	e, err := s.newExecution(p.Tenant, jobID, p.User, p.TokenID)
+	if err != nil {
 		s.mu.Unlock()
 		writeError(w, http.StatusInternalServerError, "The simulator's NewID returned an empty or repeated id.")
 		return
 	}
-	e := &execution{Execution: Execution{
-		ID: id, Tenant: p.Tenant, JobID: jobID, Status: s.progress[0],
-		StartedBy: p.User, TokenID: p.TokenID, StartedAt: s.now().UTC(),
-	}}
-	s.execs[id] = e
-	s.order = append(s.order, id)
 	lost := s.lose > 0
 	if lost {
 		s.lose--
+		e.hidden = s.late
 	}
 	body := view(e.Execution)
 	s.mu.Unlock()
@@ -143,21 +138,53 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, body)
 }
 
-// list answers a job's executions in start order, {"items":[…]}.
+// list answers a job's executions in start order, {"items":[…]}, with
+// response_metadata as Data Control Tower gives it: next_cursor (null on
+// the last page) and total. A page starts where the cursor says; a cursor
+// the simulator did not give is a 400.
 func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
 	p, jobID, ok := s.lockJob(w, r)
 	if !ok {
 		return
 	}
-	items := []executionBody{}
+	all := []executionBody{}
 	for _, id := range s.order {
-		if e := s.execs[id].Execution; e.Tenant == p.Tenant && e.JobID == jobID {
-			items = append(items, view(e))
+		e := s.execs[id]
+		if e.Tenant != p.Tenant || e.JobID != jobID {
+			continue
 		}
+		if e.hidden > 0 {
+			e.hidden--
+			continue
+		}
+		all = append(all, view(e.Execution))
 	}
+	size := s.pageSize
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	from := 0
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, cursorPrefix))
+		if !strings.HasPrefix(c, cursorPrefix) || err != nil || n <= 0 || n > len(all) {
+			writeError(w, http.StatusBadRequest, "The cursor is not one this list gave.")
+			return
+		}
+		from = n
+	}
+	items := all[from:]
+	var next any // null on the last page
+	if size > 0 && len(items) > size {
+		items = items[:size]
+		next = cursorPrefix + strconv.Itoa(from+size)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"items":             items,
+		"response_metadata": map[string]any{"next_cursor": next, "total": len(all)},
+	})
 }
+
+// cursorPrefix starts the simulator's cursors: an offset into the job's
+// list, which only grows at its end.
+const cursorPrefix = "after-"
 
 func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 	p := r.Context().Value(principalKey{}).(access.Principal)
@@ -188,7 +215,7 @@ func (s *Sim) advance(e *execution) {
 	if f := s.failures[e.JobID]; f != "" {
 		e.Status = f
 	}
-	e.EndedAt = s.now().UTC()
+	e.EndedAt = s.clock()
 }
 
 type executionBody struct {

@@ -1,8 +1,10 @@
 // Package dcssim simulates the DCS masking-job API for tests and for the local
 // stack: compliance jobs that belong to tenants, executions that move
 // QUEUED → RUNNING → SUCCEEDED one status per poll, a job's list of
-// executions, injectable job failures, 503/429 answers and starts whose
-// answer is lost. Like DCS as far as it documents anything, it has no
+// executions (in pages, as Data Control Tower pages its "items" lists, when
+// Options.PageSize says so), injectable job failures, 503/429 answers,
+// starts whose answer is lost, starts that DCS commits only later, and a
+// clock that may run ahead of or behind the caller's. Like DCS as far as it documents anything, it has no
 // idempotency key: an Idempotency-Key header is ignored, and every start
 // starts an execution. Every call's bearer is checked by an Authenticator,
 // in practice the project's own authorizer, so a deleted API token makes a
@@ -60,6 +62,10 @@ type Options struct {
 	// with the Sim locked, so it must not call the Sim.
 	NewID func() string
 	Now   func() time.Time // default time.Now
+	// PageSize is how many executions a list answers at most, with
+	// response_metadata.next_cursor naming the next page; 0 answers
+	// them all at once.
+	PageSize int
 }
 
 // Execution is the simulator's record of one execution.
@@ -108,6 +114,9 @@ type Sim struct {
 	calls    []Call
 	faults   []int // statuses of the next answers, before authentication
 	lose     int   // starts whose answer is lost after they started
+	late     int   // lists a lost start's execution stays out of (LoseNextStartsCommittedLate)
+	skew     time.Duration
+	pageSize int
 	seq      int
 }
 
@@ -117,6 +126,9 @@ type jobKey struct{ tenant, jobID string }
 type execution struct {
 	Execution
 	step int
+	// hidden is how many more lists leave it out: a start DCS committed
+	// after it answered (or lost) the request.
+	hidden int
 }
 
 // New returns a simulator. It panics on invalid options, as http.ServeMux
@@ -143,6 +155,10 @@ func New(opts Options) *Sim {
 		}
 		s.progress = append([]string(nil), opts.Progress...)
 	}
+	if opts.PageSize < 0 {
+		panic(fmt.Sprintf("dcssim: PageSize %d is negative", opts.PageSize))
+	}
+	s.pageSize = opts.PageSize
 	if opts.PollsPerStatus > 0 {
 		s.perPoll = opts.PollsPerStatus
 	}
@@ -224,7 +240,75 @@ func (s *Sim) LoseNextStarts(n int) {
 	s.lose = n
 }
 
-// Executions returns a copy of every execution, in start order.
+// LoseNextStartsCommittedLate makes the next n starts lose their answer
+// (as LoseNextStarts) and keeps each one's execution out of the job's list
+// for the next lists list requests (pages): DCS took the request but committed the
+// execution seconds later, after the caller gave up and looked.
+func (s *Sim) LoseNextStartsCommittedLate(n, lists int) {
+	if n < 0 || lists < 0 {
+		panic(fmt.Sprintf("dcssim: LoseNextStartsCommittedLate(%d, %d): want n, lists >= 0", n, lists))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose, s.late = n, lists
+}
+
+// SetPageSize changes Options.PageSize.
+func (s *Sim) SetPageSize(n int) {
+	if n < 0 {
+		panic(fmt.Sprintf("dcssim: SetPageSize(%d) is negative", n))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageSize = n
+}
+
+// SkewClock sets DCS's clock d ahead of Options.Now (behind when d is
+// negative): the start times it gives are its own clock's, not the
+// caller's.
+func (s *Sim) SkewClock(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skew = d
+}
+
+// StartExecution starts an execution of jobID in tenant as someone else
+// would through the API (by, with no token): a colleague's run of the job,
+// or one from before the sandbox's copy. It panics if there is no such job.
+func (s *Sim) StartExecution(tenant, jobID, by string) Execution {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.jobs[jobKey{tenant, jobID}] {
+		panic(fmt.Sprintf("dcssim: StartExecution: tenant %s has no job %s", tenant, jobID))
+	}
+	e, err := s.newExecution(tenant, jobID, by, "")
+	if err != nil {
+		panic("dcssim: " + err.Error())
+	}
+	return e.Execution
+}
+
+// newExecution records a new execution; called with mu held.
+func (s *Sim) newExecution(tenant, jobID, by, tokenID string) (*execution, error) {
+	s.seq++
+	id := s.newID()
+	if _, taken := s.execs[id]; taken || id == "" {
+		return nil, fmt.Errorf("the simulator's NewID returned an empty or repeated id")
+	}
+	e := &execution{Execution: Execution{
+		ID: id, Tenant: tenant, JobID: jobID, Status: s.progress[0],
+		StartedBy: by, TokenID: tokenID, StartedAt: s.clock(),
+	}}
+	s.execs[id] = e
+	s.order = append(s.order, id)
+	return e, nil
+}
+
+// clock is DCS's time; called with mu held.
+func (s *Sim) clock() time.Time { return s.now().Add(s.skew).UTC() }
+
+// Executions returns a copy of every execution, in start order, including
+// those a list does not show yet (LoseNextStartsCommittedLate).
 func (s *Sim) Executions() []Execution {
 	s.mu.Lock()
 	defer s.mu.Unlock()

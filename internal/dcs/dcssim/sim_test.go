@@ -518,3 +518,108 @@ func TestALostStartStartsItsExecutionAndAnswersNothing(t *testing.T) {
 		t.Fatalf("got call statuses %v and %d executions, want [0 201] and 2", got, len(s.Executions()))
 	}
 }
+
+// listPage is one page of a job's executions, as the simulator answers it.
+type listPage struct {
+	Items []struct {
+		ID        string `json:"id"`
+		StartTime string `json:"startTime"`
+	} `json:"items"`
+	Meta struct {
+		NextCursor *string `json:"next_cursor"`
+		Total      int     `json:"total"`
+	} `json:"response_metadata"`
+}
+
+func listPages(t *testing.T, s *dcssim.Sim, path string) (ids []string, cursors []string) {
+	t.Helper()
+	for range 20 {
+		r := call(t, s, "GET", path, "ada-token")
+		var p listPage
+		if r.status != 200 || json.Unmarshal([]byte(r.raw), &p) != nil {
+			t.Fatalf("GET %s: got %d %s", path, r.status, r.raw)
+		}
+		for _, it := range p.Items {
+			ids = append(ids, it.ID)
+		}
+		if p.Meta.NextCursor == nil {
+			return ids, cursors
+		}
+		cursors = append(cursors, *p.Meta.NextCursor)
+		path = "/v1/compliance-jobs/job-1/executions?cursor=" + *p.Meta.NextCursor
+	}
+	t.Fatal("the list did not end")
+	return nil, nil
+}
+
+func TestAListIsAnsweredInPagesWithACursor(t *testing.T) {
+	s := newSim(dcssim.Options{PageSize: 2})
+	for range 5 {
+		start(t, s, "ada-token")
+	}
+	ids, cursors := listPages(t, s, "/v1/compliance-jobs/job-1/executions")
+	if fmt.Sprint(ids) != "[exec-1 exec-2 exec-3 exec-4 exec-5]" || len(cursors) != 2 {
+		t.Fatalf("got %v over cursors %v, want the five in start order over three pages", ids, cursors)
+	}
+	r := call(t, s, "GET", "/v1/compliance-jobs/job-1/executions", "ada-token")
+	var p listPage
+	if json.Unmarshal([]byte(r.raw), &p) != nil || p.Meta.Total != 5 || len(p.Items) != 2 {
+		t.Fatalf("the first page: got %s, want 2 items of a total of 5", r.raw)
+	}
+	if r := call(t, s, "GET", "/v1/compliance-jobs/job-1/executions?cursor=after-99", "ada-token"); r.status != http.StatusBadRequest {
+		t.Fatalf("a cursor the simulator did not give: got %d, want 400", r.status)
+	}
+	// Without a page size, one answer holds them all, and says so.
+	ids, cursors = listPages(t, newSimWith5(t), "/v1/compliance-jobs/job-1/executions")
+	if len(ids) != 5 || len(cursors) != 0 {
+		t.Fatalf("unpaged: got %v over cursors %v, want five in one answer", ids, cursors)
+	}
+}
+
+func newSimWith5(t *testing.T) *dcssim.Sim {
+	s := newSim(dcssim.Options{})
+	for range 5 {
+		start(t, s, "ada-token")
+	}
+	return s
+}
+
+func TestAStartCommittedLateIsListedOnlyLater(t *testing.T) {
+	s := newSim(dcssim.Options{})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	s.LoseNextStartsCommittedLate(1, 2)
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/compliance-jobs/job-1/executions", nil)
+	req.Header.Set("Authorization", "Bearer ada-token")
+	if resp, err := srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got HTTP %d, want no answer", resp.StatusCode)
+	}
+	var seen []int
+	for range 3 {
+		ids, _ := listPages(t, s, "/v1/compliance-jobs/job-1/executions")
+		seen = append(seen, len(ids))
+	}
+	if !slices.Equal(seen, []int{0, 0, 1}) || len(s.Executions()) != 1 {
+		t.Fatalf("the lists showed %v executions (%d in all), want [0 0 1]: committed after two lists", seen, len(s.Executions()))
+	}
+}
+
+func TestDCSsClockMayRunAheadAndOthersMayStartTheJob(t *testing.T) {
+	s := newSim(dcssim.Options{})
+	s.SkewClock(time.Minute)
+	e := s.StartExecution("acme", "job-1", "someone@example.com")
+	if !e.StartedAt.Equal(t0.Add(time.Minute)) || e.StartedBy != "someone@example.com" || e.TokenID != "" {
+		t.Fatalf("got %+v, want an execution dated by DCS's clock, a minute ahead, started by someone", e)
+	}
+	r := call(t, s, "GET", "/v1/compliance-jobs/job-1/executions", "ada-token")
+	if !strings.Contains(r.raw, `"startTime":"2026-11-27T12:01:00Z"`) {
+		t.Fatalf("got %s, want the skewed start time listed", r.raw)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("starting a job the tenant does not have did not panic")
+		}
+	}()
+	s.StartExecution("globex", "job-1", "someone@example.com")
+}
