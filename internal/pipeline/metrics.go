@@ -45,10 +45,14 @@ func (m *Metrics) exposure(run runs.Run, before runs.Exposure, now time.Time) {
 	}
 }
 
-// otherExecutions counts the DCS executions of the run's job started after
-// its masking baseline besides the one it polls (ExtraMaskingExecutions).
+// ExtraMaskingExecutionsMetric counts the DCS executions of a run's job
+// started after its masking baseline besides the one it polls, on which
+// template.yaml's ExtraMaskingExecutionsAlarm is (templatecheck compares).
+const ExtraMaskingExecutionsMetric = "ExtraMaskingExecutions"
+
+// otherExecutions emits ExtraMaskingExecutionsMetric for run.
 func (m *Metrics) otherExecutions(run State, n int, now time.Time) {
-	m.out.Emit(now, "Count", map[string]float64{"ExtraMaskingExecutions": float64(n)},
+	m.out.Emit(now, "Count", map[string]float64{ExtraMaskingExecutionsMetric: float64(n)},
 		map[string]string{"runId": run.RunID, "sandbox": run.Sandbox, "tenant": run.Tenant})
 }
 

@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dcs-access/dcs-access/internal/emf"
+	"github.com/dcs-access/dcs-access/internal/pipeline"
 )
 
 // CloudWatch's hard limits on a metric-math alarm: "Alarms based on metric
@@ -130,6 +133,25 @@ func checkAlarms(tpl *cfnTemplate) []string {
 		}
 	}
 	return problems
+}
+
+// extraMaskingAlarm is ExtraMaskingExecutionsAlarm but its description: a
+// second masking job on one copy in 5 minutes pages, on the metric
+// internal/pipeline counts (emf.Namespace, under the stack).
+var extraMaskingAlarm = onAnyIn5MinutesOf(map[string]string{
+	"Namespace":  emf.Namespace,
+	"MetricName": pipeline.ExtraMaskingExecutionsMetric,
+	"Dimensions": "[" + emf.StackDimension + "=!Ref AWS::StackName]",
+})
+
+// checkExtraMaskingAlarm checks ExtraMaskingExecutionsAlarm against
+// extraMaskingAlarm.
+func checkExtraMaskingAlarm(tpl *cfnTemplate) []string {
+	a, ok := tpl.resource("ExtraMaskingExecutionsAlarm")
+	if !ok || a.Type != "AWS::CloudWatch::Alarm" {
+		return []string{"no alarm ExtraMaskingExecutionsAlarm: a second masking job on a sandbox copy would be counted and never seen"}
+	}
+	return checkAlarmProperties(a, extraMaskingAlarm, "a second masking job on a copy pages")
 }
 
 // checkAlarmLimits checks that no alarm queries more metrics or expressions

@@ -689,6 +689,10 @@ func TestAlarmChecksCatchMutations(t *testing.T) {
 		}
 	}
 	runMutations(t, []mutation{
+		{"the extra masking executions alarm dropped is caught",
+			removeAt("Resources.ExtraMaskingExecutionsAlarm"), checkExtraMaskingAlarm, "no alarm ExtraMaskingExecutionsAlarm"},
+		{"the extra masking executions alarm on another metric is caught",
+			setTo("Resources.ExtraMaskingExecutionsAlarm.Properties.MetricName", "UnmaskedSeconds"), checkExtraMaskingAlarm, "MetricName is UnmaskedSeconds"},
 		{"a function's throttles alarm on another function is caught",
 			setTo("Resources.PipelineStepsThrottlesAlarm.Properties.Dimensions.0.Value", "!Ref WhoAmIFunction"), checkAlarms,
 			"PipelineStepsFunction: no alarm on its throttles"},

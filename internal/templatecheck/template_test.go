@@ -660,6 +660,9 @@ func TestAlarms(t *testing.T) {
 	t.Run("no alarm queries more metrics or expressions than CloudWatch allows", func(t *testing.T) {
 		report(t, checkAlarmLimits(tpl))
 	})
+	t.Run("a second masking job on one sandbox copy raises an alarm", func(t *testing.T) {
+		report(t, checkExtraMaskingAlarm(tpl))
+	})
 }
 
 func TestAPI(t *testing.T) {
