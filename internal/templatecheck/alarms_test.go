@@ -135,23 +135,25 @@ func checkAlarms(tpl *cfnTemplate) []string {
 	return problems
 }
 
-// extraMaskingAlarm is ExtraMaskingExecutionsAlarm but its description: a
-// second masking job on one copy in 5 minutes pages, on the metric
-// internal/pipeline counts (emf.Namespace, under the stack).
-var extraMaskingAlarm = onAnyIn5MinutesOf(map[string]string{
-	"Namespace":  emf.Namespace,
-	"MetricName": pipeline.ExtraMaskingExecutionsMetric,
-	"Dimensions": "[" + emf.StackDimension + "=!Ref AWS::StackName]",
-})
-
-// checkExtraMaskingAlarm checks ExtraMaskingExecutionsAlarm against
-// extraMaskingAlarm.
-func checkExtraMaskingAlarm(tpl *cfnTemplate) []string {
-	a, ok := tpl.resource("ExtraMaskingExecutionsAlarm")
+// checkCountAlarm checks that the alarm id pages on any count of metric in
+// 5 minutes, as onAnyIn5Minutes, where the code emits it (internal/emf:
+// emf.Namespace, under the stack); missing says what would go unseen.
+func checkCountAlarm(tpl *cfnTemplate, id, metric, why, missing string) []string {
+	a, ok := tpl.resource(id)
 	if !ok || a.Type != "AWS::CloudWatch::Alarm" {
-		return []string{"no alarm ExtraMaskingExecutionsAlarm: a second masking job on a sandbox copy would be counted and never seen"}
+		return []string{fmt.Sprintf("no alarm %s: %s", id, missing)}
 	}
-	return checkAlarmProperties(a, extraMaskingAlarm, "a second masking job on a copy pages")
+	return checkAlarmProperties(a, onAnyIn5MinutesOf(map[string]string{
+		"Namespace":  emf.Namespace,
+		"MetricName": metric,
+		"Dimensions": "[" + emf.StackDimension + "=!Ref AWS::StackName]",
+	}), why)
+}
+
+// checkExtraMaskingAlarm checks that a second masking job on one copy pages.
+func checkExtraMaskingAlarm(tpl *cfnTemplate) []string {
+	return checkCountAlarm(tpl, "ExtraMaskingExecutionsAlarm", pipeline.ExtraMaskingExecutionsMetric,
+		"a second masking job on a copy pages", "a second masking job on a sandbox copy would be counted and never seen")
 }
 
 // checkAlarmLimits checks that no alarm queries more metrics or expressions

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dcs-access/dcs-access/internal/auditstream"
 	"github.com/dcs-access/dcs-access/internal/dynamo"
-	"github.com/dcs-access/dcs-access/internal/emf"
 )
 
 // streamEventType is the SAM event that runs a function on a DynamoDB
@@ -62,23 +61,11 @@ func checkStreamConsumers(tpl *cfnTemplate) []string {
 	return append(problems, checkTamperAlarm(tpl)...)
 }
 
-// tamperAlarm is AuditTamperingAlarm but its description: one write over
-// an audit event in 5 minutes pages, on the metric internal/auditstream
-// counts (emf.Namespace, under the stack).
-var tamperAlarm = onAnyIn5MinutesOf(map[string]string{
-	"Namespace":  emf.Namespace,
-	"MetricName": auditstream.TamperingMetric,
-	"Dimensions": "[" + emf.StackDimension + "=!Ref AWS::StackName]",
-})
-
-// checkTamperAlarm checks AuditTamperingAlarm against tamperAlarm, and that
-// the stream's consumer knows the stack its metric is under.
+// checkTamperAlarm checks that one write over an audit event pages, and
+// that the stream's consumer knows the stack its metric is under.
 func checkTamperAlarm(tpl *cfnTemplate) []string {
-	a, ok := tpl.resource("AuditTamperingAlarm")
-	if !ok || a.Type != "AWS::CloudWatch::Alarm" {
-		return []string{"no alarm AuditTamperingAlarm: a write over an audit event would be counted and never seen"}
-	}
-	problems := checkAlarmProperties(a, tamperAlarm, "one write over an audit event pages")
+	problems := checkCountAlarm(tpl, "AuditTamperingAlarm", auditstream.TamperingMetric,
+		"one write over an audit event pages", "a write over an audit event would be counted and never seen")
 	if fn, ok := tpl.resource(streamConsumer); ok {
 		if got := render(fn.prop("Environment.Variables.STACK_NAME")); got != "!Ref AWS::StackName" {
 			problems = append(problems, fmt.Sprintf("%s: STACK_NAME is %s, want !Ref AWS::StackName: the alarm's Stack dimension", streamConsumer, got))
