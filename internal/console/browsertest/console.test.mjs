@@ -1718,19 +1718,55 @@ try {
     const maxField = form.getByLabel('Maximum lifespan in days', { exact: true });
     const expiry = form.getByLabel('Tokens must expire', { exact: true });
 
-    // Out of range: the API's message at the field.
-    await maxField.fill('0');
+    // A number field the browser checks: no number at all, not whole, below
+    // 1 or over the maximum is refused at the field, and nothing is sent.
+    // Typed as a person types them: "ten" leaves "e" in the field, which is
+    // no number, so its value reads '' (badInput), and must not pass for
+    // blank, no maximum.
+    assert.deepEqual(
+      await maxField.evaluate((n) => ({ type: n.type, min: n.min, max: n.max, step: n.step, inputMode: n.inputMode, required: n.required })),
+      { type: 'number', min: '1', max: '3650', step: '1', inputMode: 'numeric', required: false },
+      'the API\'s 1 to 3650 days, blank for no maximum',
+    );
+    assert.ok((await maxField.getAttribute('aria-describedby')).split(' ').includes('policy-max-error'), 'the field is described by its error');
     await expiry.check();
+    let sent = false;
+    const onRequest = (q) => {
+      if (q.url() === `${BASE}/tenant-policy` && q.method() === 'PUT') sent = true;
+    };
+    page.on('request', onRequest);
+    for (const [typed, reported] of [['ten', 'badInput'], ['1.5', 'stepMismatch'], ['0', 'rangeUnderflow'], ['3651', 'rangeOverflow']]) {
+      await maxField.fill('');
+      await maxField.pressSequentially(typed);
+      const validity = await maxField.evaluate((n, flag) => ({ valid: n.validity.valid, [flag]: n.validity[flag] }), reported);
+      assert.deepEqual(validity, { valid: false, [reported]: true }, `${typed}: the browser reports ${reported}`);
+      await page.locator('#policy-max-error').evaluate((n) => (n.textContent = '')); // what is said next, this try says
+      await maxField.evaluate((n) => n.removeAttribute('aria-invalid'));
+      await form.getByRole('button', { name: 'Save policy' }).click();
+      await page.locator('#policy-max-error', { hasText: 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.' }).waitFor();
+      assert.equal(await maxField.getAttribute('aria-invalid'), 'true', `${typed} marked at the field`);
+      assert.ok(await maxField.evaluate((n) => n === document.activeElement), 'focus on the field');
+      assert.ok(await page.locator('#policy-error').isHidden(), 'said at the field, not under the form');
+    }
+    page.off('request', onRequest);
+    assert.equal(sent, false, 'a refused maximum reached the server');
+    await assertContrast('#policy-form');
+    await shot('18-token-policy-refused.png');
+    await checkState('the token policy refused', '18-token-policy-refused.png');
+
+    // The API decides all the same: its refusal of a maximum (here the
+    // field's own max taken off, as a page whose limit is not the API's
+    // would have it) is shown at the field too.
+    await maxField.evaluate((n) => n.removeAttribute('max'));
+    await maxField.fill('3651');
     let r = await save();
+    await maxField.evaluate((n) => (n.max = '3650'));
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'INVALID_POLICY');
     expectError(400);
     await page.locator('#policy-max-error', { hasText: r.body.error.message }).waitFor();
     assert.equal(await maxField.getAttribute('aria-invalid'), 'true');
     assert.ok(await maxField.evaluate((n) => n === document.activeElement), 'focus on the field');
-    await assertContrast('#policy-form');
-    await shot('18-token-policy-refused.png');
-    await checkState('the token policy refused', '18-token-policy-refused.png');
 
     // A maximum without "Tokens must expire": at that checkbox.
     await maxField.fill('7');
@@ -1742,27 +1778,17 @@ try {
     assert.equal(await page.locator('#policy-max-error').innerText(), '', 'the last message is gone');
     assert.ok(await expiry.evaluate((n) => n === document.activeElement));
 
-    // No scope at all: at the group.
+    // No scope at all: at the group. A blank maximum is sent as none.
     await expiry.check();
+    await maxField.fill('');
     for (const b of await boxes.all()) await b.uncheck();
     r = await save();
     assert.equal(r.status, 400);
     assert.deepEqual(r.sent.allowedScopes, []);
+    assert.equal(r.sent.maxLifespanDays, null, 'blank: no maximum');
     await page.locator('#policy-scopes-error', { hasText: r.body.error.message }).waitFor();
     assert.ok(await page.locator('#policy-scopes-error').evaluate((n) => n === document.activeElement));
     assert.deepEqual((await call('GET', '/tenant-policy', admin)).body, before, 'nothing changed');
-
-    // Not a number: said before anything is sent.
-    let sent = false;
-    const onRequest = (q) => {
-      if (q.url() === `${BASE}/tenant-policy` && q.method() === 'PUT') sent = true;
-    };
-    page.on('request', onRequest);
-    await maxField.fill('a week');
-    await form.getByRole('button', { name: 'Save policy' }).click();
-    await page.locator('#policy-max-error', { hasText: 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.' }).waitFor();
-    page.off('request', onRequest);
-    assert.equal(sent, false);
 
     // Within range: saved, from the version read.
     const narrowed = all.filter((sc) => sc !== 'tokens:write');

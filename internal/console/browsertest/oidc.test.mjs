@@ -1,8 +1,10 @@
 // Drives the console in its AWS mode ("oidc") in Debian's headless
 // Chromium: sign-in through a stand-in hosted UI on another origin
 // (authorization code with PKCE), the session in the tab only, the code out
-// of the address bar, a forged callback refused, and sign-out through the
-// provider. Run it through `go test ./internal/console/browsertest`.
+// of the address bar, a shared link kept through the sign-in (and a saved
+// route not the console's own refused), a forged callback refused, and
+// sign-out through the provider. Run it through
+// `go test ./internal/console/browsertest`.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -99,6 +101,65 @@ try {
     await page.waitForURL((u) => u.href.startsWith(BASE + '/') && visited.some((v) => v.startsWith(IDP + '/logout')));
     await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('dcs-access.session')), null);
+  });
+
+  await step('a shared link opened signed out is where the sign-in lands: the Audit page with the link\'s filter, asked of the API', async () => {
+    const link = '#/audit?action=api-token.created';
+    visited.length = 0;
+    await page.goto(BASE + '/' + link);
+    await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+    const asked = [];
+    const onRequest = (q) => {
+      if (q.url().startsWith(BASE + '/audit-events?')) asked.push(new URL(q.url()).searchParams.get('action'));
+    };
+    page.on('request', onRequest);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Audit trail', level: 1 }).waitFor();
+    assert.ok(visited.some((u) => u.startsWith(IDP + '/oauth2/authorize')), `through the provider (visited ${visited.join(', ')})`);
+    const now = new URL(page.url());
+    assert.equal(now.pathname + now.search + now.hash, '/' + link, 'the link, without the code');
+    assert.equal(await page.locator('#audit-action').inputValue(), 'api-token.created');
+    await page.locator('#audit-body', { hasText: 'from aws mode' }).waitFor();
+    page.off('request', onRequest);
+    assert.deepEqual(asked, ['api-token.created'], 'the API is asked for the link\'s filter, once');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('dcs-access.signin')), null, 'the sign-in state is forgotten once used');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+  });
+
+  await step('a saved route that is not one of the console\'s own lands on the default route, never elsewhere', async () => {
+    // The provider's answer is held once (a redirect is not routed, so it
+    // is the request to the provider that is), so that the sign-in state
+    // the tab saved can be read and changed, on the console's origin,
+    // before the callback.
+    const isAuthorize = (u) => u.href.startsWith(IDP + '/oauth2/authorize');
+    for (const bogus of ['//evil.example/#/audit', 'https://evil.example/#/audit']) {
+      await page.goto(BASE + '/#/audit');
+      await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+      let callback = '';
+      await page.route(isAuthorize, async (r) => {
+        const answer = await r.fetch({ maxRedirects: 0 });
+        callback = answer.headers().location;
+        await r.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>held</title><link rel="icon" href="data:,">' });
+      }, { times: 1 });
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(isAuthorize);
+      assert.ok(callback.startsWith(BASE + '/auth/callback?code='), `the provider answered with the callback (${callback})`);
+      await page.goBack(); // the console's origin, this tab's sessionStorage
+      await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+      const saved = await page.evaluate((route) => {
+        const pending = JSON.parse(sessionStorage.getItem('dcs-access.signin'));
+        sessionStorage.setItem('dcs-access.signin', JSON.stringify({ ...pending, route }));
+        return pending.route;
+      }, bogus);
+      assert.equal(saved, '#/audit', 'the route is kept with the sign-in state');
+      await page.goto(callback);
+      await page.getByRole('heading', { name: 'API Tokens', level: 1 }).waitFor();
+      const now = new URL(page.url());
+      assert.equal(now.origin + now.pathname + now.search + now.hash, BASE + '/#/accounts/api-tokens', `${bogus}: the default route`);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in to DCS' }).waitFor();
+    }
   });
 
   await step('a callback this tab did not start (forged state) is refused', async () => {

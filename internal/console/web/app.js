@@ -21,7 +21,7 @@
   // foreign script, Trusted Types) is what keeps other code from reading it.
   // ---------------------------------------------------------------------------
   const SESSION_KEY = 'dcs-access.session';
-  const SIGNIN_KEY = 'dcs-access.signin'; // PKCE verifier, state and nonce during the redirect
+  const SIGNIN_KEY = 'dcs-access.signin'; // PKCE verifier, state, nonce and the route to return to, during the redirect
 
   const state = {
     config: null,
@@ -445,7 +445,10 @@
     }
     const verifier = randomString();
     const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-    const pending = { verifier, state: randomString(), nonce: randomString(), redirectUri: redirectURI() };
+    // route: the page the sign-in started from (a shared link's), which the
+    // provider's redirect cannot carry: redirect_uri is fixed, and state is
+    // only a check.
+    const pending = { verifier, state: randomString(), nonce: randomString(), redirectUri: redirectURI(), route: location.hash };
     sessionStorage.setItem(SIGNIN_KEY, JSON.stringify(pending));
     const u = new URL(c.authorizationEndpoint);
     u.search = new URLSearchParams({
@@ -461,14 +464,28 @@
     location.assign(u.href);
   }
 
+  // returnRoute is the route a sign-in started from, when the router knows
+  // it (findRoute), else the default: only one of the console's own hash
+  // routes, so that what sessionStorage holds can never send the tab to
+  // another address.
+  function returnRoute(pending) {
+    const hash = pending && pending.route;
+    return typeof hash === 'string' && findRoute(hash) ? hash : DEFAULT_ROUTE;
+  }
+
   // oidcCallback finishes a sign-in on the redirect target: the code is
   // exchanged for the ID token (with the PKCE verifier), and the address bar
-  // loses the code at once.
+  // loses the code at once, for the route the sign-in started from.
   async function oidcCallback() {
     const params = new URLSearchParams(location.search);
-    history.replaceState(null, '', new URL('./', document.baseURI).pathname + DEFAULT_ROUTE);
-    const pending = JSON.parse(sessionStorage.getItem(SIGNIN_KEY) || 'null');
+    let pending = null;
+    try {
+      pending = JSON.parse(sessionStorage.getItem(SIGNIN_KEY) || 'null');
+    } catch {
+      // not what oidcSignIn wrote: as if this tab started no sign-in
+    }
     sessionStorage.removeItem(SIGNIN_KEY);
+    history.replaceState(null, '', new URL('./', document.baseURI).pathname + returnRoute(pending));
     if (params.get('error')) {
       return 'Sign-in did not complete: ' + (params.get('error_description') || params.get('error')) + '.';
     }
@@ -896,17 +913,27 @@
     $('add-token-intro').textContent = required ? 'Description is optional.' : 'Description and lifespan are optional.';
   }
 
+  // fieldDays reads a number field of whole days (its min, max and step 1
+  // are in the markup): null when it is blank, the number when the
+  // browser's constraint validation takes it, else NaN. Validity says what
+  // is wrong, not a parse of the text: what the browser cannot read as a
+  // number (validity.badInput, "1e" or "--") leaves the value '' too, and
+  // must not pass for blank.
+  function fieldDays(input) {
+    const v = input.validity;
+    if (input.value === '' && !v.badInput) return null;
+    if (v.valid && Number.isInteger(input.valueAsNumber)) return input.valueAsNumber;
+    return NaN;
+  }
+
   // lifespanProblem is why the lifespan field's value is refused before
-  // sending, or '' for a value the API is asked with. The number field's
-  // constraint validation says what is wrong (min 1, max, step 1, required),
-  // not a parse of its text: what the browser cannot read as a number
-  // (validity.badInput, "1e" or "--") leaves the value '', which must not
-  // pass for blank, the token that never expires.
+  // sending, or '' for a value the API is asked with: blank is the token
+  // that never expires, unless the policy requires an expiry.
   function lifespanProblem(input) {
     const p = state.addPolicy;
-    const v = input.validity;
-    if (input.value === '' && !v.badInput) return p && p.requireExpiry ? 'Lifespan (days) is required: the tenant policy says tokens must expire.' : '';
-    if (v.valid && Number.isInteger(input.valueAsNumber)) return '';
+    const days = fieldDays(input);
+    if (days === null) return p && p.requireExpiry ? 'Lifespan (days) is required: the tenant policy says tokens must expire.' : '';
+    if (!Number.isNaN(days)) return '';
     const max = Number(input.max);
     if (p && p.maxLifespanDays !== null) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy allows at most ${max} ${max === 1 ? 'day' : 'days'}.`;
     if (p && p.requireExpiry) return `Lifespan (days) must be a whole number from 1 to ${max}: the tenant policy says tokens must expire.`;
@@ -970,7 +997,8 @@
       lifeInput.focus();
       return;
     }
-    if (lifeInput.value !== '') body.lifespanDays = lifeInput.valueAsNumber;
+    const days = fieldDays(lifeInput);
+    if (days !== null) body.lifespanDays = days;
     // Every scope there is checked: scopes is left out, which gives the
     // token every scope, as the product's Add Token does. Narrowed, by the
     // user or by the policy (which would refuse "all"), the list is sent as
@@ -2304,13 +2332,16 @@
   async function savePolicy(e) {
     e.preventDefault();
     clearPolicyErrors();
-    const max = $('policy-max').value.trim();
-    if (max !== '' && !/^\d+$/.test(max)) {
-      policyFieldError('maxLifespanDays', 'Enter a whole number of days from 1 to 3650, or leave it blank for no maximum.');
+    // Over the maximum, not whole, below 1 or no number at all: refused at
+    // the field, before sending (the API still decides).
+    const input = $('policy-max');
+    const max = fieldDays(input);
+    if (Number.isNaN(max)) {
+      policyFieldError('maxLifespanDays', `Enter a whole number of days from ${input.min} to ${input.max}, or leave it blank for no maximum.`);
       return;
     }
     const body = {
-      maxLifespanDays: max === '' ? null : Number(max),
+      maxLifespanDays: max, // null: no maximum
       requireExpiry: $('policy-require-expiry').checked,
       allowedScopes: checkboxes($('policy-scopes-list')).filter((b) => b.checked).map((b) => b.value),
       ownerOnlyDelete: $('policy-owner-only').checked,
