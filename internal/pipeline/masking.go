@@ -164,22 +164,43 @@ func (b *Baseline) bounds(e dcs.Execution) bool {
 }
 
 // newer returns the executions of list started after the baseline was
-// taken: not in it, and not dated before Since (those were left out of it).
+// taken: not in it, and dated at or after Since. One without a start time is
+// never among them, even when it is not in the baseline: the baseline left
+// out executions dated before Since, so an old one that a later list shows
+// undated could not be told from a new one (undated reports those).
 func (b *Baseline) newer(list []dcs.Execution) []dcs.Execution {
 	var out []dcs.Execution
 	for _, e := range list {
-		if b.bounds(e) && !slices.Contains(b.IDs, e.ID) {
+		if !e.StartedAt.IsZero() && b.bounds(e) && !slices.Contains(b.IDs, e.ID) {
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-// own picks, from executions started after the baseline, the one the run
-// takes: the first started (those without a start time last), leaving out
-// any that ended without success, which would only fail the run. Whoever
-// started it, it masks the run's copy, and if it fails the run fails as
-// with its own.
+// undated returns an execution of list in progress, without a start time,
+// that is not in the baseline: it may be the one this run started, or an
+// old one whose start time DCS no longer gives, so the run neither takes it
+// nor starts another until DCS dates it.
+func (b *Baseline) undated(list []dcs.Execution) (dcs.Execution, bool) {
+	for _, e := range list {
+		if e.StartedAt.IsZero() && !e.Status.Done() && !slices.Contains(b.IDs, e.ID) {
+			return e, true
+		}
+	}
+	return dcs.Execution{}, false
+}
+
+// existed reports whether ex is one the baseline proves was there before the
+// run could start one: listed in it, or dated before Since.
+func (b *Baseline) existed(ex dcs.Execution) bool {
+	return slices.Contains(b.IDs, ex.ID) || (!ex.StartedAt.IsZero() && ex.StartedAt.Before(b.Since))
+}
+
+// own picks, from executions started after the baseline (all dated), the
+// one the run takes: the first started, leaving out any that ended without
+// success, which would only fail the run. Whoever started it, it masks the
+// run's copy, and if it fails the run fails as with its own.
 func own(newer []dcs.Execution) (dcs.Execution, bool) {
 	var usable []dcs.Execution
 	for _, e := range newer {
@@ -190,12 +211,7 @@ func own(newer []dcs.Execution) (dcs.Execution, bool) {
 	if len(usable) == 0 {
 		return dcs.Execution{}, false
 	}
-	return slices.MinFunc(usable, func(a, b dcs.Execution) int {
-		if a.StartedAt.IsZero() != b.StartedAt.IsZero() {
-			return map[bool]int{true: 1, false: -1}[a.StartedAt.IsZero()]
-		}
-		return a.StartedAt.Compare(b.StartedAt)
-	}), true
+	return slices.MinFunc(usable, func(a, b dcs.Execution) int { return a.StartedAt.Compare(b.StartedAt) }), true
 }
 
 // startJob starts the plan's compliance job, or takes the execution an
@@ -215,7 +231,17 @@ func (s *Steps) startJob(ctx context.Context, c MaskingJobs, run State, m *Maski
 			"runId", run.RunID, "executionId", ex.ID, "status", ex.Status, "startedAt", ex.StartedAt)
 		return m.with(ex), nil
 	}
+	if ex, ok := m.Baseline.undated(list); ok {
+		return nil, &TransientError{Message: fmt.Sprintf(
+			"DCS lists execution %s of the compliance job, %s, without a start time: it may be the one this step started, so no other is started until DCS dates it", ex.ID, ex.Status)}
+	}
 	ex, err := c.StartExecution(ctx, jobID)
+	if err == nil && m.Baseline.existed(ex) {
+		// A DCS that answers a start with a job already running (started on
+		// the old data) must not have it polled as the run's masking.
+		return nil, &PermanentError{Message: fmt.Sprintf(
+			"DCS answered the start with execution %s, which existed before the run could start one: it may have masked the data before the copy; the run does not take it (its users stay dropped)", ex.ID)}
+	}
 	if err == nil {
 		return m.with(ex), nil
 	}

@@ -305,6 +305,7 @@ type listedJobs struct {
 	lists       int
 	startErr    error
 	appearAfter int
+	answer      *dcs.Execution // what a start answers; nil: a new execution "new"
 }
 
 func (j *listedJobs) StartExecution(context.Context, string) (dcs.Execution, error) {
@@ -313,6 +314,9 @@ func (j *listedJobs) StartExecution(context.Context, string) (dcs.Execution, err
 	j.started++
 	if j.startErr != nil {
 		return dcs.Execution{}, j.startErr
+	}
+	if j.answer != nil {
+		return *j.answer, nil
 	}
 	return dcs.Execution{ID: "new", Status: dcs.StatusQueued, StartedAt: time.Now()}, nil
 }
@@ -454,9 +458,9 @@ func TestWhichListedExecutionIsTaken(t *testing.T) {
 			wantID: "new",
 		},
 		{
-			name:   "one without a start time, not in the baseline, started after it: it is taken",
-			list:   []dcs.Execution{{ID: "undated", Status: dcs.StatusQueued}},
-			wantID: "undated",
+			name:   "one finished without a start time, not in the baseline, is never taken: it may be an old one DCS no longer dates",
+			list:   []dcs.Execution{{ID: "undated", Status: dcs.StatusSucceeded}},
+			wantID: "new",
 		},
 		{
 			name:   "a dated one goes before an undated one",
@@ -545,5 +549,46 @@ func TestMoreThanOneExecutionAfterTheBaselineIsLoggedAndCounted(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(metrics.Bytes(), &doc); err != nil || doc["ExtraMaskingExecutions"] != 1.0 || doc["runId"] != w.run.RunID {
 		t.Fatalf("got metrics %s (%v), want ExtraMaskingExecutions 1 for the run", metrics.String(), err)
+	}
+}
+
+// An execution in progress that DCS does not date and the baseline does not
+// hold may be the run's own start or an old one: neither taken nor joined by
+// another start until DCS dates it.
+func TestAnUndatedExecutionInProgressIsWaitedFor(t *testing.T) {
+	job := &listedJobs{list: []dcs.Execution{{ID: "undated", Status: dcs.StatusQueued}}}
+	w := baselineWorld(t, job)
+	at := w.run.Refresh.ActivatedAt.Truncate(time.Second)
+	w.run.Masking = &pipeline.Masking{Baseline: &pipeline.Baseline{Since: at.Add(-24 * time.Hour), Count: 0, IDs: []string{}}}
+	_, err := w.do(t, "startMasking")
+	var transient *pipeline.TransientError
+	if !errors.As(err, &transient) || job.started != 0 {
+		t.Fatalf("got %v after %d starts, want a TransientError and no start", err, job.started)
+	}
+}
+
+// A DCS that answers a start with an execution the baseline holds (a job
+// already running, on the data before the copy) is refused: polling it as
+// the run's masking could recreate users on unmasked data.
+func TestAStartAnsweredWithAnExecutionFromBeforeTheBaselineIsRefused(t *testing.T) {
+	at := time.Now().UTC()
+	for _, tt := range []struct {
+		name   string
+		answer dcs.Execution
+	}{
+		{"one the baseline lists", dcs.Execution{ID: "before", Status: dcs.StatusRunning, StartedAt: at}},
+		{"one dated before the baseline's bound", dcs.Execution{ID: "old", Status: dcs.StatusRunning, StartedAt: at.Add(-48 * time.Hour)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			job := &listedJobs{answer: &tt.answer}
+			w := baselineWorld(t, job)
+			since := w.run.Refresh.ActivatedAt.Truncate(time.Second).Add(-24 * time.Hour)
+			w.run.Masking = &pipeline.Masking{Baseline: &pipeline.Baseline{Since: since, Count: 1, IDs: []string{"before"}}}
+			out, err := w.do(t, "startMasking")
+			var permanent *pipeline.PermanentError
+			if m, _ := out.(*pipeline.Masking); !errors.As(err, &permanent) || m != nil {
+				t.Fatalf("got (%+v, %v), want a PermanentError and no masking to poll", m, err)
+			}
+		})
 	}
 }

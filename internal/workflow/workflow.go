@@ -88,7 +88,9 @@ var Steps = []Step{
 	// A start whose answer was lost may be committed by DCS seconds later:
 	// the retry waits for it before it lists the job's executions again.
 	{Name: StartMasking, State: "StartMasking", Budget: pollBudget, Phase: maskingPhase, RetryAfter: startRetryAfter},
-	{Name: CheckMasking, State: "CheckMasking", Budget: pollBudget, Phase: maskingPhase},
+	// CheckMasking makes the start that replaces a failed execution after a
+	// redrive, so its retrier waits as StartMasking's does.
+	{Name: CheckMasking, State: "CheckMasking", Budget: pollBudget, Phase: maskingPhase, RetryAfter: startRetryAfter},
 	{Name: RecreateUsers, State: "RecreateUsers", Budget: usersBudget, Phase: recreatePhase},
 }
 
